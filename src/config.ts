@@ -1,0 +1,200 @@
+import os from 'node:os';
+import path from 'node:path';
+import { z } from 'zod';
+
+/** A setting that fails validation: the message names the variable and what was wrong. */
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(problems.join('\n'));
+    this.name = 'ConfigError';
+  }
+}
+
+const duration = z
+  .string()
+  .regex(/^\d+(ms|s|m|h|d)?$/, 'expected a duration such as 300s, 5m, 1h or a number of seconds')
+  .transform(parseDuration);
+
+/** Parses `90`, `90s`, `5m`, `1h`, `2d`, `500ms` into milliseconds. */
+export function parseDuration(value: string): number {
+  const match = /^(\d+)(ms|s|m|h|d)?$/.exec(value.trim());
+  if (!match) throw new Error(`not a duration: ${value}`);
+  const n = Number(match[1]);
+  const unit = match[2] ?? 's';
+  const factor = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[unit] ?? 1000;
+  return n * factor;
+}
+
+const int = (min: number, max: number) =>
+  z
+    .string()
+    .regex(/^\d+$/, 'expected a whole number')
+    .transform(Number)
+    .pipe(z.number().int().min(min).max(max));
+
+const bool = z
+  .enum(['1', '0', 'true', 'false', 'yes', 'no', 'on', 'off'], {
+    error: 'expected true or false',
+  })
+  .transform((v) => ['1', 'true', 'yes', 'on'].includes(v));
+
+const url = z.url({ error: 'expected a URL such as http://host:port' });
+
+/** `host[:port]/namespace`: where images are pushed. */
+const registryRef = z
+  .string()
+  .regex(
+    /^[a-zA-Z0-9.-]+(:\d+)?(\/[a-z0-9]+([._-][a-z0-9]+)*)*$/,
+    'expected host[:port][/namespace], e.g. 127.0.0.1:5000/kiln',
+  );
+
+const level = z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']);
+
+/** Every environment variable kiln reads, with its parser. Unset means "use the default". */
+const envSchema = {
+  KILN_REDIS_URL: url.optional(),
+  KILN_QUEUE_PREFIX: z.string().regex(/^[a-zA-Z0-9:_-]+$/).optional(),
+  KILN_REGISTRY: registryRef.optional(),
+  KILN_REGISTRY_USERNAME: z.string().optional(),
+  KILN_REGISTRY_PASSWORD: z.string().optional(),
+  KILN_REGISTRY_INSECURE: z.string().optional(),
+  KILN_SIGNING_KEY: z.string().optional(),
+  KILN_SIGNING_KEY_PASSWORD: z.string().optional(),
+  KILN_ALLOW_UNSIGNED: bool.optional(),
+  GITHUB_TOKEN: z.string().optional(),
+  KILN_GITHUB_API_URL: url.optional(),
+  KILN_GITHUB_WEBHOOK_SECRET: z.string().optional(),
+  KILN_API_TOKEN: z.string().optional(),
+  KILN_DEBIAN_MIRROR: url.optional(),
+  KILN_DEBIAN_SECURITY_MIRROR: url.optional(),
+  KILN_DEBIAN_KEYRING: z.string().optional(),
+  KILN_NPM_REGISTRY: url.optional(),
+  KILN_PYPI_URL: url.optional(),
+  KILN_CRATES_URL: url.optional(),
+  KILN_GOPROXY: url.optional(),
+  KILN_CACHE_DIR: z.string().optional(),
+  KILN_STATE_DIR: z.string().optional(),
+  KILN_RECIPES_DIR: z.string().optional(),
+  KILN_LOG_LEVEL: level.optional(),
+  KILN_CONCURRENCY: int(1, 256).optional(),
+  KILN_BUILD_TIMEOUT: duration.optional(),
+  KILN_POLL_INTERVAL: duration.optional(),
+  KILN_STALE_AFTER: duration.optional(),
+  KILN_API_HOST: z.string().optional(),
+  KILN_API_PORT: int(0, 65535).optional(),
+  KILN_DOCKERFILE_BACKEND: z.enum(['buildah', 'buildkit']).optional(),
+  KILN_BUILDKIT_ADDR: z.string().optional(),
+  SOURCE_DATE_EPOCH: int(0, 253402300799).optional(),
+} as const;
+
+export type KilnEnvName = keyof typeof envSchema;
+
+/** kiln's typed configuration. Built once at start-up by {@link loadConfig}. */
+export interface Config {
+  /** Redis for BullMQ and caches; undefined means `kiln up` starts its own. */
+  redisUrl: string | undefined;
+  /** Prefix of every BullMQ key, so several kiln installations can share one Redis. */
+  queuePrefix: string;
+  /** Where images are pushed: `host[:port]/namespace`; undefined means `kiln up` starts its own. */
+  registry: string | undefined;
+  registryAuth: { username: string; password: string } | undefined;
+  /** Registry hosts reached over plain HTTP besides loopback ones. */
+  insecureRegistries: string[];
+  signingKey: string | undefined;
+  signingKeyPassword: string | undefined;
+  allowUnsigned: boolean;
+  githubToken: string | undefined;
+  githubApiUrl: string;
+  githubWebhookSecret: string | undefined;
+  apiToken: string | undefined;
+  /** Debian mirror; undefined means the host's apt sources. */
+  debianMirror: string | undefined;
+  debianSecurityMirror: string | undefined;
+  debianKeyring: string | undefined;
+  /** npm registry; undefined means the host's npm configuration. */
+  npmRegistry: string | undefined;
+  pypiUrl: string | undefined;
+  cratesUrl: string | undefined;
+  goproxy: string | undefined;
+  cacheDir: string;
+  stateDir: string;
+  recipesDir: string;
+  logLevel: z.infer<typeof level>;
+  concurrency: number;
+  buildTimeoutMs: number;
+  pollIntervalMs: number;
+  staleAfterMs: number;
+  apiHost: string;
+  apiPort: number;
+  dockerfileBackend: 'buildah' | 'buildkit';
+  buildkitAddr: string | undefined;
+  /** Timestamp for reproducible builds; undefined means "derive from the inputs". */
+  sourceDateEpoch: number | undefined;
+}
+
+/** Reads and validates kiln's environment; throws a {@link ConfigError} naming each bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const problems: string[] = [];
+  const parsed: Record<string, unknown> = {};
+  for (const [name, schema] of Object.entries(envSchema)) {
+    const raw = env[name];
+    if (raw === undefined || raw === '') continue;
+    const result = schema.safeParse(raw);
+    if (result.success) parsed[name] = result.data;
+    else problems.push(`${name}: ${result.error.issues[0]?.message ?? 'invalid value'}`);
+  }
+  const e = parsed as { [K in KilnEnvName]?: z.output<(typeof envSchema)[K]> };
+  if ((e.KILN_REGISTRY_USERNAME === undefined) !== (e.KILN_REGISTRY_PASSWORD === undefined)) {
+    problems.push('KILN_REGISTRY_USERNAME: set together with KILN_REGISTRY_PASSWORD, or neither');
+  }
+  if (e.KILN_DOCKERFILE_BACKEND === 'buildkit' && !e.KILN_BUILDKIT_ADDR) {
+    problems.push('KILN_BUILDKIT_ADDR: required when KILN_DOCKERFILE_BACKEND=buildkit');
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  const home = os.homedir();
+  const stateDir = path.resolve(e.KILN_STATE_DIR ?? '.kiln');
+  return {
+    redisUrl: e.KILN_REDIS_URL,
+    queuePrefix: e.KILN_QUEUE_PREFIX ?? 'kiln',
+    registry: e.KILN_REGISTRY,
+    registryAuth:
+      e.KILN_REGISTRY_USERNAME !== undefined && e.KILN_REGISTRY_PASSWORD !== undefined
+        ? { username: e.KILN_REGISTRY_USERNAME, password: e.KILN_REGISTRY_PASSWORD }
+        : undefined,
+    insecureRegistries: (e.KILN_REGISTRY_INSECURE ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+    signingKey: e.KILN_SIGNING_KEY,
+    signingKeyPassword: e.KILN_SIGNING_KEY_PASSWORD,
+    allowUnsigned: e.KILN_ALLOW_UNSIGNED ?? false,
+    githubToken: e.GITHUB_TOKEN,
+    githubApiUrl: (e.KILN_GITHUB_API_URL ?? 'https://api.github.com').replace(/\/+$/, ''),
+    githubWebhookSecret: e.KILN_GITHUB_WEBHOOK_SECRET,
+    apiToken: e.KILN_API_TOKEN,
+    debianMirror: e.KILN_DEBIAN_MIRROR,
+    debianSecurityMirror: e.KILN_DEBIAN_SECURITY_MIRROR,
+    debianKeyring: e.KILN_DEBIAN_KEYRING,
+    npmRegistry: e.KILN_NPM_REGISTRY,
+    pypiUrl: e.KILN_PYPI_URL,
+    cratesUrl: e.KILN_CRATES_URL,
+    goproxy: e.KILN_GOPROXY,
+    cacheDir: path.resolve(e.KILN_CACHE_DIR ?? path.join(home, '.cache', 'kiln')),
+    stateDir,
+    recipesDir: path.resolve(e.KILN_RECIPES_DIR ?? 'recipes'),
+    logLevel: e.KILN_LOG_LEVEL ?? 'info',
+    concurrency: e.KILN_CONCURRENCY ?? Math.max(1, Math.min(4, os.availableParallelism())),
+    buildTimeoutMs: e.KILN_BUILD_TIMEOUT ?? 30 * 60_000,
+    pollIntervalMs: e.KILN_POLL_INTERVAL ?? 5 * 60_000,
+    staleAfterMs: e.KILN_STALE_AFTER ?? 24 * 3_600_000,
+    apiHost: e.KILN_API_HOST ?? '127.0.0.1',
+    apiPort: e.KILN_API_PORT ?? 8080,
+    dockerfileBackend: e.KILN_DOCKERFILE_BACKEND ?? 'buildah',
+    buildkitAddr: e.KILN_BUILDKIT_ADDR,
+    sourceDateEpoch: e.SOURCE_DATE_EPOCH,
+  };
+}
+
+/** The names of every variable kiln reads, for the README's table and `kiln --help`. */
+export const configVariables = Object.keys(envSchema) as KilnEnvName[];

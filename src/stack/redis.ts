@@ -1,0 +1,75 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { ensureTools, tools } from './packages.ts';
+import { freePort, waitForPort } from './ports.ts';
+
+export interface LocalService {
+  url: string;
+  port: number;
+  pid: number | undefined;
+  /** Stops the process and waits for it to exit. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts a `redis-server` on a free loopback port with AOF on and its data in `dataDir`, the way
+ * kiln wants Redis for BullMQ (no eviction: a queue must never lose a key to memory pressure).
+ */
+export async function startRedis(options: { dataDir: string; port?: number }): Promise<LocalService> {
+  ensureTools([tools.redis]);
+  await mkdir(options.dataDir, { recursive: true });
+  const port = options.port ?? (await freePort());
+  const child = spawn(
+    'redis-server',
+    [
+      '--port', String(port),
+      '--bind', '127.0.0.1',
+      '--dir', path.resolve(options.dataDir),
+      '--appendonly', 'yes',
+      '--appendfsync', 'everysec',
+      '--save', '',
+      '--maxmemory-policy', 'noeviction',
+      '--daemonize', 'no',
+      '--protected-mode', 'yes',
+      '--logfile', '',
+      '--loglevel', 'warning',
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  await waitOrFail(child, port, 'redis-server');
+  return serviceOf(child, port, `redis://127.0.0.1:${port}`);
+}
+
+export function serviceOf(child: ChildProcess, port: number, url: string): LocalService {
+  return {
+    url,
+    port,
+    pid: child.pid,
+    stop: () => stopChild(child),
+  };
+}
+
+export async function waitOrFail(child: ChildProcess, port: number, name: string): Promise<void> {
+  let stderr = '';
+  child.stderr?.on('data', (d: Buffer) => {
+    stderr = (stderr + d.toString()).slice(-4000);
+  });
+  const exited = new Promise<never>((_, reject) => {
+    child.once('exit', (code) => reject(new Error(`${name} exited with ${code} before listening: ${stderr.trim()}`)));
+    child.once('error', (err) => reject(new Error(`${name} could not start: ${err.message}`)));
+  });
+  await Promise.race([waitForPort(port), exited]);
+}
+
+export function stopChild(child: ChildProcess, timeoutMs = 10_000): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
+}

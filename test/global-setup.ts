@@ -1,0 +1,30 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { TestProject } from 'vitest/node';
+import { startRedis } from '../src/stack/redis.ts';
+import { startRegistry } from '../src/stack/registry.ts';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    redisUrl: string;
+    registryHost: string;
+    stackDir: string;
+  }
+}
+
+/** One real Redis and one real registry for the whole run, started by the project's own scripts. */
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'kiln-test-'));
+  const [redis, registry] = await Promise.all([
+    startRedis({ dataDir: path.join(dir, 'redis') }),
+    startRegistry({ dataDir: path.join(dir, 'registry') }),
+  ]);
+  project.provide('redisUrl', redis.url);
+  project.provide('registryHost', registry.host);
+  project.provide('stackDir', dir);
+  return async () => {
+    await Promise.all([redis.stop(), registry.stop()]);
+    await rm(dir, { recursive: true, force: true });
+  };
+}
