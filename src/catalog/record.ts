@@ -1,0 +1,91 @@
+import { z } from 'zod';
+
+/*
+ * What the catalog keeps about one published image (one recipe at one version and epoch).
+ * The publish job writes it; the API, the catalog page, /metrics and `kiln status` read it.
+ * Records are parsed with these schemas when they come back from Redis: Redis is an outside
+ * store, and a record written by an older kiln must fail loudly, not half-render.
+ */
+
+const isoTime = z.iso.datetime({ offset: true });
+const digest = z.string().regex(/^sha256:[a-f0-9]{64}$/, 'expected sha256:<64 hex>');
+
+export const catalogArchSchema = z.object({
+  /** Debian arch name, e.g. `amd64`. */
+  arch: z.string().min(1),
+  /** `sha256:…` of the arch's manifest. */
+  digest,
+  /** Compressed size of config and layers, in bytes. */
+  size: z.number().int().nonnegative(),
+});
+
+export const catalogPackageSchema = z.object({
+  name: z.string(),
+  version: z.string(),
+  /** Package URL, e.g. `pkg:deb/debian/libc6@2.36-9?arch=amd64`. */
+  purl: z.string(),
+  license: z.string().optional(),
+});
+
+export const catalogRecordSchema = z.object({
+  /** Recipe name: the image's name in the catalog. */
+  recipe: z.string().min(1),
+  /** Repository relative to KILN_REGISTRY. */
+  repository: z.string().min(1),
+  /** Normalised upstream version, e.g. `3.12.7`. */
+  version: z.string().min(1),
+  /** Nano-update counter: the `N` of `-rN`. */
+  epoch: z.number().int().nonnegative(),
+  /** `sha256:…` of the image index. */
+  digest,
+  /** Tags set on this image when it was published, exact version tag first. */
+  tags: z.array(z.string()),
+  archs: z.array(catalogArchSchema),
+  /** What the SBOM lists. */
+  packages: z.array(catalogPackageSchema),
+  signed: z.boolean(),
+  /** Predicate types attached, e.g. `https://spdx.dev/Document`. */
+  attestations: z.array(z.string()),
+  /** `sha256:…` of everything that decided the image's bytes. */
+  inputsDigest: z.string(),
+  upstream: z.object({
+    /** When upstream released this version (or Debian published the package), if known. */
+    releasedAt: isoTime.optional(),
+    url: z.string().optional(),
+  }),
+  /** When the signed image's version tag was set: the end of the freshness interval. */
+  publishedAt: isoTime,
+  builtAt: isoTime,
+  buildDurationMs: z.number().nonnegative(),
+  /** From the recipe: shown on the catalog page, always escaped there. */
+  description: z.string().optional(),
+  homepage: z.string().optional(),
+  license: z.string().optional(),
+});
+
+/** One published image, as the publish job records it. */
+export type CatalogRecord = z.infer<typeof catalogRecordSchema>;
+export type CatalogArch = z.infer<typeof catalogArchSchema>;
+export type CatalogPackage = z.infer<typeof catalogPackageSchema>;
+
+/** One tag move: `tag` was set to `digest` (the image of `version`-r`epoch`) at `at`. */
+export const tagEventSchema = z.object({
+  tag: z.string(),
+  digest,
+  version: z.string(),
+  epoch: z.number().int().nonnegative(),
+  at: isoTime,
+});
+export type TagEvent = z.infer<typeof tagEventSchema>;
+
+/** An upstream release the watcher has seen, published by kiln or not (yet). */
+export const upstreamSeenSchema = z.object({
+  version: z.string(),
+  releasedAt: isoTime,
+});
+export type UpstreamSeen = z.infer<typeof upstreamSeenSchema>;
+
+/** `3.12.7-r1`: the version tag of a record. */
+export function versionTag(record: Pick<CatalogRecord, 'version' | 'epoch'>): string {
+  return `${record.version}-r${record.epoch}`;
+}
