@@ -1,0 +1,273 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { Job, Queue, QueueEvents } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { PermanentError, TransientError } from '../../src/errors.ts';
+import { createLogger } from '../../src/log.ts';
+import { createRedis } from '../../src/queue/connection.ts';
+import { createFlowProducer, enqueueBuild } from '../../src/queue/enqueue.ts';
+import { QueueName } from '../../src/queue/names.ts';
+import type { BuildResult, PublishResult } from '../../src/queue/types.ts';
+import { startWorkers, type PipelineWorkers, type Processors } from '../../src/queue/workers.ts';
+import { buildRequest } from '../helpers/requests.ts';
+import { testRedisUrl, testRegistryHost, uniqueName } from '../helpers/stack.ts';
+
+const log = createLogger({ level: 'silent' });
+let redis: Redis;
+beforeAll(() => {
+  redis = createRedis(testRedisUrl());
+});
+afterAll(() => redis.disconnect());
+
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+function fakeBuild(arch: string): BuildResult {
+  return {
+    arch,
+    manifest: { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: `sha256:${'0'.repeat(64)}`, size: 1 },
+    size: 1,
+    packages: [],
+    materials: [],
+    tests: [],
+    builder: { id: 'noop', version: '0' },
+    startedAt: new Date(0).toISOString(),
+    finishedAt: new Date(0).toISOString(),
+  };
+}
+
+function fakePublish(archs: string[]): PublishResult {
+  return {
+    recipe: 'demo',
+    version: '1.2.3',
+    repository: 'demo',
+    digest: `sha256:${'1'.repeat(64)}`,
+    tags: archs,
+    signed: false,
+    attestations: [],
+    changed: true,
+    publishedAt: new Date(0).toISOString(),
+  };
+}
+
+function queues(prefix: string) {
+  const build = new Queue(QueueName.build, { connection: createRedis(testRedisUrl()), prefix });
+  const publish = new Queue(QueueName.publish, { connection: createRedis(testRedisUrl()), prefix });
+  const events = new QueueEvents(QueueName.publish, { connection: createRedis(testRedisUrl()), prefix });
+  cleanups.push(async () => {
+    await Promise.all([build.close(), publish.close(), events.close()]);
+  });
+  return { build, publish, events };
+}
+
+function workers(prefix: string, processors: Processors, concurrency = 2): PipelineWorkers {
+  const w = startWorkers({
+    connection: createRedis(testRedisUrl()),
+    prefix,
+    concurrency,
+    processors,
+    log,
+    jobTimeoutMs: 30_000,
+    backoffMs: 50,
+  });
+  cleanups.push(() => w.drain());
+  return w;
+}
+
+function flows() {
+  const f = createFlowProducer(createRedis(testRedisUrl()), '');
+  cleanups.push(() => f.close());
+  return f;
+}
+
+describe('the build → publish flow on BullMQ', () => {
+  it('makes one build job per arch and one publish job after all of them', async () => {
+    const prefix = uniqueName('q');
+    const seen: string[] = [];
+    const q = queues(prefix);
+    workers(prefix, {
+      build: async ({ arch }) => {
+        seen.push(`build ${arch}`);
+        return fakeBuild(arch);
+      },
+      publish: async (_data, builds) => {
+        seen.push(`publish ${builds.map((b) => b.arch).join(',')}`);
+        return fakePublish(builds.map((b) => b.arch));
+      },
+    });
+    const producer = createFlowProducer(createRedis(testRedisUrl()), prefix);
+    cleanups.push(() => producer.close());
+    const ids = await enqueueBuild(producer, buildRequest({ archs: ['amd64', 'arm64'] }));
+    const job = await Job.fromId(q.publish, ids.publishJobId);
+    const result = (await job!.waitUntilFinished(q.events, 20_000)) as PublishResult;
+    expect(result.tags).toEqual(['amd64', 'arm64']);
+    expect(seen.slice(0, 2).sort()).toEqual(['build amd64', 'build arm64']);
+    expect(seen[2]).toBe('publish amd64,arm64');
+  });
+
+  it('keeps one set of jobs when the same request is enqueued twice, also from two producers at once', async () => {
+    const prefix = uniqueName('q');
+    const q = queues(prefix);
+    const request = buildRequest({ archs: ['amd64', 'arm64'] });
+    const a = createFlowProducer(createRedis(testRedisUrl()), prefix);
+    const b = createFlowProducer(createRedis(testRedisUrl()), prefix);
+    cleanups.push(async () => {
+      await Promise.all([a.close(), b.close()]);
+    });
+    await enqueueBuild(a, request);
+    await Promise.all(Array.from({ length: 10 }, (_, i) => enqueueBuild(i % 2 ? a : b, request)));
+    expect(await q.build.getJobCountByTypes('waiting', 'active', 'prioritized', 'delayed', 'completed')).toBe(2);
+    expect(await q.publish.getJobCountByTypes('waiting-children', 'waiting', 'prioritized', 'completed')).toBe(1);
+
+    let builds = 0;
+    workers(prefix, {
+      build: async ({ arch }) => {
+        builds++;
+        return fakeBuild(arch);
+      },
+      publish: async (_d, bs) => fakePublish(bs.map((x) => x.arch)),
+    });
+    const job = await Job.fromId(q.publish, (await enqueueBuild(a, request)).publishJobId);
+    await job!.waitUntilFinished(q.events, 20_000);
+    expect(builds).toBe(2);
+  });
+
+  it('retries a transient failure with backoff and then succeeds', async () => {
+    const prefix = uniqueName('q');
+    const q = queues(prefix);
+    let attempts = 0;
+    workers(prefix, {
+      build: async ({ arch }, ctx) => {
+        attempts = ctx.attempt;
+        if (ctx.attempt < 3) throw new TransientError('registry answered 503', { retryAfterMs: 100 });
+        return fakeBuild(arch);
+      },
+      publish: async (_d, bs) => fakePublish(bs.map((x) => x.arch)),
+    });
+    const producer = createFlowProducer(createRedis(testRedisUrl()), prefix);
+    cleanups.push(() => producer.close());
+    const ids = await enqueueBuild(producer, buildRequest(), { backoffMs: 50 });
+    const job = await Job.fromId(q.publish, ids.publishJobId);
+    await job!.waitUntilFinished(q.events, 20_000);
+    expect(attempts).toBe(3);
+    const build = await Job.fromId(q.build, ids.buildJobIds[0]!);
+    expect(build!.attemptsMade).toBe(3);
+  });
+
+  it('fails a permanent error at once with its message, without retrying', async () => {
+    const prefix = uniqueName('q');
+    const q = queues(prefix);
+    let runs = 0;
+    workers(prefix, {
+      build: async () => {
+        runs++;
+        throw new PermanentError('checksum mismatch for libc6_2.36-9_amd64.deb');
+      },
+      publish: async (_d, bs) => fakePublish(bs.map((x) => x.arch)),
+    });
+    const producer = createFlowProducer(createRedis(testRedisUrl()), prefix);
+    cleanups.push(() => producer.close());
+    const buildEvents = new QueueEvents(QueueName.build, { connection: createRedis(testRedisUrl()), prefix });
+    cleanups.push(() => buildEvents.close());
+    const ids = await enqueueBuild(producer, buildRequest(), { attempts: 5 });
+    const build = await Job.fromId(q.build, ids.buildJobIds[0]!);
+    await expect(build!.waitUntilFinished(buildEvents, 20_000)).rejects.toThrow('checksum mismatch for libc6');
+    const failed = await Job.fromId(q.build, ids.buildJobIds[0]!);
+    expect(failed!.failedReason).toContain('checksum mismatch for libc6_2.36-9_amd64.deb');
+    expect(failed!.attemptsMade).toBe(1);
+    expect(runs).toBe(1);
+  });
+
+  it('runs a security rebuild before a routine one', async () => {
+    const prefix = uniqueName('q');
+    const q = queues(prefix);
+    const producer = createFlowProducer(createRedis(testRedisUrl()), prefix);
+    cleanups.push(() => producer.close());
+    await enqueueBuild(producer, buildRequest({ recipe: 'routine', priority: 'routine' }));
+    await enqueueBuild(producer, buildRequest({ recipe: 'urgent', priority: 'security' }));
+    const order: string[] = [];
+    workers(
+      prefix,
+      {
+        build: async ({ request, arch }) => {
+          order.push(request.recipe);
+          return fakeBuild(arch);
+        },
+        publish: async (_d, bs) => fakePublish(bs.map((x) => x.arch)),
+      },
+      1,
+    );
+    await expect.poll(() => order.length, { timeout: 20_000 }).toBe(2);
+    expect(order).toEqual(['urgent', 'routine']);
+    void q;
+  });
+});
+
+describe('worker processes', () => {
+  const fixture = path.resolve('test/fixtures/queue-worker.ts');
+
+  function startWorkerProcess(prefix: string, buildMs: number): ChildProcess {
+    const child = spawn(process.execPath, ['--import', 'tsx', fixture], {
+      env: {
+        ...process.env,
+        TEST_REDIS_URL: testRedisUrl(),
+        TEST_PREFIX: prefix,
+        TEST_BUILD_MS: String(buildMs),
+        TEST_REGISTRY: testRegistryHost(),
+      },
+      stdio: ['ignore', 'inherit', 'inherit'],
+    });
+    cleanups.push(async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    });
+    return child;
+  }
+
+  const exited = (child: ChildProcess) =>
+    new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+      child.once('exit', (code, signal) => resolve({ code, signal })),
+    );
+
+  it('completes a job whose worker was killed with SIGKILL mid-build, and pushes the image once', async () => {
+    const prefix = uniqueName('q');
+    const q = queues(prefix);
+    const repository = uniqueName('kill');
+    const producer = createFlowProducer(createRedis(testRedisUrl()), prefix);
+    cleanups.push(() => producer.close());
+    const first = startWorkerProcess(prefix, 60_000);
+    const request = buildRequest({ repository, tags: ['1.2.3-r0'] });
+    const ids = await enqueueBuild(producer, request);
+    await expect.poll(() => redis.get(`${prefix}:count:build-started`), { timeout: 20_000 }).toBe('1');
+    const gone = exited(first);
+    first.kill('SIGKILL');
+    await gone;
+
+    startWorkerProcess(prefix, 200);
+    const job = await Job.fromId(q.publish, ids.publishJobId);
+    await job!.waitUntilFinished(q.events, 45_000);
+    expect(await redis.get(`${prefix}:count:build-started`)).toBe('2');
+    expect(await redis.get(`${prefix}:count:build-finished`)).toBe('1');
+    expect(await redis.get(`${prefix}:count:publish`)).toBe('1');
+    const tags = await fetch(`http://${testRegistryHost()}/v2/${repository}/tags/list`).then((r) => r.json());
+    expect(tags).toEqual({ name: repository, tags: ['1.2.3-r0'] });
+  });
+
+  it('on SIGTERM lets the running job finish, then exits 0', async () => {
+    const prefix = uniqueName('q');
+    const q = queues(prefix);
+    const producer = createFlowProducer(createRedis(testRedisUrl()), prefix);
+    cleanups.push(() => producer.close());
+    const child = startWorkerProcess(prefix, 1_500);
+    const ids = await enqueueBuild(producer, buildRequest({ repository: uniqueName('term') }));
+    await expect.poll(() => redis.get(`${prefix}:count:build-started`), { timeout: 20_000 }).toBe('1');
+    const gone = exited(child);
+    child.kill('SIGTERM');
+    expect(await gone).toEqual({ code: 0, signal: null });
+    expect(await redis.get(`${prefix}:count:build-finished`)).toBe('1');
+    const build = await Job.fromId(q.build, ids.buildJobIds[0]!);
+    expect(await build!.getState()).toBe('completed');
+  });
+});
