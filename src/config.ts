@@ -84,6 +84,7 @@ const envSchema = {
   KILN_API_PORT: int(0, 65535).optional(),
   KILN_DOCKERFILE_BACKEND: z.enum(['buildah', 'buildkit']).optional(),
   KILN_BUILDKIT_ADDR: z.string().optional(),
+  KILN_KEEP_FAILED_BUILDS: bool.optional(),
   SOURCE_DATE_EPOCH: int(0, 253402300799).optional(),
 } as const;
 
@@ -128,6 +129,8 @@ export interface Config {
   apiPort: number;
   dockerfileBackend: 'buildah' | 'buildkit';
   buildkitAddr: string | undefined;
+  /** Keep a failed build's work folder (for debugging) instead of removing it. */
+  keepFailedBuilds: boolean;
   /** Timestamp for reproducible builds; undefined means "derive from the inputs". */
   sourceDateEpoch: number | undefined;
 }
@@ -192,6 +195,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     apiPort: e.KILN_API_PORT ?? 8080,
     dockerfileBackend: e.KILN_DOCKERFILE_BACKEND ?? 'buildah',
     buildkitAddr: e.KILN_BUILDKIT_ADDR,
+    keepFailedBuilds: e.KILN_KEEP_FAILED_BUILDS ?? false,
     sourceDateEpoch: e.SOURCE_DATE_EPOCH,
   };
 }

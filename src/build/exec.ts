@@ -1,0 +1,126 @@
+import { execa } from 'execa';
+import { PermanentError, TransientError } from '../errors.ts';
+import { maskSecrets, type Logger } from '../log.ts';
+import { descendantsOf, signalAll } from './process-tree.ts';
+
+/** How a build tool is run: always an argument array, never a shell. */
+export interface ToolRun {
+  /** What is being done, to what: the start of every error message ("building hello 1.2.3 for amd64"). */
+  what: string;
+  /** The program; looked up on PATH. */
+  file: string;
+  /** Its arguments, passed verbatim: quotes and shell metacharacters mean nothing here. */
+  args: readonly string[];
+  cwd?: string;
+  /** Extra environment variables, on top of kiln's own environment unless `extendEnv` is false. */
+  env?: Record<string, string>;
+  extendEnv?: boolean;
+  /** Fired on cancellation: the whole process tree is killed. */
+  signal?: AbortSignal;
+  /** Wall-clock limit; over it the whole process tree is killed and the run fails as transient. */
+  timeoutMs?: number;
+  /** Between SIGTERM and SIGKILL when killing; default 3 s. */
+  graceMs?: number;
+  /** Each output line goes here at debug level, bound with the tool's name. */
+  log?: Logger;
+  /** Each output line (stdout and stderr interleaved), e.g. into the job's log. */
+  onLine?: (line: string) => void;
+  /** How many last output lines the error carries; default 30. */
+  tailLines?: number;
+  /** Decides what a non-zero exit means; default permanent (a failing RUN is the recipe's fault). */
+  classify?: (failure: { exitCode: number; tail: readonly string[] }) => 'permanent' | 'transient';
+}
+
+export interface ToolResult {
+  /** The last output lines (at most `tailLines`). */
+  tail: string[];
+  durationMs: number;
+}
+
+/**
+ * Runs a build tool in its own process group and streams its output. On timeout or abort the
+ * whole tree is killed (SIGTERM, then SIGKILL); exit status and last output lines become the error.
+ */
+export async function runTool(run: ToolRun): Promise<ToolResult> {
+  const started = Date.now();
+  const tailLines = run.tailLines ?? 30;
+  const tail: string[] = [];
+  const toolLog = run.log?.child({ tool: run.file });
+  if (run.signal?.aborted) throw cancelled(run, tail);
+
+  const child = execa(run.file, [...run.args], {
+    cwd: run.cwd,
+    env: run.env,
+    extendEnv: run.extendEnv ?? true,
+    // A new process group, so kill(-pid) reaches what the tool starts.
+    detached: true,
+    stdin: 'ignore',
+    all: true,
+    buffer: false,
+    reject: false,
+    stripFinalNewline: false,
+  });
+  const pid = child.pid;
+
+  let stopping: 'timeout' | 'abort' | undefined;
+  const stop = (why: 'timeout' | 'abort'): void => {
+    if (stopping || pid === undefined) return;
+    stopping = why;
+    void killTree(pid, run.graceMs ?? 3000);
+  };
+  const timer = run.timeoutMs === undefined ? undefined : setTimeout(() => stop('timeout'), run.timeoutMs);
+  const onAbort = (): void => stop('abort');
+  run.signal?.addEventListener('abort', onAbort, { once: true });
+
+  try {
+    for await (const raw of child.iterable({ from: 'all' })) {
+      const line = maskSecrets(String(raw));
+      tail.push(line);
+      if (tail.length > tailLines) tail.shift();
+      toolLog?.debug(line);
+      run.onLine?.(line);
+    }
+    const result = await child;
+    // Whatever the tool left behind in its group (a daemonised helper) goes with it.
+    if (pid !== undefined) signalAll(pid, [], 'SIGKILL');
+    if (stopping === 'timeout') {
+      throw new TransientError(
+        `${run.what}: timed out after ${Math.round((run.timeoutMs ?? 0) / 1000)} s; ${run.file} and its children were killed${lastLines(tail)}`,
+      );
+    }
+    if (stopping === 'abort') throw cancelled(run, tail);
+    if (result.failed && result.exitCode === undefined && !result.signal) {
+      throw new PermanentError(`${run.what}: could not start ${run.file}`, { cause: result.cause ?? result });
+    }
+    if (result.exitCode !== 0) {
+      const exitCode = result.exitCode ?? -1;
+      const status = result.signal ? `was killed by ${result.signal}` : `exited with status ${exitCode}`;
+      const message = `${run.what}: ${run.file} ${status}${lastLines(tail)}`;
+      const kind = run.classify?.({ exitCode, tail }) ?? 'permanent';
+      throw kind === 'transient' ? new TransientError(message) : new PermanentError(message);
+    }
+    return { tail, durationMs: Date.now() - started };
+  } finally {
+    if (timer) clearTimeout(timer);
+    run.signal?.removeEventListener('abort', onAbort);
+  }
+}
+
+function cancelled(run: ToolRun, tail: readonly string[]): TransientError {
+  return new TransientError(`${run.what}: cancelled; ${run.file} and its children were killed${lastLines(tail)}`, {
+    cause: run.signal?.reason,
+  });
+}
+
+function lastLines(tail: readonly string[]): string {
+  return tail.length === 0 ? '' : `. Last output:\n${tail.join('\n')}`;
+}
+
+/** SIGTERM to the group and every descendant, then SIGKILL to all of them and any new ones. */
+async function killTree(pid: number, graceMs: number): Promise<void> {
+  const seen = new Set(await descendantsOf(pid));
+  signalAll(pid, seen, 'SIGTERM');
+  await new Promise((resolve) => setTimeout(resolve, graceMs));
+  for (const p of await descendantsOf(pid)) seen.add(p);
+  signalAll(pid, seen, 'SIGKILL');
+}
