@@ -1,0 +1,307 @@
+import { Readable } from 'node:stream';
+import { z } from 'zod';
+import { PermanentError } from '../errors.ts';
+import { isDigest, sha256Digest } from './digest.ts';
+import { MediaType } from './media-types.ts';
+import { RegistryHttp, type RegistryHttpOptions, type RegistryStats } from './registry-http.ts';
+
+/** Bytes to push: in memory, or a file opened afresh for each attempt. */
+export type BlobSource = { data: Uint8Array } | { open: () => Readable; size: number };
+
+export interface PushBlobOptions {
+  /** Another repository on the same registry that holds the blob: mount instead of upload. */
+  mountFrom?: string;
+}
+
+export type PushBlobOutcome = 'exists' | 'mounted' | 'uploaded';
+
+export interface FetchedManifest {
+  bytes: Buffer;
+  mediaType: string;
+  digest: string;
+}
+
+export interface ManifestHead {
+  digest: string;
+  mediaType: string;
+  size: number;
+}
+
+/** What kiln accepts when it reads a manifest: OCI first, Docker v2 for images made elsewhere. */
+export const manifestAccept = [
+  MediaType.imageIndex,
+  MediaType.imageManifest,
+  MediaType.dockerManifestList,
+  MediaType.dockerManifest,
+].join(', ');
+
+export interface RegistryClientOptions extends RegistryHttpOptions {
+  /** Blobs larger than this are uploaded in chunks of this size (PATCH with Content-Range). */
+  chunkSize?: number;
+}
+
+const tagList = z.object({ tags: z.array(z.string()).nullable().optional() });
+
+/**
+ * A client for the OCI distribution spec: blobs (HEAD before upload, monolithic and chunked
+ * uploads, cross-repository mount), manifests by digest and tag with content negotiation, tag
+ * listing with Link pagination. Every read is checked against its digest.
+ */
+export class RegistryClient {
+  readonly http: RegistryHttp;
+  private readonly chunkSize: number;
+
+  constructor(options: RegistryClientOptions) {
+    this.http = new RegistryHttp(options);
+    this.chunkSize = options.chunkSize ?? 32 * 1024 * 1024;
+  }
+
+  get host(): string {
+    return this.http.host;
+  }
+
+  get stats(): RegistryStats {
+    return this.http.stats;
+  }
+
+  async hasBlob(repository: string, digest: string): Promise<boolean> {
+    checkDigest(digest);
+    const res = await this.http.send({
+      method: 'HEAD',
+      path: `/v2/${repository}/blobs/${digest}`,
+      repository,
+      what: `checking blob ${digest} in ${repository}`,
+    });
+    return res.status === 200;
+  }
+
+  /** Pushes a blob unless the repository has it; mounts it from `mountFrom` when possible. */
+  async pushBlob(repository: string, digest: string, source: BlobSource, options: PushBlobOptions = {}): Promise<PushBlobOutcome> {
+    checkDigest(digest);
+    if (await this.hasBlob(repository, digest)) return 'exists';
+    const what = `pushing blob ${digest} to ${repository}`;
+    const query = options.mountFrom ? `?mount=${encodeURIComponent(digest)}&from=${encodeURIComponent(options.mountFrom)}` : '';
+    const start = await this.http.send({
+      method: 'POST',
+      path: `/v2/${repository}/blobs/uploads/${query}`,
+      repository,
+      push: true,
+      ...(options.mountFrom ? { mountFrom: options.mountFrom } : {}),
+      headers: { 'content-length': '0' },
+      what,
+    });
+    await start.body?.cancel();
+    if (start.status === 201) return 'mounted';
+    if (start.status !== 202) throw new PermanentError(`${what}: upload start answered HTTP ${start.status}`);
+    let location = this.location(start, what);
+    const size = 'data' in source ? source.data.byteLength : source.size;
+    if (size <= this.chunkSize) {
+      await this.finishUpload(repository, location, digest, size, source, what);
+      return 'uploaded';
+    }
+    const stream = 'data' in source ? Readable.from([Buffer.from(source.data)]) : source.open();
+    let offset = 0;
+    for await (const chunk of chunksOf(stream, this.chunkSize)) {
+      const res = await this.http.send({
+        method: 'PATCH',
+        path: location,
+        repository,
+        push: true,
+        headers: {
+          'content-type': 'application/octet-stream',
+          'content-length': String(chunk.length),
+          'content-range': `${offset}-${offset + chunk.length - 1}`,
+        },
+        body: () => chunk,
+        what: `${what} (chunk at ${offset})`,
+      });
+      await res.body?.cancel();
+      if (res.status !== 202) throw new PermanentError(`${what}: chunk at ${offset} answered HTTP ${res.status}`);
+      location = this.location(res, what);
+      offset += chunk.length;
+    }
+    await this.finishUpload(repository, location, digest, 0, { data: new Uint8Array() }, what);
+    return 'uploaded';
+  }
+
+  private async finishUpload(repository: string, location: string, digest: string, size: number, source: BlobSource, what: string): Promise<void> {
+    const url = new URL(location);
+    url.searchParams.set('digest', digest);
+    const res = await this.http.send({
+      method: 'PUT',
+      path: url.toString(),
+      repository,
+      push: true,
+      headers: { 'content-type': 'application/octet-stream', 'content-length': String(size) },
+      body: () => ('data' in source ? source.data : (Readable.toWeb(source.open()) as ReadableStream<Uint8Array>)),
+      what,
+    });
+    await res.body?.cancel();
+    if (res.status !== 201) throw new PermanentError(`${what}: upload answered HTTP ${res.status}`);
+    const stored = res.headers.get('docker-content-digest');
+    if (stored && stored !== digest) throw new PermanentError(`${what}: the registry stored ${stored} instead`);
+  }
+
+  private location(res: Response, what: string): string {
+    const location = res.headers.get('location');
+    if (!location) throw new PermanentError(`${what}: the registry gave no upload location`);
+    return new URL(location, this.http.baseUrl).toString();
+  }
+
+  /** Reads a blob whole and checks its digest. Undefined when the repository does not have it. */
+  async getBlob(repository: string, digest: string): Promise<Buffer | undefined> {
+    checkDigest(digest);
+    const what = `reading blob ${digest} from ${repository}`;
+    const res = await this.http.send({ method: 'GET', path: `/v2/${repository}/blobs/${digest}`, repository, what });
+    if (res.status === 404) {
+      await res.body?.cancel();
+      return undefined;
+    }
+    const bytes = Buffer.from(await res.arrayBuffer());
+    this.http.stats.bytesDownloaded += bytes.length;
+    if (sha256Digest(bytes) !== digest) throw new PermanentError(`${what}: content does not match its digest`);
+    return bytes;
+  }
+
+  /** PUTs a manifest or index by tag or digest; returns its digest, checked against the registry's. */
+  async putManifest(repository: string, reference: string, bytes: Uint8Array, mediaType: string): Promise<string> {
+    const digest = sha256Digest(bytes);
+    const what = `pushing manifest ${digest} to ${repository}:${reference}`;
+    if (isDigest(reference) && reference !== digest) throw new PermanentError(`${what}: bytes do not match the digest`);
+    const res = await this.http.send({
+      method: 'PUT',
+      path: `/v2/${repository}/manifests/${reference}`,
+      repository,
+      push: true,
+      headers: { 'content-type': mediaType, 'content-length': String(bytes.byteLength) },
+      body: () => bytes,
+      what,
+    });
+    await res.body?.cancel();
+    if (res.status !== 201) throw new PermanentError(`${what}: answered HTTP ${res.status}`);
+    const stored = res.headers.get('docker-content-digest');
+    if (stored && stored !== digest) throw new PermanentError(`${what}: the registry stored ${stored} instead`);
+    return digest;
+  }
+
+  /** GETs a manifest by tag or digest with content negotiation; undefined when absent. */
+  async getManifest(repository: string, reference: string, accept = manifestAccept): Promise<FetchedManifest | undefined> {
+    const what = `reading manifest ${repository}:${reference}`;
+    const res = await this.http.send({
+      method: 'GET',
+      path: `/v2/${repository}/manifests/${reference}`,
+      repository,
+      headers: { accept },
+      what,
+    });
+    if (res.status === 404) {
+      await res.body?.cancel();
+      return undefined;
+    }
+    const bytes = Buffer.from(await res.arrayBuffer());
+    this.http.stats.bytesDownloaded += bytes.length;
+    const digest = sha256Digest(bytes);
+    const claimed = isDigest(reference) ? reference : res.headers.get('docker-content-digest');
+    if (claimed && claimed !== digest) throw new PermanentError(`${what}: content is ${digest}, not ${claimed}`);
+    const mediaType = res.headers.get('content-type')?.split(';')[0]?.trim() || mediaTypeOf(bytes);
+    return { bytes, mediaType, digest };
+  }
+
+  /** HEADs a manifest: its digest, type and size without the body. Undefined when absent. */
+  async headManifest(repository: string, reference: string, accept = manifestAccept): Promise<ManifestHead | undefined> {
+    const res = await this.http.send({
+      method: 'HEAD',
+      path: `/v2/${repository}/manifests/${reference}`,
+      repository,
+      headers: { accept },
+      what: `checking manifest ${repository}:${reference}`,
+    });
+    if (res.status === 404) return undefined;
+    const digest = res.headers.get('docker-content-digest');
+    if (!digest || !isDigest(digest)) {
+      // Without the header the only trustworthy digest is the one computed from the body.
+      const full = await this.getManifest(repository, reference, accept);
+      return full && { digest: full.digest, mediaType: full.mediaType, size: full.bytes.length };
+    }
+    return {
+      digest,
+      mediaType: res.headers.get('content-type')?.split(';')[0]?.trim() ?? '',
+      size: Number(res.headers.get('content-length') ?? 0),
+    };
+  }
+
+  async deleteManifest(repository: string, digest: string): Promise<void> {
+    checkDigest(digest);
+    const res = await this.http.send({
+      method: 'DELETE',
+      path: `/v2/${repository}/manifests/${digest}`,
+      repository,
+      push: true,
+      what: `deleting manifest ${digest} from ${repository}`,
+    });
+    await res.body?.cancel();
+  }
+
+  /** Every tag of a repository, following `Link: <…>; rel="next"` pages. Empty for an unknown repository. */
+  async listTags(repository: string, pageSize = 100): Promise<string[]> {
+    const tags: string[] = [];
+    let next: string | undefined = `/v2/${repository}/tags/list?n=${pageSize}`;
+    for (let page = 0; next && page < 10_000; page++) {
+      const res = await this.http.send({ method: 'GET', path: next, repository, what: `listing tags of ${repository}` });
+      if (res.status === 404) {
+        await res.body?.cancel();
+        return tags;
+      }
+      const parsed = tagList.safeParse(await res.json().catch(() => undefined));
+      if (!parsed.success) throw new PermanentError(`listing tags of ${repository}: the registry sent an unexpected body`);
+      tags.push(...(parsed.data.tags ?? []));
+      next = nextLink(res.headers.get('link'), this.http.baseUrl);
+    }
+    return tags;
+  }
+}
+
+function checkDigest(digest: string): void {
+  if (!isDigest(digest)) throw new PermanentError(`not a sha256 digest: ${JSON.stringify(digest)}`);
+}
+
+function mediaTypeOf(bytes: Buffer): string {
+  try {
+    const parsed = JSON.parse(bytes.toString('utf8')) as { mediaType?: unknown };
+    return typeof parsed.mediaType === 'string' ? parsed.mediaType : '';
+  } catch {
+    return '';
+  }
+}
+
+/** The `rel="next"` target of an RFC 8288 Link header, resolved against the registry. */
+export function nextLink(header: string | null, base: string): string | undefined {
+  if (!header) return undefined;
+  for (const part of header.split(',')) {
+    const m = /<([^>]+)>\s*;\s*rel="?next"?/i.exec(part);
+    if (m?.[1]) return new URL(m[1], base).toString();
+  }
+  return undefined;
+}
+
+/** Re-slices a stream into chunks of exactly `size` bytes (the last one shorter). */
+async function* chunksOf(stream: Readable, size: number): AsyncGenerator<Buffer> {
+  let pending: Buffer[] = [];
+  let length = 0;
+  for await (const piece of stream) {
+    let buf = Buffer.isBuffer(piece) ? piece : Buffer.from(piece as Uint8Array);
+    while (length + buf.length >= size) {
+      const take = size - length;
+      pending.push(buf.subarray(0, take));
+      yield Buffer.concat(pending);
+      pending = [];
+      length = 0;
+      buf = buf.subarray(take);
+    }
+    if (buf.length > 0) {
+      pending.push(buf);
+      length += buf.length;
+    }
+  }
+  if (length > 0) yield Buffer.concat(pending);
+}
