@@ -118,12 +118,34 @@ export const dockerfileSchema = z.strictObject({
   'build-args': z.record(z.string(), z.string()).optional(),
   /** Names of secrets passed as build secrets, never as args (values from KILN_SECRET_<NAME>). */
   secrets: z.array(z.string()).optional(),
+  /**
+   * Images the Dockerfile names in `FROM`, mapped to images kiln built, so they are never pulled
+   * from a remote registry: `oci-layout:<dir>[:<ref>]` (relative to the recipe file) or
+   * `kiln:<recipe>[:<tag>]` (from KILN_REGISTRY). E.g. `{ debian-build: "kiln:build-essential" }`.
+   */
+  bases: z.record(z.string(), z.string()).optional(),
 });
 
 export const apkoSchema = z.strictObject({
   repositories: z.array(z.string()),
   keyring: z.array(z.string()).optional(),
   packages: z.array(z.string()).min(1),
+  /** Folders, links and permissions to create after the packages are installed (apko `paths`). */
+  paths: z
+    .array(
+      z.strictObject({
+        path: z.string(),
+        type: z.enum(['directory', 'empty-file', 'hardlink', 'symlink', 'permissions']),
+        /** For links: what they point at. */
+        source: z.string().optional(),
+        uid: z.number().int().optional(),
+        gid: z.number().int().optional(),
+        /** Octal, e.g. `0755`. */
+        permissions: z.string().regex(/^0?[0-7]{3,4}$/).optional(),
+        recursive: z.boolean().optional(),
+      }),
+    )
+    .optional(),
 });
 
 export const buildSchema = z.strictObject({
