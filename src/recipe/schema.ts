@@ -1,136 +1,227 @@
 import { z } from 'zod';
+import { parseDuration } from '../config.ts';
+import { unsafeVersionReason } from '../versioning/safe-version.ts';
+import { unsatisfiableRangeReason } from '../versioning/streams.ts';
 
 /*
  * The recipe language. Field names are kebab-case in YAML and stay kebab-case in the parsed
  * object (what you read in the file is what you read in the code). Every field carries TSDoc:
- * the recipe reference and the JSON Schema are generated from these schemas.
- * FIRST CUT by the core issue: the recipe issue owns and refines this file.
+ * the recipe reference (docs/recipes.md) and the JSON Schema take their descriptions and
+ * examples from these comments (src/recipe/field-docs.ts reads them), so they are the one source.
+ * Checks that need several fields at once live in src/recipe/semantic-checks.ts.
  */
 
-const archName = z.enum(['amd64', 'arm64', 'armhf', 'ppc64el', 's390x', 'riscv64']);
+export const archNames = ['amd64', 'arm64', 'armhf', 'ppc64el', 's390x', 'riscv64'] as const;
+const archName = z.enum(archNames);
 export type Arch = z.infer<typeof archName>;
 
 const sha256Hex = z.string().regex(/^[a-f0-9]{64}$/, 'expected 64 lowercase hex characters');
 
-/** Version extraction, applied to each upstream tag in this order. */
-const versionExtraction = {
-  /** Removed from the start of each tag, e.g. `v`. */
-  'strip-prefix': z.string().optional(),
-  /** Removed from the end of each tag. */
-  'strip-suffix': z.string().optional(),
-  /** Only tags that start with this are considered. */
-  'tag-filter-prefix': z.string().optional(),
-  /** Only tags that contain this are considered. */
-  'tag-filter-contains': z.string().optional(),
-  /** Tags matching any of these regular expressions are ignored. */
-  'ignore-regex-patterns': z.array(z.string()).optional(),
-  /** Regex replacements applied in order, after the strips. */
-  'version-transform': z.array(z.strictObject({ match: z.string(), replace: z.string() })).optional(),
-  /** A regex with a named group `version`; tags that do not match are ignored. */
-  'extract-version': z.string().optional(),
-};
+function regexProblem(source: string): string | undefined {
+  try {
+    new RegExp(source);
+    return undefined;
+  } catch (error) {
+    return error instanceof Error ? error.message.replace(/^Invalid regular expression: /, '') : String(error);
+  }
+}
 
-export const upstreamSchema = z.strictObject({
-  /** GitHub repository `owner/repo`. */
-  github: z.string().optional(),
-  /** For `github`: read releases (default) or plain tags. */
-  use: z.enum(['releases', 'tags']).optional(),
-  /** npm package name. */
-  npm: z.string().optional(),
-  /** PyPI project name. */
-  pypi: z.string().optional(),
-  /** crates.io crate name. */
-  crates: z.string().optional(),
-  /** Go module path. */
-  go: z.string().optional(),
-  /** OCI repository `host/name`, whose tags are versions. */
-  oci: z.string().optional(),
-  /** A Debian package's versions in a suite. */
-  debian: z.strictObject({ package: z.string(), suite: z.string() }).optional(),
-  ...versionExtraction,
+/** A string that must compile as a JavaScript regular expression. */
+const regex = z.string().superRefine((value, ctx) => {
+  const problem = regexProblem(value);
+  if (problem) ctx.addIssue({ code: 'custom', message: `invalid regular expression: ${problem}` });
 });
 
-export const streamSchema = z.union([
-  /** A semver range; the stream's name is derived from it. */
-  z.string(),
-  z.strictObject({
-    /** Name of this line of tags, e.g. `3.12`. */
-    name: z.string(),
-    /** Semver range of versions in this stream. */
-    range: z.string(),
-  }),
-]);
+const safeVersion = z.string().superRefine((value, ctx) => {
+  const problem = unsafeVersionReason(value);
+  if (problem) ctx.addIssue({ code: 'custom', message: `version ${problem}` });
+});
+
+const semverRange = z.string().superRefine((value, ctx) => {
+  const problem = unsatisfiableRangeReason(value);
+  if (problem) ctx.addIssue({ code: 'custom', message: `range ${JSON.stringify(value)} ${problem}` });
+});
+
+const duration = z.string().superRefine((value, ctx) => {
+  try {
+    parseDuration(value);
+  } catch {
+    ctx.addIssue({ code: 'custom', message: 'expected a duration such as 90m, 6h or 3d' });
+  }
+});
+
+export const versionTransformSchema = z.strictObject({
+  /** Regular expression; every match is replaced. @example match: '_' */
+  match: regex,
+  /** Replacement; `$1` and `$<name>` refer to groups. @example replace: '.' */
+  replace: z.string(),
+});
+
+export const debianUpstreamSchema = z.strictObject({
+  /** Binary package name. @example package: python3.11 */
+  package: z.string().min(1),
+  /** Suite to read, e.g. `bookworm` or `bookworm-security`. @example suite: bookworm */
+  suite: z.string().min(1),
+});
+
+/** Version extraction, applied to each upstream tag (order: filters, strips, extract, transforms). */
+const versionExtraction = {
+  /** Removed from the start of each tag. @example strip-prefix: v */
+  'strip-prefix': z.string().optional(),
+  /** Removed from the end of each tag. @example strip-suffix: -final */
+  'strip-suffix': z.string().optional(),
+  /** Only tags that start with this are considered. @example tag-filter-prefix: curl- */
+  'tag-filter-prefix': z.string().optional(),
+  /** Only tags that contain this are considered. @example tag-filter-contains: release */
+  'tag-filter-contains': z.string().optional(),
+  /** Tags matching any of these regular expressions are ignored. @example ignore-regex-patterns: ['-nightly$', '^test-'] */
+  'ignore-regex-patterns': z.array(regex).optional(),
+  /** Regex replacements applied in order, after the strips and `extract-version`. @example version-transform: [{ match: '_', replace: '.' }] */
+  'version-transform': z.array(versionTransformSchema).optional(),
+  /** A regex with a named group `version`; tags that do not match are ignored. @example extract-version: '^curl-(?<version>\d+_\d+_\d+)$' */
+  'extract-version': regex
+    .refine((v) => regexProblem(v) !== undefined || /\(\?<version>/.test(v), 'extract-version needs a named group `(?<version>…)`')
+    .optional(),
+};
+
+export const sourceKeys = ['github', 'npm', 'pypi', 'crates', 'go', 'oci', 'debian'] as const;
+
+export const upstreamSchema = z
+  .strictObject({
+    /** GitHub repository `owner/repo`. @example github: astral-sh/ruff */
+    github: z.string().regex(/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/, 'expected owner/repo').optional(),
+    /** For `github`: read releases or plain tags. @default releases */
+    use: z.enum(['releases', 'tags']).optional(),
+    /** npm package name. @example npm: prettier */
+    npm: z.string().regex(/^(@[a-z0-9][a-z0-9._~-]*\/)?[a-z0-9][a-z0-9._~-]*$/, 'expected an npm package name').optional(),
+    /** PyPI project name. @example pypi: black */
+    pypi: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'expected a PyPI project name').optional(),
+    /** crates.io crate name. @example crates: ripgrep */
+    crates: z.string().regex(/^[A-Za-z0-9_-]+$/, 'expected a crate name').optional(),
+    /** Go module path. @example go: golang.org/x/tools/gopls */
+    go: z.string().min(1).optional(),
+    /** OCI repository `host/name`, whose tags are versions. @example oci: registry.example/library/redis */
+    oci: z.string().min(1).optional(),
+    /** A Debian package's versions in a suite. */
+    debian: debianUpstreamSchema.optional(),
+    ...versionExtraction,
+  })
+  .superRefine((u, ctx) => {
+    const present = sourceKeys.filter((k) => u[k] !== undefined);
+    if (present.length === 0) {
+      ctx.addIssue({ code: 'custom', message: `needs one source: ${sourceKeys.join(', ')}` });
+    } else if (present.length > 1) {
+      ctx.addIssue({ code: 'custom', path: [present[1] ?? ''], message: `has several sources (${present.join(', ')}): keep one` });
+    }
+    if (u.use !== undefined && u.github === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['use'], message: '`use` only applies to a `github` upstream' });
+    }
+  });
+
+export const streamObjectSchema = z.strictObject({
+  /** Name of this line of tags. @example name: '3.12' */
+  name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'expected letters, digits, `.`, `_` or `-`'),
+  /** Semver range of the versions in this stream. @example range: '>=3.12.0 <3.13.0' */
+  range: semverRange,
+});
+
+export const streamSchema = z.union([semverRange, streamObjectSchema]);
 
 export const versionsSchema = z.strictObject({
-  /** How versions are compared. */
+  /** How versions are read and ordered: `semver`, `loose` (`v1.2`, `1.2.3.4`, `2024.10.1`) or `debian` (dpkg order). @default semver */
   scheme: z.enum(['semver', 'loose', 'debian']).default('semver'),
-  /** Lines of tags; each stream builds its highest version. Default: one stream of every version. */
-  streams: z.array(streamSchema).optional(),
-  /** Whether prereleases may be chosen. */
+  /** Lines of tags, each a semver range (or `{name, range}`); each stream builds its highest version. Default: one stream of every version. @example streams: ['3.12', '3.13'] */
+  streams: z.array(streamSchema).min(1).optional(),
+  /** Whether prereleases may be chosen (the upstream's prerelease flag counts too). @default false */
   prereleases: z.boolean().default(false),
-  /** Minimum age of a release before it is built, e.g. `6h` (a supply-chain guard). */
-  cooldown: z.string().optional(),
+  /** Minimum age of a release before it is built, a supply-chain guard. Releases with no publication time pass. @example cooldown: 6h */
+  cooldown: duration.optional(),
 });
 
 export const contentsSchema = z.strictObject({
-  /** Debian suites to read, e.g. `[bookworm, bookworm-updates, bookworm-security]`. */
-  suites: z.array(z.string()).min(1),
-  /** Archive components. */
-  components: z.array(z.string()).default(['main']),
-  /** Packages to install, with their dependencies. */
-  packages: z.array(z.string()).min(1),
-  /** Packages never to install, even as dependencies (e.g. `dpkg`, `perl-base`, a shell). */
-  exclude: z.array(z.string()).default([]),
+  /** Debian suites to read. @example suites: [bookworm, bookworm-updates, bookworm-security] */
+  suites: z.array(z.string().min(1)).min(1),
+  /** Archive components. @default ["main"] */
+  components: z.array(z.string().min(1)).default(['main']),
+  /** Packages to install, with their dependencies. @example packages: [ca-certificates, tzdata] */
+  packages: z.array(z.string().min(1)).min(1),
+  /** Packages never to install, even as dependencies (e.g. `dpkg`, `perl-base`, a shell). @default [] */
+  exclude: z.array(z.string().min(1)).default([]),
 });
 
-export const fileSchema = z.strictObject({
-  /** Where to fetch from; `${version}` is replaced by the upstream version. */
-  url: z.string(),
-  /** Expected SHA-256 of the file. */
-  sha256: sha256Hex.optional(),
-  /** A checksums file (`sha256sum` format) published beside the file. */
-  'checksum-url': z.string().optional(),
-  /** Path inside the image (or the build context for `dockerfile`). */
-  path: z.string(),
-  /** File mode, octal, e.g. `0755`. */
-  mode: z.string().regex(/^0?[0-7]{3,4}$/).optional(),
-  /** Unpack a tar archive at `path` instead of copying it. */
-  extract: z.boolean().optional(),
+export const fileSchema = z
+  .strictObject({
+    /** Where to fetch from; `${version}` is replaced by the upstream version. @example url: https://example.org/tool-${version}.tar.gz */
+    url: z.string().min(1),
+    /** Expected SHA-256 of the file (64 hex characters). */
+    sha256: sha256Hex.optional(),
+    /** A checksums file (`sha256sum` format) published beside the file; `${version}` is replaced. */
+    'checksum-url': z.string().min(1).optional(),
+    /** Path inside the image (or the build context for `dockerfile`). @example path: /usr/local/bin/tool */
+    path: z.string().min(1),
+    /** File mode, octal. @example mode: '0755' */
+    mode: z.string().regex(/^0?[0-7]{3,4}$/, 'expected an octal mode such as 0755').optional(),
+    /** Unpack a tar archive at `path` instead of copying it. @default false */
+    extract: z.boolean().optional(),
+  })
+  .refine((f) => f.sha256 !== undefined || f['checksum-url'] !== undefined, 'needs `sha256` or `checksum-url`: every fetched file is checked');
+
+export const userSchema = z.strictObject({
+  /** User name. @example name: nonroot */
+  name: z.string().regex(/^[a-z_][a-z0-9_-]*$/, 'expected a lowercase user name'),
+  /** Numeric user id. @example uid: 65532 */
+  uid: z.number().int().min(0),
+  /** Primary group id; default: the uid. */
+  gid: z.number().int().min(0).optional(),
+  /** Home folder. @example home: /home/nonroot */
+  home: z.string().optional(),
+});
+
+export const groupSchema = z.strictObject({
+  /** Group name. @example name: nonroot */
+  name: z.string().regex(/^[a-z_][a-z0-9_-]*$/, 'expected a lowercase group name'),
+  /** Numeric group id. @example gid: 65532 */
+  gid: z.number().int().min(0),
+  /** User names in the group. */
+  members: z.array(z.string()).optional(),
 });
 
 export const accountsSchema = z.strictObject({
-  /** User the image runs as: a name from `users` or a uid. */
+  /** User the image runs as: a name from `users` or a uid. @default nonroot */
   'run-as': z.union([z.string(), z.number().int()]).default('nonroot'),
-  users: z
-    .array(z.strictObject({ name: z.string(), uid: z.number().int(), gid: z.number().int().optional(), home: z.string().optional() }))
-    .optional(),
-  groups: z.array(z.strictObject({ name: z.string(), gid: z.number().int(), members: z.array(z.string()).optional() })).optional(),
+  /** Users written to `/etc/passwd`. */
+  users: z.array(userSchema).optional(),
+  /** Groups written to `/etc/group`. */
+  groups: z.array(groupSchema).optional(),
 });
 
 export const dockerfileSchema = z.strictObject({
-  /** Dockerfile path, relative to the recipe file. */
+  /** Dockerfile path, relative to the recipe file. @default Dockerfile */
   path: z.string().default('Dockerfile'),
-  /** Build context folder, relative to the recipe file. */
+  /** Build context folder, relative to the recipe file. @default . */
   context: z.string().default('.'),
   /** Multi-stage target. */
   target: z.string().optional(),
-  /** Build arguments (VERSION and SOURCE_DATE_EPOCH are always passed). */
+  /** Build arguments (VERSION and SOURCE_DATE_EPOCH are always passed). @example build-args: { NODE_ENV: production } */
   'build-args': z.record(z.string(), z.string()).optional(),
   /** Names of secrets passed as build secrets, never as args (values from KILN_SECRET_<NAME>). */
-  secrets: z.array(z.string()).optional(),
+  secrets: z.array(z.string().regex(/^[A-Z][A-Z0-9_]*$/, 'expected an UPPER_CASE name')).optional(),
   /**
    * Images the Dockerfile names in `FROM`, mapped to images kiln built, so they are never pulled
    * from a remote registry: `oci-layout:<dir>[:<ref>]` (relative to the recipe file) or
-   * `kiln:<recipe>[:<tag>]` (from KILN_REGISTRY). E.g. `{ debian-build: "kiln:build-essential" }`.
+   * `kiln:<recipe>[:<tag>]` (from KILN_REGISTRY). @example bases: { build-base: "kiln:build-essential" }
    */
   bases: z.record(z.string(), z.string()).optional(),
 });
 
 export const apkoSchema = z.strictObject({
-  repositories: z.array(z.string()),
+  /** APK repositories. */
+  repositories: z.array(z.string()).min(1),
+  /** Public keys that sign the repositories' indexes. */
   keyring: z.array(z.string()).optional(),
+  /** APK packages to install. */
   packages: z.array(z.string()).min(1),
-  /** Folders, links and permissions to create after the packages are installed (apko `paths`). */
+  /** Folders, links and permissions made after the packages are installed (apko `paths`). */
   paths: z
     .array(
       z.strictObject({
@@ -148,71 +239,103 @@ export const apkoSchema = z.strictObject({
     .optional(),
 });
 
-export const buildSchema = z.strictObject({
-  /** Which builder makes the image. */
-  builder: z.enum(['debian', 'dockerfile', 'apko']),
-  /** Architectures to build (Debian names). */
-  archs: z.array(archName).default(['amd64']),
-  /** Debian packages (builder `debian`). */
-  contents: contentsSchema.optional(),
-  /** Files fetched with a checksum into the image or the build context. */
-  files: z.array(fileSchema).optional(),
-  /** Dockerfile build (builder `dockerfile`). */
-  dockerfile: dockerfileSchema.optional(),
-  /** APK contents (builder `apko`). */
-  apko: apkoSchema.optional(),
-  accounts: accountsSchema.optional(),
-  entrypoint: z.array(z.string()).optional(),
-  cmd: z.array(z.string()).optional(),
-  env: z.record(z.string(), z.string()).optional(),
-  workdir: z.string().optional(),
-  annotations: z.record(z.string(), z.string()).optional(),
-});
+export const buildSchema = z
+  .strictObject({
+    /** Which builder makes the image: `debian`, `dockerfile` or `apko`. @example builder: debian */
+    builder: z.enum(['debian', 'dockerfile', 'apko']),
+    /** Architectures to build (Debian names). @default ["amd64"] */
+    archs: z.array(archName).min(1).default(['amd64']),
+    /** Debian packages (builder `debian`). */
+    contents: contentsSchema.optional(),
+    /** Files fetched with a checksum into the image or the build context. */
+    files: z.array(fileSchema).optional(),
+    /** Dockerfile build (builder `dockerfile`). */
+    dockerfile: dockerfileSchema.optional(),
+    /** APK contents (builder `apko`). */
+    apko: apkoSchema.optional(),
+    /** Users and groups of the image and who it runs as. */
+    accounts: accountsSchema.optional(),
+    /** Entrypoint, as an argument list (no shell). @example entrypoint: [/usr/bin/python3] */
+    entrypoint: z.array(z.string()).optional(),
+    /** Default arguments. @example cmd: ['--help'] */
+    cmd: z.array(z.string()).optional(),
+    /** Environment variables of the image. @example env: { PATH: /usr/local/bin:/usr/bin:/bin } */
+    env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name'), z.string()).optional(),
+    /** Working folder. @example workdir: /work */
+    workdir: z.string().optional(),
+    /** Extra image annotations. @example annotations: { org.opencontainers.image.vendor: Example } */
+    annotations: z.record(z.string(), z.string()).optional(),
+  })
+  .superRefine((b, ctx) => {
+    if (b.builder === 'debian' && !b.contents) ctx.addIssue({ code: 'custom', path: ['builder'], message: 'the debian builder needs `contents`' });
+    if (b.builder === 'apko' && !b.apko) ctx.addIssue({ code: 'custom', path: ['builder'], message: 'the apko builder needs `apko`' });
+    for (const key of ['contents', 'dockerfile', 'apko'] as const) {
+      const owner = { contents: 'debian', dockerfile: 'dockerfile', apko: 'apko' }[key];
+      if (b[key] !== undefined && b.builder !== owner) {
+        ctx.addIssue({ code: 'custom', path: [key], message: `\`${key}\` is only used by the ${owner} builder, not ${b.builder}` });
+      }
+    }
+  });
 
 export const patchSchema = z.strictObject({
-  /** Patch file, relative to the recipe. */
-  file: z.string(),
-  /** Why the patch exists. */
-  reason: z.string(),
-  /** The upstream issue or pull request that tracks the fix. */
+  /** Patch file, relative to the recipe. @example file: patches/fix-build.patch */
+  file: z.string().min(1),
+  /** Why the patch exists. @example reason: builds with the system zlib */
+  reason: z.string().min(1),
+  /** The upstream issue or pull request that tracks the fix. @example upstream: https://github.com/owner/repo/pull/123 */
   upstream: z.string().optional(),
-  /** The first upstream version that contains the fix: from it on, the patch is dropped. */
-  until: z.string().optional(),
+  /** The first upstream version that contains the fix: from it on, the patch is dropped. @example until: 1.4.0 */
+  until: safeVersion.optional(),
 });
 
 export const testSchema = z.strictObject({
+  /** A short name for reports. @example name: version */
   name: z.string().optional(),
-  /** Command and arguments, run inside the image without a shell. */
+  /** Command and arguments, run inside the image without a shell. @example run: [/usr/bin/python3, --version] */
   run: z.array(z.string()).min(1),
-  /** Text the command's output must contain. */
+  /** Text the command's output must contain; `${version}` is replaced. @example expect-output: Python ${version} */
   'expect-output': z.string().optional(),
 });
 
 export const publishSchema = z.strictObject({
-  /** Repository name under KILN_REGISTRY; default: the recipe name. */
-  repository: z.string().optional(),
-  /** Which tags to move: the full tag policy, or only exact versions. */
+  /** Repository name under KILN_REGISTRY; default: the recipe name. @example repository: tools/prettier */
+  repository: z
+    .string()
+    .regex(/^[a-z0-9]+([._-][a-z0-9]+)*(\/[a-z0-9]+([._-][a-z0-9]+)*)*$/, 'expected an OCI repository name (lowercase, `/`-separated)')
+    .optional(),
+  /** Which tags to move: `semver` (exact, `X.Y`, `X`, `latest`) or `exact` (only `X.Y.Z-rN` and `X.Y.Z`). @default semver */
   tags: z.enum(['semver', 'exact']).default('semver'),
 });
 
 export const recipeSchema = z.strictObject({
-  /** Image name: lowercase letters, digits, `-`. */
-  name: z.string().regex(/^[a-z0-9]+(-[a-z0-9]+)*$/),
-  description: z.string(),
-  /** SPDX license expression of what the image ships. */
-  license: z.string(),
+  /** Image name: lowercase letters, digits, `-`. @example name: python */
+  name: z.string().regex(/^[a-z0-9]+(-[a-z0-9]+)*$/, 'expected lowercase letters, digits and `-`'),
+  /** One line saying what the image is. @example description: Python interpreter on a distroless base */
+  description: z.string().min(1),
+  /** SPDX license expression of what the image ships. @example license: PSF-2.0 */
+  license: z.string().min(1),
+  /** Project home page. @example homepage: https://www.python.org */
   homepage: z.string().optional(),
+  /** Where versions come from: exactly one source, plus version-extraction options. */
   upstream: upstreamSchema,
+  /** Version scheme, streams, prereleases and cooldown. */
   versions: versionsSchema.default({ scheme: 'semver', prereleases: false }),
+  /** How the image is built. */
   build: buildSchema,
+  /** Patches against upstream, each dropped once upstream ships the fix. @default [] */
   patches: z.array(patchSchema).default([]),
+  /** Commands run inside the built image before anything is published. @default [] */
   test: z.array(testSchema).default([]),
+  /** Where and how the image is published. */
   publish: publishSchema.default({ tags: 'semver' }),
 });
 
 export type Recipe = z.infer<typeof recipeSchema>;
 export type RecipeUpstream = z.infer<typeof upstreamSchema>;
+export type RecipeVersions = z.infer<typeof versionsSchema>;
 export type RecipeBuild = z.infer<typeof buildSchema>;
 export type RecipeContents = z.infer<typeof contentsSchema>;
+export type RecipeFile = z.infer<typeof fileSchema>;
 export type RecipeTest = z.infer<typeof testSchema>;
 export type RecipePatch = z.infer<typeof patchSchema>;
+export type RecipePublish = z.infer<typeof publishSchema>;
