@@ -6,7 +6,9 @@ import type { CatalogRecord, UpstreamSeen } from './record.ts';
  */
 
 /** `publishedAt − upstream.releasedAt` in milliseconds; undefined when the release time is unknown. */
-export function freshnessMs(record: Pick<CatalogRecord, 'publishedAt' | 'upstream'>): number | undefined {
+export function freshnessMs(
+  record: Pick<CatalogRecord, 'publishedAt' | 'upstream'>,
+): number | undefined {
   if (!record.upstream.releasedAt) return undefined;
   // A clock skew between upstream and us must not show as negative freshness.
   return Math.max(0, Date.parse(record.publishedAt) - Date.parse(record.upstream.releasedAt));

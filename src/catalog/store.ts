@@ -1,7 +1,13 @@
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { PermanentError, TransientError } from '../errors.ts';
-import { freshnessMs, staleness, summariseFreshness, type FreshnessSummary, type Staleness } from './freshness.ts';
+import {
+  freshnessMs,
+  staleness,
+  summariseFreshness,
+  type FreshnessSummary,
+  type Staleness,
+} from './freshness.ts';
 import {
   catalogRecordSchema,
   tagEventSchema,
@@ -39,7 +45,11 @@ const keys = (prefix: string, recipe?: string) => ({
  * Records a published image: the record itself, its tags' new positions and the tag history.
  * Called by the publish job after the last tag moved. Publishing the same record again is harmless.
  */
-export async function recordPublished(redis: Redis, prefix: string, record: CatalogRecord): Promise<void> {
+export async function recordPublished(
+  redis: Redis,
+  prefix: string,
+  record: CatalogRecord,
+): Promise<void> {
   const parsed = catalogRecordSchema.safeParse(record);
   if (!parsed.success) {
     throw new PermanentError(
@@ -52,7 +62,13 @@ export async function recordPublished(redis: Redis, prefix: string, record: Cata
   multi.hset(k.versions, versionTag(r), JSON.stringify(r));
   multi.zadd(k.images, Date.parse(r.publishedAt), r.recipe);
   for (const tag of r.tags) {
-    const event: TagEvent = { tag, digest: r.digest, version: r.version, epoch: r.epoch, at: r.publishedAt };
+    const event: TagEvent = {
+      tag,
+      digest: r.digest,
+      version: r.version,
+      epoch: r.epoch,
+      at: r.publishedAt,
+    };
     const json = JSON.stringify(event);
     multi.hset(k.tags, tag, json);
     multi.lpush(k.history, json);
@@ -73,7 +89,9 @@ export async function recordUpstreamSeen(
 ): Promise<void> {
   const at = typeof releasedAt === 'string' ? new Date(releasedAt) : releasedAt;
   if (Number.isNaN(at.getTime())) {
-    throw new PermanentError(`recording upstream ${recipe}@${version}: release time is not a date: ${String(releasedAt)}`);
+    throw new PermanentError(
+      `recording upstream ${recipe}@${version}: release time is not a date: ${String(releasedAt)}`,
+    );
   }
   try {
     await redis.hset(keys(prefix, recipe).upstream, version, at.toISOString());
@@ -134,7 +152,12 @@ export async function listImages(
 }
 
 /** The tag history of one image, newest first. */
-export async function tagHistory(redis: Redis, prefix: string, name: string, limit = 100): Promise<TagEvent[]> {
+export async function tagHistory(
+  redis: Redis,
+  prefix: string,
+  name: string,
+  limit = 100,
+): Promise<TagEvent[]> {
   const raw = await redis.lrange(keys(prefix, name).history, 0, limit - 1);
   return raw.map((json) => parseStored(tagEventSchema, json, `tag history of ${name}`));
 }
@@ -164,7 +187,8 @@ async function readImages(
     pipeline.hgetall(k.upstream);
   }
   const replies = await pipeline.exec();
-  if (!replies) throw new TransientError(`reading ${names.length} catalog images: pipeline discarded`);
+  if (!replies)
+    throw new TransientError(`reading ${names.length} catalog images: pipeline discarded`);
   const now = options.now ?? Date.now();
   const images: CatalogImage[] = [];
   names.forEach((name, i) => {
@@ -185,7 +209,8 @@ async function readImages(
       .sort((a, b) => Date.parse(b.releasedAt) - Date.parse(a.releasedAt));
     const latestTag = tags.find((t) => t.tag === 'latest');
     const latest =
-      (latestTag && versions.find((v) => v.digest === latestTag.digest && v.version === latestTag.version)) ??
+      (latestTag &&
+        versions.find((v) => v.digest === latestTag.digest && v.version === latestTag.version)) ??
       versions[0]!;
     images.push({
       name,
@@ -208,7 +233,8 @@ function parseStored<T>(schema: z.ZodType<T>, json: string, what: string): T {
     throw new PermanentError(`reading ${what}: stored value is not JSON`, { cause });
   }
   const parsed = schema.safeParse(value);
-  if (!parsed.success) throw new PermanentError(`reading ${what}: ${z.prettifyError(parsed.error)}`);
+  if (!parsed.success)
+    throw new PermanentError(`reading ${what}: ${z.prettifyError(parsed.error)}`);
   return parsed.data;
 }
 

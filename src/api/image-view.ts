@@ -1,0 +1,92 @@
+import type { Config } from '../config.ts';
+import type { CatalogImage } from '../catalog/store.ts';
+import { versionTag, type CatalogRecord } from '../catalog/record.ts';
+
+/*
+ * What the JSON API and the catalog page show of an image: the catalog's records plus what a
+ * consumer needs (the full reference, pull and verify commands). One place, so both agree.
+ */
+
+export const SPDX_PREDICATE = 'https://spdx.dev/Document';
+export const SLSA_PREDICATE = 'https://slsa.dev/provenance/v1';
+
+const seconds = (ms: number | undefined) => (ms === undefined ? null : Math.round(ms / 1000));
+
+/** `host[:port]/namespace/repository`, or the bare repository when no registry is configured. */
+export function imageReference(config: Pick<Config, 'registry'>, repository: string): string {
+  return config.registry ? `${config.registry}/${repository}` : repository;
+}
+
+export function summaryView(config: Pick<Config, 'registry'>, image: CatalogImage) {
+  const r = image.latest;
+  return {
+    name: image.name,
+    repository: r.repository,
+    reference: imageReference(config, r.repository),
+    description: r.description ?? null,
+    latestVersion: r.version,
+    epoch: r.epoch,
+    versionTag: versionTag(r),
+    digest: r.digest,
+    /** Tags that currently point at the latest release. */
+    tags: image.tags.filter((t) => t.digest === r.digest).map((t) => t.tag),
+    archs: r.archs,
+    signed: r.signed,
+    sbom: r.attestations.includes(SPDX_PREDICATE),
+    provenance: r.attestations.includes(SLSA_PREDICATE),
+    builtAt: r.builtAt,
+    publishedAt: r.publishedAt,
+    upstreamReleasedAt: r.upstream.releasedAt ?? null,
+    freshnessSeconds: seconds(image.freshnessMs),
+    stale: image.staleness.stale,
+    pendingUpstream: image.staleness.pending
+      ? { ...image.staleness.pending, waitingSeconds: seconds(image.staleness.waitingMs) }
+      : null,
+  };
+}
+export type ImageSummaryView = ReturnType<typeof summaryView>;
+
+function versionView(r: CatalogRecord) {
+  return {
+    version: r.version,
+    epoch: r.epoch,
+    versionTag: versionTag(r),
+    digest: r.digest,
+    tags: r.tags,
+    archs: r.archs,
+    inputsDigest: r.inputsDigest,
+    signed: r.signed,
+    attestations: r.attestations,
+    upstream: { releasedAt: r.upstream.releasedAt ?? null, url: r.upstream.url ?? null },
+    builtAt: r.builtAt,
+    buildDurationSeconds: seconds(r.buildDurationMs),
+    publishedAt: r.publishedAt,
+  };
+}
+
+export function detailView(config: Pick<Config, 'registry'>, image: CatalogImage) {
+  const r = image.latest;
+  const reference = imageReference(config, r.repository);
+  const pinned = `${reference}@${r.digest}`;
+  return {
+    ...summaryView(config, image),
+    homepage: r.homepage ?? null,
+    license: r.license ?? null,
+    inputsDigest: r.inputsDigest,
+    attestations: r.attestations,
+    upstream: { releasedAt: r.upstream.releasedAt ?? null, url: r.upstream.url ?? null },
+    buildDurationSeconds: seconds(r.buildDurationMs),
+    /** Every tag and where it points now. */
+    allTags: image.tags,
+    versions: image.versions.map(versionView),
+    /** The SBOM's package list of the latest release. */
+    packages: r.packages,
+    upstreamSeen: image.upstreamSeen,
+    commands: {
+      pull: `docker pull ${pinned}`,
+      kilnVerify: `kiln verify ${pinned} --key cosign.pub`,
+      cosignVerify: `cosign verify --key cosign.pub ${pinned}`,
+    },
+  };
+}
+export type ImageDetailView = ReturnType<typeof detailView>;

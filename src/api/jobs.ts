@@ -1,0 +1,82 @@
+import type { Job, Queue } from 'bullmq';
+
+/** Job states the API reports, in the order people read them. */
+export const jobStates = [
+  'active',
+  'waiting',
+  'prioritized',
+  'waiting-children',
+  'delayed',
+  'failed',
+  'completed',
+  'paused',
+] as const;
+export type JobState = (typeof jobStates)[number];
+
+export interface JobView {
+  id: string | undefined;
+  queue: string;
+  name: string;
+  state: JobState;
+  attemptsMade: number;
+  /** Why the job failed (the error's message), for failed jobs and for retries waiting. */
+  failedReason: string | undefined;
+  recipe: string | undefined;
+  version: string | undefined;
+  arch: string | undefined;
+  createdAt: string | undefined;
+  startedAt: string | undefined;
+  finishedAt: string | undefined;
+}
+
+const iso = (ms: number | undefined) => (ms ? new Date(ms).toISOString() : undefined);
+
+/** Reads job data leniently: the API shows jobs from any kiln version without failing the listing. */
+function field(data: unknown, ...path: string[]): string | undefined {
+  let cur: unknown = data;
+  for (const key of path) {
+    if (typeof cur !== 'object' || cur === null || !(key in cur)) return undefined;
+    cur = (cur as Record<string, unknown>)[key];
+  }
+  return typeof cur === 'string' ? cur : undefined;
+}
+
+function view(job: Job, queue: string, state: JobState): JobView {
+  return {
+    id: job.id,
+    queue,
+    name: job.name,
+    state,
+    attemptsMade: job.attemptsMade,
+    failedReason: job.failedReason || undefined,
+    recipe: field(job.data, 'request', 'recipe'),
+    version: field(job.data, 'request', 'version'),
+    arch: field(job.data, 'arch'),
+    createdAt: iso(job.timestamp),
+    startedAt: iso(job.processedOn),
+    finishedAt: iso(job.finishedOn),
+  };
+}
+
+/** Job counts per queue and state, and up to `limit` jobs per queue and state, newest first. */
+export async function listJobs(
+  queues: readonly Queue[],
+  options: { states?: readonly JobState[]; limit?: number } = {},
+): Promise<{ queues: { name: string; counts: Record<string, number> }[]; jobs: JobView[] }> {
+  const states = options.states ?? jobStates;
+  const limit = options.limit ?? 50;
+  const perQueue = await Promise.all(
+    queues.map(async (queue) => {
+      const counts = await queue.getJobCounts(...jobStates);
+      const jobs = await Promise.all(
+        states.map(async (state) =>
+          (await queue.getJobs([state], 0, limit - 1, false))
+            .filter(Boolean)
+            .map((job) => view(job, queue.name, state)),
+        ),
+      );
+      return { counts: { name: queue.name, counts }, jobs: jobs.flat() };
+    }),
+  );
+  return { queues: perQueue.map((q) => q.counts), jobs: perQueue.flatMap((q) => q.jobs) };
+}

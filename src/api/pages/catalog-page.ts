@@ -1,0 +1,78 @@
+import type { FreshnessSummary } from '../../catalog/freshness.ts';
+import type { ImageSummaryView } from '../image-view.ts';
+import { formatBytes, formatDuration, formatTime, shortDigest } from './format.ts';
+import { html, type Html } from './html.ts';
+import { layout } from './layout.ts';
+
+export function yesNo(ok: boolean, yes: string, no: string): Html {
+  return html`<span class="${ok ? 'badge ok' : 'badge warn'}">${ok ? yes : no}</span>`;
+}
+
+function row(image: ImageSummaryView): Html {
+  return html`<tr>
+    <td data-label="Image">
+      <a class="name" href="/images/${encodeURIComponent(image.name)}">${image.name}</a>
+      <div class="desc">${image.description ?? ''}</div>
+    </td>
+    <td data-label="Latest">
+      <code class="version">${image.versionTag}</code><br /><code
+        class="digest"
+        title="${image.digest}"
+        >${shortDigest(image.digest)}</code
+      >
+    </td>
+    <td data-label="Tags">${image.tags.map((t) => html`<code class="tag">${t}</code> `)}</td>
+    <td data-label="Last build">${formatTime(image.builtAt)}</td>
+    <td data-label="Freshness">
+      ${formatDuration(image.freshnessSeconds)}${image.stale ? html` <span class="badge bad" title="upstream ${image.pendingUpstream?.version ?? ''} not published yet">stale</span>` : ''}
+    </td>
+    <td data-label="Size">
+      ${image.archs.map((a) => html`<span class="arch">${a.arch} ${formatBytes(a.size)}</span> `)}
+    </td>
+    <td data-label="Signed">${yesNo(image.signed, 'signed', 'unsigned')}</td>
+    <td data-label="SBOM">${yesNo(image.sbom, 'SBOM', 'no SBOM')}</td>
+  </tr>`;
+}
+
+/** The list of every image: what a consumer scans first, and an operator's at-a-glance view. */
+export function catalogPage(
+  images: readonly ImageSummaryView[],
+  freshness: FreshnessSummary,
+): Html {
+  const stale = images.filter((i) => i.stale).length;
+  const sec = (ms: number | undefined) => (ms === undefined ? undefined : ms / 1000);
+  const body = html`<h1>Images</h1>
+    <section class="stats">
+      <div><span class="figure">${images.length}</span> images</div>
+      <div>
+        <span class="figure">${formatDuration(sec(freshness.medianMs))}</span> median freshness
+      </div>
+      <div><span class="figure">${formatDuration(sec(freshness.p95Ms))}</span> p95 freshness</div>
+      <div><span class="figure">${stale}</span> stale</div>
+    </section>
+    ${
+      images.length === 0
+        ? html`<p class="empty">Nothing published yet.</p>`
+        : html`<table class="images">
+            <thead>
+              <tr>
+                <th>Image</th>
+                <th>Latest</th>
+                <th>Tags</th>
+                <th>Last build</th>
+                <th>Freshness</th>
+                <th>Size per arch</th>
+                <th>Signature</th>
+                <th>SBOM</th>
+              </tr>
+            </thead>
+            <tbody>
+              ${images.map(row)}
+            </tbody>
+          </table>`
+    }
+    <p class="muted">
+      Freshness: time from the upstream release to the signed image being tagged.
+    </p>`;
+  return layout('kiln image catalog', body);
+}

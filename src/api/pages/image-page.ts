@@ -1,0 +1,154 @@
+import type { TagEvent } from '../../catalog/record.ts';
+import type { ImageDetailView } from '../image-view.ts';
+import { yesNo } from './catalog-page.ts';
+import { formatBytes, formatDuration, formatTime, shortDigest } from './format.ts';
+import { html, safeHref, type Html } from './html.ts';
+import { layout } from './layout.ts';
+
+function link(url: string | null, text: string): Html {
+  const href = safeHref(url);
+  return href ? html`<a href="${href}" rel="noopener nofollow">${text}</a>` : html`${text}`;
+}
+
+function command(label: string, text: string, id: string): Html {
+  return html`<div class="cmd">
+    <div class="muted">${label}</div>
+    <pre id="${id}"><code>${text}</code></pre>
+  </div>`;
+}
+
+/** One image: how to pull and verify it, where each tag points and has pointed, and what is inside. */
+export function imagePage(image: ImageDetailView, history: readonly TagEvent[]): Html {
+  const body = html`<p><a href="/">← all images</a></p>
+    <h1>${image.name}</h1>
+    <p class="desc">${image.description ?? ''}</p>
+    <p class="muted">
+      ${image.homepage ? link(image.homepage, image.homepage) : ''}${image.license ? html` · license ${image.license}` : ''}
+    </p>
+
+    <section>
+      <h2>Latest: <code class="version">${image.versionTag}</code></h2>
+      <dl class="facts">
+        <dt>Reference</dt>
+        <dd><code>${image.reference}</code></dd>
+        <dt>Index digest</dt>
+        <dd><code class="digest" id="latest-digest">${image.digest}</code></dd>
+        <dt>Tags</dt>
+        <dd id="latest-tags">${image.tags.map((t) => html`<code class="tag">${t}</code> `)}</dd>
+        <dt>Upstream release</dt>
+        <dd>
+          ${formatTime(image.upstream.releasedAt)}
+          ${image.upstream.url ? link(image.upstream.url, 'release notes') : ''}
+        </dd>
+        <dt>Published</dt>
+        <dd>${formatTime(image.publishedAt)}</dd>
+        <dt>Freshness</dt>
+        <dd>
+          ${formatDuration(image.freshnessSeconds)}${image.stale ? html` <span class="badge bad">stale: upstream ${image.pendingUpstream?.version ?? ''} waiting ${formatDuration(image.pendingUpstream?.waitingSeconds)}</span>` : ''}
+        </dd>
+        <dt>Signature</dt>
+        <dd>${yesNo(image.signed, 'signed', 'unsigned')}</dd>
+        <dt>SBOM</dt>
+        <dd>${yesNo(image.sbom, 'SPDX attached', 'none')} (${image.packages.length} packages)</dd>
+      </dl>
+    </section>
+
+    <section>
+      <h2>Pull and verify</h2>
+      ${command('Pull by digest', image.commands.pull, 'cmd-pull')}
+      ${command('Verify signature, SBOM and provenance with kiln', image.commands.kilnVerify, 'cmd-kiln-verify')}
+      ${command('Verify the signature with cosign', image.commands.cosignVerify, 'cmd-cosign-verify')}
+    </section>
+
+    <section>
+      <h2>Architectures</h2>
+      <table class="archs">
+        <thead>
+          <tr>
+            <th>Arch</th>
+            <th>Manifest digest</th>
+            <th>Size</th>
+          </tr>
+        </thead>
+        <tbody>
+          ${image.archs.map(
+            (a) =>
+              html`<tr>
+                <td data-label="Arch">${a.arch}</td>
+                <td data-label="Digest"><code class="digest">${a.digest}</code></td>
+                <td data-label="Size">${formatBytes(a.size)}</td>
+              </tr>`,
+          )}
+        </tbody>
+      </table>
+    </section>
+
+    <section>
+      <h2>Provenance</h2>
+      <dl class="facts">
+        <dt>Inputs digest</dt>
+        <dd><code class="digest">${image.inputsDigest}</code></dd>
+        <dt>Built</dt>
+        <dd>${formatTime(image.builtAt)} in ${formatDuration(image.buildDurationSeconds)}</dd>
+        <dt>Attestations</dt>
+        <dd>
+          ${image.attestations.length ? image.attestations.map((a) => html`<code>${a}</code><br />`) : 'none'}
+        </dd>
+        <dt>Upstream</dt>
+        <dd>${image.upstream.url ? link(image.upstream.url, image.upstream.url) : '—'}</dd>
+      </dl>
+    </section>
+
+    <section>
+      <h2>Tag history</h2>
+      <table class="history">
+        <thead>
+          <tr>
+            <th>Tag</th>
+            <th>Version</th>
+            <th>Digest</th>
+            <th>Moved</th>
+          </tr>
+        </thead>
+        <tbody>
+          ${history.map(
+            (e) =>
+              html`<tr>
+                <td data-label="Tag"><code class="tag">${e.tag}</code></td>
+                <td data-label="Version">${e.version}-r${e.epoch}</td>
+                <td data-label="Digest">
+                  <code class="digest" title="${e.digest}">${shortDigest(e.digest)}</code>
+                </td>
+                <td data-label="Moved">${formatTime(e.at)}</td>
+              </tr>`,
+          )}
+        </tbody>
+      </table>
+    </section>
+
+    <section>
+      <h2>Packages (from the SBOM)</h2>
+      <table class="packages">
+        <thead>
+          <tr>
+            <th>Package</th>
+            <th>Version</th>
+            <th>License</th>
+            <th>Package URL</th>
+          </tr>
+        </thead>
+        <tbody>
+          ${image.packages.map(
+            (p) =>
+              html`<tr>
+                <td data-label="Package">${p.name}</td>
+                <td data-label="Version">${p.version}</td>
+                <td data-label="License">${p.license ?? '—'}</td>
+                <td data-label="purl"><code class="purl">${p.purl}</code></td>
+              </tr>`,
+          )}
+        </tbody>
+      </table>
+    </section>`;
+  return layout(`${image.name} ${image.versionTag} · kiln`, body);
+}
