@@ -5,7 +5,7 @@ import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { PermanentError, TransientError } from '../../src/errors.ts';
 import { createLogger } from '../../src/log.ts';
-import { createRedis } from '../../src/queue/connection.ts';
+import { createRedis, redisOptions } from '../../src/queue/connection.ts';
 import { createFlowProducer, enqueueBuild } from '../../src/queue/enqueue.ts';
 import { QueueName } from '../../src/queue/names.ts';
 import type { BuildResult, PublishResult } from '../../src/queue/types.ts';
@@ -54,9 +54,9 @@ function fakePublish(archs: string[]): PublishResult {
 }
 
 function queues(prefix: string) {
-  const build = new Queue(QueueName.build, { connection: createRedis(testRedisUrl()), prefix });
-  const publish = new Queue(QueueName.publish, { connection: createRedis(testRedisUrl()), prefix });
-  const events = new QueueEvents(QueueName.publish, { connection: createRedis(testRedisUrl()), prefix });
+  const build = new Queue(QueueName.build, { connection: redisOptions(testRedisUrl()), prefix });
+  const publish = new Queue(QueueName.publish, { connection: redisOptions(testRedisUrl()), prefix });
+  const events = new QueueEvents(QueueName.publish, { connection: redisOptions(testRedisUrl()), prefix });
   cleanups.push(async () => {
     await Promise.all([build.close(), publish.close(), events.close()]);
   });
@@ -65,7 +65,7 @@ function queues(prefix: string) {
 
 function workers(prefix: string, processors: Processors, concurrency = 2): PipelineWorkers {
   const w = startWorkers({
-    connection: createRedis(testRedisUrl()),
+    connection: redisOptions(testRedisUrl()),
     prefix,
     concurrency,
     processors,
@@ -78,7 +78,7 @@ function workers(prefix: string, processors: Processors, concurrency = 2): Pipel
 }
 
 function flows() {
-  const f = createFlowProducer(createRedis(testRedisUrl()), '');
+  const f = createFlowProducer(redisOptions(testRedisUrl()), '');
   cleanups.push(() => f.close());
   return f;
 }
@@ -98,7 +98,7 @@ describe('the build → publish flow on BullMQ', () => {
         return fakePublish(builds.map((b) => b.arch));
       },
     });
-    const producer = createFlowProducer(createRedis(testRedisUrl()), prefix);
+    const producer = createFlowProducer(redisOptions(testRedisUrl()), prefix);
     cleanups.push(() => producer.close());
     const ids = await enqueueBuild(producer, buildRequest({ archs: ['amd64', 'arm64'] }));
     const job = await Job.fromId(q.publish, ids.publishJobId);
@@ -112,8 +112,8 @@ describe('the build → publish flow on BullMQ', () => {
     const prefix = uniqueName('q');
     const q = queues(prefix);
     const request = buildRequest({ archs: ['amd64', 'arm64'] });
-    const a = createFlowProducer(createRedis(testRedisUrl()), prefix);
-    const b = createFlowProducer(createRedis(testRedisUrl()), prefix);
+    const a = createFlowProducer(redisOptions(testRedisUrl()), prefix);
+    const b = createFlowProducer(redisOptions(testRedisUrl()), prefix);
     cleanups.push(async () => {
       await Promise.all([a.close(), b.close()]);
     });
@@ -147,7 +147,7 @@ describe('the build → publish flow on BullMQ', () => {
       },
       publish: async (_d, bs) => fakePublish(bs.map((x) => x.arch)),
     });
-    const producer = createFlowProducer(createRedis(testRedisUrl()), prefix);
+    const producer = createFlowProducer(redisOptions(testRedisUrl()), prefix);
     cleanups.push(() => producer.close());
     const ids = await enqueueBuild(producer, buildRequest(), { backoffMs: 50 });
     const job = await Job.fromId(q.publish, ids.publishJobId);
@@ -168,9 +168,9 @@ describe('the build → publish flow on BullMQ', () => {
       },
       publish: async (_d, bs) => fakePublish(bs.map((x) => x.arch)),
     });
-    const producer = createFlowProducer(createRedis(testRedisUrl()), prefix);
+    const producer = createFlowProducer(redisOptions(testRedisUrl()), prefix);
     cleanups.push(() => producer.close());
-    const buildEvents = new QueueEvents(QueueName.build, { connection: createRedis(testRedisUrl()), prefix });
+    const buildEvents = new QueueEvents(QueueName.build, { connection: redisOptions(testRedisUrl()), prefix });
     cleanups.push(() => buildEvents.close());
     const ids = await enqueueBuild(producer, buildRequest(), { attempts: 5 });
     const build = await Job.fromId(q.build, ids.buildJobIds[0]!);
@@ -184,7 +184,7 @@ describe('the build → publish flow on BullMQ', () => {
   it('runs a security rebuild before a routine one', async () => {
     const prefix = uniqueName('q');
     const q = queues(prefix);
-    const producer = createFlowProducer(createRedis(testRedisUrl()), prefix);
+    const producer = createFlowProducer(redisOptions(testRedisUrl()), prefix);
     cleanups.push(() => producer.close());
     await enqueueBuild(producer, buildRequest({ recipe: 'routine', priority: 'routine' }));
     await enqueueBuild(producer, buildRequest({ recipe: 'urgent', priority: 'security' }));
@@ -235,7 +235,7 @@ describe('worker processes', () => {
     const prefix = uniqueName('q');
     const q = queues(prefix);
     const repository = uniqueName('kill');
-    const producer = createFlowProducer(createRedis(testRedisUrl()), prefix);
+    const producer = createFlowProducer(redisOptions(testRedisUrl()), prefix);
     cleanups.push(() => producer.close());
     const first = startWorkerProcess(prefix, 60_000);
     const request = buildRequest({ repository, tags: ['1.2.3-r0'] });
@@ -258,7 +258,7 @@ describe('worker processes', () => {
   it('on SIGTERM lets the running job finish, then exits 0', async () => {
     const prefix = uniqueName('q');
     const q = queues(prefix);
-    const producer = createFlowProducer(createRedis(testRedisUrl()), prefix);
+    const producer = createFlowProducer(redisOptions(testRedisUrl()), prefix);
     cleanups.push(() => producer.close());
     const child = startWorkerProcess(prefix, 1_500);
     const ids = await enqueueBuild(producer, buildRequest({ repository: uniqueName('term') }));
