@@ -28,6 +28,8 @@ export interface BuildRequest {
   stream: string;
   /** Tags to set once the image is signed, exact version tag first. */
   tags: string[];
+  /** The recipe's version scheme: how publish orders versions before moving a floating tag (default `loose`). */
+  versionScheme?: 'semver' | 'loose' | 'debian';
   /** Repository, relative to KILN_REGISTRY. */
   repository: string;
   priority: PriorityName;
