@@ -1,0 +1,106 @@
+import pLimit from 'p-limit';
+import { PermanentError } from '../../errors.ts';
+import type { FetchResult, SourceClient, SourceContext, UpstreamSource, WatchItem } from '../types.ts';
+import { AdaptiveBatcher, type AdaptiveBatchOptions } from './batcher.ts';
+import { RateBudget } from './budget.ts';
+import { createGithubClient, graphqlUrl, type GithubClientOptions } from './client.ts';
+import { isShrinkable } from './errors.ts';
+import { GraphqlFieldError, sendBatch, type BatchItem } from './graphql.ts';
+import { fetchRepoRest, type GithubUse } from './rest.ts';
+
+/** Tuning of the GitHub source; defaults suit github.com. */
+export interface GithubSourceOptions extends GithubClientOptions {
+  batch?: AdaptiveBatchOptions;
+  /** Points of each bucket left for others (webhook checks, other users of the token). */
+  reservePoints?: number;
+  /** REST requests in flight at once when GraphQL cannot be used. */
+  restConcurrency?: number;
+  /** Use GraphQL batches when a token is configured (default true). */
+  graphql?: boolean;
+}
+
+const repoPattern = /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/;
+
+function useOf(item: WatchItem): GithubUse {
+  return item.upstream.use ?? 'releases';
+}
+
+/**
+ * GitHub releases or tags. With a token, many repositories share one GraphQL query (batched,
+ * adaptive); without one, or for a repository GraphQL could not answer, REST with ETags.
+ */
+export const githubSource: UpstreamSource = {
+  id: 'github',
+  refOf: (upstream) => upstream.github,
+  open(ctx: SourceContext): SourceClient {
+    const options: GithubSourceOptions = ctx.sourceOptions?.github ?? {};
+    const octokit = createGithubClient(ctx, options);
+    const graphql = new RateBudget('graphql', options.reservePoints ?? 0);
+    const core = new RateBudget('core', options.reservePoints ?? 0);
+    const batcher = new AdaptiveBatcher(options.batch);
+    const url = graphqlUrl(ctx.config.githubApiUrl);
+    const host = new URL(ctx.config.githubApiUrl).host;
+    const useGraphql = Boolean(ctx.config.githubToken) && options.graphql !== false;
+    const restLimit = pLimit(options.restConcurrency ?? 8);
+
+    const check = (item: WatchItem): void => {
+      if (!repoPattern.test(item.ref)) {
+        throw new PermanentError(`recipe ${item.recipe}: upstream.github ${JSON.stringify(item.ref)} is not owner/name`);
+      }
+    };
+
+    const viaRest = (item: WatchItem): Promise<FetchResult> =>
+      restLimit(() => fetchRepoRest(ctx, octokit, core, item.ref, useOf(item)));
+
+    const fetchMany = async (items: WatchItem[]): Promise<(FetchResult | Error)[]> => {
+      const out: (FetchResult | Error)[] = new Array<FetchResult | Error>(items.length);
+      const batchable: number[] = [];
+      items.forEach((item, i) => {
+        try {
+          check(item);
+          batchable.push(i);
+        } catch (error) {
+          out[i] = error instanceof Error ? error : new PermanentError(String(error));
+        }
+      });
+      if (!useGraphql) {
+        await Promise.all(batchable.map(async (i) => (out[i] = await viaRest(items[i] as WatchItem).catch((e: unknown) => asError(e)))));
+        return out;
+      }
+      // One entry per (repository, use): several recipes of one repository cost one field.
+      const unique = new Map<string, BatchItem>();
+      for (const i of batchable) {
+        const item = items[i] as WatchItem;
+        unique.set(`${item.ref.toLowerCase()}#${useOf(item)}`, { repo: item.ref, use: useOf(item) });
+      }
+      const keys = [...unique.keys()];
+      const outcomes = await batcher.run([...unique.values()], (batch) => sendBatch(octokit, url, graphql, batch), isShrinkable);
+      const byKey = new Map(keys.map((k, j) => [k, outcomes[j]]));
+      await Promise.all(
+        batchable.map(async (i) => {
+          const item = items[i] as WatchItem;
+          const outcome = byKey.get(`${item.ref.toLowerCase()}#${useOf(item)}`);
+          // A per-repository GraphQL error other than "not found" gets a second chance over REST.
+          out[i] = outcome instanceof GraphqlFieldError ? await viaRest(item).catch((e: unknown) => asError(e)) : (outcome ?? new PermanentError('no outcome'));
+        }),
+      );
+      return out;
+    };
+
+    return {
+      hostOf: () => host,
+      fetchMany,
+      async fetch(item) {
+        const [result] = await fetchMany([item]);
+        if (result instanceof Error) throw result;
+        if (!result) throw new PermanentError(`GitHub ${item.ref}: no result`);
+        return result;
+      },
+      stats: () => ({ graphqlPointsSpent: graphql.spent, restPointsSpent: core.spent, batchSize: batcher.size, graphqlRemaining: graphql.remaining, restRemaining: core.remaining }),
+    };
+  },
+};
+
+function asError(error: unknown): Error {
+  return error instanceof Error ? error : new PermanentError(String(error));
+}
