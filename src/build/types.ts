@@ -23,6 +23,8 @@ export interface BuildInput {
   onProgress?: (progress: { stage: string; percent?: number; detail?: string }) => void;
   /** Builder-specific resolved inputs from {@link Builder.resolve}, to build exactly those. */
   resolved?: Record<string, unknown>;
+  /** Each output line of the build's tools, for the job's log (BullMQ `job.log`). */
+  onLogLine?: (line: string) => void;
   /** Annotations every image carries (source, version, inputs digest…). */
   annotations: Record<string, string>;
 }

@@ -1,0 +1,116 @@
+import { mkdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { z } from 'zod';
+import { PermanentError } from '../../errors.ts';
+import type { Logger } from '../../log.ts';
+import { Annotation } from '../../oci/media-types.ts';
+import { runTool } from '../exec.ts';
+
+/*
+ * A Dockerfile's FROM may name an image kiln built itself (the debian builder's output), so the
+ * build never pulls it from a remote registry. The recipe maps a FROM name to an OCI image layout
+ * on disk; each backend then feeds that layout in its own documented way (buildah: pre-loaded into
+ * the private storage and named with `--build-context name=container-image://<id>`; BuildKit:
+ * `--oci-layout` plus a `context:<name>=oci-layout://…@<digest>` named context).
+ */
+
+export interface ResolvedBase {
+  /** The name the Dockerfile uses in FROM. */
+  name: string;
+  /** OCI image layout holding the image. */
+  layoutDir: string;
+  /** Its `org.opencontainers.image.ref.name` in the layout, if it has one. */
+  ref?: string;
+  /** Digest of the index or manifest the ref points at. */
+  digest: string;
+  /** Where it came from, for provenance. */
+  uri: string;
+}
+
+const layoutIndex = z.object({
+  manifests: z.array(
+    z.object({
+      mediaType: z.string(),
+      digest: z.string().regex(/^sha256:[a-f0-9]{64}$/),
+      annotations: z.record(z.string(), z.string()).optional(),
+    }),
+  ),
+});
+
+export interface BaseSourceOptions {
+  recipeDir: string;
+  /** KILN_REGISTRY, for `kiln:` bases. */
+  registry?: string;
+  insecureRegistries?: readonly string[];
+  /** Where `kiln:` bases are copied to, as OCI layouts. */
+  cacheDir: string;
+  signal?: AbortSignal;
+  log?: Logger;
+}
+
+/** Turns the recipe's `bases` into OCI layouts on disk, each pinned by digest. */
+export async function resolveBases(bases: Record<string, string> | undefined, options: BaseSourceOptions): Promise<ResolvedBase[]> {
+  const out: ResolvedBase[] = [];
+  for (const [name, source] of Object.entries(bases ?? {}).sort(([a], [b]) => (a < b ? -1 : 1))) {
+    if (source.startsWith('oci-layout:')) {
+      const { dir, ref } = splitRef(source.slice('oci-layout:'.length));
+      const layoutDir = path.resolve(options.recipeDir, dir);
+      out.push({ name, ...(await pickImage(layoutDir, ref, name)), uri: `oci-layout:${layoutDir}${ref ? `:${ref}` : ''}` });
+    } else if (source.startsWith('kiln:')) {
+      out.push({ name, ...(await fetchKilnBase(source.slice('kiln:'.length), name, options)) });
+    } else {
+      throw new PermanentError(`base ${name}: expected oci-layout:<dir>[:<ref>] or kiln:<recipe>[:<tag>], got ${JSON.stringify(source)}`);
+    }
+  }
+  return out;
+}
+
+function splitRef(value: string): { dir: string; ref?: string } {
+  const colon = value.lastIndexOf(':');
+  if (colon <= 0 || value.slice(colon + 1).includes('/')) return { dir: value };
+  return { dir: value.slice(0, colon), ref: value.slice(colon + 1) };
+}
+
+/** Finds the image a ref names in a layout (or its only image); the layout is input like any other. */
+export async function pickImage(layoutDir: string, ref: string | undefined, name: string): Promise<{ layoutDir: string; ref?: string; digest: string }> {
+  let raw: string;
+  try {
+    raw = await readFile(path.join(layoutDir, 'index.json'), 'utf8');
+  } catch (cause) {
+    throw new PermanentError(`base ${name}: no OCI image layout at ${layoutDir}`, { cause });
+  }
+  const parsed = layoutIndex.safeParse(JSON.parse(raw));
+  if (!parsed.success) throw new PermanentError(`base ${name}: ${layoutDir}/index.json is not an OCI image index`);
+  const entries = parsed.data.manifests;
+  const entry = ref ? entries.find((m) => m.annotations?.[Annotation.refName] === ref) : entries.length === 1 ? entries[0] : undefined;
+  if (!entry) {
+    throw new PermanentError(
+      ref ? `base ${name}: ${layoutDir} has no image tagged ${ref}` : `base ${name}: ${layoutDir} holds ${entries.length} images; name one with :<ref>`,
+    );
+  }
+  return { layoutDir, ...(ref ? { ref } : {}), digest: entry.digest };
+}
+
+/** Copies `<KILN_REGISTRY>/<recipe>:<tag>` (all arches) into a local layout with skopeo. */
+async function fetchKilnBase(spec: string, name: string, options: BaseSourceOptions): Promise<Omit<ResolvedBase, 'name'>> {
+  if (!options.registry) throw new PermanentError(`base ${name}: kiln:${spec} needs KILN_REGISTRY`);
+  const [recipe, tag = 'latest'] = spec.split(':');
+  if (!recipe || !/^[a-z0-9]+(-[a-z0-9]+)*$/.test(recipe) || !/^[A-Za-z0-9_.-]+$/.test(tag)) {
+    throw new PermanentError(`base ${name}: kiln:${spec} is not kiln:<recipe>[:<tag>]`);
+  }
+  const host = options.registry.split('/')[0] ?? '';
+  const insecure = /^(127\.|localhost(:|$)|\[::1\])/.test(host) || (options.insecureRegistries ?? []).some((h) => h === host);
+  const layoutDir = path.join(options.cacheDir, 'bases', `${recipe}-${tag}`);
+  await mkdir(path.dirname(layoutDir), { recursive: true });
+  const image = `${options.registry}/${recipe}:${tag}`;
+  await runTool({
+    what: `copying base ${name} from ${image}`,
+    file: 'skopeo',
+    args: ['copy', '--all', '--quiet', ...(insecure ? ['--src-tls-verify=false'] : []), `docker://${image}`, `oci:${layoutDir}:${tag}`],
+    signal: options.signal,
+    timeoutMs: 10 * 60_000,
+    log: options.log,
+    classify: () => 'transient',
+  });
+  return { ...(await pickImage(layoutDir, tag, name)), uri: `docker://${image}` };
+}

@@ -1,0 +1,75 @@
+import { createHash } from 'node:crypto';
+import { cp, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { PermanentError } from '../../errors.ts';
+import type { Logger } from '../../log.ts';
+import type { BuildMaterial } from '../../queue/types.ts';
+import type { Recipe } from '../../recipe/schema.ts';
+import { applyPatches, type PatchReport } from '../patches.ts';
+import { fetchFiles } from './fetch-files.ts';
+
+export interface PreparedContext {
+  /** A private copy of the recipe's context, with fetched (and patched) upstream files. */
+  contextDir: string;
+  /** Absolute path of the recipe's Dockerfile (read in place). */
+  dockerfile: string;
+  materials: BuildMaterial[];
+  patches: PatchReport;
+}
+
+/**
+ * Copies the recipe's build context into the work folder, fetches the recipe's files into it
+ * (checksums checked), and applies the recipe's patches to the unpacked upstream source.
+ */
+export async function prepareContext(options: {
+  recipe: Recipe;
+  recipeFile: string;
+  version: string;
+  workDir: string;
+  signal?: AbortSignal;
+  log?: Logger;
+}): Promise<PreparedContext> {
+  const { recipe } = options;
+  const spec = recipe.build.dockerfile;
+  if (!spec) throw new PermanentError(`recipe ${recipe.name}: builder dockerfile needs a build.dockerfile section`);
+  const recipeDir = path.dirname(path.resolve(options.recipeFile));
+  const sourceContext = path.resolve(recipeDir, spec.context);
+  const dockerfile = path.resolve(recipeDir, spec.path);
+  const contextDir = path.join(options.workDir, 'context');
+  await cp(sourceContext, contextDir, { recursive: true }).catch((cause: unknown) => {
+    throw new PermanentError(`recipe ${recipe.name}: cannot copy build context ${spec.context}`, { cause });
+  });
+  const dockerfileBytes = await readFile(dockerfile).catch((cause: unknown) => {
+    throw new PermanentError(`recipe ${recipe.name}: cannot read Dockerfile ${spec.path}`, { cause });
+  });
+
+  const fetched = await fetchFiles(recipe.build.files, {
+    version: options.version,
+    contextDir,
+    signal: options.signal,
+    log: options.log,
+  });
+  let patches: PatchReport = { applied: [], skipped: [] };
+  if (recipe.patches.length > 0) {
+    const source = fetched.find((f) => f.extracted);
+    if (!source) throw new PermanentError(`recipe ${recipe.name}: patches need an upstream source (a file with extract: true)`);
+    patches = await applyPatches({
+      patches: recipe.patches,
+      recipeDir,
+      sourceDir: source.localPath,
+      version: options.version,
+      subject: `${recipe.name} ${options.version}`,
+      log: options.log,
+      signal: options.signal,
+    });
+  }
+  const materials: BuildMaterial[] = [
+    ...fetched.map((f) => f.material),
+    {
+      uri: `file:${path.relative(recipeDir, dockerfile) || path.basename(dockerfile)}`,
+      digest: { sha256: createHash('sha256').update(dockerfileBytes).digest('hex') },
+      name: 'Dockerfile',
+    },
+  ];
+  return { contextDir, dockerfile, materials, patches };
+}

@@ -1,0 +1,125 @@
+import { createHash } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { chmod, mkdir, mkdtemp, readdir, rename, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+import { PermanentError, TransientError } from '../../errors.ts';
+import type { Logger } from '../../log.ts';
+import type { BuildMaterial } from '../../queue/types.ts';
+import type { z } from 'zod';
+import type { fileSchema } from '../../recipe/schema.ts';
+import { runTool } from '../exec.ts';
+
+type RecipeFile = z.infer<typeof fileSchema>;
+
+export interface FetchedFile {
+  /** Absolute path in the build context: the file, or the folder it was unpacked into. */
+  localPath: string;
+  extracted: boolean;
+  material: BuildMaterial;
+}
+
+/**
+ * Fetches the recipe's files into the build context. Every file must carry a checksum (its
+ * `sha256`, or a `checksum-url` in `sha256sum` format); a mismatch fails the build for good.
+ */
+export async function fetchFiles(
+  files: readonly RecipeFile[] | undefined,
+  options: { version: string; contextDir: string; signal?: AbortSignal; log?: Logger },
+): Promise<FetchedFile[]> {
+  const out: FetchedFile[] = [];
+  for (const file of files ?? []) {
+    const url = file.url.replaceAll('${version}', options.version);
+    const target = path.resolve(options.contextDir, file.path.replace(/^\/+/, ''));
+    if (!target.startsWith(options.contextDir + path.sep)) {
+      throw new PermanentError(`file ${url}: path ${file.path} leaves the build context`);
+    }
+    const expected = file.sha256 ?? (file['checksum-url'] ? await checksumFrom(file['checksum-url'].replaceAll('${version}', options.version), url, options.signal) : undefined);
+    if (!expected) throw new PermanentError(`file ${url}: give it a sha256 or a checksum-url; kiln fetches nothing unchecked`);
+    await mkdir(path.dirname(target), { recursive: true });
+    const download = file.extract ? `${target}.download` : target;
+    const actual = await download_(url, download, options.signal);
+    if (actual !== expected) {
+      await rm(download, { force: true });
+      throw new PermanentError(`file ${url}: sha256 is ${actual}, the recipe expects ${expected}`);
+    }
+    if (file.mode) await chmod(download, parseInt(file.mode, 8));
+    if (file.extract) {
+      await extract(download, target, url, options.signal);
+      await rm(download, { force: true });
+    }
+    options.log?.info({ url, sha256: actual, path: file.path }, 'fetched');
+    out.push({ localPath: target, extracted: file.extract ?? false, material: { uri: url, digest: { sha256: actual }, name: file.path } });
+  }
+  return out;
+}
+
+async function download_(url: string, dest: string, signal?: AbortSignal): Promise<string> {
+  let response: Response;
+  try {
+    response = await fetch(url, { signal, redirect: 'follow' });
+  } catch (cause) {
+    throw new TransientError(`fetching ${url}`, { cause });
+  }
+  if (!response.ok || !response.body) {
+    await response.body?.cancel();
+    const message = `fetching ${url}: HTTP ${response.status}`;
+    throw response.status >= 500 || response.status === 429 ? new TransientError(message) : new PermanentError(message);
+  }
+  const hash = createHash('sha256');
+  const hashing = new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      hash.update(chunk);
+      done(null, chunk);
+    },
+  });
+  try {
+    await pipeline(Readable.fromWeb(response.body as WebReadableStream<Uint8Array>), hashing, createWriteStream(dest, { mode: 0o644 }));
+  } catch (cause) {
+    throw new TransientError(`fetching ${url}: download interrupted`, { cause });
+  }
+  return hash.digest('hex');
+}
+
+/** Reads the sha256 for `url`'s file name from a `sha256sum`-style file (or a lone digest). */
+async function checksumFrom(checksumUrl: string, url: string, signal?: AbortSignal): Promise<string> {
+  let text: string;
+  try {
+    const response = await fetch(checksumUrl, { signal });
+    if (!response.ok) {
+      const message = `fetching checksums ${checksumUrl}: HTTP ${response.status}`;
+      throw response.status >= 500 ? new TransientError(message) : new PermanentError(message);
+    }
+    text = await response.text();
+  } catch (cause) {
+    if (cause instanceof PermanentError || cause instanceof TransientError) throw cause;
+    throw new TransientError(`fetching checksums ${checksumUrl}`, { cause });
+  }
+  const name = decodeURIComponent(new URL(url).pathname.split('/').pop() ?? '');
+  const lines = text.split('\n').map((l) => l.trim()).filter(Boolean);
+  for (const line of lines) {
+    const match = /^([a-f0-9]{64})\s+\*?(.+)$/.exec(line);
+    if (match?.[1] && match[2] && path.basename(match[2]) === name) return match[1];
+  }
+  if (lines.length === 1 && /^[a-f0-9]{64}$/.test(lines[0] ?? '')) return lines[0] ?? '';
+  throw new PermanentError(`checksums ${checksumUrl} list no sha256 for ${name}`);
+}
+
+/** Unpacks an archive at `target`; a single top-level folder (`name-1.2.3/`) is stripped. */
+async function extract(archive: string, target: string, url: string, signal?: AbortSignal): Promise<void> {
+  const staging = await mkdtemp(`${target}.unpack-`);
+  await runTool({
+    what: `unpacking ${url}`,
+    file: 'tar',
+    args: ['-x', '-f', archive, '-C', staging, '--no-same-owner', '--no-same-permissions'],
+    signal,
+    timeoutMs: 10 * 60_000,
+  });
+  const entries = await readdir(staging, { withFileTypes: true });
+  const only = entries.length === 1 && entries[0]?.isDirectory() ? entries[0].name : undefined;
+  await rm(target, { recursive: true, force: true });
+  await rename(only ? path.join(staging, only) : staging, target);
+  await rm(staging, { recursive: true, force: true });
+}

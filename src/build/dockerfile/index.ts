@@ -1,0 +1,185 @@
+import { mkdir, rm } from 'node:fs/promises';
+import path from 'node:path';
+import type { Config } from '../../config.ts';
+import { PermanentError } from '../../errors.ts';
+import type { Descriptor } from '../../oci/media-types.ts';
+import type { BuildMaterial, BuildPackage, TestOutcome } from '../../queue/types.ts';
+import type { Recipe, RecipeTest } from '../../recipe/schema.ts';
+import { manifestsByRef, manifestsUnderRoot, writeRootIndex } from '../assemble.ts';
+import { runTool, type ToolRun } from '../exec.ts';
+import { hostArch } from '../host-arch.ts';
+import type { ArchOutput, BuildInput, BuildOutput, Builder } from '../types.ts';
+import { resolveBases } from './bases.ts';
+import { buildArgs, writeSecrets } from './build-args.ts';
+import { budArgs, classifyBuildahFailure, preloadBases, privateStorage } from './buildah.ts';
+import { buildctlArgs, classifyBuildkitFailure } from './buildkit.ts';
+import { prepareContext } from './context.ts';
+
+/** Runs a recipe's tests inside one arch's image (the sandbox's job); returns one outcome each. */
+export type ImageTester = (request: {
+  layoutDir: string;
+  manifest: Descriptor;
+  arch: string;
+  tests: readonly RecipeTest[];
+  workDir: string;
+  signal: AbortSignal;
+}) => Promise<TestOutcome[]>;
+
+export interface DockerfileBuilderOptions {
+  config: Pick<Config, 'dockerfileBackend' | 'buildkitAddr' | 'registry' | 'insecureRegistries' | 'cacheDir'>;
+  /** Runs the recipe's tests under bubblewrap; without one, tests are reported as skipped. */
+  runTests?: ImageTester;
+  /** Where build secrets (KILN_SECRET_*) are read from; default the process environment. */
+  env?: NodeJS.ProcessEnv;
+}
+
+/** kiln's `dockerfile` builder: a recipe's Dockerfile, on buildah or BuildKit. */
+export function createDockerfileBuilder(options: DockerfileBuilderOptions): Builder {
+  return {
+    id: 'dockerfile',
+    version: '1',
+    build: (input) => buildDockerfile(input, options),
+  };
+}
+
+async function buildDockerfile(input: BuildInput, options: DockerfileBuilderOptions): Promise<BuildOutput> {
+  const { recipe, version } = input;
+  const spec = recipe.build.dockerfile;
+  if (!spec) throw new PermanentError(`recipe ${recipe.name}: builder dockerfile needs a build.dockerfile section`);
+  const deadline = Date.now() + input.timeoutMs;
+  const subject = `${recipe.name} ${version}`;
+  const scratch = path.join(input.workDir, 'scratch');
+  const layoutDir = path.join(input.workDir, 'layout');
+  await mkdir(scratch, { recursive: true, mode: 0o700 });
+  const tool = (what: string): Omit<ToolRun, 'file' | 'args'> => ({
+    what,
+    signal: input.signal,
+    timeoutMs: Math.max(1, deadline - Date.now()),
+    log: input.log,
+    onLine: input.onLogLine,
+  });
+
+  input.onProgress?.({ stage: 'context', percent: 5 });
+  const context = await prepareContext({ recipe, recipeFile: input.recipeFile, version, workDir: scratch, signal: input.signal, log: input.log });
+  const bases = await resolveBases(spec.bases, {
+    recipeDir: path.dirname(path.resolve(input.recipeFile)),
+    registry: options.config.registry,
+    insecureRegistries: options.config.insecureRegistries,
+    cacheDir: options.config.cacheDir,
+    signal: input.signal,
+    log: input.log,
+  });
+  const secrets = await writeSecrets(spec.secrets, path.join(scratch, 'secrets'), options.env);
+  const args = buildArgs(spec['build-args'], version, input.sourceDateEpoch, input.log);
+
+  let manifests: Map<string, Descriptor>;
+  if (options.config.dockerfileBackend === 'buildkit') {
+    if (!options.config.buildkitAddr) throw new PermanentError('the buildkit backend needs KILN_BUILDKIT_ADDR');
+    input.onProgress?.({ stage: 'build', percent: 10, detail: `buildctl, ${input.archs.join(', ')}` });
+    await runTool({
+      ...tool(`building ${subject} (${input.archs.join(', ')}) with BuildKit`),
+      file: 'buildctl',
+      args: buildctlArgs({
+        addr: options.config.buildkitAddr,
+        contextDir: context.contextDir,
+        dockerfile: context.dockerfile,
+        archs: input.archs,
+        outputDir: layoutDir,
+        buildArgs: args,
+        target: spec.target,
+        sourceDateEpoch: input.sourceDateEpoch,
+        bases,
+        secrets,
+        cacheRef: options.config.registry ? `${options.config.registry}/${recipe.publish.repository ?? recipe.name}:buildcache` : undefined,
+        annotations: input.annotations,
+      }),
+      classify: classifyBuildkitFailure,
+    });
+    manifests = await manifestsUnderRoot(layoutDir, input.archs);
+  } else {
+    const storage = privateStorage(scratch);
+    for (const [i, arch] of input.archs.entries()) {
+      input.onProgress?.({ stage: 'build', percent: 10 + Math.round((70 * i) / input.archs.length), detail: `buildah, ${arch}` });
+      const baseImages = await preloadBases(bases, storage, arch, tool(`loading bases for ${subject} (${arch})`));
+      await runTool({
+        ...tool(`building ${subject} for ${arch} with buildah`),
+        file: 'buildah',
+        args: budArgs({
+          storage,
+          contextDir: context.contextDir,
+          dockerfile: context.dockerfile,
+          arch,
+          layoutDir,
+          refName: arch,
+          buildArgs: args,
+          target: spec.target,
+          sourceDateEpoch: input.sourceDateEpoch,
+          baseImages,
+          secrets,
+          annotations: input.annotations,
+        }),
+        env: { SOURCE_DATE_EPOCH: String(input.sourceDateEpoch) },
+        classify: classifyBuildahFailure,
+      });
+    }
+    manifests = await manifestsByRef(layoutDir, input.archs);
+  }
+  const index = await writeRootIndex(layoutDir, manifests, input.annotations, version);
+
+  input.onProgress?.({ stage: 'test', percent: 85 });
+  const archs: ArchOutput[] = [];
+  for (const [arch, manifest] of manifests) {
+    const tests = await testArch(recipe, arch, manifest, layoutDir, scratch, input.signal, options.runTests);
+    const failed = tests.filter((t) => t.status === 'failed');
+    if (failed.length > 0) {
+      throw new PermanentError(`testing ${subject} (${arch}): ${failed.map((t) => `${t.name} failed${t.note ? `: ${t.note}` : ''}`).join('; ')}`);
+    }
+    archs.push({ arch, manifest, packages: upstreamPackages(recipe, version, arch), tests });
+  }
+  // The layout stays for publish; storage, context and secrets go now.
+  await rm(scratch, { recursive: true, force: true });
+  input.onProgress?.({ stage: 'done', percent: 100 });
+  const materials: BuildMaterial[] = [
+    ...context.materials,
+    ...bases.map((b) => ({ uri: b.uri, digest: { sha256: b.digest.slice('sha256:'.length) }, name: `base ${b.name}` })),
+  ];
+  return { layoutDir, index, archs, materials };
+}
+
+async function testArch(
+  recipe: Recipe,
+  arch: string,
+  manifest: Descriptor,
+  layoutDir: string,
+  scratch: string,
+  signal: AbortSignal,
+  runTests: ImageTester | undefined,
+): Promise<TestOutcome[]> {
+  const named = recipe.test.map((t, i) => ({ ...t, name: t.name ?? `test ${i + 1}` }));
+  if (named.length === 0) return [];
+  if (arch !== hostArch()) return named.map((t) => ({ name: t.name, status: 'skipped', note: `built for ${arch}; tests run on ${hostArch()} only` }));
+  if (!runTests) return named.map((t) => ({ name: t.name, status: 'skipped', note: 'no sandbox configured' }));
+  return runTests({ layoutDir, manifest, arch, tests: named, workDir: path.join(scratch, `test-${arch}`), signal });
+}
+
+/** The upstream project itself, as the SBOM lists it. */
+function upstreamPackages(recipe: Recipe, version: string, arch: string): BuildPackage[] {
+  const gh = recipe.upstream.github;
+  if (gh) {
+    const [owner, repo] = gh.split('/');
+    return [
+      {
+        name: repo ?? gh,
+        version,
+        purl: `pkg:github/${owner}/${repo}@${version}`,
+        arch,
+        license: recipe.license,
+        downloadLocation: recipe.build.files?.[0]?.url.replaceAll('${version}', version),
+      },
+    ];
+  }
+  if (recipe.upstream.npm) {
+    return [{ name: recipe.upstream.npm, version, purl: `pkg:npm/${recipe.upstream.npm.replace('@', '%40')}@${version}`, arch, license: recipe.license }];
+  }
+  return [];
+}

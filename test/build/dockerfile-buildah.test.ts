@@ -1,0 +1,159 @@
+import { readdir, readFile, writeFile, mkdir, rm, mkdtemp } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { execa } from 'execa';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PermanentError, TransientError } from '../../src/errors.ts';
+import { createLogger } from '../../src/log.ts';
+import { recipeSchema, type Recipe } from '../../src/recipe/schema.ts';
+import { createDockerfileBuilder } from '../../src/build/dockerfile/index.ts';
+import type { BuildInput, BuildOutput } from '../../src/build/types.ts';
+import { makeHostRootfsTar } from './host-rootfs.ts';
+import { readImageFile } from './image-files.ts';
+
+/*
+ * The dockerfile builder on the real buildah (chroot isolation, vfs storage in a private folder).
+ * Offline: the base is a root filesystem tarball made from the host's binaries, turned into an
+ * image by kiln itself (FROM scratch + ADD), then used by the next recipe as a kiln-built base.
+ */
+
+const log = createLogger({ level: 'silent' });
+const builder = createDockerfileBuilder({
+  config: { dockerfileBackend: 'buildah', buildkitAddr: undefined, registry: undefined, insecureRegistries: [], cacheDir: os.tmpdir() },
+});
+
+let dir: string;
+let baseLayout: string;
+
+function recipe(name: string, dockerfile: Record<string, unknown>, extra: Record<string, unknown> = {}): Recipe {
+  return recipeSchema.parse({
+    name,
+    description: 'test image',
+    license: 'MIT',
+    upstream: { github: `example/${name}` },
+    build: { builder: 'dockerfile', dockerfile: { path: `${name}/Dockerfile`, context: name, ...dockerfile } },
+    ...extra,
+  });
+}
+
+async function writeRecipe(name: string, dockerfile: string): Promise<string> {
+  await mkdir(path.join(dir, name), { recursive: true });
+  await writeFile(path.join(dir, name, 'Dockerfile'), dockerfile);
+  return path.join(dir, `${name}.yaml`);
+}
+
+async function build(r: Recipe, recipeFile: string, overrides: Partial<BuildInput> = {}): Promise<BuildOutput> {
+  const workDir = await mkdtemp(path.join(dir, `work-${r.name}-`));
+  return builder.build({
+    recipe: r,
+    recipeFile,
+    version: '1.2.3',
+    epoch: 0,
+    archs: ['amd64'],
+    inputsDigest: `sha256:${'0'.repeat(64)}`,
+    workDir,
+    signal: new AbortController().signal,
+    timeoutMs: 120_000,
+    sourceDateEpoch: 1_700_000_000,
+    log,
+    annotations: { 'org.opencontainers.image.version': '1.2.3' },
+    ...overrides,
+  });
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(os.tmpdir(), 'kiln-dockerfile-test-'));
+  const recipeFile = await writeRecipe('tools', 'FROM scratch\nADD rootfs.tar /\nCMD ["/bin/sh"]\n');
+  await makeHostRootfsTar(path.join(dir, 'tools'));
+  const out = await build(recipe('tools', {}), recipeFile);
+  baseLayout = out.layoutDir;
+}, 120_000);
+
+afterAll(() => rm(dir, { recursive: true, force: true }));
+
+describe('dockerfile builder on buildah', () => {
+  const weird = `it's "quoted" $(echo pwned) \`id\` ; rm -rf / | & > < * \\ \n second line`;
+
+  it('builds a multi-stage Dockerfile with RUN on a kiln-built base into an image skopeo accepts', async () => {
+    const recipeFile = await writeRecipe(
+      'app',
+      [
+        'FROM tools AS build',
+        'ARG VERSION',
+        'ARG WEIRD',
+        'ARG SOURCE_DATE_EPOCH',
+        'RUN mkdir -p /out && echo "app $VERSION" > /out/version && printf "%s" "$WEIRD" > /out/weird && echo "$SOURCE_DATE_EPOCH" > /out/sde',
+        'FROM tools',
+        'COPY --from=build /out/ /',
+        'CMD ["/bin/cat", "/version"]',
+        '',
+      ].join('\n'),
+    );
+    const r = recipe('app', { 'build-args': { WEIRD: weird }, bases: { tools: `oci-layout:${baseLayout}:1.2.3` } }, {
+      test: [{ name: 'version', run: ['/bin/cat', '/version'], 'expect-output': 'app 1.2.3' }],
+    });
+    const out = await build(r, recipeFile);
+
+    const inspect = await execa('skopeo', ['inspect', `oci:${out.layoutDir}:1.2.3`]);
+    const info = JSON.parse(inspect.stdout) as { Architecture: string; Created: string };
+    expect(info.Architecture).toBe('amd64');
+    expect(info.Created).toBe(new Date(1_700_000_000 * 1000).toISOString().replace('.000Z', 'Z'));
+    expect(out.index.mediaType).toBe('application/vnd.oci.image.index.v1+json');
+    expect(out.archs.map((a) => a.arch)).toEqual(['amd64']);
+    const manifest = out.archs[0]?.manifest;
+    expect(manifest?.platform).toEqual({ architecture: 'amd64', os: 'linux' });
+
+    // Build args arrive verbatim: no shell ever saw them on the way in.
+    expect(await readImageFile(out.layoutDir, manifest?.digest ?? '', '/weird')).toBe(weird);
+    expect(await readImageFile(out.layoutDir, manifest?.digest ?? '', '/version')).toBe('app 1.2.3\n');
+    expect(await readImageFile(out.layoutDir, manifest?.digest ?? '', '/sde')).toBe('1700000000\n');
+
+    // What went in: the Dockerfile and the kiln-built base, by digest.
+    expect(out.materials.map((m) => m.name)).toEqual(['Dockerfile', 'base tools']);
+    expect(out.materials[1]?.uri).toContain(baseLayout);
+    expect(out.archs[0]?.packages[0]?.purl).toBe('pkg:github/example/app@1.2.3');
+    // The private storage and context are gone; the layout stays for publish.
+    expect(await readdir(path.dirname(out.layoutDir))).toEqual(['layout']);
+  });
+
+  it('fails a failing RUN as permanent, with the command’s last output lines', async () => {
+    const recipeFile = await writeRecipe(
+      'broken',
+      'FROM tools\nRUN echo "compiling hello.c"; echo "hello.c:3: error: expected ; before }" >&2; exit 7\n',
+    );
+    const error = await build(recipe('broken', { bases: { tools: `oci-layout:${baseLayout}` } }), recipeFile).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(PermanentError);
+    const message = (error as Error).message;
+    expect(message).toContain('building broken 1.2.3 for amd64 with buildah: buildah exited with status');
+    expect(message).toContain('compiling hello.c');
+    expect(message).toContain('hello.c:3: error: expected ; before }');
+  });
+
+  it('kills a build over its timeout with all its children and fails as transient', async () => {
+    const marker = `${Math.floor(Math.random() * 100_000) + 1000}.5`;
+    const recipeFile = await writeRecipe('slow', `FROM tools\nRUN sleep ${marker} & sleep ${marker}\n`);
+    const started = Date.now();
+    const lines: string[] = [];
+    const error = await build(recipe('slow', { bases: { tools: `oci-layout:${baseLayout}` } }), recipeFile, {
+      timeoutMs: 4000,
+      onLogLine: (line) => lines.push(line),
+    }).catch((e: unknown) => e);
+    // The RUN step had started (its output streamed into the job log) before the kill.
+    expect(lines.some((l) => l.includes(`RUN sleep ${marker}`))).toBe(true);
+    expect(error).toBeInstanceOf(TransientError);
+    expect((error as Error).message).toContain('timed out');
+    expect(Date.now() - started).toBeLessThan(60_000);
+    expect(await processesWith(`sleep ${marker}`)).toEqual([]);
+  });
+});
+
+/** Pids whose command line contains `text`. */
+async function processesWith(text: string): Promise<number[]> {
+  const found: number[] = [];
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const cmdline = await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '');
+    if (cmdline.split('\0').join(' ').includes(text)) found.push(Number(entry));
+  }
+  return found;
+}
