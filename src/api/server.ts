@@ -79,11 +79,9 @@ export async function createApiServer(options: ApiServerOptions): Promise<Fastif
         ? error.statusCode
         : 500;
     if (status >= 500) log.error({ err: error, path: request.url.split('?')[0] }, 'request failed');
-    return reply
-      .code(status)
-      .send({
-        error: status >= 500 ? `internal error: ${describeError(error)}` : describeError(error),
-      });
+    return reply.code(status).send({
+      error: status >= 500 ? `internal error: ${describeError(error)}` : describeError(error),
+    });
   });
 
   const metrics = createMetrics({
@@ -123,11 +121,9 @@ export async function createApiServer(options: ApiServerOptions): Promise<Fastif
     const params = imageParams.safeParse(request.params);
     const image = params.success ? await catalog.getImage(params.data.name, read()) : undefined;
     if (!image)
-      return reply
-        .code(404)
-        .send({
-          error: `no image named ${String((request.params as { name?: unknown }).name)} in the catalog`,
-        });
+      return reply.code(404).send({
+        error: `no image named ${String((request.params as { name?: unknown }).name)} in the catalog`,
+      });
     return { ...detailView(config, image), history: await catalog.tagHistory(image.name) };
   });
   app.get('/api/jobs', async (request, reply) => {

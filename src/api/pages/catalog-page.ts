@@ -1,7 +1,7 @@
 import type { FreshnessSummary } from '../../catalog/freshness.ts';
 import type { ImageSummaryView } from '../image-view.ts';
 import { formatBytes, formatDuration, formatTime, shortDigest } from './format.ts';
-import { html, type Html } from './html.ts';
+import { cell, html, type Html } from './html.ts';
 import { layout } from './layout.ts';
 
 export function yesNo(ok: boolean, yes: string, no: string): Html {
@@ -9,28 +9,36 @@ export function yesNo(ok: boolean, yes: string, no: string): Html {
 }
 
 function row(image: ImageSummaryView): Html {
+  const name = html`<a class="name" href="/images/${encodeURIComponent(image.name)}"
+      >${image.name}</a
+    >
+    <div class="desc">${image.description ?? ''}</div>`;
+  const latest = html`<code class="version">${image.versionTag}</code><br /><code
+      class="digest"
+      title="${image.digest}"
+      >${shortDigest(image.digest)}</code
+    >`;
+  const stale = image.stale
+    ? html` <span
+        class="badge bad"
+        title="upstream ${image.pendingUpstream?.version ?? ''} not published yet"
+        >stale</span
+      >`
+    : '';
   return html`<tr>
-    <td data-label="Image">
-      <a class="name" href="/images/${encodeURIComponent(image.name)}">${image.name}</a>
-      <div class="desc">${image.description ?? ''}</div>
-    </td>
-    <td data-label="Latest">
-      <code class="version">${image.versionTag}</code><br /><code
-        class="digest"
-        title="${image.digest}"
-        >${shortDigest(image.digest)}</code
-      >
-    </td>
-    <td data-label="Tags">${image.tags.map((t) => html`<code class="tag">${t}</code> `)}</td>
-    <td data-label="Last build">${formatTime(image.builtAt)}</td>
-    <td data-label="Freshness">
-      ${formatDuration(image.freshnessSeconds)}${image.stale ? html` <span class="badge bad" title="upstream ${image.pendingUpstream?.version ?? ''} not published yet">stale</span>` : ''}
-    </td>
-    <td data-label="Size">
-      ${image.archs.map((a) => html`<span class="arch">${a.arch} ${formatBytes(a.size)}</span> `)}
-    </td>
-    <td data-label="Signed">${yesNo(image.signed, 'signed', 'unsigned')}</td>
-    <td data-label="SBOM">${yesNo(image.sbom, 'SBOM', 'no SBOM')}</td>
+    ${cell('Image', name)} ${cell('Latest', latest)}
+    ${cell(
+      'Tags',
+      image.tags.map((t) => html`<code class="tag">${t}</code> `),
+    )}
+    ${cell('Last build', formatTime(image.builtAt))}
+    ${cell('Freshness', html`${formatDuration(image.freshnessSeconds)}${stale}`)}
+    ${cell(
+      'Size',
+      image.archs.map((a) => html`<span class="arch">${a.arch} ${formatBytes(a.size)}</span> `),
+    )}
+    ${cell('Signed', yesNo(image.signed, 'signed', 'unsigned'))}
+    ${cell('SBOM', yesNo(image.sbom, 'SBOM', 'no SBOM'))}
   </tr>`;
 }
 

@@ -5,6 +5,7 @@ export function formatDuration(seconds: number | null | undefined): string {
   const s = Math.round(seconds);
   if (s < 60) return `${s} s`;
   const m = Math.floor(s / 60);
+  if (m < 10 && s % 60) return `${m} min ${s % 60} s`;
   if (m < 60) return `${m} min`;
   const h = Math.floor(m / 60);
   if (h < 48) return m % 60 ? `${h} h ${m % 60} min` : `${h} h`;

@@ -50,3 +50,8 @@ export function safeHref(url: string | null | undefined): string | undefined {
     return undefined;
   }
 }
+
+/** A table cell labelled for narrow screens, where rows become cards (see catalog.css). */
+export function cell(label: string, content: unknown): Html {
+  return html`<td data-label="${label}"><div>${content}</div></td>`;
+}

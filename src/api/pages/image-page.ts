@@ -74,9 +74,11 @@ export function imagePage(image: ImageDetailView, history: readonly TagEvent[]):
           ${image.archs.map(
             (a) =>
               html`<tr>
-                <td data-label="Arch">${a.arch}</td>
-                <td data-label="Digest"><code class="digest">${a.digest}</code></td>
-                <td data-label="Size">${formatBytes(a.size)}</td>
+                <td data-label="Arch"><div>${a.arch}</div></td>
+                <td data-label="Digest">
+                  <div><code class="digest">${a.digest}</code></div>
+                </td>
+                <td data-label="Size"><div>${formatBytes(a.size)}</div></td>
               </tr>`,
           )}
         </tbody>
@@ -114,12 +116,16 @@ export function imagePage(image: ImageDetailView, history: readonly TagEvent[]):
           ${history.map(
             (e) =>
               html`<tr>
-                <td data-label="Tag"><code class="tag">${e.tag}</code></td>
-                <td data-label="Version">${e.version}-r${e.epoch}</td>
-                <td data-label="Digest">
-                  <code class="digest" title="${e.digest}">${shortDigest(e.digest)}</code>
+                <td data-label="Tag">
+                  <div><code class="tag">${e.tag}</code></div>
                 </td>
-                <td data-label="Moved">${formatTime(e.at)}</td>
+                <td data-label="Version"><div>${e.version}-r${e.epoch}</div></td>
+                <td data-label="Digest">
+                  <div>
+                    <code class="digest" title="${e.digest}">${shortDigest(e.digest)}</code>
+                  </div>
+                </td>
+                <td data-label="Moved"><div>${formatTime(e.at)}</div></td>
               </tr>`,
           )}
         </tbody>
@@ -141,10 +147,12 @@ export function imagePage(image: ImageDetailView, history: readonly TagEvent[]):
           ${image.packages.map(
             (p) =>
               html`<tr>
-                <td data-label="Package">${p.name}</td>
-                <td data-label="Version">${p.version}</td>
-                <td data-label="License">${p.license ?? '—'}</td>
-                <td data-label="purl"><code class="purl">${p.purl}</code></td>
+                <td data-label="Package"><div>${p.name}</div></td>
+                <td data-label="Version"><div>${p.version}</div></td>
+                <td data-label="License"><div>${p.license ?? '—'}</div></td>
+                <td data-label="purl">
+                  <div><code class="purl">${p.purl}</code></div>
+                </td>
               </tr>`,
           )}
         </tbody>

@@ -1,0 +1,217 @@
+import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import type { Redis } from 'ioredis';
+import { chromium, type Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApiServer } from '../../src/api/server.ts';
+import { clearCatalog, recordPublished, recordUpstreamSeen } from '../../src/catalog/store.ts';
+import { loadConfig, type Config } from '../../src/config.ts';
+import { createLogger } from '../../src/log.ts';
+import { sampleRecord } from '../catalog/fixtures.ts';
+import { testRedis, testRegistryHost, uniqueName } from '../helpers/stack.ts';
+import { pushSmallImage, registryDigest, registryIndexArchs } from './push-image.ts';
+
+const CHROMIUM = '/usr/bin/chromium';
+const hasChromium = existsSync(CHROMIUM);
+const SHOTS = path.resolve('test/.tmp/screenshots');
+const XSS =
+  '<script>window.__kilnPwned = true</script><img src=x onerror="window.__kilnPwned = true">';
+
+let redis: Redis;
+let config: Config;
+let app: FastifyInstance;
+let base: string;
+let browser: Browser | undefined;
+let namespace: string;
+const tags = ['1.4.2-r0', '1.4.2', '1.4', '1', 'latest'];
+
+beforeAll(async () => {
+  if (!hasChromium) return;
+  redis = testRedis();
+  namespace = uniqueName('kiln-browser');
+  config = loadConfig({
+    KILN_QUEUE_PREFIX: namespace,
+    KILN_REGISTRY: `${testRegistryHost()}/${namespace}`,
+    KILN_STALE_AFTER: '6h',
+  });
+  const now = Date.now();
+  const ago = (h: number) => new Date(now - h * 3_600_000).toISOString();
+
+  // Real registry contents: an image pushed by digest and tagged, then recorded as published.
+  const pushed = await pushSmallImage(
+    testRegistryHost(),
+    `${namespace}/webapp`,
+    '1.4.2',
+    ['amd64', 'arm64'],
+    tags,
+  );
+  await recordPublished(
+    redis,
+    namespace,
+    sampleRecord({
+      recipe: 'webapp',
+      repository: 'webapp',
+      version: '1.4.2',
+      digest: pushed.digest,
+      archs: pushed.archs,
+      tags,
+      description: `A small web app. ${XSS}`,
+      homepage: 'javascript:alert(1)',
+      upstream: { releasedAt: ago(5), url: 'https://example.invalid/webapp/releases/v1.4.2' },
+      builtAt: ago(3.5),
+      publishedAt: ago(3),
+    }),
+  );
+  const older = await pushSmallImage(
+    testRegistryHost(),
+    `${namespace}/legacy-tool`,
+    '0.9.1',
+    ['amd64'],
+    ['0.9.1-r2', '0.9.1', 'latest'],
+  );
+  await recordPublished(
+    redis,
+    namespace,
+    sampleRecord({
+      recipe: 'legacy-tool',
+      repository: 'legacy-tool',
+      version: '0.9.1',
+      epoch: 2,
+      digest: older.digest,
+      archs: older.archs,
+      tags: ['0.9.1-r2', '0.9.1', 'latest'],
+      signed: false,
+      attestations: [],
+      upstream: { releasedAt: ago(200) },
+      builtAt: ago(150),
+      publishedAt: ago(149),
+    }),
+  );
+  await recordUpstreamSeen(redis, namespace, 'legacy-tool', '1.0.0', ago(48));
+
+  app = await createApiServer({ config, redis, log: createLogger({ level: 'silent' }) });
+  base = await app.listen({ host: '127.0.0.1', port: 0 });
+  await mkdir(SHOTS, { recursive: true });
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+});
+
+afterAll(async () => {
+  if (!hasChromium) return;
+  await browser?.close();
+  await app?.close();
+  await clearCatalog(redis, namespace);
+  await redis.quit();
+});
+
+const skipNote = hasChromium ? '' : ` (skipped: ${CHROMIUM} missing; apt-get install -y chromium)`;
+
+describe('catalog pages in chromium', () => {
+  it.skipIf(!hasChromium)(
+    `lists images with tags, freshness and status, without JavaScript${skipNote}`,
+    async () => {
+      const context = await browser!.newContext({
+        javaScriptEnabled: false,
+        viewport: { width: 1280, height: 800 },
+      });
+      const page = await context.newPage();
+      const res = await page.goto(`${base}/`);
+      expect(res?.status()).toBe(200);
+      const row = page.locator('tr', { has: page.locator('a.name', { hasText: 'webapp' }) });
+      expect(await row.locator('code.tag').allInnerTexts()).toEqual([...tags].sort());
+      expect(await row.locator('code.version').innerText()).toBe('1.4.2-r0');
+      expect(await row.locator('td[data-label="Freshness"]').innerText()).toBe('2 h');
+      expect(await row.locator('td[data-label="Size"]').innerText()).toContain('arm64');
+      const legacy = page.locator('tr', {
+        has: page.locator('a.name', { hasText: 'legacy-tool' }),
+      });
+      expect(await legacy.locator('.badge.bad').innerText()).toBe('stale');
+      expect(await legacy.locator('td[data-label="Signed"]').innerText()).toBe('unsigned');
+      // The description is shown as text, markup and all.
+      expect(await row.locator('.desc').innerText()).toContain(XSS);
+      await page.screenshot({ path: path.join(SHOTS, 'catalog-desktop.png'), fullPage: true });
+      await context.close();
+    },
+  );
+
+  it.skipIf(!hasChromium)(
+    `shows an image page whose digests and tags match the registry${skipNote}`,
+    async () => {
+      const context = await browser!.newContext({ viewport: { width: 1280, height: 900 } });
+      const page = await context.newPage();
+      await page.goto(`${base}/`);
+      await page.click('a.name:text-is("webapp")');
+      await page.waitForURL(`${base}/images/webapp`);
+      const repo = `${namespace}/webapp`;
+      const shown = await page.locator('#latest-digest').innerText();
+      expect(shown).toBe(await registryDigest(testRegistryHost(), repo, 'latest'));
+      for (const tag of await page.locator('#latest-tags code.tag').allInnerTexts()) {
+        expect(await registryDigest(testRegistryHost(), repo, tag)).toBe(shown);
+      }
+      const archs = await registryIndexArchs(testRegistryHost(), repo, shown);
+      const rows = await page.locator('table.archs tbody tr').all();
+      expect(rows).toHaveLength(2);
+      for (const r of rows) {
+        const arch = await r.locator('td[data-label="Arch"]').innerText();
+        expect(await r.locator('code.digest').innerText()).toBe(archs[arch]);
+      }
+      const ref = `${testRegistryHost()}/${repo}@${shown}`;
+      expect(await page.locator('#cmd-pull').innerText()).toBe(`docker pull ${ref}`);
+      expect(await page.locator('#cmd-kiln-verify').innerText()).toBe(
+        `kiln verify ${ref} --key cosign.pub`,
+      );
+      expect(await page.locator('#cmd-cosign-verify').innerText()).toBe(
+        `cosign verify --key cosign.pub ${ref}`,
+      );
+      expect(await page.locator('table.packages tbody tr').count()).toBe(2);
+      expect(await page.locator('table.history code.tag').allInnerTexts()).toEqual(
+        expect.arrayContaining(tags),
+      );
+
+      // Escaping: the script did not run, the text shows, and the javascript: homepage is no link.
+      expect(await page.evaluate('window.__kilnPwned')).toBeUndefined();
+      expect(await page.locator('p.desc').innerText()).toContain(XSS);
+      expect(await page.locator('a[href^="javascript:"]').count()).toBe(0);
+      await page.screenshot({ path: path.join(SHOTS, 'image-desktop.png'), fullPage: true });
+      await context.close();
+    },
+  );
+
+  it.skipIf(!hasChromium)(`stays readable on a phone-sized screen${skipNote}`, async () => {
+    const context = await browser!.newContext({
+      viewport: { width: 390, height: 844 },
+      deviceScaleFactor: 2,
+      isMobile: true,
+      hasTouch: true,
+    });
+    const page = await context.newPage();
+    for (const [url, name] of [
+      [`${base}/`, 'catalog-phone.png'],
+      [`${base}/images/webapp`, 'image-phone.png'],
+    ] as const) {
+      await page.goto(url);
+      // Nothing wider than the screen: no sideways scrolling.
+      const overflow = Number(
+        await page.evaluate(
+          'document.documentElement.scrollWidth - document.documentElement.clientWidth',
+        ),
+      );
+      expect(overflow).toBeLessThanOrEqual(0);
+      await page.screenshot({ path: path.join(SHOTS, name), fullPage: true });
+    }
+    await context.close();
+  });
+});
