@@ -10,6 +10,10 @@ import { computeTags } from './tags.ts';
 interface DecisionBase {
   recipe: string;
   stream: string;
+  /** The stream's highest published image, `X.Y.Z-rN`, if any. */
+  published?: string | undefined;
+  /** The upstream version the stream would build now (past filters and cooldown), if any. */
+  candidate?: string | undefined;
   /** Why, for people. */
   reason: string;
 }
@@ -30,8 +34,8 @@ export interface PlanRecipeInput {
   published: readonly PublishedImage[];
   digestOf: DigestOf;
   now: Date;
-  /** Builder-resolved inputs to hand to the build (the same that went into the digest). */
-  resolved?: Record<string, unknown> | undefined;
+  /** Builder-resolved inputs of a version, handed to the build (the same that went into the digest). */
+  resolvedOf?: ((version: string) => Record<string, unknown> | undefined) | undefined;
 }
 
 /**
@@ -52,7 +56,9 @@ export function planRecipe(input: PlanRecipeInput): Decision[] {
 function decideStream(input: PlanRecipeInput, s: StreamSelection, known: string[], highestStream: boolean): Decision {
   const { recipe, file } = input.loaded;
   const scheme = schemeOf(recipe.versions.scheme);
-  const base = { recipe: recipe.name, stream: s.stream.name };
+  const mine = input.published.filter((p) => scheme.normalize(p.version) !== undefined && inStream(scheme, s.stream, p.version));
+  const top = mine.reduce<PublishedImage | undefined>((a, p) => (a === undefined || scheme.compare(p.version, a.version) > 0 || (p.version === a.version && p.epoch > a.epoch) ? p : a), undefined);
+  const base = { recipe: recipe.name, stream: s.stream.name, published: top ? `${top.version}-r${top.epoch}` : undefined, candidate: s.selected?.version };
   const coolingNote = (c: Candidate): string => `${c.version} is held by the ${recipe.versions.cooldown ?? ''} cooldown until ${c.eligibleAt ?? '?'}`;
   const newest = s.cooling[0];
   const candidate = s.selected;
@@ -61,7 +67,7 @@ function decideStream(input: PlanRecipeInput, s: StreamSelection, known: string[
     return { ...base, kind: 'error', reason: `no released version matches ${JSON.stringify(s.stream.range)}` };
   }
   const version = candidate.version;
-  const inStreamImages = input.published.filter((p) => scheme.normalize(p.version) !== undefined && inStream(scheme, s.stream, p.version));
+  const inStreamImages = mine;
   const newerPublished = inStreamImages.filter((p) => scheme.compare(p.version, version) > 0);
   const digest = input.digestOf(s, candidate);
   const tagsFor = (epoch: number): string[] =>
@@ -86,6 +92,7 @@ function decideStream(input: PlanRecipeInput, s: StreamSelection, known: string[
     recipe: recipe.name,
     recipeFile: file,
     version,
+    versionScheme: scheme.id,
     epoch,
     inputsDigest: digest,
     archs: [...recipe.build.archs],
@@ -95,7 +102,7 @@ function decideStream(input: PlanRecipeInput, s: StreamSelection, known: string[
     priority,
     reason: newest ? `${reason}; ${coolingNote(newest)}` : reason,
     upstream: { tag: candidate.tag, url: candidate.release.url, releasedAt: candidate.publishedAt },
-    resolved: input.resolved,
+    resolved: input.resolvedOf?.(version),
     requestedAt: input.now.toISOString(),
   };
   return { ...base, kind: 'build', version, epoch, tags, request, reason: request.reason };

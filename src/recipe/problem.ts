@@ -1,3 +1,5 @@
+import path from 'node:path';
+
 /** One thing wrong with a recipe file, at a place in it (1-based line and column). */
 export interface Problem {
   file: string;
@@ -7,8 +9,15 @@ export interface Problem {
 }
 
 /** `file:line:col: message`, the form editors and CI annotations understand. */
-export function formatProblem(p: Problem): string {
-  return `${p.file}:${p.line}:${p.col}: ${p.message}`;
+export function formatProblem(p: Problem, options: { relativeTo?: string } = {}): string {
+  const file = options.relativeTo === undefined ? p.file : displayPath(p.file, options.relativeTo);
+  return `${file}:${p.line}:${p.col}: ${p.message}`;
+}
+
+/** A path under `base` relative to it (as editors and CI expect); other paths unchanged. */
+export function displayPath(file: string, base: string): string {
+  const relative = path.relative(base, file);
+  return relative && !relative.startsWith('..') && !path.isAbsolute(relative) ? relative : file;
 }
 
 /** Orders problems by file, then position, so output is stable. */

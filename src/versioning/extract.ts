@@ -1,5 +1,5 @@
 import type { UpstreamRelease } from './release.ts';
-import { unsafeVersionReason } from './safe-version.ts';
+import { unsafeTagReason, unsafeVersionReason } from './safe-version.ts';
 
 /**
  * How a version is read from an upstream tag, in the spirit of melange's `update` block and
@@ -42,7 +42,7 @@ export function compileExtractor(options: ExtractionOptions = {}): Extractor {
 
   return (release) => {
     const tag = release.tag;
-    const bad = unsafeVersionReason(tag);
+    const bad = unsafeTagReason(tag);
     if (bad) return { ok: false, reason: `tag ${bad}` };
     if (prefix !== undefined && !tag.startsWith(prefix)) return { ok: false, reason: `tag does not start with ${JSON.stringify(prefix)}` };
     if (contains !== undefined && !tag.includes(contains)) return { ok: false, reason: `tag does not contain ${JSON.stringify(contains)}` };

@@ -25,3 +25,16 @@ export function unsafeVersionReason(value: string): string | undefined {
 export function isSafeVersion(value: string): boolean {
   return unsafeVersionReason(value) === undefined;
 }
+
+/**
+ * Upstream tags may name a path (`tools/v0.3.0`, Go's `gopls/v0.16.0`); they never reach a file
+ * name or a command line, only the version extracted from them does. Still refused: traversal,
+ * whitespace, shell metacharacters, absurd lengths.
+ */
+export function unsafeTagReason(tag: string): string | undefined {
+  if (tag.length > 2 * maxVersionLength) return `is longer than ${2 * maxVersionLength} characters`;
+  if (/\s/.test(tag)) return 'contains whitespace';
+  if (tag.includes('..')) return 'contains `..`';
+  if (!/^[A-Za-z0-9._+~:@-]+(\/[A-Za-z0-9._+~:@-]+)*$/.test(tag)) return 'contains characters outside [A-Za-z0-9._+~:@-/]';
+  return undefined;
+}

@@ -71,9 +71,13 @@ describe('selectVersions', () => {
   });
 
   it('refuses hostile tags and hostile results', () => {
-    const s = selectVersions([rel('1.0.0;id'), rel('../1.0.0'), rel('1.0.1')], { versions: { scheme: 'loose', prereleases: false }, upstream: { 'strip-suffix': 'x' } }, now);
+    const s = selectVersions([rel('1.0.0;id'), rel('../1.0.0'), rel('1.0.1'), rel('1.0.2 x')], { versions: { scheme: 'loose', prereleases: false }, upstream: { 'strip-suffix': 'x' } }, now);
     expect(s.candidates.map((c) => c.version)).toEqual(['1.0.1']);
-    expect(s.rejected).toHaveLength(2);
+    expect(s.rejected).toHaveLength(3);
+    const sneaky = selectVersions([rel('tools/v1.0.0'), rel('tools/v1.0.1$(id)')], { versions: { scheme: 'semver', prereleases: false }, upstream: { 'strip-prefix': 'tools/v' } }, now);
+    expect(sneaky.candidates.map((c) => c.version)).toEqual(['1.0.0']);
+    const hostileResult = selectVersions([rel('a-1.0.0')], { versions: { scheme: 'loose', prereleases: false }, upstream: { 'version-transform': [{ match: '^a-', replace: '../' }] } }, now);
+    expect(hostileResult.rejected[0]?.reason).toBe('version "../1.0.0" contains `/`');
   });
 
   it('handles four-part and calendar versions with the loose scheme', () => {

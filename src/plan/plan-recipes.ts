@@ -1,0 +1,74 @@
+import { describeError } from '../errors.ts';
+import type { LoadedRecipe } from '../recipe/load.ts';
+import type { Recipe } from '../recipe/schema.ts';
+import type { UpstreamRelease } from '../versioning/release.ts';
+import { selectVersions, type Selection } from '../versioning/select.ts';
+import { planRecipe, type Decision } from './decide.ts';
+import { inputsDigest } from './inputs-digest.ts';
+import type { PublishedState } from './published-state.ts';
+
+/** Where releases come from: src/upstream's sources in production, fixtures in tests and the bench. */
+export type ReleaseSource = (recipe: Recipe) => Promise<UpstreamRelease[]>;
+
+export interface PlanOptions {
+  recipes: readonly LoadedRecipe[];
+  releases: ReleaseSource;
+  published: PublishedState;
+  now: Date;
+  /** The builder's version for the inputs digest, by builder id. Default: the builder id. */
+  builderVersion?: ((builder: Recipe['build']['builder']) => string) | undefined;
+  /** Per-arch resolved inputs (lockfile digests) for a version; default: none resolved. */
+  resolve?: ((loaded: LoadedRecipe, version: string) => Promise<Record<string, unknown>>) | undefined;
+  /** Digests of files beside the recipe that go into the build (patches, Dockerfile). */
+  localFiles?: ((loaded: LoadedRecipe) => Promise<Record<string, string>>) | undefined;
+}
+
+export interface RecipePlan {
+  recipe: string;
+  file: string;
+  /** Per stream, in the recipe's order. */
+  decisions: Decision[];
+  /** Upstream releases that were left out, with the reason. */
+  rejected: Selection['rejected'];
+}
+
+/**
+ * Plans every recipe: releases from the source, selection per stream, inputs digest, decision.
+ * A recipe whose upstream fails gets an `error` decision; the others are planned regardless.
+ */
+export async function planRecipes(options: PlanOptions): Promise<RecipePlan[]> {
+  const out: RecipePlan[] = [];
+  for (const loaded of options.recipes) {
+    const { recipe } = loaded;
+    try {
+      const releases = await options.releases(recipe);
+      const selection = selectVersions(releases, { versions: recipe.versions, upstream: recipe.upstream }, options.now);
+      const localFiles = options.localFiles ? await options.localFiles(loaded) : {};
+      const resolvedByVersion = new Map<string, Record<string, unknown>>();
+      for (const s of selection.streams) {
+        if (s.selected && options.resolve && !resolvedByVersion.has(s.selected.version)) {
+          resolvedByVersion.set(s.selected.version, await options.resolve(loaded, s.selected.version));
+        }
+      }
+      const builderVersion = options.builderVersion?.(recipe.build.builder) ?? recipe.build.builder;
+      const decisions = planRecipe({
+        loaded,
+        selection,
+        published: options.published.images(recipe.name),
+        now: options.now,
+        resolvedOf: (version) => resolvedByVersion.get(version),
+        digestOf: (_s, c) =>
+          inputsDigest({ recipe, version: c.version, artifacts: c.release.checksums, resolved: resolvedByVersion.get(c.version), localFiles, builderVersion }),
+      });
+      out.push({ recipe: recipe.name, file: loaded.file, decisions, rejected: selection.rejected });
+    } catch (error) {
+      out.push({
+        recipe: recipe.name,
+        file: loaded.file,
+        decisions: [{ kind: 'error', recipe: recipe.name, stream: '*', reason: `planning ${recipe.name}: ${describeError(error)}` }],
+        rejected: [],
+      });
+    }
+  }
+  return out;
+}
