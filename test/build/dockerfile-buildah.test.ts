@@ -108,12 +108,26 @@ describe('dockerfile builder on buildah', () => {
     expect(await readImageFile(out.layoutDir, manifest?.digest ?? '', '/version')).toBe('app 1.2.3\n');
     expect(await readImageFile(out.layoutDir, manifest?.digest ?? '', '/sde')).toBe('1700000000\n');
 
+    // The recipe's test ran inside the image under bubblewrap (src/sandbox) and passed.
+    expect(out.archs[0]?.tests).toEqual([{ name: 'version', status: 'passed' }]);
+
     // What went in: the Dockerfile and the kiln-built base, by digest.
     expect(out.materials.map((m) => m.name)).toEqual(['Dockerfile', 'base tools']);
     expect(out.materials[1]?.uri).toContain(baseLayout);
     expect(out.archs[0]?.packages[0]?.purl).toBe('pkg:github/example/app@1.2.3');
     // The private storage and context are gone; the layout stays for publish.
     expect(await readdir(path.dirname(out.layoutDir))).toEqual(['layout']);
+  });
+
+  it('fails the build when the image’s test command fails under bubblewrap', async () => {
+    const recipeFile = await writeRecipe('untested', 'FROM tools\nRUN echo "hello 0.9" > /version\n');
+    const r = recipe('untested', { bases: { tools: `oci-layout:${baseLayout}` } }, {
+      test: [{ name: 'version', run: ['/bin/cat', '/version'], 'expect-output': 'hello ${version}' }],
+    });
+    const error = await build(r, recipeFile).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(PermanentError);
+    expect((error as Error).message).toContain('its output lacks "hello 1.2.3"');
+    expect((error as Error).message).toContain('hello 0.9');
   });
 
   it('fails a failing RUN as permanent, with the command’s last output lines', async () => {

@@ -27,7 +27,8 @@ export async function makeHostRootfsTar(dir: string): Promise<string> {
     await mkdir(path.join(root, path.dirname(lib)), { recursive: true });
     await copyFile(await realpath(lib), path.join(root, lib));
   }
-  await mkdir(path.join(root, 'tmp'), { recursive: true });
+  // Mount points a runtime (and the bubblewrap sandbox) expects, as in a Debian base image.
+  for (const d of ['tmp', 'proc', 'dev', 'etc']) await mkdir(path.join(root, d), { recursive: true });
   const tar = path.join(dir, 'rootfs.tar');
   await execa('tar', ['-C', root, '--owner=0', '--group=0', '--numeric-owner', '--mtime=@0', '--sort=name', '-cf', tar, '.']);
   return tar;

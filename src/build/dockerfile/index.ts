@@ -4,10 +4,11 @@ import type { Config } from '../../config.ts';
 import { PermanentError } from '../../errors.ts';
 import type { Descriptor } from '../../oci/media-types.ts';
 import type { BuildMaterial, BuildPackage, TestOutcome } from '../../queue/types.ts';
-import type { Recipe, RecipeTest } from '../../recipe/schema.ts';
+import type { Recipe } from '../../recipe/schema.ts';
 import { manifestsByRef, manifestsUnderRoot, writeRootIndex } from '../assemble.ts';
 import { runTool, type ToolRun } from '../exec.ts';
 import { hostArch } from '../host-arch.ts';
+import { testInSandbox, type ImageTestRequest } from '../sandbox-tests.ts';
 import type { ArchOutput, BuildInput, BuildOutput, Builder } from '../types.ts';
 import { resolveBases } from './bases.ts';
 import { buildArgs, writeSecrets } from './build-args.ts';
@@ -15,19 +16,12 @@ import { budArgs, classifyBuildahFailure, preloadBases, privateStorage } from '.
 import { buildctlArgs, classifyBuildkitFailure } from './buildkit.ts';
 import { prepareContext } from './context.ts';
 
-/** Runs a recipe's tests inside one arch's image (the sandbox's job); returns one outcome each. */
-export type ImageTester = (request: {
-  layoutDir: string;
-  manifest: Descriptor;
-  arch: string;
-  tests: readonly RecipeTest[];
-  workDir: string;
-  signal: AbortSignal;
-}) => Promise<TestOutcome[]>;
+/** Runs a recipe's tests inside one arch's image; throws when one fails. */
+export type ImageTester = (request: ImageTestRequest) => Promise<TestOutcome[]>;
 
 export interface DockerfileBuilderOptions {
   config: Pick<Config, 'dockerfileBackend' | 'buildkitAddr' | 'registry' | 'insecureRegistries' | 'cacheDir'>;
-  /** Runs the recipe's tests under bubblewrap; without one, tests are reported as skipped. */
+  /** Runs the recipe's tests; default the project's bubblewrap sandbox. */
   runTests?: ImageTester;
   /** Where build secrets (KILN_SECRET_*) are read from; default the process environment. */
   env?: NodeJS.ProcessEnv;
@@ -129,7 +123,7 @@ async function buildDockerfile(input: BuildInput, options: DockerfileBuilderOpti
   input.onProgress?.({ stage: 'test', percent: 85 });
   const archs: ArchOutput[] = [];
   for (const [arch, manifest] of manifests) {
-    const tests = await testArch(recipe, arch, manifest, layoutDir, scratch, input.signal, options.runTests);
+    const tests = await testArch(recipe, arch, manifest, layoutDir, scratch, input, options.runTests ?? testInSandbox);
     const failed = tests.filter((t) => t.status === 'failed');
     if (failed.length > 0) {
       throw new PermanentError(`testing ${subject} (${arch}): ${failed.map((t) => `${t.name} failed${t.note ? `: ${t.note}` : ''}`).join('; ')}`);
@@ -152,14 +146,22 @@ async function testArch(
   manifest: Descriptor,
   layoutDir: string,
   scratch: string,
-  signal: AbortSignal,
-  runTests: ImageTester | undefined,
+  input: BuildInput,
+  runTests: ImageTester,
 ): Promise<TestOutcome[]> {
   const named = recipe.test.map((t, i) => ({ ...t, name: t.name ?? `test ${i + 1}` }));
   if (named.length === 0) return [];
   if (arch !== hostArch()) return named.map((t) => ({ name: t.name, status: 'skipped', note: `built for ${arch}; tests run on ${hostArch()} only` }));
-  if (!runTests) return named.map((t) => ({ name: t.name, status: 'skipped', note: 'no sandbox configured' }));
-  return runTests({ layoutDir, manifest, arch, tests: named, workDir: path.join(scratch, `test-${arch}`), signal });
+  return runTests({
+    layoutDir,
+    manifest,
+    arch,
+    tests: named,
+    workDir: path.join(scratch, `test-${arch}`),
+    version: input.version,
+    signal: input.signal,
+    onLogLine: input.onLogLine,
+  });
 }
 
 /** The upstream project itself, as the SBOM lists it. */
