@@ -1,0 +1,148 @@
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { z } from 'zod';
+import { loadConfig } from '../../config.ts';
+import { lockfileDigest, lockfileSchema, serializeLockfile, type Lockfile } from '../../debian/lockfile.ts';
+import { hostSuiteSources } from '../../debian/sources.ts';
+import { OciLayout } from '../../oci/layout.ts';
+import { Annotation, MediaType } from '../../oci/media-types.ts';
+import type { BuildMaterial, TestOutcome } from '../../queue/types.ts';
+import type { Recipe } from '../../recipe/schema.ts';
+import { runImageTests } from '../../sandbox/run-tests.ts';
+import { unpackLayout } from '../../sandbox/unpack.ts';
+import { spdxDocument } from '../../sbom/spdx.ts';
+import { hostArch } from '../host-arch.ts';
+import type { ArchOutput, Builder, BuildInput, BuildOutput } from '../types.ts';
+import { accountsOf } from './accounts.ts';
+import { debPurl, writeArchImage } from './image.ts';
+import { fetchPackages } from './packages.ts';
+import { archiveSettingsFromConfig, resolveLockfiles, type ArchiveSettings } from './resolve.ts';
+
+/** Bumped whenever the bytes this builder writes for the same lockfile change. */
+export const debianBuilderVersion = '1.0.0';
+
+/** What {@link Builder.resolve} returns for one arch, and {@link BuildInput.resolved} accepts. */
+const resolvedSchema = z.union([
+  z.object({ lockfiles: z.record(z.string(), lockfileSchema) }),
+  z.object({ arch: z.string(), lockfile: lockfileSchema }),
+]);
+
+function lockfilesFrom(resolved: Record<string, unknown> | undefined): Map<string, Lockfile> {
+  if (!resolved) return new Map();
+  const parsed = resolvedSchema.parse(resolved);
+  if ('lockfiles' in parsed) return new Map(Object.entries(parsed.lockfiles));
+  return new Map([[parsed.arch, parsed.lockfile]]);
+}
+
+/** Options of {@link createDebianBuilder}; the defaults read kiln's configuration at call time. */
+export interface DebianBuilderOptions {
+  settings?: () => ArchiveSettings;
+  /** SOURCE_DATE_EPOCH from the environment (not the lead's per-build value, see README). */
+  sourceDateEpoch?: () => number | undefined;
+}
+
+/** The `debian` builder: distroless images assembled from the signed Debian archive. */
+export function createDebianBuilder(options: DebianBuilderOptions = {}): Builder {
+  const settings = options.settings ?? archiveSettingsFromConfig;
+  const sourceDateEpoch = options.sourceDateEpoch ?? (() => loadConfig().sourceDateEpoch);
+  return {
+    id: 'debian',
+    version: debianBuilderVersion,
+    async resolve(recipe: Recipe, _recipeFile: string, version: string, arch: string, signal: AbortSignal) {
+      const lock = (await resolveLockfiles(recipe, version, [arch], settings(), signal)).get(arch);
+      if (!lock) throw new Error(`resolving ${recipe.name} for ${arch} gave no lockfile`);
+      return { arch, lockfile: lock, lockfileDigest: lockfileDigest(lock) };
+    },
+    build: (input) => buildDebian(input, settings(), sourceDateEpoch()),
+  };
+}
+
+export const debianBuilder: Builder = createDebianBuilder();
+
+async function buildDebian(input: BuildInput, settings: ArchiveSettings, sourceDateEpoch: number | undefined): Promise<BuildOutput> {
+  const { recipe, signal, log } = input;
+  const progress = input.onProgress ?? (() => undefined);
+  const lockfiles = lockfilesFrom(input.resolved);
+  const missing = input.archs.filter((a) => !lockfiles.has(a));
+  if (missing.length > 0) {
+    progress({ stage: 'resolve', detail: missing.join(',') });
+    for (const [arch, lock] of await resolveLockfiles(recipe, input.version, missing, settings, signal)) lockfiles.set(arch, lock);
+  }
+  const layoutDir = path.join(input.workDir, 'oci');
+  await rm(layoutDir, { recursive: true, force: true });
+  const layout = await OciLayout.create(layoutDir);
+  const accounts = accountsOf(recipe);
+  const annotations: Record<string, string> = {
+    ...recipe.build.annotations,
+    ...input.annotations,
+    [Annotation.inputsDigest]: input.inputsDigest,
+  };
+  const archs: ArchOutput[] = [];
+  const materials = new Map<string, BuildMaterial>();
+  for (const arch of input.archs) {
+    const lock = lockfiles.get(arch);
+    if (!lock) throw new Error(`no lockfile for ${arch}`);
+    progress({ stage: `fetch ${arch}`, percent: 10 });
+    const sources = await hostSuiteSources(lock.suites, settings);
+    const fetched = await fetchPackages(lock, sources, settings.cacheDir, { signal });
+    progress({ stage: `assemble ${arch}`, percent: 40 });
+    const image = await writeArchImage({ layout, recipe, lock, fetched, accounts, annotations, sourceDateEpoch });
+    const lockText = serializeLockfile(lock);
+    await writeFile(path.join(layoutDir, `lockfile-${arch}.json`), lockText);
+    const sbom = spdxDocument({
+      name: `${recipe.name}-${input.version}-${arch}`,
+      digest: image.manifest.digest,
+      packages: image.packages,
+      created: image.created,
+      toolVersion: debianBuilderVersion,
+    });
+    await writeFile(path.join(layoutDir, `sbom-${arch}.spdx.json`), `${JSON.stringify(sbom, null, 2)}\n`);
+    for (const p of lock.packages) {
+      materials.set(p.sha256, { uri: debPurl(p.name, p.version, p.arch), digest: { sha256: p.sha256 }, name: p.filename });
+    }
+    progress({ stage: `test ${arch}`, percent: 80 });
+    const tests = await testArch(input, layoutDir, image.manifest.digest, arch, accounts.runAs);
+    log.info({ recipe: recipe.name, arch, manifest: image.manifest.digest, layers: image.layers.length, packages: lock.packages.length }, 'debian image assembled');
+    archs.push({ arch, manifest: image.manifest, packages: image.packages, tests, lockfileDigest: lockfileDigest(lock) });
+  }
+  const index = await layout.writeJson(
+    { schemaVersion: 2, mediaType: MediaType.imageIndex, manifests: archs.map((a) => a.manifest), annotations },
+    MediaType.imageIndex,
+  );
+  await layout.setRoot(index, refNameOf(input.version));
+  progress({ stage: 'done', percent: 100 });
+  return { layoutDir, index, archs, materials: [...materials.values()].sort((a, b) => (a.uri < b.uri ? -1 : 1)) };
+}
+
+/** A valid OCI ref name from a version (`1:2.3+b1` → `1_2.3_b1`). */
+function refNameOf(version: string): string {
+  const cleaned = version.replace(/[^A-Za-z0-9._-]/g, '_').replace(/^[^A-Za-z0-9_]+/, '');
+  return cleaned.slice(0, 128) || 'latest';
+}
+
+/** Runs the recipe's tests on the host's arch; other archs are skipped with a note. */
+async function testArch(input: BuildInput, layoutDir: string, manifestDigest: string, arch: string, runAs: string): Promise<TestOutcome[]> {
+  const tests = input.recipe.test;
+  if (tests.length === 0) return [];
+  if (arch !== hostArch()) {
+    return tests.map((t) => ({ name: t.name ?? t.run.join(' '), status: 'skipped', note: `built for ${arch}; tests run only on the host's arch (${hostArch()})` }));
+  }
+  const rootfs = path.join(input.workDir, `rootfs-${arch}`);
+  await rm(rootfs, { recursive: true, force: true });
+  await mkdir(rootfs, { recursive: true });
+  try {
+    await unpackLayout(layoutDir, manifestDigest, rootfs);
+    const env: Record<string, string> = { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', SSL_CERT_FILE: '/etc/ssl/certs/ca-certificates.crt', ...input.recipe.build.env };
+    return await runImageTests({
+      rootfs,
+      tests,
+      env,
+      user: runAs,
+      workdir: input.recipe.build.workdir ?? '/',
+      signal: input.signal,
+      onLogLine: input.onLogLine,
+    });
+  } finally {
+    await rm(rootfs, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,167 @@
+import { PermanentError } from '../errors.ts';
+import type { PackageRecord } from './packages.ts';
+import { formatRelation, type Dependency, type Relation } from './relations.ts';
+import { compareDebianVersions, satisfiesConstraint } from './version.ts';
+
+/** What to resolve for one architecture. */
+export interface ResolveRequest {
+  arch: string;
+  /** Every package available for the arch, from all suites, in the recipe's suite order. */
+  available: PackageRecord[];
+  /** Requested packages: `name` or `name=version` (a pin). */
+  packages: string[];
+  /**
+   * Packages never installed. A dependency that names one is cut rather than satisfied by
+   * another alternative (as distroless and apko do with maintainer-only packages); every cut
+   * edge is reported so a reviewer sees what the image deliberately lacks.
+   */
+  exclude: string[];
+}
+
+/** A dependency deliberately left unsatisfied because the recipe excludes its target. */
+export interface CutDependency {
+  package: string;
+  neededBy: string;
+}
+
+export interface Resolution {
+  /** Selected packages, sorted by name. */
+  packages: PackageRecord[];
+  cut: CutDependency[];
+}
+
+/** The packages of one arch, by name and by what they provide. */
+interface Universe {
+  byName: Map<string, PackageRecord[]>;
+  providers: Map<string, { record: PackageRecord; version: string | undefined }[]>;
+}
+
+function universe(available: PackageRecord[], arch: string): Universe {
+  const byName = new Map<string, PackageRecord[]>();
+  const providers = new Map<string, { record: PackageRecord; version: string | undefined }[]>();
+  for (const r of available) {
+    if (r.arch !== arch && r.arch !== 'all') continue;
+    const list = byName.get(r.name) ?? [];
+    list.push(r);
+    byName.set(r.name, list);
+    for (const p of r.provides) {
+      const plist = providers.get(p.name) ?? [];
+      plist.push({ record: r, version: p.constraint?.op === '=' ? p.constraint.version : undefined });
+      providers.set(p.name, plist);
+    }
+  }
+  // Highest version first; a stable sort keeps the recipe's suite order between equal versions.
+  for (const list of byName.values()) list.sort((a, b) => compareDebianVersions(b.version, a.version));
+  return { byName, providers };
+}
+
+/** Whether an arch qualifier allows `target` (Multi-Arch rules for a single-arch root). */
+function qualifierAllows(rel: Relation, target: PackageRecord, arch: string): boolean {
+  const q = rel.archQualifier;
+  if (q === undefined || q === 'native' || q === arch) return true;
+  if (q === 'any') return target.multiArch === 'allowed';
+  return false;
+}
+
+function satisfiedBy(rel: Relation, r: PackageRecord, arch: string): boolean {
+  if (r.name !== rel.name || !qualifierAllows(rel, r, arch)) return false;
+  return !rel.constraint || satisfiesConstraint(r.version, rel.constraint.op, rel.constraint.version);
+}
+
+function providedBy(rel: Relation, provider: { record: PackageRecord; version: string | undefined }): boolean {
+  if (rel.archQualifier === 'any' && provider.record.multiArch !== 'allowed') return false;
+  if (!rel.constraint) return true;
+  // A versioned dependency is only satisfied by a versioned Provides (deb-control(5)).
+  return provider.version !== undefined && satisfiesConstraint(provider.version, rel.constraint.op, rel.constraint.version);
+}
+
+const describe = (r: PackageRecord): string => `${r.name} ${r.version} (${r.suite})`;
+
+/**
+ * Resolves Pre-Depends and Depends into a closed set: highest version across suites first,
+ * alternatives in order, virtual packages through Provides. Greedy like apt's first pass, without
+ * backtracking: a later constraint that the chosen version fails is a conflict error naming both.
+ */
+export function resolve(request: ResolveRequest): Resolution {
+  const { arch } = request;
+  const u = universe(request.available, arch);
+  const excluded = new Set(request.exclude);
+  const selected = new Map<string, PackageRecord>();
+  const cut: CutDependency[] = [];
+  const queue: PackageRecord[] = [];
+
+  const select = (r: PackageRecord): void => {
+    if (selected.has(r.name)) return;
+    selected.set(r.name, r);
+    queue.push(r);
+  };
+
+  for (const spec of request.packages) {
+    const [name = '', pin] = spec.split('=', 2);
+    if (excluded.has(name)) throw new PermanentError(`package ${name} for ${arch} is both requested and excluded`);
+    const candidates = (u.byName.get(name) ?? []).filter((r) => pin === undefined || compareDebianVersions(r.version, pin) === 0);
+    const chosen = candidates[0];
+    if (!chosen) {
+      const known = u.byName.get(name)?.map((r) => r.version).join(', ');
+      throw new PermanentError(
+        `requested package ${spec} is not available for ${arch}${known ? ` (available: ${known})` : u.providers.has(name) ? ' (it is a virtual package: name a real one)' : ''}`,
+      );
+    }
+    select(chosen);
+  }
+
+  const satisfiedNow = (dep: Dependency): boolean =>
+    dep.some((rel) => {
+      const s = selected.get(rel.name);
+      if (s && satisfiedBy(rel, s, arch)) return true;
+      return (u.providers.get(rel.name) ?? []).some((p) => selected.get(p.record.name) === p.record && providedBy(rel, p));
+    });
+
+  while (queue.length > 0) {
+    const r = queue.shift();
+    if (!r) break;
+    for (const dep of [...r.preDepends, ...r.depends]) {
+      if (satisfiedNow(dep)) continue;
+      const cutBy = dep.find((rel) => excluded.has(rel.name));
+      if (cutBy) {
+        cut.push({ package: cutBy.name, neededBy: r.name });
+        continue;
+      }
+      const choice = choose(dep, u, selected, excluded, arch);
+      if (choice) {
+        select(choice);
+        continue;
+      }
+      const wanted = dep.map(formatRelation).join(' | ');
+      const clash = dep.map((rel) => selected.get(rel.name)).find((s) => s !== undefined);
+      throw new PermanentError(
+        clash
+          ? `unresolvable dependency for ${arch}: ${describe(r)} needs ${wanted}, but ${describe(clash)} is already chosen`
+          : `missing dependency for ${arch}: ${describe(r)} needs ${wanted}, which no suite provides`,
+      );
+    }
+  }
+  const packages = [...selected.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const uniqueCut = [...new Map(cut.map((c) => [`${c.package}\0${c.neededBy}`, c])).values()].sort(
+    (a, b) => a.package.localeCompare(b.package) || a.neededBy.localeCompare(b.neededBy),
+  );
+  return { packages, cut: uniqueCut };
+}
+
+/** The first alternative that can be installed: a real package (highest version), else a provider. */
+function choose(dep: Dependency, u: Universe, selected: Map<string, PackageRecord>, excluded: Set<string>, arch: string): PackageRecord | undefined {
+  for (const rel of dep) {
+    if (selected.has(rel.name)) continue; // chosen at another version: it cannot be swapped out
+    const real = (u.byName.get(rel.name) ?? []).find((r) => satisfiedBy(rel, r, arch));
+    if (real) return real;
+    const providers = (u.providers.get(rel.name) ?? [])
+      .filter((p) => !excluded.has(p.record.name) && providedBy(rel, p))
+      .filter((p) => !selected.has(p.record.name))
+      .sort((a, b) => (a.record.name < b.record.name ? -1 : a.record.name > b.record.name ? 1 : compareDebianVersions(b.record.version, a.record.version)));
+    // A virtual package with one provider is unambiguous; with several, apt also takes a
+    // deterministic pick, here the first by name (the lockfile shows which).
+    const provider = providers[0];
+    if (provider) return provider.record;
+  }
+  return undefined;
+}

@@ -1,0 +1,3 @@
+export { runImageTests, bwrapArgs, type ImageTestOptions } from './run-tests.ts';
+export { unpackLayout } from './unpack.ts';
+export { secureJoin } from './secure-path.ts';

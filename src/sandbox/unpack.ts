@@ -1,0 +1,118 @@
+import { chmod, chown, lchown, link, lstat, lutimes, mkdir, readdir, rm, symlink, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { Readable } from 'node:stream';
+import { createGunzip } from 'node:zlib';
+import tar from 'tar-stream';
+import { z } from 'zod';
+import { PermanentError } from '../errors.ts';
+import { OciLayout } from '../oci/layout.ts';
+import { MediaType } from '../oci/media-types.ts';
+import { checkLayerPath } from '../oci/tar.ts';
+import { secureJoin } from './secure-path.ts';
+
+const manifestSchema = z.object({
+  layers: z.array(z.object({ mediaType: z.string(), digest: z.string().regex(/^sha256:[a-f0-9]{64}$/) })),
+});
+
+const isRoot = process.getuid?.() === 0;
+
+/**
+ * Unpacks an image's layers from an OCI layout into `dest`, in order, applying whiteouts, as a
+ * runtime would. Every path is checked and resolved inside `dest`: a hostile layer cannot write
+ * outside it. Device nodes and fifos are skipped (tests do not need them, and creating them
+ * needs privileges).
+ */
+export async function unpackLayout(layoutDir: string, manifestDigest: string, dest: string): Promise<void> {
+  const layout = new OciLayout(layoutDir);
+  const manifest = manifestSchema.parse(await layout.readJson(manifestDigest));
+  await mkdir(dest, { recursive: true });
+  for (const layer of manifest.layers) {
+    const gzipped = layer.mediaType === MediaType.layerGzip || layer.mediaType.endsWith('.tar.gzip') || layer.mediaType.endsWith('diff.tar.gzip');
+    if (!gzipped && layer.mediaType !== MediaType.layerTar) {
+      throw new PermanentError(`unpacking ${manifestDigest}: layer ${layer.digest} has unsupported media type ${layer.mediaType}`);
+    }
+    // Read fully and check the digest first: nothing unverified is unpacked.
+    const blob = await layout.readBlob(layer.digest);
+    await applyLayer(blob, gzipped, dest, `layer ${layer.digest}`);
+  }
+}
+
+async function applyLayer(blob: Buffer, gzipped: boolean, dest: string, what: string): Promise<void> {
+  const extract = tar.extract();
+  extract.on('entry', (header, stream, next) => {
+    const chunks: Buffer[] = [];
+    stream.on('data', (c: unknown) => {
+      if (Buffer.isBuffer(c)) chunks.push(c);
+    });
+    stream.on('end', () => {
+      applyEntry(header, Buffer.concat(chunks), dest, what).then(() => next(), next);
+    });
+    stream.on('error', next);
+  });
+  const source = Readable.from([blob]);
+  if (gzipped) await pipeline(source, createGunzip(), extract);
+  else await pipeline(source, extract);
+}
+
+/** The tar header fields unpacking reads. */
+interface EntryHeader {
+  name: string;
+  type: string | null;
+  mode?: number;
+  uid?: number;
+  gid?: number;
+  linkname?: string | null;
+  mtime?: Date;
+}
+
+async function applyEntry(header: EntryHeader, data: Buffer, dest: string, what: string): Promise<void> {
+  const rel = header.name.replace(/^(\.\/)+/, '').replace(/^\/+/, '').replace(/\/+$/, '');
+  if (rel === '' || rel === '.') return;
+  checkLayerPath(rel, what);
+  const dir = path.posix.dirname(rel);
+  const base = path.posix.basename(rel);
+  if (base === '.wh..wh..opq') {
+    const target = await secureJoin(dest, dir, true);
+    for (const name of await readdir(target).catch(() => [] as string[])) await rm(path.join(target, name), { recursive: true, force: true });
+    return;
+  }
+  if (base.startsWith('.wh.')) {
+    const parent = await secureJoin(dest, dir === '.' ? '' : dir, true);
+    await rm(path.join(parent, base.slice(4)), { recursive: true, force: true });
+    return;
+  }
+  const parentDir = await secureJoin(dest, dir === '.' ? '' : dir, true);
+  await mkdir(parentDir, { recursive: true });
+  const target = path.join(parentDir, base);
+  const existing = await lstat(target).catch(() => undefined);
+  const mode = (header.mode ?? 0o644) & 0o7777;
+  if (existing && !(existing.isDirectory() && header.type === 'directory')) await rm(target, { recursive: true, force: true });
+  switch (header.type) {
+    case 'directory':
+      await mkdir(target, { recursive: true });
+      break;
+    case 'file':
+    case 'contiguous-file':
+      await writeFile(target, data);
+      break;
+    case 'symlink':
+      await symlink(header.linkname ?? '', target);
+      break;
+    case 'link': {
+      const linkRel = (header.linkname ?? '').replace(/^(\.\/)+/, '').replace(/^\/+/, '');
+      checkLayerPath(linkRel, `${what} hard link ${rel}`);
+      await link(await secureJoin(dest, linkRel), target);
+      break;
+    }
+    default:
+      return; // devices and fifos: skipped
+  }
+  if (header.type !== 'symlink') {
+    if (isRoot) await chown(target, header.uid ?? 0, header.gid ?? 0);
+    await chmod(target, mode);
+  } else if (isRoot) {
+    await lchown(target, header.uid ?? 0, header.gid ?? 0);
+  }
+  if (header.mtime && header.type !== 'symlink') await lutimes(target, header.mtime, header.mtime).catch(() => undefined);
+}
