@@ -26,10 +26,12 @@ export function versionOfTag(tag: string): string {
 /** Why a version or tag is refused, or undefined when it is usable. */
 export function refusal(tag: string, version: string): string | undefined {
   if (tag.length > maxLength) return `tag longer than ${maxLength} characters`;
-  if (!safeTag.test(tag) || tag.includes('..')) return `tag ${JSON.stringify(tag)} has characters outside [A-Za-z0-9._+~:@-/]`;
+  if (tag.includes('..')) return `tag ${JSON.stringify(tag)} has a path traversal (..)`;
+  if (!safeTag.test(tag)) return `tag ${JSON.stringify(tag)} has shell metacharacters or other characters outside [A-Za-z0-9._+~:@-/]`;
   if (version.length === 0) return 'empty version';
   if (version.length > maxLength) return `version longer than ${maxLength} characters`;
-  if (!safeVersion.test(version) || version.includes('..'))
+  if (version.includes('..') || version.includes('/') || version.includes('\\')) return `version ${JSON.stringify(version)} has a path separator or traversal`;
+  if (!safeVersion.test(version))
     return `version ${JSON.stringify(version)} has shell metacharacters, path separators or other unsafe characters`;
   if (!/\d/.test(version)) return `version ${JSON.stringify(version)} has no digit`;
   return undefined;

@@ -11,6 +11,8 @@ export interface AdaptiveBatchOptions {
   growAfter?: number;
   /** Batches in flight at once (default 2). */
   concurrency?: number;
+  /** Successful batches after a failure before a size that failed is tried again (default 50). */
+  probeAfter?: number;
 }
 
 /**
@@ -23,13 +25,27 @@ export class AdaptiveBatcher {
   private readonly max: number;
   private readonly growAfter: number;
   private readonly concurrency: number;
+  private readonly probeAfter: number;
   private streak = 0;
+  /** Smallest size that failed lately; growth stays under it until `probeAfter` successes. */
+  private ceiling = Infinity;
+  private sinceFailure = 0;
 
   constructor(options: AdaptiveBatchOptions = {}) {
     this.max = options.max ?? 100;
     this.size = Math.min(options.initial ?? this.max, this.max);
     this.growAfter = options.growAfter ?? 3;
     this.concurrency = options.concurrency ?? 2;
+    this.probeAfter = options.probeAfter ?? 50;
+  }
+
+  private succeeded(): void {
+    if (++this.sinceFailure >= this.probeAfter) this.ceiling = Infinity;
+    const next = Math.min(this.max, this.size * 2);
+    if (++this.streak >= this.growAfter && next > this.size && next < this.ceiling) {
+      this.size = next;
+      this.streak = 0;
+    }
   }
 
   /**
@@ -56,16 +72,15 @@ export class AdaptiveBatcher {
           batch.forEach((index, j) => {
             out[index] = results[j] ?? new TransientError('missing from the batch answer');
           });
-          if (++this.streak >= this.growAfter && this.size < this.max) {
-            this.size = Math.min(this.max, this.size * 2);
-            this.streak = 0;
-          }
+          this.succeeded();
         } catch (error) {
           this.streak = 0;
           if (error instanceof RateLimitedError) {
             stopped = error;
             batch.forEach((index) => (out[index] = error));
           } else if (shrinkable(error) && batch.length > 1) {
+            this.ceiling = Math.min(this.ceiling, batch.length);
+            this.sinceFailure = 0;
             this.size = Math.max(1, Math.min(this.size, Math.floor(batch.length / 2)));
             const half = Math.ceil(batch.length / 2);
             pending.push(batch.slice(0, half), batch.slice(half));
