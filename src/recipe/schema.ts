@@ -205,13 +205,30 @@ export const dockerfileSchema = z.strictObject({
   /** Build arguments (VERSION and SOURCE_DATE_EPOCH are always passed). @example build-args: { NODE_ENV: production } */
   'build-args': z.record(z.string(), z.string()).optional(),
   /** Names of secrets passed as build secrets, never as args (values from KILN_SECRET_<NAME>). */
-  secrets: z.array(z.string().regex(/^[A-Z][A-Z0-9_]*$/, 'expected an UPPER_CASE name')).optional(),
+  secrets: z.array(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'expected a secret name (letters, digits, `.`, `_`, `-`)')).optional(),
   /**
    * Images the Dockerfile names in `FROM`, mapped to images kiln built, so they are never pulled
    * from a remote registry: `oci-layout:<dir>[:<ref>]` (relative to the recipe file) or
    * `kiln:<recipe>[:<tag>]` (from KILN_REGISTRY). @example bases: { build-base: "kiln:build-essential" }
    */
   bases: z.record(z.string(), z.string()).optional(),
+});
+
+export const apkoPathSchema = z.strictObject({
+  /** Path inside the image. @example path: /data */
+  path: z.string().min(1),
+  /** What to create. */
+  type: z.enum(['directory', 'empty-file', 'hardlink', 'symlink', 'permissions']),
+  /** For links: what they point at. */
+  source: z.string().optional(),
+  /** Owner uid. */
+  uid: z.number().int().optional(),
+  /** Owner gid. */
+  gid: z.number().int().optional(),
+  /** Octal mode. @example permissions: '0755' */
+  permissions: z.string().regex(/^0?[0-7]{3,4}$/, 'expected an octal mode such as 0755').optional(),
+  /** Apply to everything below the path too. */
+  recursive: z.boolean().optional(),
 });
 
 export const apkoSchema = z.strictObject({
@@ -222,21 +239,7 @@ export const apkoSchema = z.strictObject({
   /** APK packages to install. */
   packages: z.array(z.string()).min(1),
   /** Folders, links and permissions made after the packages are installed (apko `paths`). */
-  paths: z
-    .array(
-      z.strictObject({
-        path: z.string(),
-        type: z.enum(['directory', 'empty-file', 'hardlink', 'symlink', 'permissions']),
-        /** For links: what they point at. */
-        source: z.string().optional(),
-        uid: z.number().int().optional(),
-        gid: z.number().int().optional(),
-        /** Octal, e.g. `0755`. */
-        permissions: z.string().regex(/^0?[0-7]{3,4}$/).optional(),
-        recursive: z.boolean().optional(),
-      }),
-    )
-    .optional(),
+  paths: z.array(apkoPathSchema).optional(),
 });
 
 export const buildSchema = z
