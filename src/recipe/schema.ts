@@ -149,10 +149,17 @@ export const contentsSchema = z.strictObject({
   exclude: z.array(z.string().min(1)).default([]),
 });
 
+const npmUrl = /^npm:(@[a-z0-9][a-z0-9._~-]*\/)?[a-z0-9][a-z0-9._~-]*$/;
+
 export const fileSchema = z
   .strictObject({
-    /** Where to fetch from; `${version}` is replaced by the upstream version. @example url: https://example.org/tool-${version}.tar.gz */
-    url: z.string().min(1),
+    /**
+     * Where to fetch from; `${version}` is replaced by the upstream version. `npm:<package>` is
+     * that npm package's tarball at the upstream version, fetched from KILN_NPM_REGISTRY (default:
+     * the host's npm configuration) and checked against the registry's published `integrity`.
+     * @example url: https://example.org/tool-${version}.tar.gz
+     */
+    url: z.string().min(1).refine((u) => !u.startsWith('npm:') || npmUrl.test(u), 'expected npm:<package>'),
     /** Expected SHA-256 of the file (64 hex characters). */
     sha256: sha256Hex.optional(),
     /** A checksums file (`sha256sum` format) published beside the file; `${version}` is replaced. */
@@ -163,8 +170,17 @@ export const fileSchema = z
     mode: z.string().regex(/^0?[0-7]{3,4}$/, 'expected an octal mode such as 0755').optional(),
     /** Unpack a tar archive at `path` instead of copying it. @default false */
     extract: z.boolean().optional(),
+    /** With `extract`: leading path components dropped from each entry (npm tarballs: 1, for `package/`). @default 0 */
+    'strip-components': z.number().int().min(0).max(16).optional(),
   })
-  .refine((f) => f.sha256 !== undefined || f['checksum-url'] !== undefined, 'needs `sha256` or `checksum-url`: every fetched file is checked');
+  .superRefine((f, ctx) => {
+    if (!f.url.startsWith('npm:') && f.sha256 === undefined && f['checksum-url'] === undefined) {
+      ctx.addIssue({ code: 'custom', message: 'needs `sha256` or `checksum-url`: every fetched file is checked' });
+    }
+    if (f['strip-components'] !== undefined && !f.extract) {
+      ctx.addIssue({ code: 'custom', path: ['strip-components'], message: '`strip-components` only applies with `extract: true`' });
+    }
+  });
 
 export const userSchema = z.strictObject({
   /** User name. @example name: nonroot */
