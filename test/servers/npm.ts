@@ -55,16 +55,24 @@ export interface LocalNpm extends LocalServer {
   packages: Map<string, NpmPackage>;
   /** Raw bodies served as-is for a name (hostile answers). */
   raw: Map<string, string>;
+  /** An error status (with `Retry-After: 120`) to answer for a name instead. */
+  failures: Map<string, number>;
 }
 
 export async function startLocalNpm(): Promise<LocalNpm> {
   const packages = new Map<string, NpmPackage>();
   const raw = new Map<string, string>();
+  const failures = new Map<string, number>();
   const server = await startServer((req, res, url, self) => {
     const name = decodeURIComponent(url.pathname.slice(1));
+    const status = failures.get(name);
+    if (status) {
+      res.writeHead(status, { 'retry-after': '120', 'content-type': 'text/plain' });
+      return void res.end('Service Unavailable');
+    }
     const body = raw.get(name) ?? (packages.has(name) ? JSON.stringify(packumentOf(packages.get(name) as NpmPackage, self.url)) : undefined);
     if (body === undefined) return notFound(res);
     sendConditional(req, res, self, body);
   });
-  return Object.assign(server, { packages, raw });
+  return Object.assign(server, { packages, raw, failures });
 }

@@ -1,0 +1,128 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { testRedis, uniqueName } from '../../test/helpers/stack.ts';
+import { startLocalGithub, type LocalGithub } from '../../test/servers/github/server.ts';
+import { startLocalNpm, type LocalNpm } from '../../test/servers/npm.ts';
+import { watchedRecipe } from '../../test/servers/recipes.ts';
+import { loadConfig } from '../config.ts';
+import { createLogger } from '../log.ts';
+import type { LoadedRecipe } from '../recipe/index.ts';
+import type { Release } from '../upstream/types.ts';
+import { createWatcher, type Watcher } from './watcher.ts';
+
+const token = 'ghp_watchertesttoken42';
+const quiet = createLogger({ level: process.env.KILN_TEST_LOG ?? 'silent' });
+const cleanup: (() => Promise<unknown> | unknown)[] = [];
+afterEach(async () => {
+  for (const f of cleanup.splice(0).reverse()) await f();
+});
+
+async function servers(limits?: { graphql?: number; windowSeconds?: number }): Promise<{ gh: LocalGithub; npm: LocalNpm }> {
+  const gh = await startLocalGithub({ tokens: [token], ...(limits ? { limits } : {}) });
+  const npm = await startLocalNpm();
+  cleanup.push(() => gh.close(), () => npm.close());
+  return { gh, npm };
+}
+
+function watcher(env: Record<string, string>, recipes: LoadedRecipe[], extra: Partial<Parameters<typeof createWatcher>[0]> = {}) {
+  const seen: { recipe: string; releases: Release[] }[] = [];
+  const w: Watcher = createWatcher({
+    config: loadConfig({ KILN_QUEUE_PREFIX: uniqueName('watch'), ...env }),
+    recipes: () => recipes,
+    onReleases: (loaded, releases) => {
+      seen.push({ recipe: loaded.recipe.name, releases });
+    },
+    log: quiet,
+    tickMs: 20,
+    batchDelayMs: 0,
+    sourceOptions: { github: { retryBaseMs: 5 } },
+    ...extra,
+  });
+  cleanup.push(() => w.stop());
+  return { w, seen };
+}
+
+describe('watcher', () => {
+  it('pauses GitHub checks at rate-limit exhaustion until the reset, while npm checks go on', async () => {
+    const { gh, npm } = await servers({ graphql: 1, windowSeconds: 2 });
+    gh.state.addRepo('o/a');
+    gh.state.addRepo('o/b');
+    npm.packages.set('left-pad', { name: 'left-pad', versions: [{ version: '1.3.0', time: '2024-01-01T00:00:00.000Z' }] });
+    const recipes = [watchedRecipe('a', { github: 'o/a' }), watchedRecipe('b', { github: 'o/b' }), watchedRecipe('pad', { npm: 'left-pad' })];
+    // batchDelayMs: the two GitHub recipes fall due within the start-up spread and go in one batch.
+    const { w, seen } = watcher({ GITHUB_TOKEN: token, KILN_GITHUB_API_URL: gh.apiUrl, KILN_NPM_REGISTRY: npm.url, KILN_POLL_INTERVAL: '200ms' }, recipes, { batchDelayMs: 500 });
+    w.start();
+    // First cycle: one GraphQL batch spends the only point; then GitHub is paused.
+    await vi.waitFor(() => expect(w.pausedUntil('github')).toBeDefined(), { timeout: 5000 });
+    expect(w.pausedUntil('github')).toBe(gh.state.buckets.graphql.reset * 1000);
+    expect(seen.map((s) => s.recipe).sort()).toEqual(['a', 'b', 'pad']);
+    const graphqlAtPause = gh.state.stats.graphqlRequests;
+    const npmAtPause = npm.hits.get('/left-pad') ?? 0;
+    // npm checks keep coming while GitHub sends nothing.
+    await vi.waitFor(() => expect(npm.hits.get('/left-pad') ?? 0).toBeGreaterThan(npmAtPause + 2), { timeout: 5000 });
+    expect(gh.state.stats.graphqlRequests).toBe(graphqlAtPause);
+    expect(gh.state.stats.rateLimited).toBe(0); // the budget stopped us before the server had to
+    expect(w.status().find((s) => s.recipe === 'a')?.lastError).toMatch(/rate limit/);
+    // After the reset GitHub checks resume.
+    await vi.waitFor(() => expect(gh.state.stats.graphqlRequests).toBeGreaterThan(graphqlAtPause), { timeout: 8000 });
+  });
+
+  it('retries a transient failure later, honouring Retry-After, without holding up other recipes', async () => {
+    const { npm } = await servers();
+    npm.packages.set('ok', { name: 'ok', versions: [{ version: '1.0.0', time: '2024-01-01T00:00:00.000Z' }] });
+    npm.packages.set('flaky', { name: 'flaky', versions: [{ version: '2.0.0', time: '2024-01-01T00:00:00.000Z' }] });
+    npm.failures.set('flaky', 503);
+    const recipes = [watchedRecipe('ok', { npm: 'ok' }), watchedRecipe('flaky', { npm: 'flaky' })];
+    const { w, seen } = watcher({ KILN_NPM_REGISTRY: npm.url }, recipes);
+    const before = Date.now();
+    const outcomes = await w.checkAll();
+    expect(outcomes.get('ok')?.ok).toBe(true);
+    expect(outcomes.get('flaky')?.ok).toBe(false);
+    expect(seen.map((s) => s.recipe)).toEqual(['ok']);
+    const flaky = w.status().find((s) => s.recipe === 'flaky');
+    expect(flaky?.failures).toBe(1);
+    expect(flaky?.lastError).toMatch(/HTTP 503/);
+    expect(flaky?.nextDueAt).toBeGreaterThanOrEqual(before + 120_000);
+    npm.failures.delete('flaky');
+    expect((await w.checkNow('flaky')).ok).toBe(true);
+    expect(w.status().find((s) => s.recipe === 'flaky')?.failures).toBe(0);
+  });
+
+  it('keeps validators in Redis: a restarted watcher sends conditional requests and spends no point', async () => {
+    const { gh } = await servers();
+    for (let i = 0; i < 20; i++) gh.state.addRepo(`o/r${i}`);
+    const recipes = Array.from({ length: 20 }, (_, i) => watchedRecipe(`r${i}`, { github: `o/r${i}` }));
+    const redis = testRedis();
+    cleanup.push(() => redis.quit());
+    const env = { GITHUB_TOKEN: token, KILN_GITHUB_API_URL: gh.apiUrl, KILN_QUEUE_PREFIX: uniqueName('restart') };
+    const restOnly = { sourceOptions: { github: { graphql: false, retryBaseMs: 5 } }, redis };
+    const first = watcher(env, recipes, restOnly);
+    await first.w.checkAll();
+    await first.w.stop();
+    expect(gh.state.stats.restPoints).toBe(20);
+    const second = watcher(env, recipes, restOnly);
+    const outcomes = await second.w.checkAll();
+    expect(gh.state.stats.restPoints).toBe(20);
+    expect(gh.state.stats.notModified).toBe(20);
+    expect([...outcomes.values()].every((o) => o.ok && o.info.unchanged)).toBe(true);
+    // The restarted watcher still hands the (cached) releases on once.
+    expect(second.seen).toHaveLength(20);
+    expect(second.seen[0]?.releases).toHaveLength(3);
+  });
+
+  it('batches GitHub recipes of one cycle and tells onReleases only about changes', async () => {
+    const { gh } = await servers();
+    for (let i = 0; i < 250; i++) gh.state.addRepo(`o/r${i}`);
+    const recipes = Array.from({ length: 250 }, (_, i) => watchedRecipe(`r${i}`, { github: `o/r${i}`, ...(i % 2 ? { use: 'tags' as const } : {}) }));
+    const { w, seen } = watcher({ GITHUB_TOKEN: token, KILN_GITHUB_API_URL: gh.apiUrl }, recipes);
+    await w.checkAll();
+    expect(gh.state.stats.graphqlRequests).toBe(3);
+    expect(gh.state.stats.graphqlPoints).toBe(3);
+    expect(seen).toHaveLength(250);
+    gh.state.publish('o/r4', 'v5.0.0');
+    await w.checkAll();
+    expect(seen).toHaveLength(251);
+    expect(seen.at(-1)).toMatchObject({ recipe: 'r4' });
+    expect(seen.at(-1)?.releases[0]?.version).toBe('5.0.0');
+    expect(await w.recipesTracking('github', 'O/R4')).toEqual(['r4']);
+  });
+});
