@@ -1,0 +1,47 @@
+import type { Redis } from 'ioredis';
+import type { Config } from '../config.ts';
+import type { Logger } from '../log.ts';
+import { registryClientFor, splitRegistry } from '../oci/registry-from-config.ts';
+import type { RegistryClient } from '../oci/registry-client.ts';
+import { createRedis } from '../queue/connection.ts';
+import { signerFromConfig, type Signer } from '../sign/signer.ts';
+
+/** What the build and publish jobs share in one process: connections and the signer, made once. */
+export interface PipelineContext {
+  config: Config;
+  log: Logger;
+  /** kiln's own Redis client: the catalog and caches (BullMQ has its own connections). */
+  redis: Redis;
+  registry: RegistryClient;
+  /** Repository prefix from KILN_REGISTRY, e.g. `kiln`. */
+  namespace: string;
+  signer: Signer | undefined;
+  close(): Promise<void>;
+}
+
+export async function createPipelineContext(config: Config, log: Logger): Promise<PipelineContext> {
+  if (!config.redisUrl) throw new Error('KILN_REDIS_URL is required by the workers');
+  if (!config.registry) throw new Error('KILN_REGISTRY is required by the workers');
+  const { host, namespace } = splitRegistry(config.registry);
+  const signer = await signerFromConfig(config);
+  if (!signer && !config.allowUnsigned) {
+    throw new Error('no signing key: set KILN_SIGNING_KEY (kiln keygen makes one), or KILN_ALLOW_UNSIGNED=true to publish unsigned images');
+  }
+  const redis = createRedis(config.redisUrl);
+  return {
+    config,
+    log,
+    redis,
+    registry: await registryClientFor(host, config),
+    namespace,
+    signer,
+    async close() {
+      redis.disconnect();
+    },
+  };
+}
+
+/** `namespace/repository`: where a recipe's images live on the registry. */
+export function repositoryPath(ctx: Pick<PipelineContext, 'namespace'>, repository: string): string {
+  return ctx.namespace ? `${ctx.namespace}/${repository}` : repository;
+}

@@ -1,0 +1,69 @@
+import { recordPublished } from '../catalog/store.ts';
+import { publishImage } from '../publish/publish-image.ts';
+import type { BuildResult, PublishJobData, PublishResult } from '../queue/types.ts';
+import type { JobContext } from '../queue/workers.ts';
+import type { Recipe } from '../recipe/schema.ts';
+import { recipeForJob } from './build-job.ts';
+import { repositoryPath, type PipelineContext } from './context.ts';
+
+/**
+ * After every arch is built and pushed: the index, signature, attestations and tags (in that
+ * order, each step idempotent), then the catalog record the API, metrics and `kiln status` read.
+ */
+export async function runPublishJob(
+  ctx: PipelineContext,
+  data: PublishJobData,
+  builds: BuildResult[],
+  job: JobContext,
+): Promise<PublishResult> {
+  const { request } = data;
+  const recipe = await recipeForJob(request.recipeFile);
+  await job.progress({ stage: 'publish', percent: 0 });
+  const result = await publishImage({
+    client: ctx.registry,
+    repository: repositoryPath(ctx, request.repository),
+    request,
+    archResults: builds,
+    signer: ctx.signer,
+    allowUnsigned: ctx.config.allowUnsigned,
+    log: job.log,
+    onStep: (step) => job.progress({ stage: step }),
+  });
+  await recordPublished(ctx.redis, ctx.config.queuePrefix, catalogRecord(recipe, result, builds, data));
+  job.log.info({ recipe: request.recipe, version: request.version, digest: result.digest, tags: result.tags }, 'published');
+  return result;
+}
+
+function catalogRecord(recipe: Recipe, result: PublishResult, builds: BuildResult[], data: PublishJobData) {
+  const { request } = data;
+  const started = Math.min(...builds.map((b) => Date.parse(b.startedAt)));
+  const finished = Math.max(...builds.map((b) => Date.parse(b.finishedAt)));
+  const seen = new Set<string>();
+  const packages = builds
+    .flatMap((b) => b.packages)
+    .filter((p) => (seen.has(p.purl) ? false : (seen.add(p.purl), true)))
+    .map((p) => ({ name: p.name, version: p.version, purl: p.purl, ...(p.license ? { license: p.license } : {}) }));
+  return {
+    recipe: request.recipe,
+    repository: request.repository,
+    version: request.version,
+    epoch: request.epoch,
+    digest: result.digest,
+    tags: result.tags,
+    archs: builds.map((b) => ({ arch: b.arch, digest: b.manifest.digest, size: b.size })),
+    packages,
+    signed: result.signed,
+    attestations: result.attestations,
+    inputsDigest: request.inputsDigest,
+    upstream: {
+      ...(request.upstream.releasedAt ? { releasedAt: request.upstream.releasedAt } : {}),
+      ...(request.upstream.url ? { url: request.upstream.url } : {}),
+    },
+    publishedAt: result.publishedAt,
+    builtAt: new Date(finished).toISOString(),
+    buildDurationMs: Math.max(0, finished - started),
+    description: recipe.description,
+    ...(recipe.homepage ? { homepage: recipe.homepage } : {}),
+    license: recipe.license,
+  };
+}

@@ -1,0 +1,107 @@
+import { createPublicKey } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { Job, Queue, QueueEvents, type FlowProducer } from 'bullmq';
+import { execa } from 'execa';
+import type { Config } from '../config.ts';
+import { describeError } from '../errors.ts';
+import type { Logger } from '../log.ts';
+import { parseReference } from '../oci/reference.ts';
+import type { RecipePlan } from '../plan/plan-recipes.ts';
+import type { PipelineContext } from '../pipeline/context.ts';
+import { redisOptions } from '../queue/connection.ts';
+import { enqueueBuild } from '../queue/enqueue.ts';
+import { QueueName } from '../queue/names.ts';
+import type { PublishResult } from '../queue/types.ts';
+import { which } from '../stack/packages.ts';
+import { verifyImage } from '../sign/verify.ts';
+
+export interface OnceOutcome {
+  recipe: string;
+  stream: string;
+  outcome: 'published' | 'up-to-date' | 'held' | 'failed';
+  detail: string;
+  reference?: string;
+}
+
+/**
+ * Enqueues every build the plan decided and waits for each publish job to finish: the job of
+ * `kiln up --once`, which the demo runs. Failures are reported, not thrown, so every recipe's
+ * outcome is printed.
+ */
+export async function enqueueAndWait(
+  config: Config,
+  flows: FlowProducer,
+  plans: readonly RecipePlan[],
+  registry: string,
+  log: Logger,
+): Promise<OnceOutcome[]> {
+  const connection = redisOptions(config.redisUrl ?? '');
+  const publishQueue = new Queue(QueueName.publish, { connection, prefix: config.queuePrefix });
+  const events = new QueueEvents(QueueName.publish, { connection, prefix: config.queuePrefix });
+  await events.waitUntilReady();
+  try {
+    const waits = plans.flatMap((plan) =>
+      plan.decisions.map(async (d): Promise<OnceOutcome> => {
+        const base = { recipe: d.recipe, stream: d.stream };
+        if (d.kind !== 'build') {
+          return { ...base, outcome: d.kind === 'error' ? 'failed' : d.kind, detail: d.reason };
+        }
+        const { publishJobId } = await enqueueBuild(flows, d.request);
+        log.info({ recipe: d.recipe, version: d.version, epoch: d.epoch, reason: d.reason }, 'enqueued');
+        const job = await Job.fromId(publishQueue, publishJobId);
+        if (!job) return { ...base, outcome: 'failed', detail: `publish job ${publishJobId} vanished` };
+        try {
+          const result: PublishResult = await job.waitUntilFinished(events);
+          return {
+            ...base,
+            outcome: 'published',
+            detail: `${d.version}-r${d.epoch} ${result.digest} tags ${result.tags.join(' ')}`,
+            reference: `${registry}/${d.request.repository}@${result.digest}`,
+          };
+        } catch (error) {
+          return { ...base, outcome: 'failed', detail: await failureReason(publishQueue, publishJobId, error) };
+        }
+      }),
+    );
+    return await Promise.all(waits);
+  } finally {
+    await events.close();
+    await publishQueue.close();
+  }
+}
+
+/** The first failed build job's reason beats the publish job's "child failed". */
+async function failureReason(publishQueue: Queue, publishJobId: string, error: unknown): Promise<string> {
+  const publish = await Job.fromId(publishQueue, publishJobId).catch(() => undefined);
+  const failures: Record<string, string> = publish ? await publish.getFailedChildrenValues().catch(() => ({})) : {};
+  return Object.values(failures)[0] ?? describeError(error);
+}
+
+/** After a `--once` run: `kiln verify` and `skopeo inspect` of every image it published. */
+export async function verifyPublished(
+  ctx: PipelineContext,
+  outcomes: readonly OnceOutcome[],
+  publicKeyFile: string,
+  log: Logger,
+): Promise<{ reference: string; ok: boolean; detail: string }[]> {
+  const key = createPublicKey(await readFile(publicKeyFile, 'utf8'));
+  const out: { reference: string; ok: boolean; detail: string }[] = [];
+  for (const o of outcomes) {
+    if (o.outcome !== 'published' || !o.reference) continue;
+    try {
+      const report = await verifyImage(ctx.registry, parseReference(o.reference), key);
+      let detail = `signature ok, ${report.attestations.length} attestations, SBOM ${report.sbom.packages} packages, provenance ${report.provenance.upstreamVersion ?? '?'}`;
+      if (which('skopeo')) {
+        const inspected = await execa('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${o.reference}`]);
+        const index: unknown = JSON.parse(inspected.stdout);
+        const count = typeof index === 'object' && index !== null && 'manifests' in index && Array.isArray(index.manifests) ? index.manifests.length : 0;
+        detail += `; skopeo inspect: index of ${count} manifest(s)`;
+      }
+      out.push({ reference: o.reference, ok: true, detail });
+    } catch (error) {
+      log.error({ reference: o.reference, err: describeError(error) }, 'verification failed');
+      out.push({ reference: o.reference, ok: false, detail: describeError(error) });
+    }
+  }
+  return out;
+}

@@ -1,0 +1,131 @@
+import { Queue } from 'bullmq';
+import path from 'node:path';
+import { createApiServer } from '../api/server.ts';
+import { builders } from '../build/registry.ts';
+import type { Builder } from '../build/types.ts';
+import type { Config } from '../config.ts';
+import { describeError } from '../errors.ts';
+import type { Logger } from '../log.ts';
+import { createPipelineContext, type PipelineContext } from '../pipeline/context.ts';
+import { pipelineProcessors } from '../pipeline/processors.ts';
+import type { RecipePlan, ReleaseSource } from '../plan/plan-recipes.ts';
+import { redisOptions } from '../queue/connection.ts';
+import { createFlowProducer, enqueueBuild } from '../queue/enqueue.ts';
+import { QueueName } from '../queue/names.ts';
+import { startWorkers, type PipelineWorkers } from '../queue/workers.ts';
+import { formatProblem } from '../recipe/problem.ts';
+import { loadRecipes, type LoadedRecipe } from '../recipe/load.ts';
+import { createWatcher, webhookRoutes, type Watcher } from '../watch/index.ts';
+import { planCycle, registryPublishedState } from './planner.ts';
+
+/** Every builder, configured: the planner asks them for versions and resolved inputs. */
+export function configuredBuilders(config: Config): Map<string, Builder> {
+  return new Map([...builders].map(([id, make]) => [id, make(config)]));
+}
+
+/** Loads the recipes under `paths`; a broken one is logged with its position and left out, the rest go on. */
+export async function loadRecipesLogged(paths: readonly string[], log: Logger): Promise<LoadedRecipe[]> {
+  const { recipes, problems } = await loadRecipes(paths);
+  for (const p of problems) log.error({ file: p.file, line: p.line, col: p.col }, `broken recipe left out: ${formatProblem(p)}`);
+  return recipes;
+}
+
+/** The build and publish workers over the real processors. */
+export function startPipelineWorkers(ctx: PipelineContext, queues?: ('build' | 'publish')[]): PipelineWorkers {
+  const { config } = ctx;
+  return startWorkers({
+    connection: redisOptions(config.redisUrl ?? ''),
+    prefix: config.queuePrefix,
+    concurrency: config.concurrency,
+    processors: pipelineProcessors(ctx),
+    log: ctx.log.child({ part: 'worker' }),
+    // The builder enforces the build timeout itself and fails transiently; this is the backstop.
+    jobTimeoutMs: config.buildTimeoutMs + 5 * 60_000,
+    ...(queues ? { queues } : {}),
+  });
+}
+
+/** Plans the given recipes against the registry with releases from `releases`, and enqueues every build. */
+export async function planAndEnqueue(
+  ctx: PipelineContext,
+  recipes: readonly LoadedRecipe[],
+  releases: ReleaseSource,
+  builderMap: ReadonlyMap<string, Builder>,
+): Promise<RecipePlan[]> {
+  const published = await registryPublishedState(ctx.registry, ctx.namespace, recipes, ctx.log);
+  const plans = await planCycle({ config: ctx.config, log: ctx.log, recipes, releases, published, builders: builderMap });
+  const flows = createFlowProducer(redisOptions(ctx.config.redisUrl ?? ''), ctx.config.queuePrefix);
+  try {
+    for (const plan of plans) {
+      for (const d of plan.decisions) {
+        if (d.kind === 'build') {
+          await enqueueBuild(flows, d.request);
+          ctx.log.info({ recipe: d.recipe, version: d.version, epoch: d.epoch, priority: d.request.priority, reason: d.reason }, 'enqueued');
+        } else if (d.kind === 'error') {
+          ctx.log.warn({ recipe: d.recipe, stream: d.stream, reason: d.reason }, 'not planned');
+        }
+      }
+    }
+  } finally {
+    await flows.close();
+  }
+  return plans;
+}
+
+/** A watcher whose every new answer from an upstream is planned and, where needed, enqueued. */
+export function startPlanningWatcher(ctx: PipelineContext, recipesDir: string): Watcher {
+  const builderMap = configuredBuilders(ctx.config);
+  const watcher = createWatcher({
+    config: ctx.config,
+    redis: ctx.redis,
+    log: ctx.log,
+    recipes: () => loadRecipesLogged([recipesDir], ctx.log),
+    onReleases: async (loaded, releases) => {
+      await planAndEnqueue(ctx, [loaded], async () => releases, builderMap);
+    },
+  });
+  watcher.start();
+  return watcher;
+}
+
+/** The API server over this process's Redis and queues, listening on KILN_API_HOST:KILN_API_PORT. */
+export async function startApi(ctx: PipelineContext, watcher?: Watcher) {
+  const connection = redisOptions(ctx.config.redisUrl ?? '');
+  const queues = [QueueName.build, QueueName.publish].map((name) => new Queue(name, { connection, prefix: ctx.config.queuePrefix }));
+  const app = await createApiServer({
+    config: ctx.config,
+    redis: ctx.redis,
+    queues,
+    log: ctx.log,
+    ...(watcher ? { watcherRoutes: webhookRoutes(watcher, ctx.config, ctx.log) } : {}),
+  });
+  await app.listen({ host: ctx.config.apiHost, port: ctx.config.apiPort });
+  ctx.log.info({ url: `http://${ctx.config.apiHost}:${ctx.config.apiPort}/` }, 'API and catalog listening');
+  return {
+    app,
+    async close() {
+      await app.close();
+      await Promise.all(queues.map((q) => q.close()));
+    },
+  };
+}
+
+/** Releases for a one-shot cycle: one full watcher pass, batched where the source can. */
+export async function releasesOnce(ctx: PipelineContext, recipes: readonly LoadedRecipe[]): Promise<ReleaseSource> {
+  const watcher = createWatcher({ config: ctx.config, redis: ctx.redis, log: ctx.log, recipes: () => recipes, onReleases: () => {} });
+  const outcomes = await watcher.checkAll();
+  await watcher.stop();
+  return async (recipe) => {
+    const outcome = outcomes.get(recipe.name);
+    if (!outcome) throw new Error(`no upstream source could check ${recipe.name}`);
+    if (!outcome.ok) throw new Error(describeError(outcome.error));
+    return outcome.releases;
+  };
+}
+
+/** Recipe arguments: a file path, or a name under the recipes folder. */
+export function recipePaths(config: Config, args: readonly string[]): string[] {
+  if (args.length === 0) return [config.recipesDir];
+  return args.map((a) => (a.endsWith('.yaml') || a.endsWith('.yml') || a.includes('/') ? path.resolve(a) : path.join(config.recipesDir, `${a}.yaml`)));
+}
+
