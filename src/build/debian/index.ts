@@ -1,17 +1,16 @@
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { loadConfig } from '../../config.ts';
 import { lockfileDigest, lockfileSchema, serializeLockfile, type Lockfile } from '../../debian/lockfile.ts';
 import { hostSuiteSources } from '../../debian/sources.ts';
 import { OciLayout } from '../../oci/layout.ts';
-import { Annotation, MediaType } from '../../oci/media-types.ts';
+import { Annotation, MediaType, type Descriptor } from '../../oci/media-types.ts';
 import type { BuildMaterial, TestOutcome } from '../../queue/types.ts';
 import type { Recipe } from '../../recipe/schema.ts';
-import { runImageTests } from '../../sandbox/run-tests.ts';
-import { unpackLayout } from '../../sandbox/unpack.ts';
 import { spdxDocument } from '../../sbom/spdx.ts';
 import { hostArch } from '../host-arch.ts';
+import { testInSandbox } from '../sandbox-tests.ts';
 import type { ArchOutput, Builder, BuildInput, BuildOutput } from '../types.ts';
 import { accountsOf } from './accounts.ts';
 import { debPurl, writeArchImage } from './image.ts';
@@ -101,7 +100,7 @@ async function buildDebian(input: BuildInput, settings: ArchiveSettings, sourceD
       materials.set(p.sha256, { uri: debPurl(p.name, p.version, p.arch), digest: { sha256: p.sha256 }, name: p.filename });
     }
     progress({ stage: `test ${arch}`, percent: 80 });
-    const tests = await testArch(input, layoutDir, image.manifest.digest, arch, accounts.runAs);
+    const tests = await testArch(input, layoutDir, image.manifest, arch);
     log.info({ recipe: recipe.name, arch, manifest: image.manifest.digest, layers: image.layers.length, packages: lock.packages.length }, 'debian image assembled');
     archs.push({ arch, manifest: image.manifest, packages: image.packages, tests, lockfileDigest: lockfileDigest(lock) });
   }
@@ -120,29 +119,21 @@ function refNameOf(version: string): string {
   return cleaned.slice(0, 128) || 'latest';
 }
 
-/** Runs the recipe's tests on the host's arch; other archs are skipped with a note. */
-async function testArch(input: BuildInput, layoutDir: string, manifestDigest: string, arch: string, runAs: string): Promise<TestOutcome[]> {
+/** Runs the recipe's tests on the host's arch, with the image's own config; other archs are skipped with a note. */
+async function testArch(input: BuildInput, layoutDir: string, manifest: Descriptor, arch: string): Promise<TestOutcome[]> {
   const tests = input.recipe.test;
   if (tests.length === 0) return [];
   if (arch !== hostArch()) {
     return tests.map((t) => ({ name: t.name ?? t.run.join(' '), status: 'skipped', note: `built for ${arch}; tests run only on the host's arch (${hostArch()})` }));
   }
-  const rootfs = path.join(input.workDir, `rootfs-${arch}`);
-  await rm(rootfs, { recursive: true, force: true });
-  await mkdir(rootfs, { recursive: true });
-  try {
-    await unpackLayout(layoutDir, manifestDigest, rootfs);
-    const env: Record<string, string> = { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', SSL_CERT_FILE: '/etc/ssl/certs/ca-certificates.crt', ...input.recipe.build.env };
-    return await runImageTests({
-      rootfs,
-      tests,
-      env,
-      user: runAs,
-      workdir: input.recipe.build.workdir ?? '/',
-      signal: input.signal,
-      onLogLine: input.onLogLine,
-    });
-  } finally {
-    await rm(rootfs, { recursive: true, force: true });
-  }
+  return testInSandbox({
+    layoutDir,
+    manifest,
+    arch,
+    tests,
+    workDir: path.join(input.workDir, `test-${arch}`),
+    version: input.version,
+    signal: input.signal,
+    onLogLine: input.onLogLine,
+  });
 }

@@ -1,0 +1,194 @@
+import { createServer, type Server } from 'node:http';
+import { mkdir, mkdtemp, readFile, rm, writeFile, chmod } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { execa } from 'execa';
+import tar from 'tar-stream';
+
+/*
+ * A real, signed Debian repository made in a temp folder for hermetic tests: packages built with
+ * dpkg-deb, indexes and Release written by apt-ftparchive, InRelease clear-signed with a
+ * throwaway gpg key, all served by a tiny HTTP server on loopback.
+ */
+
+/** One package to put in the repository. */
+export interface FakePackage {
+  name: string;
+  version: string;
+  arch?: string;
+  depends?: string;
+  preDepends?: string;
+  provides?: string;
+  multiArch?: 'same' | 'foreign' | 'allowed';
+  /** Files: path inside the image → content (string or bytes) or `{ symlink }` or `{ data, mode }`. */
+  files?: Record<string, string | Buffer | { symlink: string } | { data: string | Buffer; mode: number }>;
+  /** Raw data.tar entries written by hand (dpkg-deb refuses hostile paths): for attack tests. */
+  rawDataEntries?: { name: string; type?: 'file' | 'symlink' | 'directory'; data?: string; linkname?: string }[];
+  suite?: string;
+}
+
+export interface DebianTestRepo {
+  /** Mirror root URL, e.g. `http://127.0.0.1:1234`. */
+  url: string;
+  dir: string;
+  /** Binary keyring holding the throwaway public key. */
+  keyring: string;
+  /** A keyring with another key, for bad-signature tests. */
+  otherKeyring: string;
+  /** Rewrites a file under the repository root (for tampering tests). */
+  tamper(relPath: string, change: (data: Buffer) => Buffer): Promise<void>;
+  close(): Promise<void>;
+}
+
+async function gpg(home: string, args: string[], input?: string): Promise<string> {
+  const r = await execa('gpg', ['--homedir', home, '--batch', '--yes', '--pinentry-mode', 'loopback', '--passphrase', '', ...args], { input });
+  return r.stdout;
+}
+
+async function makeKey(dir: string, name: string): Promise<{ home: string; keyring: string }> {
+  const home = path.join(dir, `gnupg-${name}`);
+  await mkdir(home, { recursive: true });
+  await chmod(home, 0o700);
+  await gpg(home, ['--quick-gen-key', `kiln test ${name} <${name}@kiln.invalid>`, 'ed25519', 'sign', 'never']);
+  const keyring = path.join(dir, `${name}.gpg`);
+  await execa('gpg', ['--homedir', home, '--batch', '--export', '--output', keyring]);
+  return { home, keyring };
+}
+
+function controlText(p: FakePackage, arch: string): string {
+  const lines = [
+    `Package: ${p.name}`,
+    `Version: ${p.version}`,
+    `Architecture: ${arch}`,
+    'Maintainer: kiln tests <tests@kiln.invalid>',
+    ...(p.multiArch ? [`Multi-Arch: ${p.multiArch}`] : []),
+    ...(p.preDepends ? [`Pre-Depends: ${p.preDepends}`] : []),
+    ...(p.depends ? [`Depends: ${p.depends}`] : []),
+    ...(p.provides ? [`Provides: ${p.provides}`] : []),
+    `Description: test package ${p.name}`,
+    ' made by kiln tests.',
+  ];
+  return `${lines.join('\n')}\n`;
+}
+
+async function buildWithDpkgDeb(p: FakePackage, arch: string, work: string, out: string): Promise<void> {
+  const root = path.join(work, `${p.name}_${p.version}_${arch}`);
+  await mkdir(path.join(root, 'DEBIAN'), { recursive: true });
+  await writeFile(path.join(root, 'DEBIAN', 'control'), controlText(p, arch));
+  for (const [rel, content] of Object.entries(p.files ?? {})) {
+    const file = path.join(root, rel);
+    await mkdir(path.dirname(file), { recursive: true });
+    if (typeof content === 'object' && 'symlink' in content) {
+      await execa('ln', ['-s', content.symlink, file]);
+    } else if (typeof content === 'object' && 'mode' in content) {
+      await writeFile(file, content.data);
+      await chmod(file, content.mode);
+    } else {
+      await writeFile(file, content);
+    }
+  }
+  await execa('dpkg-deb', ['--root-owner-group', '-Zxz', '--build', root, out]);
+}
+
+/** A .deb assembled by hand (ar + tar), so hostile entries dpkg-deb would refuse can be made. */
+async function buildByHand(p: FakePackage, arch: string, out: string): Promise<void> {
+  const tarOf = async (entries: { name: string; type?: 'file' | 'symlink' | 'directory'; data?: string; linkname?: string }[]): Promise<Buffer> => {
+    const pack = tar.pack();
+    const chunks: Buffer[] = [];
+    pack.on('data', (c: unknown) => {
+      if (Buffer.isBuffer(c)) chunks.push(c);
+    });
+    const done = new Promise<void>((r) => pack.on('end', () => r()));
+    for (const e of entries) {
+      const type = e.type ?? 'file';
+      if (type === 'file') pack.entry({ name: e.name, mode: 0o644 }, e.data ?? '');
+      else pack.entry({ name: e.name, type, mode: 0o755, linkname: e.linkname });
+    }
+    pack.finalize();
+    await done;
+    return gzipSync(Buffer.concat(chunks));
+  };
+  const control = await tarOf([{ name: './control', data: controlText(p, arch) }]);
+  const data = await tarOf(p.rawDataEntries ?? []);
+  const member = (name: string, body: Buffer): Buffer => {
+    const header = `${name.padEnd(16)}${'0'.padEnd(12)}${'0'.padEnd(6)}${'0'.padEnd(6)}${'100644'.padEnd(8)}${String(body.length).padEnd(10)}\`\n`;
+    return Buffer.concat([Buffer.from(header, 'latin1'), body, body.length % 2 ? Buffer.from('\n') : Buffer.alloc(0)]);
+  };
+  await writeFile(out, Buffer.concat([Buffer.from('!<arch>\n'), member('debian-binary', Buffer.from('2.0\n')), member('control.tar.gz', control), member('data.tar.gz', data)]));
+}
+
+/** Builds, indexes, signs and serves a repository with the given packages. */
+export async function makeDebianRepo(packages: FakePackage[], options: { suites?: string[]; archs?: string[] } = {}): Promise<DebianTestRepo> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'kiln-debrepo-'));
+  const archs = options.archs ?? ['amd64', 'arm64'];
+  const suites = options.suites ?? [...new Set(packages.map((p) => p.suite ?? 'stable'))];
+  const [signer, other] = await Promise.all([makeKey(dir, 'signer'), makeKey(dir, 'other')]);
+  const work = path.join(dir, 'work');
+  for (const suite of suites) {
+    const pool = path.join(dir, 'pool', suite);
+    await mkdir(pool, { recursive: true });
+    for (const p of packages.filter((x) => (x.suite ?? 'stable') === suite)) {
+      const arch = p.arch ?? 'amd64';
+      const out = path.join(pool, `${p.name}_${p.version.replace(/:/g, '%3a')}_${arch}.deb`);
+      if (p.rawDataEntries) await buildByHand(p, arch, out);
+      else await buildWithDpkgDeb(p, arch, work, out);
+    }
+    const dists = path.join(dir, 'dists', suite);
+    for (const arch of archs) {
+      const bin = path.join(dists, 'main', `binary-${arch}`);
+      await mkdir(bin, { recursive: true });
+      const { stdout } = await execa('apt-ftparchive', ['--arch', arch, 'packages', `pool/${suite}`], { cwd: dir });
+      const text = stdout.length > 0 ? `${stdout}\n` : '';
+      await writeFile(path.join(bin, 'Packages'), text);
+      await writeFile(path.join(bin, 'Packages.gz'), gzipSync(text));
+      await execa('xz', ['-k', '-f', path.join(bin, 'Packages')]);
+    }
+    const { stdout: release } = await execa(
+      'apt-ftparchive',
+      [
+        '-o', `APT::FTPArchive::Release::Suite=${suite}`,
+        '-o', `APT::FTPArchive::Release::Codename=${suite}`,
+        '-o', `APT::FTPArchive::Release::Architectures=${archs.join(' ')}`,
+        '-o', 'APT::FTPArchive::Release::Components=main',
+        'release', '.',
+      ],
+      { cwd: dists },
+    );
+    await writeFile(path.join(dists, 'Release'), `${release}\n`);
+    await gpg(signer.home, ['--clearsign', '--output', path.join(dists, 'InRelease'), path.join(dists, 'Release')]);
+  }
+  await rm(work, { recursive: true, force: true });
+
+  const server: Server = createServer((req, res) => {
+    const rel = decodeURIComponent((req.url ?? '/').split('?')[0] ?? '/');
+    const file = path.join(dir, path.normalize(rel));
+    if (!file.startsWith(dir + path.sep)) {
+      res.writeHead(403).end();
+      return;
+    }
+    readFile(file).then(
+      (body) => res.writeHead(200, { 'content-length': body.length }).end(body),
+      () => res.writeHead(404).end(),
+    );
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address: AddressInfo | string | null = server.address();
+  if (!address || typeof address === 'string') throw new Error('test Debian repository: server has no port');
+  const port = address.port;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    dir,
+    keyring: signer.keyring,
+    otherKeyring: other.keyring,
+    async tamper(relPath, change) {
+      const file = path.join(dir, relPath);
+      await writeFile(file, change(await readFile(file)));
+    },
+    async close() {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
