@@ -9,7 +9,7 @@ import { applyPatches, type PatchReport } from '../patches.ts';
 import { fetchFiles } from './fetch-files.ts';
 
 export interface PreparedContext {
-  /** A private copy of the recipe's context, with fetched (and patched) upstream files. */
+  /** The recipe's context; a private copy when upstream files are fetched (and patched) into it. */
   contextDir: string;
   /** Absolute path of the recipe's Dockerfile (read in place). */
   dockerfile: string;
@@ -18,8 +18,9 @@ export interface PreparedContext {
 }
 
 /**
- * Copies the recipe's build context into the work folder, fetches the recipe's files into it
- * (checksums checked), and applies the recipe's patches to the unpacked upstream source.
+ * Readies the recipe's build context: when the recipe fetches files, a private copy in the work
+ * folder receives them (checksums checked) and the recipe's patches are applied to the unpacked
+ * upstream source.
  */
 export async function prepareContext(options: {
   recipe: Recipe;
@@ -35,10 +36,15 @@ export async function prepareContext(options: {
   const recipeDir = path.dirname(path.resolve(options.recipeFile));
   const sourceContext = path.resolve(recipeDir, spec.context);
   const dockerfile = path.resolve(recipeDir, spec.path);
-  const contextDir = path.join(options.workDir, 'context');
-  await cp(sourceContext, contextDir, { recursive: true }).catch((cause: unknown) => {
-    throw new PermanentError(`recipe ${recipe.name}: cannot copy build context ${spec.context}`, { cause });
-  });
+  // The tools only read the context: it is copied (into the private work folder) only when
+  // kiln must write into it, i.e. fetch upstream files and patch them.
+  const writes = (recipe.build.files?.length ?? 0) > 0;
+  const contextDir = writes ? path.join(options.workDir, 'context') : sourceContext;
+  if (writes) {
+    await cp(sourceContext, contextDir, { recursive: true }).catch((cause: unknown) => {
+      throw new PermanentError(`recipe ${recipe.name}: cannot copy build context ${spec.context}`, { cause });
+    });
+  }
   const dockerfileBytes = await readFile(dockerfile).catch((cause: unknown) => {
     throw new PermanentError(`recipe ${recipe.name}: cannot read Dockerfile ${spec.path}`, { cause });
   });
