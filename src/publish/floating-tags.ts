@@ -49,11 +49,13 @@ export async function moveFloatingTags(
 ): Promise<TagMove[]> {
   const moves: TagMove[] = [];
   for (const tag of tags) {
-    const current = await client.getManifest(repository, tag);
-    if (current?.digest === image.digest) {
+    // HEAD first: an unchanged tag (the common case on a re-run) costs no body.
+    const head = await client.headManifest(repository, tag);
+    if (head?.digest === image.digest) {
       moves.push({ tag, outcome: 'unchanged' });
       continue;
     }
+    const current = head ? await client.getManifest(repository, tag) : undefined;
     if (current) {
       const theirs = versionOf(annotationsOf(current.bytes));
       if (!theirs) {

@@ -7,6 +7,7 @@ import type { RegistryClient } from '../oci/registry-client.ts';
 import type { BuildRequest, BuildResult, PublishResult } from '../queue/types.ts';
 import { cyclonedxBom } from '../sbom/cyclonedx.ts';
 import { spdxDocument } from '../sbom/spdx.ts';
+import { attestationTag, signatureTag } from '../sign/cosign-objects.ts';
 import { PredicateType, statement } from '../sign/in-toto.ts';
 import { slsaProvenance } from '../sign/provenance.ts';
 import type { Signer } from '../sign/signer.ts';
@@ -90,7 +91,31 @@ export async function publishImage(options: PublishOptions): Promise<PublishResu
 
   // An exact tag already set means a previous run got past signing: reuse its index as is.
   let index = assembleIndex(request, archResults, created);
-  const tagged = await client.getManifest(repository, exactTag);
+  const taggedHead = await client.headManifest(repository, exactTag);
+  if (taggedHead?.digest === index.descriptor.digest && (await alreadyComplete(client, repository, taggedHead.digest, signer))) {
+    // The unchanged-image path: only HEAD requests, nothing signed again.
+    const moves = await moveFloatingTags(
+      client,
+      repository,
+      floating,
+      { digest: taggedHead.digest, bytes: index.bytes, version: { version: request.version, epoch: request.epoch } },
+      request.versionScheme ?? 'loose',
+      log,
+    );
+    await step('floating-tags', taggedHead.digest);
+    return {
+      recipe: request.recipe,
+      version: request.version,
+      repository,
+      digest: taggedHead.digest,
+      tags: [exactTag, ...moves.filter((m) => m.outcome !== 'held').map((m) => m.tag)],
+      signed: signer !== undefined,
+      attestations: signer ? attestationTypes : [],
+      changed: moves.some((m) => m.outcome === 'moved'),
+      publishedAt: now.toISOString(),
+    };
+  }
+  const tagged = taggedHead ? await client.getManifest(repository, exactTag) : undefined;
   if (tagged && tagged.digest !== index.descriptor.digest) {
     const theirs = annotationsOf(tagged.bytes)[Annotation.inputsDigest];
     if (theirs !== request.inputsDigest) {
@@ -157,6 +182,22 @@ export async function publishImage(options: PublishOptions): Promise<PublishResu
     changed,
     publishedAt: now.toISOString(),
   };
+}
+
+const attestationTypes = [PredicateType.spdx, PredicateType.slsaProvenance, PredicateType.cyclonedx];
+
+/**
+ * Whether an image the exact tag already points at needs nothing more: the tag is only set after
+ * signing and attesting, so the `.sig`/`.att` tags existing (two HEADs) is enough; a publish
+ * that was unsigned before and has a key now goes the full way.
+ */
+async function alreadyComplete(client: RegistryClient, repository: string, digest: string, signer: Signer | undefined): Promise<boolean> {
+  if (!signer) return true;
+  const [sig, att] = await Promise.all([
+    client.headManifest(repository, signatureTag(digest)),
+    client.headManifest(repository, attestationTag(digest)),
+  ]);
+  return sig !== undefined && att !== undefined;
 }
 
 /** The three statements about the image: SPDX SBOM, SLSA provenance, CycloneDX SBOM. */
