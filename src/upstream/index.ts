@@ -1,5 +1,6 @@
 import type { RecipeUpstream } from '../recipe/schema.ts';
 import { cratesSource } from './crates/index.ts';
+import { debianSource } from './debian/index.ts';
 import { githubSource } from './github/index.ts';
 import { goSource } from './go/index.ts';
 import { npmSource } from './npm/index.ts';
@@ -9,7 +10,7 @@ import type { SourceId, UpstreamSource } from './types.ts';
 
 /** Every source, keyed by id (= folder name = recipe `upstream` key). A test keeps this equal to the folders. */
 export const upstreamSources: ReadonlyMap<SourceId, UpstreamSource> = new Map<SourceId, UpstreamSource>(
-  [githubSource, npmSource, pypiSource, cratesSource, goSource, ociSource].map((s) => [s.id, s]),
+  [githubSource, npmSource, pypiSource, cratesSource, goSource, ociSource, debianSource].map((s) => [s.id, s]),
 );
 
 /** The source a recipe's upstream names, and the reference it watches there. */

@@ -1,0 +1,8 @@
+/*
+ * The Debian source reads signed archive indices, not JSON: InRelease is verified and Packages is
+ * parsed by src/debian (release.ts, packages.ts), which checks every field it uses. This file only
+ * names the recipe reference format.
+ */
+
+/** `suite/package`, the reference the watcher uses for a Debian upstream. */
+export const debianRefPattern = /^([a-z0-9][a-z0-9.-]*(?:\/updates)?)\/([a-z0-9][a-z0-9+.-]+)$/;

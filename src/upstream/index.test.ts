@@ -1,0 +1,27 @@
+import { readdir } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { sourceKeys } from '../recipe/schema.ts';
+import { sourceFor, upstreamSources } from './index.ts';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+
+describe('source registry', () => {
+  it('has exactly one entry per folder, keyed by the folder name', async () => {
+    const folders = (await readdir(here, { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => d.name).sort();
+    expect([...upstreamSources.keys()].sort()).toEqual(folders);
+    for (const [id, source] of upstreamSources) expect(source.id).toBe(id);
+  });
+
+  it('covers every upstream key a recipe may use', () => {
+    expect([...upstreamSources.keys()].sort()).toEqual([...sourceKeys].sort());
+  });
+
+  it('finds the source and reference of a recipe upstream', () => {
+    expect(sourceFor({ github: 'o/r' })?.ref).toBe('o/r');
+    expect(sourceFor({ npm: 'x' })?.source.id).toBe('npm');
+    expect(sourceFor({ debian: { package: 'curl', suite: 'bookworm' } })?.ref).toBe('bookworm/curl');
+    expect(sourceFor({})).toBeUndefined();
+  });
+});
