@@ -1,3 +1,5 @@
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
 import { execa } from 'execa';
 import { PermanentError } from '../errors.ts';
 import type { TestOutcome } from '../queue/types.ts';
@@ -60,6 +62,9 @@ export function bwrapArgs(options: Pick<ImageTestOptions, 'rootfs' | 'env' | 'us
  * expected text) throws a PermanentError carrying its output; passing tests are returned.
  */
 export async function runImageTests(options: ImageTestOptions): Promise<TestOutcome[]> {
+  // bwrap mounts /proc, /dev and /tmp over the read-only root: the mount points must exist.
+  // A minimal image may lack them; the unpacked copy is ours to add them to.
+  for (const dir of ['proc', 'dev', 'tmp']) await mkdir(path.join(options.rootfs, dir), { recursive: true });
   const outcomes: TestOutcome[] = [];
   for (const [i, test] of options.tests.entries()) {
     const name = test.name ?? test.run.join(' ');
