@@ -16,7 +16,7 @@ export interface Relation {
 /** One dependency: any one of its alternatives satisfies it. */
 export type Dependency = Relation[];
 
-const relationPattern = /^([a-z0-9][a-z0-9+.-]*)(?::([a-z0-9-]+))?\s*(?:\(\s*(<<|<=|=|>=|>>|<|>)\s*([^\s)]+)\s*\))?$/;
+const relationPattern = /^([a-z0-9][a-z0-9+.-]*)(?::([a-z0-9-]+))?\s*(?:\(\s*(<<|<=|=|>=|>>|<|>)\s*([0-9A-Za-z][^\s)]*)\s*\))?$/;
 
 /** Parses one alternative, e.g. `libc6 (>= 2.36)`; undefined when it is not well formed. */
 export function parseRelation(text: string): Relation | undefined {

@@ -50,7 +50,7 @@ describe.skipIf(hostArch() !== 'amd64')('debian builder (local repository)', () 
     work = await mkdtemp(path.join(os.tmpdir(), 'kiln-build-work-'));
     repo = await makeDebianRepo(
       [
-        { name: 'libc-fake', version: '1.0', files: { 'usr/share/doc/libc-fake/copyright': 'Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n\nFiles: *\nCopyright: nobody\nLicense: LGPL-2.1+\n', 'usr/share/doc/libc-fake/changelog': 'dropped' , 'usr/share/man/man1/x.1': 'dropped' } },
+        { name: 'libc-fake', version: '1.0', files: { 'usr/share/doc/libc-fake/copyright': 'Format: https://example.invalid/copyright-format/1.0/\n\nFiles: *\nCopyright: nobody\nLicense: LGPL-2.1+\n', 'usr/share/doc/libc-fake/changelog': 'dropped' , 'usr/share/man/man1/x.1': 'dropped' } },
         await hostEnvPackage(),
         { name: 'tzfake', version: '1.0', arch: 'all', files: { 'usr/share/zoneinfo/UTC': 'utc-1' } },
         { name: 'tzfake', version: '1.1', arch: 'all', suite: 'stable-security', files: { 'usr/share/zoneinfo/UTC': 'utc-2' } },

@@ -1,0 +1,87 @@
+import { describe, expect, it } from 'vitest';
+import type { DebContents, TarEntry } from '../../debian/deb.ts';
+import { PermanentError } from '../../errors.ts';
+import { planLayers, maxLayers } from './layers.ts';
+import { licenseFromCopyright } from './license.ts';
+import { assembleTrees, canonicalise, isDropped, withParents } from './rootfs.ts';
+
+const entry = (path: string, type: TarEntry['type'] = 'file', extra: Partial<TarEntry> = {}): TarEntry => ({
+  path,
+  type,
+  mode: type === 'directory' ? 0o755 : 0o644,
+  uid: 0,
+  gid: 0,
+  mtime: 0,
+  linkname: undefined,
+  data: type === 'file' ? Buffer.from(path) : undefined,
+  ...extra,
+});
+const deb = (data: TarEntry[]): DebContents => ({ control: new Map([['control', Buffer.from('Package: x\n')]]), data, mtime: 0 });
+
+describe('root filesystem assembly', () => {
+  it('puts files shipped under a directory symlink where dpkg would (merged /usr)', () => {
+    const trees = assembleTrees([
+      { name: 'base-files', contents: deb([entry('usr', 'directory'), entry('usr/lib', 'directory'), entry('lib', 'symlink', { linkname: 'usr/lib' })]) },
+      { name: 'libc', contents: deb([entry('lib', 'directory'), entry('lib/libc.so'), entry('lib/ld.so', 'link', { linkname: './lib/libc.so' })]) },
+    ]);
+    const libc = trees.find((t) => t.name === 'libc');
+    expect([...(libc?.entries.keys() ?? [])].sort()).toEqual(['usr/lib', 'usr/lib/ld.so', 'usr/lib/libc.so']);
+    expect(libc?.entries.get('usr/lib/ld.so')).toMatchObject({ type: 'file', data: Buffer.from('lib/libc.so') });
+  });
+
+  it('keeps one owner per path: the later package by name', () => {
+    const trees = assembleTrees([
+      { name: 'b', contents: deb([entry('etc/x', 'file', { data: Buffer.from('b') })]) },
+      { name: 'a', contents: deb([entry('etc/x', 'file', { data: Buffer.from('a') })]) },
+    ]);
+    expect(trees.map((t) => [t.name, [...t.entries.keys()]])).toEqual([
+      ['a', []],
+      ['b', ['etc/x']],
+    ]);
+  });
+
+  it('drops documentation but keeps copyright notices', () => {
+    expect(isDropped('usr/share/doc/libc6/copyright')).toBe(false);
+    expect(isDropped('usr/share/doc/libc6')).toBe(false);
+    expect(isDropped('usr/share/doc/libc6/changelog.Debian.gz')).toBe(true);
+    expect(isDropped('usr/share/man/man1/ls.1.gz')).toBe(true);
+    expect(isDropped('usr/share/zoneinfo/UTC')).toBe(false);
+  });
+
+  it('refuses a path that a symlink leads out of the root, and hard links to what the package lacks', () => {
+    expect(() => canonicalise('a/b/c', new Map([['a/b', '../../..']]), 'pkg', false)).toThrow(PermanentError);
+    expect(canonicalise('lib64/ld.so', new Map([['lib64', '/usr/lib64']]), 'pkg', false)).toBe('usr/lib64/ld.so');
+    expect(() => assembleTrees([{ name: 'p', contents: deb([entry('x', 'link', { linkname: 'missing' })]) }])).toThrow(/hard link x/);
+  });
+
+  it('adds the parent folders of every entry', () => {
+    expect(withParents([{ path: 'a/b/c', type: 'file', mode: 0o644 }]).map((e) => e.path).sort()).toEqual(['a', 'a/b', 'a/b/c']);
+  });
+});
+
+describe('layer plan', () => {
+  const pkg = (name: string, size = 10) => ({ name, entries: [{ path: `usr/${name}`, type: 'file' as const, mode: 0o644, data: Buffer.alloc(size) }] });
+
+  it('gives each package its own layer after the base layer', () => {
+    const plan = planLayers([], [pkg('b'), pkg('a')]);
+    expect(plan.map((l) => l.packages)).toEqual([[], ['a'], ['b']]);
+  });
+
+  it('stays within the layer limit, and a bucket does not move when another package changes', () => {
+    const many = Array.from({ length: 200 }, (_, i) => pkg(`p${String(i).padStart(3, '0')}`, i));
+    const plan = planLayers([], many);
+    expect(plan.length).toBeLessThanOrEqual(maxLayers);
+    expect(plan.flatMap((l) => l.packages).sort()).toEqual(many.map((p) => p.name));
+    const changed = planLayers([], many.map((p) => (p.name === 'p005' ? pkg('p005', 6) : p)));
+    const diff = plan.filter((l, i) => JSON.stringify(l.entries.map((e) => e.data?.length)) !== JSON.stringify(changed[i]?.entries.map((e) => e.data?.length)));
+    expect(diff).toHaveLength(1);
+  });
+});
+
+describe('licence from a DEP-5 copyright file', () => {
+  it('maps Debian short names to SPDX and joins them', () => {
+    const text = 'Format: https://example.invalid/copyright-format/1.0/\n\nFiles: *\nLicense: GPL-2+\n\nFiles: lib/*\nLicense: Expat\n\nLicense: GPL-2+\n full text\n';
+    expect(licenseFromCopyright(text)).toBe('GPL-2.0-or-later AND MIT');
+    expect(licenseFromCopyright('This package was debianized by someone.\n')).toBeUndefined();
+  });
+});
