@@ -1,14 +1,125 @@
+import path from 'node:path';
 import type { Command } from 'commander';
-import { notYet } from './context.ts';
+import { getBuilder } from '../build/registry.ts';
+import { describeError } from '../errors.ts';
+import { createPipelineContext, repositoryPath } from '../pipeline/context.ts';
+import { emptyPublishedState } from '../plan/published-state.ts';
+import { publishLayout } from '../publish/publish-layout.ts';
+import { buildToLayout, chooseBuild } from '../run/build-local.ts';
+import { registryPublishedState } from '../run/planner.ts';
+import { configuredBuilders, loadRecipesLogged, recipePaths, releasesOnce } from '../run/up.ts';
+import { createProgress } from './progress.ts';
+import { printJson } from './table.ts';
+import { CliExit, cliContext, ExitCode } from './context.ts';
+
+interface BuildFlags {
+  version?: string;
+  arch?: string;
+  out?: string;
+  push?: boolean;
+  json?: boolean;
+}
 
 export function registerBuild(program: Command): void {
   program
     .command('build')
-    .argument('<recipe>', 'recipe file or name')
+    .argument('<recipe>', 'recipe file, or a name under the recipes folder')
     .option('--version <version>', 'upstream version (default: the newest the recipe tracks)')
-    .option('--arch <archs>', 'comma-separated archs (default: the recipe\'s)')
-    .option('--out <dir>', 'where to write the OCI layout')
-    .option('--push', 'publish: push, sign, attest and tag')
+    .option('--arch <archs>', "comma-separated archs (default: the recipe's)")
+    .option('--out <dir>', 'where to write the OCI layout (default: out/<recipe>)')
+    .option('--push', 'publish to KILN_REGISTRY: push, sign, attest, then tag')
+    .option('--json', 'print the result as JSON')
     .description('build one recipe without the queue')
-    .action(() => notYet('build', 'core issue'));
+    .action(async (recipeArg: string, flags: BuildFlags) => {
+      const { config, log } = cliContext();
+      if (flags.push && !config.registry) throw new CliExit('kiln build --push: set KILN_REGISTRY (e.g. 127.0.0.1:5000/kiln)', ExitCode.usage);
+      const [loaded] = await loadRecipesLogged(recipePaths(config, [recipeArg]), log);
+      if (!loaded) throw new CliExit(`kiln build: ${recipeArg} is not a loadable recipe (run kiln lint on it)`, ExitCode.failure);
+      const progress = createProgress({ stages: flags.push ? 4 : 3, quiet: flags.json === true });
+      const builderMap = configuredBuilders(config);
+      const builder = getBuilder(loaded.recipe.build.builder, config);
+      const ctx = flags.push ? await createPipelineContext(config, log) : undefined;
+      const controller = new AbortController();
+      process.once('SIGINT', () => controller.abort(new Error('interrupted')));
+      try {
+        progress.stage('plan');
+        const releases = flags.version ? async () => [] : await releasesOnce(ctx ?? { config, log }, [loaded]);
+        const publishedState = ctx ? await registryPublishedState(ctx.registry, ctx.namespace, [loaded], log) : emptyPublishedState;
+        const choice = await chooseBuild({
+          config,
+          log,
+          loaded,
+          version: flags.version,
+          archs: flags.arch?.split(',').map((a) => a.trim()).filter(Boolean),
+          releases,
+          published: publishedState,
+          builders: builderMap,
+        });
+        if (choice.kind !== 'build') {
+          progress.done(choice.kind);
+          if (flags.json) printJson({ built: false, kind: choice.kind, reason: choice.reason });
+          else process.stdout.write(`${loaded.recipe.name}: ${choice.kind}: ${choice.reason}\n`);
+          if (choice.kind === 'error') throw new CliExit(`kiln build: ${choice.reason}`, ExitCode.failure);
+          return;
+        }
+        const request = choice.request;
+        progress.done(`${request.version}-r${request.epoch} (${request.reason})`);
+        progress.stage(`build ${request.archs.join(',')}`);
+        const outDir = flags.out ?? path.join('out', loaded.recipe.name);
+        const startedAt = new Date().toISOString();
+        const output = await buildToLayout({
+          config,
+          log,
+          loaded,
+          request,
+          builder,
+          outDir,
+          signal: controller.signal,
+          onProgress: (p) => p.detail && progress.update(p.percent ?? 0, 100),
+        });
+        progress.done(output.index.digest);
+        progress.stage('test');
+        const tests = output.archs.flatMap((a) => a.tests.map((t) => ({ arch: a.arch, ...t })));
+        progress.done(`${tests.filter((t) => t.status === 'passed').length} passed, ${tests.filter((t) => t.status === 'skipped').length} skipped`);
+        let published;
+        if (ctx) {
+          progress.stage('publish');
+          published = await publishLayout({
+            client: ctx.registry,
+            repository: repositoryPath(ctx, request.repository),
+            request,
+            output,
+            signer: ctx.signer,
+            allowUnsigned: config.allowUnsigned,
+            builder: { id: builder.id, version: builder.version },
+            startedAt,
+            finishedAt: new Date().toISOString(),
+            log,
+          });
+          progress.done(`${config.registry}/${request.repository}@${published.digest}`);
+        }
+        const result = {
+          recipe: request.recipe,
+          version: request.version,
+          epoch: request.epoch,
+          inputsDigest: request.inputsDigest,
+          layout: output.layoutDir,
+          index: output.index.digest,
+          archs: output.archs.map((a) => ({ arch: a.arch, manifest: a.manifest.digest, packages: a.packages.length, tests: a.tests })),
+          published,
+        };
+        if (flags.json) printJson(result);
+        else {
+          process.stdout.write(`${request.recipe} ${request.version}-r${request.epoch}\n  layout  ${output.layoutDir}  (skopeo inspect oci:${output.layoutDir})\n  index   ${output.index.digest}\n`);
+          for (const a of result.archs) process.stdout.write(`  ${a.arch.padEnd(7)} ${a.manifest}  ${a.packages} packages\n`);
+          for (const t of tests) process.stdout.write(`  test ${t.arch} ${t.name}: ${t.status}${t.note ? ` (${t.note})` : ''}\n`);
+          if (published) process.stdout.write(`  pushed  ${config.registry}/${request.repository}@${published.digest}  tags ${published.tags.join(' ')}\n`);
+        }
+      } catch (error) {
+        progress.fail(describeError(error));
+        throw error;
+      } finally {
+        await ctx?.close();
+      }
+    });
 }

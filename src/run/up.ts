@@ -1,4 +1,5 @@
 import { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
 import path from 'node:path';
 import { createApiServer } from '../api/server.ts';
 import { builders } from '../build/registry.ts';
@@ -111,8 +112,11 @@ export async function startApi(ctx: PipelineContext, watcher?: Watcher) {
 }
 
 /** Releases for a one-shot cycle: one full watcher pass, batched where the source can. */
-export async function releasesOnce(ctx: PipelineContext, recipes: readonly LoadedRecipe[]): Promise<ReleaseSource> {
-  const watcher = createWatcher({ config: ctx.config, redis: ctx.redis, log: ctx.log, recipes: () => recipes, onReleases: () => {} });
+export async function releasesOnce(
+  ctx: { config: Config; log: Logger; redis?: Redis | undefined },
+  recipes: readonly LoadedRecipe[],
+): Promise<ReleaseSource> {
+  const watcher = createWatcher({ config: ctx.config, ...(ctx.redis ? { redis: ctx.redis } : {}), log: ctx.log, recipes: () => recipes, onReleases: () => {} });
   const outcomes = await watcher.checkAll();
   await watcher.stop();
   return async (recipe) => {
