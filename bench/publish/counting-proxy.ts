@@ -11,7 +11,9 @@ export interface Counts {
  * body bytes, so kiln and skopeo are measured by the same yardstick. The Host header is passed
  * through, so upload locations the registry hands out point back at the proxy.
  */
-export async function startCountingProxy(target: string): Promise<{ host: string; counts: Counts; reset(): Counts; stop(): Promise<void> }> {
+export async function startCountingProxy(
+  target: string,
+): Promise<{ host: string; counts: Counts; reset(): Counts; stop(): Promise<void> }> {
   const [targetHost, targetPort] = target.split(':');
   let counts: Counts = { requests: {}, bytesUp: 0 };
   const server: Server = createServer((req, res) => {

@@ -38,27 +38,56 @@ interface Layers {
 }
 
 /** One layout per version: shared base and python layers, a one-package layer that changes. */
-async function makeLayout(dir: string, layers: Map<string, Layers>, packageLayer: string, version: string, epoch: number) {
+async function makeLayout(
+  dir: string,
+  layers: Map<string, Layers>,
+  packageLayer: string,
+  version: string,
+  epoch: number,
+) {
   const layout = await OciLayout.create(dir);
   const archResults: BuildResult[] = [];
   for (const arch of archs) {
     const l = layers.get(arch)!;
     const base = await layout.writeBlob(l.base, MediaType.layerGzip);
     const python = await layout.writeBlob(l.python, MediaType.layerGzip);
-    const pkg = await layout.writeBlob(Buffer.concat([Buffer.from(`${packageLayer}-${arch}`), randomBytes(Math.round(200 * 1024 * scale))]), MediaType.layerGzip);
+    const pkg = await layout.writeBlob(
+      Buffer.concat([
+        Buffer.from(`${packageLayer}-${arch}`),
+        randomBytes(Math.round(200 * 1024 * scale)),
+      ]),
+      MediaType.layerGzip,
+    );
     const config = await layout.writeJson(
-      { architecture: platformOf(arch).architecture, os: 'linux', config: { Cmd: ['python3'] }, rootfs: { type: 'layers', diff_ids: [base.digest, python.digest, pkg.digest] } },
+      {
+        architecture: platformOf(arch).architecture,
+        os: 'linux',
+        config: { Cmd: ['python3'] },
+        rootfs: { type: 'layers', diff_ids: [base.digest, python.digest, pkg.digest] },
+      },
       MediaType.imageConfig,
     );
     const manifest: Descriptor = {
-      ...(await layout.writeJson({ schemaVersion: 2, mediaType: MediaType.imageManifest, config, layers: [base, python, pkg] }, MediaType.imageManifest)),
+      ...(await layout.writeJson(
+        {
+          schemaVersion: 2,
+          mediaType: MediaType.imageManifest,
+          config,
+          layers: [base, python, pkg],
+        },
+        MediaType.imageManifest,
+      )),
       platform: platformOf(arch),
     };
     archResults.push({
       arch,
       manifest,
       size: base.size + python.size + pkg.size + config.size,
-      packages: Array.from({ length: 120 }, (_, i) => ({ name: `pkg${i}`, version: `1.${i}`, purl: `pkg:deb/debian/pkg${i}@1.${i}?arch=${arch}` })),
+      packages: Array.from({ length: 120 }, (_, i) => ({
+        name: `pkg${i}`,
+        version: `1.${i}`,
+        purl: `pkg:deb/debian/pkg${i}@1.${i}?arch=${arch}`,
+      })),
       materials: [],
       tests: [],
       builder: { id: 'debian', version: '1' },
@@ -104,24 +133,59 @@ async function main(): Promise<void> {
   await writeFile(policy, JSON.stringify({ default: [{ type: 'insecureAcceptAnything' }] }));
   const rows: Row[] = [];
   try {
-    const layers = new Map(archs.map((a) => [a, { base: randomBytes(Math.round(28 * MB * scale)), python: randomBytes(Math.round(16 * MB * scale)) }]));
+    const layers = new Map(
+      archs.map((a) => [
+        a,
+        {
+          base: randomBytes(Math.round(28 * MB * scale)),
+          python: randomBytes(Math.round(16 * MB * scale)),
+        },
+      ]),
+    );
     const first = await makeLayout(path.join(work, 'v1'), layers, 'pkg-a', '3.12.7', 0);
     const nano = await makeLayout(path.join(work, 'v1-r1'), layers, 'pkg-b', '3.12.7', 1);
-    const signer = createSigner(loadPrivateKey(generateKeyPair().privatePem, undefined, 'bench key'));
+    const signer = createSigner(
+      loadPrivateKey(generateKeyPair().privatePem, undefined, 'bench key'),
+    );
 
     const kiln = async (scenario: string, l: typeof first) => {
       const client = new RegistryClient({ host: proxy.host });
       proxy.reset();
       const start = performance.now();
       for (const r of l.archResults) await pushArchImage(client, 'python', l.dir, r.manifest);
-      await publishImage({ client, repository: 'python', request: l.request, archResults: l.archResults, signer });
-      rows.push({ scenario, tool: 'kiln (push + sign + attest + tags)', ms: performance.now() - start, counts: proxy.reset() });
+      await publishImage({
+        client,
+        repository: 'python',
+        request: l.request,
+        archResults: l.archResults,
+        signer,
+      });
+      rows.push({
+        scenario,
+        tool: 'kiln (push + sign + attest + tags)',
+        ms: performance.now() - start,
+        counts: proxy.reset(),
+      });
     };
     const skopeo = async (scenario: string, l: typeof first) => {
       proxy.reset();
       const start = performance.now();
-      await run('skopeo', ['--policy', policy, 'copy', '--all', '--preserve-digests', '--dest-tls-verify=false', `oci:${l.dir}:bench`, `docker://${proxy.host}/python-skopeo:${l.request.tags[0]}`]);
-      rows.push({ scenario, tool: 'skopeo copy --all (push only)', ms: performance.now() - start, counts: proxy.reset() });
+      await run('skopeo', [
+        '--policy',
+        policy,
+        'copy',
+        '--all',
+        '--preserve-digests',
+        '--dest-tls-verify=false',
+        `oci:${l.dir}:bench`,
+        `docker://${proxy.host}/python-skopeo:${l.request.tags[0]}`,
+      ]);
+      rows.push({
+        scenario,
+        tool: 'skopeo copy --all (push only)',
+        ms: performance.now() - start,
+        counts: proxy.reset(),
+      });
     };
 
     for (const [scenario, layout] of [

@@ -19,7 +19,11 @@ export function registerKeygen(program: Command): void {
             () => true,
             () => false,
           );
-          if (exists) throw new CliExit(`kiln keygen: ${file} exists; use --force to overwrite`, ExitCode.failure);
+          if (exists)
+            throw new CliExit(
+              `kiln keygen: ${file} exists; use --force to overwrite`,
+              ExitCode.failure,
+            );
         }
       }
       // With KILN_SIGNING_KEY_PASSWORD the private key is sealed in cosign's encrypted format.

@@ -26,11 +26,19 @@ export function registerVerify(program: Command): void {
         if (flags.json) process.stdout.write(`${JSON.stringify({ verified: false, reason })}\n`);
         throw new CliExit(`kiln verify: ${reason}`, ExitCode.failure);
       });
-      process.stdout.write(flags.json ? `${JSON.stringify({ verified: true, ...report }, null, 2)}\n` : formatReport(report));
+      process.stdout.write(
+        flags.json
+          ? `${JSON.stringify({ verified: true, ...report }, null, 2)}\n`
+          : formatReport(report),
+      );
     });
 }
 
-async function runVerify(ref: string, flags: VerifyFlags, config: ReturnType<typeof cliContext>['config']): Promise<VerifyReport> {
+async function runVerify(
+  ref: string,
+  flags: VerifyFlags,
+  config: ReturnType<typeof cliContext>['config'],
+): Promise<VerifyReport> {
   let pem: string;
   try {
     pem = await readFile(flags.key, 'utf8');
@@ -38,7 +46,10 @@ async function runVerify(ref: string, flags: VerifyFlags, config: ReturnType<typ
     throw new CliExit(`cannot read public key ${flags.key}`, ExitCode.failure);
   }
   const publicKey = loadPublicKey(pem, flags.key);
-  const reference = parseReference(ref, config.registry ? splitRegistry(config.registry).host : undefined);
+  const reference = parseReference(
+    ref,
+    config.registry ? splitRegistry(config.registry).host : undefined,
+  );
   const client = await registryClientFor(reference.host, config);
   return verifyImage(client, reference, publicKey);
 }

@@ -7,7 +7,9 @@ const descriptorSchema = z.object({
   digest: z.string().regex(/^sha256:[a-f0-9]{64}$/),
   size: z.number().int().nonnegative(),
   annotations: z.record(z.string(), z.string()).optional(),
-  platform: z.object({ architecture: z.string(), os: z.string(), variant: z.string().optional() }).optional(),
+  platform: z
+    .object({ architecture: z.string(), os: z.string(), variant: z.string().optional() })
+    .optional(),
   artifactType: z.string().optional(),
 });
 
@@ -43,13 +45,19 @@ function parseJson(bytes: Uint8Array, what: string): unknown {
 /** Parses an image manifest read from a registry or layout; only the fields kiln uses are checked. */
 export function parseManifest(bytes: Uint8Array, what: string): ParsedManifest {
   const parsed = manifestSchema.safeParse(parseJson(bytes, what));
-  if (!parsed.success) throw new PermanentError(`${what}: not an image manifest (${parsed.error.issues[0]?.message ?? 'invalid'})`);
+  if (!parsed.success)
+    throw new PermanentError(
+      `${what}: not an image manifest (${parsed.error.issues[0]?.message ?? 'invalid'})`,
+    );
   return parsed.data satisfies { layers: Descriptor[] };
 }
 
 export function parseIndex(bytes: Uint8Array, what: string): ParsedIndex {
   const parsed = indexSchema.safeParse(parseJson(bytes, what));
-  if (!parsed.success) throw new PermanentError(`${what}: not an image index (${parsed.error.issues[0]?.message ?? 'invalid'})`);
+  if (!parsed.success)
+    throw new PermanentError(
+      `${what}: not an image index (${parsed.error.issues[0]?.message ?? 'invalid'})`,
+    );
   return parsed.data;
 }
 

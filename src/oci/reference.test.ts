@@ -7,10 +7,26 @@ const digest = `sha256:${'e'.repeat(64)}`;
 
 describe('image references', () => {
   it('parses host, repository, tag and digest', () => {
-    expect(parseReference('127.0.0.1:5000/kiln/python:3.12.7-r0')).toEqual({ host: '127.0.0.1:5000', repository: 'kiln/python', tag: '3.12.7-r0' });
-    expect(parseReference(`registry.example:443/a/b@${digest}`)).toEqual({ host: 'registry.example:443', repository: 'a/b', digest });
-    expect(parseReference(`localhost/x:1@${digest}`)).toEqual({ host: 'localhost', repository: 'x', tag: '1', digest });
-    expect(parseReference('kiln/python', 'h:1')).toEqual({ host: 'h:1', repository: 'kiln/python' });
+    expect(parseReference('127.0.0.1:5000/kiln/python:3.12.7-r0')).toEqual({
+      host: '127.0.0.1:5000',
+      repository: 'kiln/python',
+      tag: '3.12.7-r0',
+    });
+    expect(parseReference(`registry.example:443/a/b@${digest}`)).toEqual({
+      host: 'registry.example:443',
+      repository: 'a/b',
+      digest,
+    });
+    expect(parseReference(`localhost/x:1@${digest}`)).toEqual({
+      host: 'localhost',
+      repository: 'x',
+      tag: '1',
+      digest,
+    });
+    expect(parseReference('kiln/python', 'h:1')).toEqual({
+      host: 'h:1',
+      repository: 'kiln/python',
+    });
     expect(formatReference(parseReference(`h.x/a:b@${digest}`))).toBe(`h.x/a:b@${digest}`);
   });
 
@@ -32,17 +48,30 @@ describe('image references', () => {
 
 describe('registry protocol details', () => {
   it('parses WWW-Authenticate challenges, quoted and bare', () => {
-    expect(parseChallenge('Bearer realm="http://127.0.0.1:1/token",service="registry",scope="repository:a/b:pull,push"')).toEqual({
+    expect(
+      parseChallenge(
+        'Bearer realm="http://127.0.0.1:1/token",service="registry",scope="repository:a/b:pull,push"',
+      ),
+    ).toEqual({
       scheme: 'bearer',
-      params: { realm: 'http://127.0.0.1:1/token', service: 'registry', scope: 'repository:a/b:pull,push' },
+      params: {
+        realm: 'http://127.0.0.1:1/token',
+        service: 'registry',
+        scope: 'repository:a/b:pull,push',
+      },
     });
-    expect(parseChallenge('Basic realm=kiln')).toEqual({ scheme: 'basic', params: { realm: 'kiln' } });
+    expect(parseChallenge('Basic realm=kiln')).toEqual({
+      scheme: 'basic',
+      params: { realm: 'kiln' },
+    });
     expect(parseChallenge('Bearer realm="a\\"b"')?.params.realm).toBe('a"b');
     expect(parseChallenge('Negotiate abc')).toBeUndefined();
   });
 
   it('follows RFC 8288 next links', () => {
-    expect(nextLink('</v2/a/tags/list?last=b&n=2>; rel="next"', 'http://h:1')).toBe('http://h:1/v2/a/tags/list?last=b&n=2');
+    expect(nextLink('</v2/a/tags/list?last=b&n=2>; rel="next"', 'http://h:1')).toBe(
+      'http://h:1/v2/a/tags/list?last=b&n=2',
+    );
     expect(nextLink('<http://other/x>; rel="prev"', 'http://h:1')).toBeUndefined();
     expect(nextLink(null, 'http://h:1')).toBeUndefined();
   });

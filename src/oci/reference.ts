@@ -16,7 +16,9 @@ const tagPattern = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
 
 /** True for a repository path the distribution spec accepts (`a/b-c/d.e`). */
 export function isRepositoryName(name: string): boolean {
-  return name.length > 0 && name.length <= 255 && name.split('/').every((c) => componentPattern.test(c));
+  return (
+    name.length > 0 && name.length <= 255 && name.split('/').every((c) => componentPattern.test(c))
+  );
 }
 
 export function isTag(tag: string): boolean {

@@ -57,7 +57,9 @@ export async function fetchBearerToken(
   try {
     url = new URL(realm);
   } catch (error) {
-    throw new PermanentError(`registry bearer realm is not a URL: ${JSON.stringify(realm)}`, { cause: error });
+    throw new PermanentError(`registry bearer realm is not a URL: ${JSON.stringify(realm)}`, {
+      cause: error,
+    });
   }
   if (challenge.params.service) url.searchParams.set('service', challenge.params.service);
   for (const scope of scopes) url.searchParams.append('scope', scope);
@@ -78,7 +80,9 @@ export async function fetchBearerToken(
   if (!res.ok) {
     await res.body?.cancel();
     const message = `registry token server ${url.origin} answered HTTP ${res.status}`;
-    throw res.status >= 500 || res.status === 429 ? new TransientError(message) : new PermanentError(message);
+    throw res.status >= 500 || res.status === 429
+      ? new TransientError(message)
+      : new PermanentError(message);
   }
   const parsed = tokenResponse.safeParse(await res.json().catch(() => undefined));
   const token = parsed.success ? (parsed.data.token ?? parsed.data.access_token) : undefined;

@@ -13,19 +13,34 @@ function client(chunkSize?: number): RegistryClient {
   return new RegistryClient({ host: testRegistryHost(), ...(chunkSize ? { chunkSize } : {}) });
 }
 
-async function pushImage(c: RegistryClient, repo: string, layer: Buffer): Promise<{ bytes: Buffer; digest: string }> {
-  const config = Buffer.from('{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}');
+async function pushImage(
+  c: RegistryClient,
+  repo: string,
+  layer: Buffer,
+): Promise<{ bytes: Buffer; digest: string }> {
+  const config = Buffer.from(
+    '{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}',
+  );
   await c.pushBlob(repo, sha256Digest(config), { data: config });
   await c.pushBlob(repo, sha256Digest(layer), { data: layer });
   const manifest = Buffer.from(
     JSON.stringify({
       schemaVersion: 2,
       mediaType: MediaType.imageManifest,
-      config: { mediaType: MediaType.imageConfig, digest: sha256Digest(config), size: config.length },
+      config: {
+        mediaType: MediaType.imageConfig,
+        digest: sha256Digest(config),
+        size: config.length,
+      },
       layers: [{ mediaType: MediaType.layerGzip, digest: sha256Digest(layer), size: layer.length }],
     }),
   );
-  const digest = await c.putManifest(repo, sha256Digest(manifest), manifest, MediaType.imageManifest);
+  const digest = await c.putManifest(
+    repo,
+    sha256Digest(manifest),
+    manifest,
+    MediaType.imageManifest,
+  );
   return { bytes: manifest, digest };
 }
 
@@ -71,7 +86,8 @@ describe('registry client against docker-registry', () => {
     const c = client();
     const repo = uniqueName('oci/manifests');
     const { bytes, digest } = await pushImage(c, repo, randomBytes(100));
-    for (const tag of ['a', 'b', 'c', 'd', 'e']) await c.putManifest(repo, tag, bytes, MediaType.imageManifest);
+    for (const tag of ['a', 'b', 'c', 'd', 'e'])
+      await c.putManifest(repo, tag, bytes, MediaType.imageManifest);
     const got = await c.getManifest(repo, 'c');
     expect(got?.digest).toBe(digest);
     expect(got?.mediaType).toBe(MediaType.imageManifest);
@@ -91,7 +107,8 @@ describe('tag listing', () => {
       const last = url.searchParams.get('last');
       const start = last ? all.indexOf(last) + 1 : 0;
       const page = all.slice(start, start + n);
-      if (start + n < all.length) res.setHeader('link', `</v2/r/tags/list?n=${n}&last=${page[page.length - 1]}>; rel="next"`);
+      if (start + n < all.length)
+        res.setHeader('link', `</v2/r/tags/list?n=${n}&last=${page[page.length - 1]}>; rel="next"`);
       res.setHeader('content-type', 'application/json');
       res.end(JSON.stringify({ name: 'r', tags: page }));
     });

@@ -76,11 +76,18 @@ export class RegistryClient {
   }
 
   /** Pushes a blob unless the repository has it; mounts it from `mountFrom` when possible. */
-  async pushBlob(repository: string, digest: string, source: BlobSource, options: PushBlobOptions = {}): Promise<PushBlobOutcome> {
+  async pushBlob(
+    repository: string,
+    digest: string,
+    source: BlobSource,
+    options: PushBlobOptions = {},
+  ): Promise<PushBlobOutcome> {
     checkDigest(digest);
     if (await this.hasBlob(repository, digest)) return 'exists';
     const what = `pushing blob ${digest} to ${repository}`;
-    const query = options.mountFrom ? `?mount=${encodeURIComponent(digest)}&from=${encodeURIComponent(options.mountFrom)}` : '';
+    const query = options.mountFrom
+      ? `?mount=${encodeURIComponent(digest)}&from=${encodeURIComponent(options.mountFrom)}`
+      : '';
     const start = await this.http.send({
       method: 'POST',
       path: `/v2/${repository}/blobs/uploads/${query}`,
@@ -92,7 +99,8 @@ export class RegistryClient {
     });
     await start.body?.cancel();
     if (start.status === 201) return 'mounted';
-    if (start.status !== 202) throw new PermanentError(`${what}: upload start answered HTTP ${start.status}`);
+    if (start.status !== 202)
+      throw new PermanentError(`${what}: upload start answered HTTP ${start.status}`);
     let location = this.location(start, what);
     const size = 'data' in source ? source.data.byteLength : source.size;
     if (size <= this.chunkSize) {
@@ -116,7 +124,8 @@ export class RegistryClient {
         what: `${what} (chunk at ${offset})`,
       });
       await res.body?.cancel();
-      if (res.status !== 202) throw new PermanentError(`${what}: chunk at ${offset} answered HTTP ${res.status}`);
+      if (res.status !== 202)
+        throw new PermanentError(`${what}: chunk at ${offset} answered HTTP ${res.status}`);
       location = this.location(res, what);
       offset += chunk.length;
     }
@@ -124,7 +133,14 @@ export class RegistryClient {
     return 'uploaded';
   }
 
-  private async finishUpload(repository: string, location: string, digest: string, size: number, source: BlobSource, what: string): Promise<void> {
+  private async finishUpload(
+    repository: string,
+    location: string,
+    digest: string,
+    size: number,
+    source: BlobSource,
+    what: string,
+  ): Promise<void> {
     const url = new URL(location);
     url.searchParams.set('digest', digest);
     const res = await this.http.send({
@@ -133,13 +149,17 @@ export class RegistryClient {
       repository,
       push: true,
       headers: { 'content-type': 'application/octet-stream', 'content-length': String(size) },
-      body: () => ('data' in source ? source.data : (Readable.toWeb(source.open()) as ReadableStream<Uint8Array>)),
+      body: () =>
+        'data' in source
+          ? source.data
+          : (Readable.toWeb(source.open()) as ReadableStream<Uint8Array>),
       what,
     });
     await res.body?.cancel();
     if (res.status !== 201) throw new PermanentError(`${what}: upload answered HTTP ${res.status}`);
     const stored = res.headers.get('docker-content-digest');
-    if (stored && stored !== digest) throw new PermanentError(`${what}: the registry stored ${stored} instead`);
+    if (stored && stored !== digest)
+      throw new PermanentError(`${what}: the registry stored ${stored} instead`);
   }
 
   private location(res: Response, what: string): string {
@@ -152,22 +172,34 @@ export class RegistryClient {
   async getBlob(repository: string, digest: string): Promise<Buffer | undefined> {
     checkDigest(digest);
     const what = `reading blob ${digest} from ${repository}`;
-    const res = await this.http.send({ method: 'GET', path: `/v2/${repository}/blobs/${digest}`, repository, what });
+    const res = await this.http.send({
+      method: 'GET',
+      path: `/v2/${repository}/blobs/${digest}`,
+      repository,
+      what,
+    });
     if (res.status === 404) {
       await res.body?.cancel();
       return undefined;
     }
     const bytes = Buffer.from(await res.arrayBuffer());
     this.http.stats.bytesDownloaded += bytes.length;
-    if (sha256Digest(bytes) !== digest) throw new PermanentError(`${what}: content does not match its digest`);
+    if (sha256Digest(bytes) !== digest)
+      throw new PermanentError(`${what}: content does not match its digest`);
     return bytes;
   }
 
   /** PUTs a manifest or index by tag or digest; returns its digest, checked against the registry's. */
-  async putManifest(repository: string, reference: string, bytes: Uint8Array, mediaType: string): Promise<string> {
+  async putManifest(
+    repository: string,
+    reference: string,
+    bytes: Uint8Array,
+    mediaType: string,
+  ): Promise<string> {
     const digest = sha256Digest(bytes);
     const what = `pushing manifest ${digest} to ${repository}:${reference}`;
-    if (isDigest(reference) && reference !== digest) throw new PermanentError(`${what}: bytes do not match the digest`);
+    if (isDigest(reference) && reference !== digest)
+      throw new PermanentError(`${what}: bytes do not match the digest`);
     const res = await this.http.send({
       method: 'PUT',
       path: `/v2/${repository}/manifests/${reference}`,
@@ -180,12 +212,17 @@ export class RegistryClient {
     await res.body?.cancel();
     if (res.status !== 201) throw new PermanentError(`${what}: answered HTTP ${res.status}`);
     const stored = res.headers.get('docker-content-digest');
-    if (stored && stored !== digest) throw new PermanentError(`${what}: the registry stored ${stored} instead`);
+    if (stored && stored !== digest)
+      throw new PermanentError(`${what}: the registry stored ${stored} instead`);
     return digest;
   }
 
   /** GETs a manifest by tag or digest with content negotiation; undefined when absent. */
-  async getManifest(repository: string, reference: string, accept = manifestAccept): Promise<FetchedManifest | undefined> {
+  async getManifest(
+    repository: string,
+    reference: string,
+    accept = manifestAccept,
+  ): Promise<FetchedManifest | undefined> {
     const what = `reading manifest ${repository}:${reference}`;
     const res = await this.http.send({
       method: 'GET',
@@ -202,13 +239,18 @@ export class RegistryClient {
     this.http.stats.bytesDownloaded += bytes.length;
     const digest = sha256Digest(bytes);
     const claimed = isDigest(reference) ? reference : res.headers.get('docker-content-digest');
-    if (claimed && claimed !== digest) throw new PermanentError(`${what}: content is ${digest}, not ${claimed}`);
+    if (claimed && claimed !== digest)
+      throw new PermanentError(`${what}: content is ${digest}, not ${claimed}`);
     const mediaType = res.headers.get('content-type')?.split(';')[0]?.trim() || mediaTypeOf(bytes);
     return { bytes, mediaType, digest };
   }
 
   /** HEADs a manifest: its digest, type and size without the body. Undefined when absent. */
-  async headManifest(repository: string, reference: string, accept = manifestAccept): Promise<ManifestHead | undefined> {
+  async headManifest(
+    repository: string,
+    reference: string,
+    accept = manifestAccept,
+  ): Promise<ManifestHead | undefined> {
     const res = await this.http.send({
       method: 'HEAD',
       path: `/v2/${repository}/manifests/${reference}`,
@@ -247,13 +289,21 @@ export class RegistryClient {
     const tags: string[] = [];
     let next: string | undefined = `/v2/${repository}/tags/list?n=${pageSize}`;
     for (let page = 0; next && page < 10_000; page++) {
-      const res = await this.http.send({ method: 'GET', path: next, repository, what: `listing tags of ${repository}` });
+      const res = await this.http.send({
+        method: 'GET',
+        path: next,
+        repository,
+        what: `listing tags of ${repository}`,
+      });
       if (res.status === 404) {
         await res.body?.cancel();
         return tags;
       }
       const parsed = tagList.safeParse(await res.json().catch(() => undefined));
-      if (!parsed.success) throw new PermanentError(`listing tags of ${repository}: the registry sent an unexpected body`);
+      if (!parsed.success)
+        throw new PermanentError(
+          `listing tags of ${repository}: the registry sent an unexpected body`,
+        );
       tags.push(...(parsed.data.tags ?? []));
       next = nextLink(res.headers.get('link'), this.http.baseUrl);
     }

@@ -26,5 +26,7 @@ export async function registryClientFor(
 /** Splits KILN_REGISTRY (`host[:port]/namespace`) into the host and the repository prefix. */
 export function splitRegistry(registry: string): { host: string; namespace: string } {
   const slash = registry.indexOf('/');
-  return slash < 0 ? { host: registry, namespace: '' } : { host: registry.slice(0, slash), namespace: registry.slice(slash + 1) };
+  return slash < 0
+    ? { host: registry, namespace: '' }
+    : { host: registry.slice(0, slash), namespace: registry.slice(slash + 1) };
 }

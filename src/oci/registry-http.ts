@@ -1,6 +1,12 @@
 import { PermanentError, TransientError } from '../errors.ts';
 import type { RegistryCredentials } from './docker-config.ts';
-import { basicAuthorization, fetchBearerToken, parseChallenge, type AuthChallenge, type BearerToken } from './registry-auth.ts';
+import {
+  basicAuthorization,
+  fetchBearerToken,
+  parseChallenge,
+  type AuthChallenge,
+  type BearerToken,
+} from './registry-auth.ts';
 import { isLoopbackHost } from './reference.ts';
 
 /** Options of a {@link RegistryHttp}: one registry host, one identity. */
@@ -70,7 +76,10 @@ export class RegistryHttp {
       const header = res.headers.get('www-authenticate');
       await res.body?.cancel();
       const challenge = header ? parseChallenge(header) : undefined;
-      if (!challenge) throw new PermanentError(`${req.what}: registry ${this.host} requires authentication it does not describe`);
+      if (!challenge)
+        throw new PermanentError(
+          `${req.what}: registry ${this.host} requires authentication it does not describe`,
+        );
       this.challenge = challenge;
       this.tokens.clear();
       res = await this.attempt(req);
@@ -85,14 +94,19 @@ export class RegistryHttp {
     const detail = await errorDetail(res);
     const message = `${req.what}: registry ${this.host} answered HTTP ${res.status}${detail ? ` (${detail})` : ''}`;
     if (res.status === 429 || res.status >= 500) {
-      throw new TransientError(message, { retryAfterMs: retryAfterMs(res.headers.get('retry-after')) });
+      throw new TransientError(message, {
+        retryAfterMs: retryAfterMs(res.headers.get('retry-after')),
+      });
     }
     throw new PermanentError(message);
   }
 
   private async attempt(req: RegistryRequest): Promise<Response> {
     const url = req.path.startsWith('http') ? req.path : `${this.baseUrl}${req.path}`;
-    const headers: Record<string, string> = { 'user-agent': this.options.userAgent ?? 'kiln', ...req.headers };
+    const headers: Record<string, string> = {
+      'user-agent': this.options.userAgent ?? 'kiln',
+      ...req.headers,
+    };
     const authorization = await this.authorization(req);
     if (authorization) headers.authorization = authorization;
     const body = req.body?.();
@@ -123,7 +137,12 @@ export class RegistryHttp {
     const key = scopes.join(' ');
     const cached = this.tokens.get(key);
     if (cached && cached.expiresAt > Date.now()) return `Bearer ${cached.token}`;
-    const token = await fetchBearerToken(challenge, scopes, this.options.credentials, this.fetchImpl);
+    const token = await fetchBearerToken(
+      challenge,
+      scopes,
+      this.options.credentials,
+      this.fetchImpl,
+    );
     this.tokens.set(key, token);
     return `Bearer ${token.token}`;
   }

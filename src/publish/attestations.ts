@@ -2,8 +2,19 @@ import { sha256Digest } from '../oci/digest.ts';
 import { parseManifest } from '../oci/manifest-schema.ts';
 import { MediaType, type Descriptor } from '../oci/media-types.ts';
 import type { RegistryClient } from '../oci/registry-client.ts';
-import { attestationTag, cosignManifest, predicateTypeAnnotation, signatureAnnotation } from '../sign/cosign-objects.ts';
-import { inTotoPayloadType, parseEnvelope, signEnvelope, verifyEnvelope, type DsseEnvelope } from '../sign/dsse.ts';
+import {
+  attestationTag,
+  cosignManifest,
+  predicateTypeAnnotation,
+  signatureAnnotation,
+} from '../sign/cosign-objects.ts';
+import {
+  inTotoPayloadType,
+  parseEnvelope,
+  signEnvelope,
+  verifyEnvelope,
+  type DsseEnvelope,
+} from '../sign/dsse.ts';
 import { coversDigest, parseStatement } from '../sign/in-toto.ts';
 import type { Signer } from '../sign/signer.ts';
 
@@ -34,15 +45,21 @@ export async function ensureAttestations(
 ): Promise<AttestedEnvelope[]> {
   const tag = attestationTag(digest);
   const current = await client.getManifest(repository, tag);
-  const layers: Descriptor[] = current ? parseManifest(current.bytes, `attestation manifest ${repository}:${tag}`).layers : [];
+  const layers: Descriptor[] = current
+    ? parseManifest(current.bytes, `attestation manifest ${repository}:${tag}`).layers
+    : [];
   const found = new Map<string, DsseEnvelope>();
   for (const layer of layers) {
     if (layer.mediaType !== MediaType.dsseEnvelope) continue;
     const bytes = await client.getBlob(repository, layer.digest);
     const envelope = bytes && parseEnvelope(bytes);
-    const body = envelope && envelope.payloadType === inTotoPayloadType ? verifyEnvelope(envelope, signer.publicKey) : undefined;
+    const body =
+      envelope && envelope.payloadType === inTotoPayloadType
+        ? verifyEnvelope(envelope, signer.publicKey)
+        : undefined;
     const parsed = body && parseStatement(body);
-    if (envelope && parsed && coversDigest(parsed, digest) && !found.has(parsed.predicateType)) found.set(parsed.predicateType, envelope);
+    if (envelope && parsed && coversDigest(parsed, digest) && !found.has(parsed.predicateType))
+      found.set(parsed.predicateType, envelope);
   }
   const out: AttestedEnvelope[] = [];
   const added: Descriptor[] = [];

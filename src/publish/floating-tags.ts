@@ -59,13 +59,27 @@ export async function moveFloatingTags(
     if (current) {
       const theirs = versionOf(annotationsOf(current.bytes));
       if (!theirs) {
-        moves.push({ tag, outcome: 'held', reason: `${current.digest} has no kiln version annotations` });
-        log?.warn({ repository, tag, current: current.digest }, 'floating tag points at an image without a version; not moved');
+        moves.push({
+          tag,
+          outcome: 'held',
+          reason: `${current.digest} has no kiln version annotations`,
+        });
+        log?.warn(
+          { repository, tag, current: current.digest },
+          'floating tag points at an image without a version; not moved',
+        );
         continue;
       }
       if (compareImageVersions(scheme, image.version, theirs) <= 0) {
-        moves.push({ tag, outcome: 'held', reason: `already at ${theirs.version}-r${theirs.epoch}` });
-        log?.info({ repository, tag, current: `${theirs.version}-r${theirs.epoch}` }, 'floating tag already at a newer version; not moved');
+        moves.push({
+          tag,
+          outcome: 'held',
+          reason: `already at ${theirs.version}-r${theirs.epoch}`,
+        });
+        log?.info(
+          { repository, tag, current: `${theirs.version}-r${theirs.epoch}` },
+          'floating tag already at a newer version; not moved',
+        );
         continue;
       }
     }

@@ -1,6 +1,22 @@
-export { ensureAttestations, type AttestedEnvelope, type StatementToAttest } from './attestations.ts';
-export { compareImageVersions, moveFloatingTags, versionOf, type ImageVersion, type TagMove } from './floating-tags.ts';
-export { assembleIndex, publishImage, publishSteps, type PublishOptions, type PublishStep } from './publish-image.ts';
+export {
+  ensureAttestations,
+  type AttestedEnvelope,
+  type StatementToAttest,
+} from './attestations.ts';
+export {
+  compareImageVersions,
+  moveFloatingTags,
+  versionOf,
+  type ImageVersion,
+  type TagMove,
+} from './floating-tags.ts';
+export {
+  assembleIndex,
+  publishImage,
+  publishSteps,
+  type PublishOptions,
+  type PublishStep,
+} from './publish-image.ts';
 export { publishLayout, type PublishLayoutOptions } from './publish-layout.ts';
 export { readPublishedState } from './published-state.ts';
 export { pushArchImage, type PushArchOptions, type PushArchResult } from './push-arch.ts';

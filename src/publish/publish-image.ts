@@ -2,7 +2,13 @@ import { PermanentError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { canonicalJson, sha256Digest } from '../oci/digest.ts';
 import { annotationsOf } from '../oci/manifest-schema.ts';
-import { Annotation, MediaType, platformOf, type Descriptor, type ImageIndex } from '../oci/media-types.ts';
+import {
+  Annotation,
+  MediaType,
+  platformOf,
+  type Descriptor,
+  type ImageIndex,
+} from '../oci/media-types.ts';
 import type { RegistryClient } from '../oci/registry-client.ts';
 import type { BuildRequest, BuildResult, PublishResult } from '../queue/types.ts';
 import { cyclonedxBom } from '../sbom/cyclonedx.ts';
@@ -17,7 +23,14 @@ import { ensureBundleReferrers } from './referrers.ts';
 import { ensureSignature } from './signature.ts';
 
 /** The steps of a publish, in order; {@link PublishOptions.onStep} fires after each one. */
-export const publishSteps = ['index', 'signature', 'attestations', 'referrers', 'version-tag', 'floating-tags'] as const;
+export const publishSteps = [
+  'index',
+  'signature',
+  'attestations',
+  'referrers',
+  'version-tag',
+  'floating-tags',
+] as const;
 export type PublishStep = (typeof publishSteps)[number];
 
 export interface PublishOptions {
@@ -45,7 +58,11 @@ export interface PublishOptions {
 }
 
 /** The image index over the arch manifests, with kiln's annotations; canonical JSON, so deterministic. */
-export function assembleIndex(request: BuildRequest, archResults: BuildResult[], created: string): { bytes: Buffer; descriptor: Descriptor } {
+export function assembleIndex(
+  request: BuildRequest,
+  archResults: BuildResult[],
+  created: string,
+): { bytes: Buffer; descriptor: Descriptor } {
   const manifests = [...archResults]
     .sort((a, b) => a.arch.localeCompare(b.arch))
     .map((r) => ({
@@ -63,10 +80,23 @@ export function assembleIndex(request: BuildRequest, archResults: BuildResult[],
   };
   if (request.upstream.url) annotations[Annotation.source] = request.upstream.url;
   if (request.upstream.tag) annotations[Annotation.revision] = request.upstream.tag;
-  if (request.upstream.releasedAt) annotations[Annotation.upstreamReleasedAt] = request.upstream.releasedAt;
-  const index: ImageIndex = { schemaVersion: 2, mediaType: MediaType.imageIndex, manifests, annotations };
+  if (request.upstream.releasedAt)
+    annotations[Annotation.upstreamReleasedAt] = request.upstream.releasedAt;
+  const index: ImageIndex = {
+    schemaVersion: 2,
+    mediaType: MediaType.imageIndex,
+    manifests,
+    annotations,
+  };
   const bytes = Buffer.from(canonicalJson(index));
-  return { bytes, descriptor: { mediaType: MediaType.imageIndex, digest: sha256Digest(bytes), size: bytes.length } };
+  return {
+    bytes,
+    descriptor: {
+      mediaType: MediaType.imageIndex,
+      digest: sha256Digest(bytes),
+      size: bytes.length,
+    },
+  };
 }
 
 /**
@@ -79,7 +109,9 @@ export async function publishImage(options: PublishOptions): Promise<PublishResu
   const { client, repository, request, archResults, signer, log } = options;
   const what = `publishing ${request.recipe} ${request.version}-r${request.epoch} to ${client.host}/${repository}`;
   if (!signer && !options.allowUnsigned) {
-    throw new PermanentError(`${what}: no signing key (set KILN_SIGNING_KEY, or KILN_ALLOW_UNSIGNED=true to publish unsigned)`);
+    throw new PermanentError(
+      `${what}: no signing key (set KILN_SIGNING_KEY, or KILN_ALLOW_UNSIGNED=true to publish unsigned)`,
+    );
   }
   if (archResults.length === 0) throw new PermanentError(`${what}: no arch images to publish`);
   const [exactTag, ...floating] = request.tags;
@@ -92,13 +124,20 @@ export async function publishImage(options: PublishOptions): Promise<PublishResu
   // An exact tag already set means a previous run got past signing: reuse its index as is.
   let index = assembleIndex(request, archResults, created);
   const taggedHead = await client.headManifest(repository, exactTag);
-  if (taggedHead?.digest === index.descriptor.digest && (await alreadyComplete(client, repository, taggedHead.digest, signer))) {
+  if (
+    taggedHead?.digest === index.descriptor.digest &&
+    (await alreadyComplete(client, repository, taggedHead.digest, signer))
+  ) {
     // The unchanged-image path: only HEAD requests, nothing signed again.
     const moves = await moveFloatingTags(
       client,
       repository,
       floating,
-      { digest: taggedHead.digest, bytes: index.bytes, version: { version: request.version, epoch: request.epoch } },
+      {
+        digest: taggedHead.digest,
+        bytes: index.bytes,
+        version: { version: request.version, epoch: request.epoch },
+      },
       request.versionScheme ?? 'loose',
       log,
     );
@@ -119,10 +158,22 @@ export async function publishImage(options: PublishOptions): Promise<PublishResu
   if (tagged && tagged.digest !== index.descriptor.digest) {
     const theirs = annotationsOf(tagged.bytes)[Annotation.inputsDigest];
     if (theirs !== request.inputsDigest) {
-      throw new PermanentError(`${what}: tag ${exactTag} already points at ${tagged.digest}, built from other inputs (${theirs ?? 'unknown'})`);
+      throw new PermanentError(
+        `${what}: tag ${exactTag} already points at ${tagged.digest}, built from other inputs (${theirs ?? 'unknown'})`,
+      );
     }
-    log?.info({ repository, tag: exactTag, digest: tagged.digest }, 'exact tag already published from the same inputs; reusing it');
-    index = { bytes: tagged.bytes, descriptor: { mediaType: MediaType.imageIndex, digest: tagged.digest, size: tagged.bytes.length } };
+    log?.info(
+      { repository, tag: exactTag, digest: tagged.digest },
+      'exact tag already published from the same inputs; reusing it',
+    );
+    index = {
+      bytes: tagged.bytes,
+      descriptor: {
+        mediaType: MediaType.imageIndex,
+        digest: tagged.digest,
+        size: tagged.bytes.length,
+      },
+    };
   }
   const digest = index.descriptor.digest;
 
@@ -145,7 +196,14 @@ export async function publishImage(options: PublishOptions): Promise<PublishResu
     attestations.push(...attested.map((a) => a.predicateType));
     await step('attestations', digest);
 
-    const added = await ensureBundleReferrers(client, repository, index.descriptor, attested, signer, created);
+    const added = await ensureBundleReferrers(
+      client,
+      repository,
+      index.descriptor,
+      attested,
+      signer,
+      created,
+    );
     changed ||= added > 0;
     await step('referrers', digest);
   } else {
@@ -170,7 +228,17 @@ export async function publishImage(options: PublishOptions): Promise<PublishResu
   await step('floating-tags', digest);
 
   const tags = [exactTag, ...moves.filter((m) => m.outcome !== 'held').map((m) => m.tag)];
-  log?.info({ recipe: request.recipe, version: request.version, epoch: request.epoch, digest, tags, changed }, 'published');
+  log?.info(
+    {
+      recipe: request.recipe,
+      version: request.version,
+      epoch: request.epoch,
+      digest,
+      tags,
+      changed,
+    },
+    'published',
+  );
   return {
     recipe: request.recipe,
     version: request.version,
@@ -184,14 +252,23 @@ export async function publishImage(options: PublishOptions): Promise<PublishResu
   };
 }
 
-const attestationTypes = [PredicateType.spdx, PredicateType.slsaProvenance, PredicateType.cyclonedx];
+const attestationTypes = [
+  PredicateType.spdx,
+  PredicateType.slsaProvenance,
+  PredicateType.cyclonedx,
+];
 
 /**
  * Whether an image the exact tag already points at needs nothing more: the tag is only set after
  * signing and attesting, so the `.sig`/`.att` tags existing (two HEADs) is enough; a publish
  * that was unsigned before and has a key now goes the full way.
  */
-async function alreadyComplete(client: RegistryClient, repository: string, digest: string, signer: Signer | undefined): Promise<boolean> {
+async function alreadyComplete(
+  client: RegistryClient,
+  repository: string,
+  digest: string,
+  signer: Signer | undefined,
+): Promise<boolean> {
   if (!signer) return true;
   const [sig, att] = await Promise.all([
     client.headManifest(repository, signatureTag(digest)),
@@ -201,18 +278,37 @@ async function alreadyComplete(client: RegistryClient, repository: string, diges
 }
 
 /** The three statements about the image: SPDX SBOM, SLSA provenance, CycloneDX SBOM. */
-function attestationStatements(options: PublishOptions, subjectName: string, digest: string, created: string): StatementToAttest[] {
+function attestationStatements(
+  options: PublishOptions,
+  subjectName: string,
+  digest: string,
+  created: string,
+): StatementToAttest[] {
   const { request, archResults } = options;
   const packages = archResults.flatMap((r) => r.packages);
   const name = `${request.recipe}-${request.version}-r${request.epoch}`;
   const spdx = spdxDocument({ name, digest, packages, created });
-  const provenance = slsaProvenance({ request, archResults, ...(options.builderId ? { builderId: options.builderId } : {}) });
+  const provenance = slsaProvenance({
+    request,
+    archResults,
+    ...(options.builderId ? { builderId: options.builderId } : {}),
+  });
   const cyclonedx = JSON.parse(
-    cyclonedxBom({ name: request.recipe, version: `${request.version}-r${request.epoch}`, digest, packages, created }),
+    cyclonedxBom({
+      name: request.recipe,
+      version: `${request.version}-r${request.epoch}`,
+      digest,
+      packages,
+      created,
+    }),
   ) as unknown;
   const make = (predicateType: string, predicate: unknown): StatementToAttest => ({
     predicateType,
     payload: Buffer.from(JSON.stringify(statement(subjectName, digest, predicateType, predicate))),
   });
-  return [make(PredicateType.spdx, spdx), make(PredicateType.slsaProvenance, provenance), make(PredicateType.cyclonedx, cyclonedx)];
+  return [
+    make(PredicateType.spdx, spdx),
+    make(PredicateType.slsaProvenance, provenance),
+    make(PredicateType.cyclonedx, cyclonedx),
+  ];
 }

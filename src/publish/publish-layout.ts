@@ -20,7 +20,13 @@ export async function publishLayout(options: PublishLayoutOptions): Promise<Publ
   const { client, repository, output } = options;
   const archResults: BuildResult[] = [];
   for (const arch of output.archs) {
-    const pushed = await pushArchImage(client, repository, output.layoutDir, arch.manifest, options.push);
+    const pushed = await pushArchImage(
+      client,
+      repository,
+      output.layoutDir,
+      arch.manifest,
+      options.push,
+    );
     archResults.push({
       arch: arch.arch,
       manifest: arch.manifest,

@@ -11,10 +11,17 @@ import { isSupplementTag } from '../sign/cosign-objects.ts';
  * without kiln's annotations (pushed by something else) are left out. The registry is the source
  * of truth; callers may cache this, never replace it.
  */
-export async function readPublishedState(client: RegistryClient, repository: string): Promise<PublishedImage[]> {
+export async function readPublishedState(
+  client: RegistryClient,
+  repository: string,
+): Promise<PublishedImage[]> {
   const tags = (await client.listTags(repository)).filter((t) => !isSupplementTag(t));
   const limit = pLimit(8);
-  const heads = await Promise.all(tags.map((tag) => limit(async () => ({ tag, head: await client.headManifest(repository, tag) }))));
+  const heads = await Promise.all(
+    tags.map((tag) =>
+      limit(async () => ({ tag, head: await client.headManifest(repository, tag) })),
+    ),
+  );
   const byDigest = new Map<string, string[]>();
   for (const { tag, head } of heads) {
     if (!head) continue;
@@ -30,9 +37,17 @@ export async function readPublishedState(client: RegistryClient, repository: str
         const inputsDigest = a[Annotation.inputsDigest];
         if (!version || !inputsDigest) return undefined;
         const epoch = Number(a[Annotation.epoch] ?? 0);
-        return { version, epoch: Number.isInteger(epoch) ? epoch : 0, inputsDigest, tags: digestTags.sort(), digest };
+        return {
+          version,
+          epoch: Number.isInteger(epoch) ? epoch : 0,
+          inputsDigest,
+          tags: digestTags.sort(),
+          digest,
+        };
       }),
     ),
   );
-  return images.filter((i): i is PublishedImage => i !== undefined).sort((a, b) => a.digest.localeCompare(b.digest));
+  return images
+    .filter((i): i is PublishedImage => i !== undefined)
+    .sort((a, b) => a.digest.localeCompare(b.digest));
 }

@@ -56,8 +56,12 @@ async function pushTree(
 ): Promise<void> {
   const bytes = await layout.readBlob(descriptor.digest);
   const what = `manifest ${descriptor.digest} in ${layout.dir}`;
-  if (descriptor.mediaType === MediaType.imageIndex || descriptor.mediaType === MediaType.dockerManifestList) {
-    for (const child of parseIndex(bytes, what).manifests) await pushTree(client, repository, layout, child, options, result);
+  if (
+    descriptor.mediaType === MediaType.imageIndex ||
+    descriptor.mediaType === MediaType.dockerManifestList
+  ) {
+    for (const child of parseIndex(bytes, what).manifests)
+      await pushTree(client, repository, layout, child, options, result);
   } else {
     const parsed = parseManifest(bytes, what);
     const limit = pLimit(options.concurrency ?? 4);

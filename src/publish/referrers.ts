@@ -4,7 +4,13 @@ import { Annotation, MediaType, type Descriptor } from '../oci/media-types.ts';
 import { sha256Digest } from '../oci/digest.ts';
 import { parseIndex } from '../oci/manifest-schema.ts';
 import type { RegistryClient } from '../oci/registry-client.ts';
-import { BundleAnnotation, bundleManifest, emptyJson, referrersIndex, referrersTag } from '../sign/cosign-objects.ts';
+import {
+  BundleAnnotation,
+  bundleManifest,
+  emptyJson,
+  referrersIndex,
+  referrersTag,
+} from '../sign/cosign-objects.ts';
 import { decodeBase64 } from '../sign/dsse.ts';
 import type { Signer } from '../sign/signer.ts';
 import type { AttestedEnvelope } from './attestations.ts';
@@ -25,11 +31,17 @@ export async function ensureBundleReferrers(
 ): Promise<number> {
   const tag = referrersTag(subject.digest);
   const current = await client.getManifest(repository, tag);
-  const listed: Descriptor[] = current ? parseIndex(current.bytes, `referrers index ${repository}:${tag}`).manifests : [];
+  const listed: Descriptor[] = current
+    ? parseIndex(current.bytes, `referrers index ${repository}:${tag}`).manifests
+    : [];
   const listedTypes = new Set(
-    listed.filter((d) => d.artifactType === MediaType.sigstoreBundle).map((d) => d.annotations?.[BundleAnnotation.predicateType]),
+    listed
+      .filter((d) => d.artifactType === MediaType.sigstoreBundle)
+      .map((d) => d.annotations?.[BundleAnnotation.predicateType]),
   );
-  const keyHint = createHash('sha256').update(signer.publicKey.export({ type: 'spki', format: 'der' })).digest('hex');
+  const keyHint = createHash('sha256')
+    .update(signer.publicKey.export({ type: 'spki', format: 'der' }))
+    .digest('hex');
   const additions: Descriptor[] = [];
   for (const { predicateType, envelope } of attested) {
     if (listedTypes.has(predicateType)) continue;
@@ -44,7 +56,11 @@ export async function ensureBundleReferrers(
       }),
     );
     const bytes = Buffer.from(JSON.stringify(bundle));
-    const layer = { mediaType: MediaType.sigstoreBundle, digest: sha256Digest(bytes), size: bytes.length };
+    const layer = {
+      mediaType: MediaType.sigstoreBundle,
+      digest: sha256Digest(bytes),
+      size: bytes.length,
+    };
     const annotations = {
       [BundleAnnotation.content]: 'dsse-envelope',
       [BundleAnnotation.predicateType]: predicateType,
@@ -53,11 +69,21 @@ export async function ensureBundleReferrers(
     const manifest = bundleManifest({ descriptor: layer, bytes }, subject, annotations);
     await client.pushBlob(repository, layer.digest, { data: bytes });
     await client.pushBlob(repository, emptyJson.descriptor.digest, { data: emptyJson.bytes });
-    await client.putManifest(repository, manifest.descriptor.digest, manifest.bytes, MediaType.imageManifest);
+    await client.putManifest(
+      repository,
+      manifest.descriptor.digest,
+      manifest.bytes,
+      MediaType.imageManifest,
+    );
     additions.push({ ...manifest.descriptor, artifactType: MediaType.sigstoreBundle, annotations });
   }
   if (additions.length > 0) {
-    await client.putManifest(repository, tag, referrersIndex([...listed, ...additions]), MediaType.imageIndex);
+    await client.putManifest(
+      repository,
+      tag,
+      referrersIndex([...listed, ...additions]),
+      MediaType.imageIndex,
+    );
   }
   return additions.length;
 }

@@ -19,7 +19,9 @@ export async function ensureSignature(
 ): Promise<'existing' | 'signed'> {
   const tag = signatureTag(digest);
   const current = await client.getManifest(repository, tag);
-  const layers: Descriptor[] = current ? parseManifest(current.bytes, `signature manifest ${repository}:${tag}`).layers : [];
+  const layers: Descriptor[] = current
+    ? parseManifest(current.bytes, `signature manifest ${repository}:${tag}`).layers
+    : [];
   for (const layer of layers) {
     const sig = layer.annotations?.[signatureAnnotation];
     if (layer.mediaType !== MediaType.cosignSimpleSigning || !sig) continue;

@@ -28,13 +28,16 @@ export function cyclonedxBom(input: CyclonedxInput): string {
   bom.serialNumber = `urn:uuid:${uuidOf(input)}`;
   bom.metadata.timestamp = new Date(input.created);
   bom.metadata.tools.components.add(
-    new CDX.Models.Component(CDX.Enums.ComponentType.Application, 'kiln', { version: input.toolVersion ?? '0.1.0' }),
+    new CDX.Models.Component(CDX.Enums.ComponentType.Application, 'kiln', {
+      version: input.toolVersion ?? '0.1.0',
+    }),
   );
   const root = new CDX.Models.Component(CDX.Enums.ComponentType.Container, input.name, {
     version: input.version,
     bomRef: 'image',
   });
-  if (input.digest) root.hashes.set(CDX.Enums.HashAlgorithm['SHA-256'], input.digest.replace(/^sha256:/, ''));
+  if (input.digest)
+    root.hashes.set(CDX.Enums.HashAlgorithm['SHA-256'], input.digest.replace(/^sha256:/, ''));
   bom.metadata.component = root;
   const refs = new Set<string>();
   for (const p of input.packages) {
@@ -46,13 +49,17 @@ export function cyclonedxBom(input: CyclonedxInput): string {
       purl: p.purl,
       bomRef: ref,
     });
-    if (p.license && isLicenseExpression(p.license)) component.licenses.add(new CDX.Models.LicenseExpression(p.license));
-    if (p.digest?.startsWith('sha256:')) component.hashes.set(CDX.Enums.HashAlgorithm['SHA-256'], p.digest.slice(7));
+    if (p.license && isLicenseExpression(p.license))
+      component.licenses.add(new CDX.Models.LicenseExpression(p.license));
+    if (p.digest?.startsWith('sha256:'))
+      component.hashes.set(CDX.Enums.HashAlgorithm['SHA-256'], p.digest.slice(7));
     if (p.supplier) component.supplier = new CDX.Models.OrganizationalEntity({ name: p.supplier });
     bom.components.add(component);
     root.dependencies.add(component.bomRef);
   }
-  const serializer = new CDX.Serialize.JsonSerializer(new CDX.Serialize.JSON.Normalize.Factory(spec));
+  const serializer = new CDX.Serialize.JsonSerializer(
+    new CDX.Serialize.JSON.Normalize.Factory(spec),
+  );
   return serializer.serialize(bom, { sortLists: true });
 }
 
@@ -66,7 +73,9 @@ export async function validateCyclonedx(json: string): Promise<string[] | undefi
   try {
     const errors = await validator.validate(json);
     if (errors === null) return [];
-    return Array.isArray(errors) ? errors.map((e: unknown) => JSON.stringify(e)) : [JSON.stringify(errors)];
+    return Array.isArray(errors)
+      ? errors.map((e: unknown) => JSON.stringify(e))
+      : [JSON.stringify(errors)];
   } catch (error) {
     if (error instanceof CDX.Validation.MissingOptionalDependencyError) return undefined;
     throw error;

@@ -29,7 +29,11 @@ const spdx23Schema = {
         // 6.9: YYYY-MM-DDThh:mm:ssZ, UTC, no fractions.
         created: { type: 'string', pattern: '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}Z$' },
         // 6.8: at least one creator, "Person: …", "Organization: …" or "Tool: …".
-        creators: { type: 'array', minItems: 1, items: { type: 'string', pattern: '^(Person|Organization|Tool): .+' } },
+        creators: {
+          type: 'array',
+          minItems: 1,
+          items: { type: 'string', pattern: '^(Person|Organization|Tool): .+' },
+        },
       },
     },
     documentDescribes: { type: 'array', items: { type: 'string', pattern: idPattern } },
@@ -43,7 +47,9 @@ const spdx23Schema = {
           name: { type: 'string', minLength: 1 },
           SPDXID: { type: 'string', pattern: idPattern },
           versionInfo: { type: 'string' },
-          downloadLocation: { anyOf: [{ enum: noassertion }, { type: 'string', pattern: '^[a-z+]+:' }] },
+          downloadLocation: {
+            anyOf: [{ enum: noassertion }, { type: 'string', pattern: '^[a-z+]+:' }],
+          },
           filesAnalyzed: { type: 'boolean' },
           // 7.13/7.15: a license expression, NONE or NOASSERTION.
           licenseConcluded: { type: 'string', minLength: 1 },
@@ -53,7 +59,20 @@ const spdx23Schema = {
           supplier: { type: 'string', pattern: '^(NOASSERTION|(Person|Organization): .+)$' },
           // 7.24: the purpose enumeration.
           primaryPackagePurpose: {
-            enum: ['APPLICATION', 'FRAMEWORK', 'LIBRARY', 'CONTAINER', 'OPERATING-SYSTEM', 'DEVICE', 'FIRMWARE', 'SOURCE', 'ARCHIVE', 'FILE', 'INSTALL', 'OTHER'],
+            enum: [
+              'APPLICATION',
+              'FRAMEWORK',
+              'LIBRARY',
+              'CONTAINER',
+              'OPERATING-SYSTEM',
+              'DEVICE',
+              'FIRMWARE',
+              'SOURCE',
+              'ARCHIVE',
+              'FILE',
+              'INSTALL',
+              'OTHER',
+            ],
           },
           // 7.10: algorithm and lower-case hex value.
           checksums: {
@@ -62,7 +81,27 @@ const spdx23Schema = {
               type: 'object',
               required: ['algorithm', 'checksumValue'],
               properties: {
-                algorithm: { enum: ['SHA1', 'SHA224', 'SHA256', 'SHA384', 'SHA512', 'SHA3-256', 'SHA3-384', 'SHA3-512', 'BLAKE2b-256', 'BLAKE2b-384', 'BLAKE2b-512', 'BLAKE3', 'MD2', 'MD4', 'MD5', 'MD6', 'ADLER32'] },
+                algorithm: {
+                  enum: [
+                    'SHA1',
+                    'SHA224',
+                    'SHA256',
+                    'SHA384',
+                    'SHA512',
+                    'SHA3-256',
+                    'SHA3-384',
+                    'SHA3-512',
+                    'BLAKE2b-256',
+                    'BLAKE2b-384',
+                    'BLAKE2b-512',
+                    'BLAKE3',
+                    'MD2',
+                    'MD4',
+                    'MD5',
+                    'MD6',
+                    'ADLER32',
+                  ],
+                },
                 checksumValue: { type: 'string', pattern: '^[a-f0-9]+$' },
               },
             },
@@ -74,7 +113,16 @@ const spdx23Schema = {
               type: 'object',
               required: ['referenceCategory', 'referenceType', 'referenceLocator'],
               properties: {
-                referenceCategory: { enum: ['SECURITY', 'PACKAGE-MANAGER', 'PACKAGE_MANAGER', 'PERSISTENT-ID', 'PERSISTENT_ID', 'OTHER'] },
+                referenceCategory: {
+                  enum: [
+                    'SECURITY',
+                    'PACKAGE-MANAGER',
+                    'PACKAGE_MANAGER',
+                    'PERSISTENT-ID',
+                    'PERSISTENT_ID',
+                    'OTHER',
+                  ],
+                },
                 referenceType: { type: 'string', minLength: 1 },
                 referenceLocator: { type: 'string', pattern: '^\\S+$' },
               },
@@ -93,15 +141,32 @@ const spdx23Schema = {
         required: ['spdxElementId', 'relationshipType', 'relatedSpdxElement'],
         properties: {
           spdxElementId: { type: 'string', pattern: idPattern },
-          relatedSpdxElement: { anyOf: [{ enum: noassertion }, { type: 'string', pattern: idPattern }] },
-          relationshipType: { enum: ['DESCRIBES', 'DESCRIBED_BY', 'CONTAINS', 'CONTAINED_BY', 'DEPENDS_ON', 'DEPENDENCY_OF', 'GENERATED_FROM', 'GENERATES', 'PACKAGE_OF', 'OTHER'] },
+          relatedSpdxElement: {
+            anyOf: [{ enum: noassertion }, { type: 'string', pattern: idPattern }],
+          },
+          relationshipType: {
+            enum: [
+              'DESCRIBES',
+              'DESCRIBED_BY',
+              'CONTAINS',
+              'CONTAINED_BY',
+              'DEPENDS_ON',
+              'DEPENDENCY_OF',
+              'GENERATED_FROM',
+              'GENERATES',
+              'PACKAGE_OF',
+              'OTHER',
+            ],
+          },
         },
       },
     },
   },
 } as const;
 
-const addFormats = (addFormatsModule as unknown as { default?: typeof addFormatsModule }).default ?? addFormatsModule;
+const addFormats =
+  (addFormatsModule as unknown as { default?: typeof addFormatsModule }).default ??
+  addFormatsModule;
 
 function validator() {
   const ajv = new Ajv({ allErrors: true, strict: false });
@@ -117,28 +182,59 @@ function semanticProblems(doc: SpdxDocument): string[] {
     if (ids.has(p.SPDXID)) problems.push(`duplicate id ${p.SPDXID}`);
     ids.add(p.SPDXID);
     for (const ref of p.externalRefs) {
-      if (ref.referenceType === 'purl' && !/^pkg:[a-z]+\/.+@.+/.test(ref.referenceLocator)) problems.push(`bad purl ${ref.referenceLocator}`);
+      if (ref.referenceType === 'purl' && !/^pkg:[a-z]+\/.+@.+/.test(ref.referenceLocator))
+        problems.push(`bad purl ${ref.referenceLocator}`);
     }
     for (const license of [p.licenseConcluded, p.licenseDeclared]) {
-      if (license !== 'NOASSERTION' && license !== 'NONE' && !isLicenseExpression(license)) problems.push(`bad license ${license}`);
+      if (license !== 'NOASSERTION' && license !== 'NONE' && !isLicenseExpression(license))
+        problems.push(`bad license ${license}`);
     }
   }
   for (const r of doc.relationships) {
-    if (!ids.has(r.spdxElementId) || !ids.has(r.relatedSpdxElement)) problems.push(`dangling relationship ${JSON.stringify(r)}`);
+    if (!ids.has(r.spdxElementId) || !ids.has(r.relatedSpdxElement))
+      problems.push(`dangling relationship ${JSON.stringify(r)}`);
   }
-  for (const d of doc.documentDescribes) if (!ids.has(d)) problems.push(`documentDescribes ${d} missing`);
+  for (const d of doc.documentDescribes)
+    if (!ids.has(d)) problems.push(`documentDescribes ${d} missing`);
   return problems;
 }
 
 const packages: BuildPackage[] = [
-  { name: 'libc6', version: '2.36-9+deb12u7', purl: 'pkg:deb/debian/libc6@2.36-9%2Bdeb12u7?arch=amd64', arch: 'amd64', license: 'LGPL-2.1-or-later', digest: `sha256:${'a'.repeat(64)}`, sourcePackage: 'glibc', supplier: 'Debian' },
-  { name: 'libc6', version: '2.36-9+deb12u7', purl: 'pkg:deb/debian/libc6@2.36-9%2Bdeb12u7?arch=arm64', arch: 'arm64', license: 'see /usr/share/doc/libc6/copyright' },
-  { name: 'python3.11', version: '3.11.2-6', purl: 'pkg:deb/debian/python3.11@3.11.2-6?arch=amd64', arch: 'amd64', license: '(MIT OR Apache-2.0) AND BSD-3-Clause', downloadLocation: 'https://example.org/pool/python3.11.deb' },
+  {
+    name: 'libc6',
+    version: '2.36-9+deb12u7',
+    purl: 'pkg:deb/debian/libc6@2.36-9%2Bdeb12u7?arch=amd64',
+    arch: 'amd64',
+    license: 'LGPL-2.1-or-later',
+    digest: `sha256:${'a'.repeat(64)}`,
+    sourcePackage: 'glibc',
+    supplier: 'Debian',
+  },
+  {
+    name: 'libc6',
+    version: '2.36-9+deb12u7',
+    purl: 'pkg:deb/debian/libc6@2.36-9%2Bdeb12u7?arch=arm64',
+    arch: 'arm64',
+    license: 'see /usr/share/doc/libc6/copyright',
+  },
+  {
+    name: 'python3.11',
+    version: '3.11.2-6',
+    purl: 'pkg:deb/debian/python3.11@3.11.2-6?arch=amd64',
+    arch: 'amd64',
+    license: '(MIT OR Apache-2.0) AND BSD-3-Clause',
+    downloadLocation: 'https://example.org/pool/python3.11.deb',
+  },
   { name: 'weird name/with:chars', version: '1', purl: 'pkg:npm/weird@1' },
 ];
 
 describe('SPDX 2.3 document', () => {
-  const doc = spdxDocument({ name: 'python-3.11.2-r0', digest: `sha256:${'b'.repeat(64)}`, packages, created: '2025-03-01T10:20:30.456Z' });
+  const doc = spdxDocument({
+    name: 'python-3.11.2-r0',
+    digest: `sha256:${'b'.repeat(64)}`,
+    packages,
+    created: '2025-03-01T10:20:30.456Z',
+  });
 
   it('meets every requirement of the SPDX 2.3 JSON schema written from the spec', () => {
     const validate = validator();
@@ -152,8 +248,15 @@ describe('SPDX 2.3 document', () => {
     const validate = validator();
     expect(validate({ ...doc, spdxVersion: 'SPDX-2.2' })).toBe(false);
     expect(validate({ ...doc, documentNamespace: 'https://x/y#z' })).toBe(false);
-    expect(validate({ ...doc, creationInfo: { created: '2025-03-01T10:20:30.456Z', creators: ['Tool: kiln'] } })).toBe(false);
-    expect(validate({ ...doc, packages: [{ ...doc.packages[0], SPDXID: 'Package_1' }] })).toBe(false);
+    expect(
+      validate({
+        ...doc,
+        creationInfo: { created: '2025-03-01T10:20:30.456Z', creators: ['Tool: kiln'] },
+      }),
+    ).toBe(false);
+    expect(validate({ ...doc, packages: [{ ...doc.packages[0], SPDXID: 'Package_1' }] })).toBe(
+      false,
+    );
   });
 
   it('lists every package with its purl, drops fractions from the time, keeps only valid license expressions', () => {
@@ -163,12 +266,19 @@ describe('SPDX 2.3 document', () => {
     expect(purls.sort()).toEqual(packages.map((p) => p.purl).sort());
     const byPurl = new Map(doc.packages.map((p) => [p.externalRefs[0]?.referenceLocator, p]));
     expect(byPurl.get(packages[1]!.purl)?.licenseDeclared).toBe('NOASSERTION');
-    expect(byPurl.get(packages[2]!.purl)?.licenseDeclared).toBe('(MIT OR Apache-2.0) AND BSD-3-Clause');
+    expect(byPurl.get(packages[2]!.purl)?.licenseDeclared).toBe(
+      '(MIT OR Apache-2.0) AND BSD-3-Clause',
+    );
     expect(byPurl.get(packages[0]!.purl)?.checksums?.[0]?.checksumValue).toBe('a'.repeat(64));
   });
 
   it('is deterministic: same input, same bytes, whatever the package order', () => {
-    const again = spdxDocument({ name: 'python-3.11.2-r0', digest: `sha256:${'b'.repeat(64)}`, packages: [...packages].reverse(), created: '2025-03-01T10:20:30.456Z' });
+    const again = spdxDocument({
+      name: 'python-3.11.2-r0',
+      digest: `sha256:${'b'.repeat(64)}`,
+      packages: [...packages].reverse(),
+      created: '2025-03-01T10:20:30.456Z',
+    });
     expect(JSON.stringify(again)).toBe(JSON.stringify(doc));
   });
 });

@@ -32,7 +32,11 @@ export interface SpdxPackage {
   sourceInfo?: string;
   primaryPackagePurpose?: string;
   checksums?: { algorithm: 'SHA256'; checksumValue: string }[];
-  externalRefs: { referenceCategory: 'PACKAGE-MANAGER'; referenceType: 'purl'; referenceLocator: string }[];
+  externalRefs: {
+    referenceCategory: 'PACKAGE-MANAGER';
+    referenceType: 'purl';
+    referenceLocator: string;
+  }[];
 }
 
 export interface SpdxDocument {
@@ -55,9 +59,13 @@ const rootId = 'SPDXRef-Image';
  * order and ids depend only on the input.
  */
 export function spdxDocument(input: SpdxInput): SpdxDocument {
-  const sorted = [...input.packages].sort((a, b) => compare(a.purl, b.purl) || compare(a.name, b.name));
+  const sorted = [...input.packages].sort(
+    (a, b) => compare(a.purl, b.purl) || compare(a.name, b.name),
+  );
   const used = new Set<string>([rootId]);
-  const packages = sorted.map((p) => packageOf(p, uniqueId(`SPDXRef-Package-${p.name}-${p.arch ?? ''}`, used)));
+  const packages = sorted.map((p) =>
+    packageOf(p, uniqueId(`SPDXRef-Package-${p.name}-${p.arch ?? ''}`, used)),
+  );
   const root: SpdxPackage = {
     SPDXID: rootId,
     name: input.name,
@@ -69,7 +77,13 @@ export function spdxDocument(input: SpdxInput): SpdxDocument {
     copyrightText: 'NOASSERTION',
     supplier: 'NOASSERTION',
     primaryPackagePurpose: 'CONTAINER',
-    ...(input.digest ? { checksums: [{ algorithm: 'SHA256' as const, checksumValue: input.digest.replace(/^sha256:/, '') }] } : {}),
+    ...(input.digest
+      ? {
+          checksums: [
+            { algorithm: 'SHA256' as const, checksumValue: input.digest.replace(/^sha256:/, '') },
+          ],
+        }
+      : {}),
     externalRefs: [],
   };
   return {
@@ -85,8 +99,16 @@ export function spdxDocument(input: SpdxInput): SpdxDocument {
     documentDescribes: [rootId],
     packages: [root, ...packages],
     relationships: [
-      { spdxElementId: 'SPDXRef-DOCUMENT', relationshipType: 'DESCRIBES', relatedSpdxElement: rootId },
-      ...packages.map((p) => ({ spdxElementId: rootId, relationshipType: 'CONTAINS', relatedSpdxElement: p.SPDXID })),
+      {
+        spdxElementId: 'SPDXRef-DOCUMENT',
+        relationshipType: 'DESCRIBES',
+        relatedSpdxElement: rootId,
+      },
+      ...packages.map((p) => ({
+        spdxElementId: rootId,
+        relationshipType: 'CONTAINS',
+        relatedSpdxElement: p.SPDXID,
+      })),
     ],
   };
 }
@@ -105,8 +127,12 @@ function packageOf(p: BuildPackage, id: string): SpdxPackage {
     copyrightText: 'NOASSERTION',
     supplier: p.supplier ? `Organization: ${p.supplier.replace(/[\r\n]+/g, ' ')}` : 'NOASSERTION',
     ...(p.sourcePackage ? { sourceInfo: `built from source package ${p.sourcePackage}` } : {}),
-    ...(hex && /^[a-f0-9]{64}$/.test(hex) ? { checksums: [{ algorithm: 'SHA256' as const, checksumValue: hex }] } : {}),
-    externalRefs: [{ referenceCategory: 'PACKAGE-MANAGER', referenceType: 'purl', referenceLocator: p.purl }],
+    ...(hex && /^[a-f0-9]{64}$/.test(hex)
+      ? { checksums: [{ algorithm: 'SHA256' as const, checksumValue: hex }] }
+      : {}),
+    externalRefs: [
+      { referenceCategory: 'PACKAGE-MANAGER', referenceType: 'purl', referenceLocator: p.purl },
+    ],
   };
 }
 
@@ -148,7 +174,8 @@ function balanced(value: string): boolean {
 /** SPDX wants `YYYY-MM-DDThh:mm:ssZ`, no fractional seconds. */
 function spdxTime(value: string): string {
   const date = new Date(value);
-  if (Number.isNaN(date.getTime())) throw new Error(`SBOM creation time is not a date: ${JSON.stringify(value)}`);
+  if (Number.isNaN(date.getTime()))
+    throw new Error(`SBOM creation time is not a date: ${JSON.stringify(value)}`);
   return date.toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 

@@ -4,7 +4,10 @@ import { z } from 'zod';
 import { PermanentError } from '../errors.ts';
 
 /** PEM types cosign writes for its password-protected private keys (new name first). */
-export const encryptedKeyPemTypes = ['ENCRYPTED SIGSTORE PRIVATE KEY', 'ENCRYPTED COSIGN PRIVATE KEY'] as const;
+export const encryptedKeyPemTypes = [
+  'ENCRYPTED SIGSTORE PRIVATE KEY',
+  'ENCRYPTED COSIGN PRIVATE KEY',
+] as const;
 
 /**
  * The body of cosign's encrypted key (go-securesystemslib's `encrypted` package): the PKCS#8 DER
@@ -24,9 +27,16 @@ const sealedSchema = z.object({
 const standard = { N: 65536, r: 8, p: 1 };
 const accepted = new Set(['32768/8/1', '65536/8/1', '131072/8/1']);
 
-function deriveKey(password: string, salt: Buffer, params: { N: number; r: number; p: number }): Uint8Array {
+function deriveKey(
+  password: string,
+  salt: Buffer,
+  params: { N: number; r: number; p: number },
+): Uint8Array {
   // scrypt needs 128·N·r bytes; Node's default memory cap (32 MiB) is below cosign's cost.
-  return scryptSync(Buffer.from(password, 'utf8'), salt, 32, { ...params, maxmem: 256 * params.N * params.r + 1024 * 1024 });
+  return scryptSync(Buffer.from(password, 'utf8'), salt, 32, {
+    ...params,
+    maxmem: 256 * params.N * params.r + 1024 * 1024,
+  });
 }
 
 /** Seals bytes (a PKCS#8 DER key) the way cosign does; returns the JSON that goes inside the PEM. */
@@ -52,11 +62,15 @@ export function openPrivateKey(sealedJson: Uint8Array, password: string, source:
   try {
     sealed = sealedSchema.parse(JSON.parse(Buffer.from(sealedJson).toString('utf8')));
   } catch (error) {
-    throw new PermanentError(`reading signing key ${source}: not a cosign encrypted key`, { cause: error });
+    throw new PermanentError(`reading signing key ${source}: not a cosign encrypted key`, {
+      cause: error,
+    });
   }
   const { N, r, p } = sealed.kdf.params;
   if (!accepted.has(`${N}/${r}/${p}`)) {
-    throw new PermanentError(`reading signing key ${source}: unsupported scrypt parameters N=${N} r=${r} p=${p}`);
+    throw new PermanentError(
+      `reading signing key ${source}: unsupported scrypt parameters N=${N} r=${r} p=${p}`,
+    );
   }
   const key = deriveKey(password, Buffer.from(sealed.kdf.salt, 'base64'), { N, r, p });
   const opened = nacl.secretbox.open(
@@ -65,7 +79,9 @@ export function openPrivateKey(sealedJson: Uint8Array, password: string, source:
     key,
   );
   if (!opened) {
-    throw new PermanentError(`reading signing key ${source}: wrong password (KILN_SIGNING_KEY_PASSWORD) or damaged key file`);
+    throw new PermanentError(
+      `reading signing key ${source}: wrong password (KILN_SIGNING_KEY_PASSWORD) or damaged key file`,
+    );
   }
   return Buffer.from(opened);
 }

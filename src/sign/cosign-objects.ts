@@ -1,5 +1,10 @@
 import { digestHex, sha256Digest } from '../oci/digest.ts';
-import { MediaType, type Descriptor, type ImageIndex, type ImageManifest } from '../oci/media-types.ts';
+import {
+  MediaType,
+  type Descriptor,
+  type ImageIndex,
+  type ImageManifest,
+} from '../oci/media-types.ts';
 
 /** cosign's layer annotation holding the base64 DER signature of the layer's payload. */
 export const signatureAnnotation = 'dev.cosignproject.cosign/signature';
@@ -51,11 +56,27 @@ export function cosignManifest(layers: Descriptor[]): { manifest: Blob; config: 
       config: {},
     }),
   );
-  const config: Descriptor = { mediaType: MediaType.imageConfig, size: configBytes.length, digest: sha256Digest(configBytes) };
-  const manifest: ImageManifest = { schemaVersion: 2, mediaType: MediaType.imageManifest, config, layers };
+  const config: Descriptor = {
+    mediaType: MediaType.imageConfig,
+    size: configBytes.length,
+    digest: sha256Digest(configBytes),
+  };
+  const manifest: ImageManifest = {
+    schemaVersion: 2,
+    mediaType: MediaType.imageManifest,
+    config,
+    layers,
+  };
   const bytes = Buffer.from(JSON.stringify(manifest));
   return {
-    manifest: { descriptor: { mediaType: MediaType.imageManifest, size: bytes.length, digest: sha256Digest(bytes) }, bytes },
+    manifest: {
+      descriptor: {
+        mediaType: MediaType.imageManifest,
+        size: bytes.length,
+        digest: sha256Digest(bytes),
+      },
+      bytes,
+    },
     config: { descriptor: config, bytes: configBytes },
   };
 }
@@ -63,11 +84,18 @@ export function cosignManifest(layers: Descriptor[]): { manifest: Blob; config: 
 /** The OCI empty descriptor (`{}`), the config of artifact manifests such as Sigstore bundles. */
 export const emptyJson: Blob = (() => {
   const bytes = Buffer.from('{}');
-  return { descriptor: { mediaType: MediaType.emptyJson, size: 2, digest: sha256Digest(bytes) }, bytes };
+  return {
+    descriptor: { mediaType: MediaType.emptyJson, size: 2, digest: sha256Digest(bytes) },
+    bytes,
+  };
 })();
 
 /** A Sigstore bundle referrer manifest (cosign's BUNDLE_SPEC): one bundle layer, subject = the image. */
-export function bundleManifest(bundle: Blob, subject: Descriptor, annotations: Record<string, string>): Blob {
+export function bundleManifest(
+  bundle: Blob,
+  subject: Descriptor,
+  annotations: Record<string, string>,
+): Blob {
   const manifest: ImageManifest = {
     schemaVersion: 2,
     mediaType: MediaType.imageManifest,
@@ -78,7 +106,14 @@ export function bundleManifest(bundle: Blob, subject: Descriptor, annotations: R
     annotations,
   };
   const bytes = Buffer.from(JSON.stringify(manifest));
-  return { descriptor: { mediaType: MediaType.imageManifest, size: bytes.length, digest: sha256Digest(bytes) }, bytes };
+  return {
+    descriptor: {
+      mediaType: MediaType.imageManifest,
+      size: bytes.length,
+      digest: sha256Digest(bytes),
+    },
+    bytes,
+  };
 }
 
 export function referrersIndex(manifests: Descriptor[]): Buffer {

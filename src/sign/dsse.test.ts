@@ -24,10 +24,27 @@ describe('DSSE', () => {
   });
 
   it('accepts the spec test vector signature (raw r||s P-256) over our PAE', () => {
-    const key = createPublicKey({ key: { kty: 'EC', crv: 'P-256', x: base64url(vector.x), y: base64url(vector.y) }, format: 'jwk' });
+    const key = createPublicKey({
+      key: { kty: 'EC', crv: 'P-256', x: base64url(vector.x), y: base64url(vector.y) },
+      format: 'jwk',
+    });
     const message = pae(vector.payloadType, Buffer.from(vector.body));
-    expect(verify('sha256', message, { key, dsaEncoding: 'ieee-p1363' }, Buffer.from(vector.sig, 'base64'))).toBe(true);
-    expect(verify('sha256', Buffer.from(vector.body), { key, dsaEncoding: 'ieee-p1363' }, Buffer.from(vector.sig, 'base64'))).toBe(false);
+    expect(
+      verify(
+        'sha256',
+        message,
+        { key, dsaEncoding: 'ieee-p1363' },
+        Buffer.from(vector.sig, 'base64'),
+      ),
+    ).toBe(true);
+    expect(
+      verify(
+        'sha256',
+        Buffer.from(vector.body),
+        { key, dsaEncoding: 'ieee-p1363' },
+        Buffer.from(vector.sig, 'base64'),
+      ),
+    ).toBe(false);
   });
 
   it('counts lengths in bytes, not characters', () => {
@@ -42,8 +59,15 @@ describe('DSSE', () => {
     expect(parsed).toBeDefined();
     expect(verifyEnvelope(parsed!, signer.publicKey)?.toString()).toBe('{"a":1}');
     expect(verifyEnvelope(parsed!, other.publicKey)).toBeUndefined();
-    expect(verifyEnvelope({ ...parsed!, payload: Buffer.from('{"a":2}').toString('base64') }, signer.publicKey)).toBeUndefined();
-    expect(verifyEnvelope({ ...parsed!, payloadType: 'application/json' }, signer.publicKey)).toBeUndefined();
+    expect(
+      verifyEnvelope(
+        { ...parsed!, payload: Buffer.from('{"a":2}').toString('base64') },
+        signer.publicKey,
+      ),
+    ).toBeUndefined();
+    expect(
+      verifyEnvelope({ ...parsed!, payloadType: 'application/json' }, signer.publicKey),
+    ).toBeUndefined();
   });
 
   it('accepts URL-safe base64 as the spec requires', () => {

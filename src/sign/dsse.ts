@@ -59,6 +59,8 @@ export function decodeBase64(value: string): Buffer {
 export function verifyEnvelope(envelope: DsseEnvelope, publicKey: KeyObject): Buffer | undefined {
   const body = decodeBase64(envelope.payload);
   const message = pae(envelope.payloadType, body);
-  const ok = envelope.signatures.some((s) => verifySignature(publicKey, message, decodeBase64(s.sig)));
+  const ok = envelope.signatures.some((s) =>
+    verifySignature(publicKey, message, decodeBase64(s.sig)),
+  );
   return ok ? body : undefined;
 }

@@ -22,7 +22,12 @@ export interface Statement<P = unknown> {
   predicate: P;
 }
 
-export function statement<P>(subjectName: string, digest: string, predicateType: string, predicate: P): Statement<P> {
+export function statement<P>(
+  subjectName: string,
+  digest: string,
+  predicateType: string,
+  predicate: P,
+): Statement<P> {
   const [algorithm, hex] = digest.split(':');
   return {
     _type: statementType,
@@ -34,7 +39,9 @@ export function statement<P>(subjectName: string, digest: string, predicateType:
 
 const statementSchema = z.object({
   _type: z.string(),
-  subject: z.array(z.object({ name: z.string().optional(), digest: z.record(z.string(), z.string()) })).min(1),
+  subject: z
+    .array(z.object({ name: z.string().optional(), digest: z.record(z.string(), z.string()) }))
+    .min(1),
   predicateType: z.string(),
   predicate: z.unknown(),
 });

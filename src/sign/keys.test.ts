@@ -17,7 +17,9 @@ const goVector = {
 
 describe('keys', () => {
   it('opens a sealed blob made by the Go implementation cosign uses', () => {
-    expect(openPrivateKey(Buffer.from(goVector.sealed), goVector.password, 'vector').toString()).toBe(goVector.plaintext);
+    expect(
+      openPrivateKey(Buffer.from(goVector.sealed), goVector.password, 'vector').toString(),
+    ).toBe(goVector.plaintext);
   });
 
   it('makes PKCS#8 and SPKI PEMs that load back and sign', () => {
@@ -36,13 +38,20 @@ describe('keys', () => {
     const password = 'correct horse battery staple';
     const pair = generateKeyPair(password);
     expect(parsePem(pair.privatePem, 'k').type).toBe('ENCRYPTED SIGSTORE PRIVATE KEY');
-    const sealed = JSON.parse(parsePem(pair.privatePem, 'k').bytes.toString()) as { kdf: { params: { N: number } } };
+    const sealed = JSON.parse(parsePem(pair.privatePem, 'k').bytes.toString()) as {
+      kdf: { params: { N: number } };
+    };
     expect(sealed.kdf.params.N).toBe(65536);
     const key = loadPrivateKey(pair.privatePem, password, 'cosign.key');
     expect(createSigner(key).publicPem).toBe(pair.publicPem);
     // The older PEM type cosign wrote is read the same way.
-    const legacy = pair.privatePem.replaceAll('ENCRYPTED SIGSTORE PRIVATE KEY', 'ENCRYPTED COSIGN PRIVATE KEY');
-    expect(createSigner(loadPrivateKey(legacy, password, 'cosign.key')).publicPem).toBe(pair.publicPem);
+    const legacy = pair.privatePem.replaceAll(
+      'ENCRYPTED SIGSTORE PRIVATE KEY',
+      'ENCRYPTED COSIGN PRIVATE KEY',
+    );
+    expect(createSigner(loadPrivateKey(legacy, password, 'cosign.key')).publicPem).toBe(
+      pair.publicPem,
+    );
 
     const wrong = 'not-the-password-123';
     let message = '';
@@ -53,7 +62,9 @@ describe('keys', () => {
     }
     expect(message).toMatch(/wrong password/);
     expect(message).not.toContain(wrong);
-    expect(() => loadPrivateKey(pair.privatePem, undefined, 'cosign.key')).toThrow(/KILN_SIGNING_KEY_PASSWORD/);
+    expect(() => loadPrivateKey(pair.privatePem, undefined, 'cosign.key')).toThrow(
+      /KILN_SIGNING_KEY_PASSWORD/,
+    );
   });
 
   it('refuses keys cosign would not verify with (not P-256)', () => {
@@ -61,7 +72,9 @@ describe('keys', () => {
     const pem = rsa.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
     expect(() => loadPrivateKey(pem, undefined, 'rsa.key')).toThrow(/P-256/);
     const p384 = generateKeyPairSync('ec', { namedCurve: 'secp384r1' });
-    expect(() => loadPublicKey(p384.publicKey.export({ type: 'spki', format: 'pem' }).toString(), 'p384.pub')).toThrow(/P-256/);
+    expect(() =>
+      loadPublicKey(p384.publicKey.export({ type: 'spki', format: 'pem' }).toString(), 'p384.pub'),
+    ).toThrow(/P-256/);
   });
 
   it('never puts key material in errors', () => {

@@ -1,4 +1,9 @@
-import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import {
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  type KeyObject,
+} from 'node:crypto';
 import { PermanentError } from '../errors.ts';
 import { encryptedKeyPemTypes, openPrivateKey, sealPrivateKey } from './cosign-key.ts';
 
@@ -14,7 +19,9 @@ export function generateKeyPair(password?: string): PemKeyPair {
   const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
   const publicPem = publicKey.export({ type: 'spki', format: 'pem' }).toString();
   const der = privateKey.export({ type: 'pkcs8', format: 'der' });
-  const privatePem = password ? pem(encryptedKeyPemTypes[0], sealPrivateKey(der, password)) : privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+  const privatePem = password
+    ? pem(encryptedKeyPemTypes[0], sealPrivateKey(der, password))
+    : privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
   return { publicPem, privatePem };
 }
 
@@ -23,25 +30,44 @@ export function generateKeyPair(password?: string): PemKeyPair {
  * formats (which need `password`). Only ECDSA P-256 is accepted: the scheme cosign verifies.
  * `source` names the key in errors (a path or variable name), never its content.
  */
-export function loadPrivateKey(text: string, password: string | undefined, source: string): KeyObject {
+export function loadPrivateKey(
+  text: string,
+  password: string | undefined,
+  source: string,
+): KeyObject {
   const block = parsePem(text, source);
   let key: KeyObject;
   if ((encryptedKeyPemTypes as readonly string[]).includes(block.type)) {
     if (password === undefined) {
-      throw new PermanentError(`reading signing key ${source}: it is encrypted; set KILN_SIGNING_KEY_PASSWORD`);
+      throw new PermanentError(
+        `reading signing key ${source}: it is encrypted; set KILN_SIGNING_KEY_PASSWORD`,
+      );
     }
     const der = openPrivateKey(block.bytes, password, source);
     key = importDer(() => createPrivateKey({ key: der, format: 'der', type: 'pkcs8' }), source);
   } else if (block.type === 'PRIVATE KEY' || block.type === 'EC PRIVATE KEY') {
     key = importDer(
-      () => createPrivateKey({ key: block.bytes, format: 'der', type: block.type === 'PRIVATE KEY' ? 'pkcs8' : 'sec1' }),
+      () =>
+        createPrivateKey({
+          key: block.bytes,
+          format: 'der',
+          type: block.type === 'PRIVATE KEY' ? 'pkcs8' : 'sec1',
+        }),
       source,
     );
   } else if (block.type === 'ENCRYPTED PRIVATE KEY') {
-    if (password === undefined) throw new PermanentError(`reading signing key ${source}: it is encrypted; set KILN_SIGNING_KEY_PASSWORD`);
-    key = importDer(() => createPrivateKey({ key: text, format: 'pem', passphrase: password }), source);
+    if (password === undefined)
+      throw new PermanentError(
+        `reading signing key ${source}: it is encrypted; set KILN_SIGNING_KEY_PASSWORD`,
+      );
+    key = importDer(
+      () => createPrivateKey({ key: text, format: 'pem', passphrase: password }),
+      source,
+    );
   } else {
-    throw new PermanentError(`reading signing key ${source}: unsupported PEM type ${JSON.stringify(block.type)}`);
+    throw new PermanentError(
+      `reading signing key ${source}: unsupported PEM type ${JSON.stringify(block.type)}`,
+    );
   }
   checkP256(key, source);
   return key;
@@ -50,8 +76,14 @@ export function loadPrivateKey(text: string, password: string | undefined, sourc
 /** Reads an SPKI `PUBLIC KEY` PEM (what cosign's `.pub` files hold). */
 export function loadPublicKey(text: string, source: string): KeyObject {
   const block = parsePem(text, source);
-  if (block.type !== 'PUBLIC KEY') throw new PermanentError(`reading public key ${source}: expected a PUBLIC KEY PEM, found ${block.type}`);
-  const key = importDer(() => createPublicKey({ key: block.bytes, format: 'der', type: 'spki' }), source);
+  if (block.type !== 'PUBLIC KEY')
+    throw new PermanentError(
+      `reading public key ${source}: expected a PUBLIC KEY PEM, found ${block.type}`,
+    );
+  const key = importDer(
+    () => createPublicKey({ key: block.bytes, format: 'der', type: 'spki' }),
+    source,
+  );
   checkP256(key, source);
   return key;
 }
@@ -63,7 +95,9 @@ export function publicPemOf(key: KeyObject): string {
 
 function checkP256(key: KeyObject, source: string): void {
   if (key.asymmetricKeyType !== 'ec' || key.asymmetricKeyDetails?.namedCurve !== 'prime256v1') {
-    throw new PermanentError(`key ${source}: only ECDSA P-256 keys are supported (cosign's default)`);
+    throw new PermanentError(
+      `key ${source}: only ECDSA P-256 keys are supported (cosign's default)`,
+    );
   }
 }
 
@@ -85,7 +119,8 @@ interface PemBlock {
 /** The first PEM block of a text (RFC 7468). */
 export function parsePem(text: string, source: string): PemBlock {
   const m = /-----BEGIN ([A-Z0-9 ]+)-----\r?\n([\s\S]*?)-----END \1-----/.exec(text);
-  if (!m?.[1] || m[2] === undefined) throw new PermanentError(`reading key ${source}: no PEM block found`);
+  if (!m?.[1] || m[2] === undefined)
+    throw new PermanentError(`reading key ${source}: no PEM block found`);
   const body = m[2]
     .split(/\r?\n/)
     .filter((line) => !line.includes(':'))

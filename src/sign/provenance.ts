@@ -44,11 +44,18 @@ export function slsaProvenance(input: ProvenanceInput): SlsaProvenance {
   const dependencies = new Map<string, ResourceDescriptor>();
   for (const result of archResults) {
     for (const m of result.materials) {
-      dependencies.set(`${m.uri}\0${JSON.stringify(m.digest)}`, { uri: m.uri, digest: m.digest, ...(m.name ? { name: m.name } : {}) });
+      dependencies.set(`${m.uri}\0${JSON.stringify(m.digest)}`, {
+        uri: m.uri,
+        digest: m.digest,
+        ...(m.name ? { name: m.name } : {}),
+      });
     }
     if (result.lockfileDigest) {
       const [algorithm, hex] = result.lockfileDigest.split(':');
-      dependencies.set(`lockfile\0${result.arch}`, { name: `lockfile-${result.arch}`, digest: { [algorithm ?? 'sha256']: hex ?? '' } });
+      dependencies.set(`lockfile\0${result.arch}`, {
+        name: `lockfile-${result.arch}`,
+        digest: { [algorithm ?? 'sha256']: hex ?? '' },
+      });
     }
   }
   const builders = Object.fromEntries(archResults.map((r) => [r.builder.id, r.builder.version]));

@@ -21,7 +21,11 @@ export function createSigner(privateKey: KeyObject): Signer {
 }
 
 /** True when `signature` (DER) over `data` verifies with `publicKey`; false for garbage, never throws. */
-export function verifySignature(publicKey: KeyObject, data: Uint8Array, signature: Uint8Array): boolean {
+export function verifySignature(
+  publicKey: KeyObject,
+  data: Uint8Array,
+  signature: Uint8Array,
+): boolean {
   try {
     return verify('sha256', data, { key: publicKey, dsaEncoding: 'der' }, signature);
   } catch {
@@ -33,7 +37,9 @@ export function verifySignature(publicKey: KeyObject, data: Uint8Array, signatur
  * The signer from KILN_SIGNING_KEY (a path to a PEM file, or the PEM itself) and
  * KILN_SIGNING_KEY_PASSWORD; undefined when no key is configured.
  */
-export async function signerFromConfig(config: Pick<Config, 'signingKey' | 'signingKeyPassword'>): Promise<Signer | undefined> {
+export async function signerFromConfig(
+  config: Pick<Config, 'signingKey' | 'signingKeyPassword'>,
+): Promise<Signer | undefined> {
   const value = config.signingKey;
   if (!value) return undefined;
   const inline = value.includes('-----BEGIN');
@@ -42,8 +48,12 @@ export async function signerFromConfig(config: Pick<Config, 'signingKey' | 'sign
     try {
       text = await readFile(value, 'utf8');
     } catch (error) {
-      throw new PermanentError(`reading signing key ${value}: cannot read the file`, { cause: error });
+      throw new PermanentError(`reading signing key ${value}: cannot read the file`, {
+        cause: error,
+      });
     }
   }
-  return createSigner(loadPrivateKey(text, config.signingKeyPassword, inline ? 'KILN_SIGNING_KEY' : value));
+  return createSigner(
+    loadPrivateKey(text, config.signingKeyPassword, inline ? 'KILN_SIGNING_KEY' : value),
+  );
 }

@@ -6,7 +6,11 @@ export const simpleSigningType = 'cosign container image signature';
  * The simple-signing payload cosign signs. containers/image rejects unknown keys, so the object
  * has exactly these keys, in the order cosign writes them.
  */
-export function simpleSigningPayload(dockerReference: string, manifestDigest: string, optional: Record<string, string> | null = null): Buffer {
+export function simpleSigningPayload(
+  dockerReference: string,
+  manifestDigest: string,
+  optional: Record<string, string> | null = null,
+): Buffer {
   return Buffer.from(
     JSON.stringify({
       critical: {

@@ -5,7 +5,12 @@ import { parseIndex, parseManifest } from '../oci/manifest-schema.ts';
 import { MediaType } from '../oci/media-types.ts';
 import type { ImageReference } from '../oci/reference.ts';
 import type { RegistryClient } from '../oci/registry-client.ts';
-import { attestationTag, referrersTag, signatureAnnotation, signatureTag } from './cosign-objects.ts';
+import {
+  attestationTag,
+  referrersTag,
+  signatureAnnotation,
+  signatureTag,
+} from './cosign-objects.ts';
 import { inTotoPayloadType, parseEnvelope, verifyEnvelope, type DsseEnvelope } from './dsse.ts';
 import { coversDigest, parseStatement, PredicateType, type ParsedStatement } from './in-toto.ts';
 import { parseSimpleSigning, simpleSigningType } from './simple-signing.ts';
@@ -22,7 +27,11 @@ export interface VerifyReport {
   attestations: { predicateType: string; layer: string }[];
   sbom: { format: 'SPDX'; version: string; packages: number };
   cyclonedx?: { components: number };
-  provenance: { upstreamVersion: string | undefined; buildType: string | undefined; builderId: string | undefined };
+  provenance: {
+    upstreamVersion: string | undefined;
+    buildType: string | undefined;
+    builderId: string | undefined;
+  };
   /** Sigstore bundle referrers that verified (0 when the image has none). */
   bundles: number;
 }
@@ -34,23 +43,39 @@ export interface VerifyReport {
  * key over the DSSE PAE and to have the image as its subject. Throws {@link VerificationError}
  * with the first reason it fails.
  */
-export async function verifyImage(client: RegistryClient, ref: ImageReference, publicKey: KeyObject): Promise<VerifyReport> {
+export async function verifyImage(
+  client: RegistryClient,
+  ref: ImageReference,
+  publicKey: KeyObject,
+): Promise<VerifyReport> {
   const { repository } = ref;
   const name = `${ref.host}/${repository}`;
   const target = ref.digest ?? ref.tag ?? 'latest';
   const head = await client.headManifest(repository, target);
   if (!head) throw new VerificationError(`${name}:${target} does not exist`);
   const digest = head.digest;
-  if (ref.digest && digest !== ref.digest) throw new VerificationError(`${name}@${ref.digest}: registry answered with ${digest}`);
+  if (ref.digest && digest !== ref.digest)
+    throw new VerificationError(`${name}@${ref.digest}: registry answered with ${digest}`);
 
   const signatures = await checkSignatures(client, repository, digest, publicKey);
-  const { attestations, statements } = await checkAttestations(client, repository, digest, publicKey);
+  const { attestations, statements } = await checkAttestations(
+    client,
+    repository,
+    digest,
+    publicKey,
+  );
   const bundles = await checkBundles(client, repository, digest, publicKey);
 
   const spdx = statements.get(PredicateType.spdx);
-  if (!spdx) throw new VerificationError(`${name}@${digest}: no SPDX SBOM attestation (${PredicateType.spdx})`);
+  if (!spdx)
+    throw new VerificationError(
+      `${name}@${digest}: no SPDX SBOM attestation (${PredicateType.spdx})`,
+    );
   const provenance = statements.get(PredicateType.slsaProvenance);
-  if (!provenance) throw new VerificationError(`${name}@${digest}: no SLSA provenance attestation (${PredicateType.slsaProvenance})`);
+  if (!provenance)
+    throw new VerificationError(
+      `${name}@${digest}: no SLSA provenance attestation (${PredicateType.slsaProvenance})`,
+    );
   const cdx = statements.get(PredicateType.cyclonedx);
   return {
     reference: `${name}@${digest}`,
@@ -64,11 +89,18 @@ export async function verifyImage(client: RegistryClient, ref: ImageReference, p
   };
 }
 
-async function checkSignatures(client: RegistryClient, repository: string, digest: string, key: KeyObject): Promise<number> {
+async function checkSignatures(
+  client: RegistryClient,
+  repository: string,
+  digest: string,
+  key: KeyObject,
+): Promise<number> {
   const tag = signatureTag(digest);
   const manifest = await client.getManifest(repository, tag);
   if (!manifest) throw new VerificationError(`${repository}@${digest} is not signed: no ${tag}`);
-  const layers = parseManifest(manifest.bytes, `signature manifest ${tag}`).layers.filter((l) => l.mediaType === MediaType.cosignSimpleSigning);
+  const layers = parseManifest(manifest.bytes, `signature manifest ${tag}`).layers.filter(
+    (l) => l.mediaType === MediaType.cosignSimpleSigning,
+  );
   const reasons: string[] = [];
   let valid = 0;
   for (const layer of layers) {
@@ -93,13 +125,17 @@ async function checkSignatures(client: RegistryClient, repository: string, diges
       continue;
     }
     if (!verifySignature(key, payload, Buffer.from(sig, 'base64'))) {
-      reasons.push('signature does not verify with the given key (tampered, or signed by another key)');
+      reasons.push(
+        'signature does not verify with the given key (tampered, or signed by another key)',
+      );
       continue;
     }
     valid++;
   }
   if (valid === 0) {
-    throw new VerificationError(`signature check failed for ${digest}: ${reasons.length > 0 ? reasons.join('; ') : 'no signature layers'}`);
+    throw new VerificationError(
+      `signature check failed for ${digest}: ${reasons.length > 0 ? reasons.join('; ') : 'no signature layers'}`,
+    );
   }
   return valid;
 }
@@ -109,11 +145,17 @@ async function checkAttestations(
   repository: string,
   digest: string,
   key: KeyObject,
-): Promise<{ attestations: VerifyReport['attestations']; statements: Map<string, ParsedStatement> }> {
+): Promise<{
+  attestations: VerifyReport['attestations'];
+  statements: Map<string, ParsedStatement>;
+}> {
   const tag = attestationTag(digest);
   const manifest = await client.getManifest(repository, tag);
-  if (!manifest) throw new VerificationError(`${repository}@${digest} has no attestations: no ${tag}`);
-  const layers = parseManifest(manifest.bytes, `attestation manifest ${tag}`).layers.filter((l) => l.mediaType === MediaType.dsseEnvelope);
+  if (!manifest)
+    throw new VerificationError(`${repository}@${digest} has no attestations: no ${tag}`);
+  const layers = parseManifest(manifest.bytes, `attestation manifest ${tag}`).layers.filter(
+    (l) => l.mediaType === MediaType.dsseEnvelope,
+  );
   if (layers.length === 0) throw new VerificationError(`${tag} holds no DSSE envelopes`);
   const attestations: VerifyReport['attestations'] = [];
   const statements = new Map<string, ParsedStatement>();
@@ -129,20 +171,42 @@ async function checkAttestations(
   return { attestations, statements };
 }
 
-function checkEnvelope(envelope: DsseEnvelope, key: KeyObject, digest: string, label: string): ParsedStatement {
-  if (envelope.payloadType !== inTotoPayloadType) throw new VerificationError(`${label}: payload type ${envelope.payloadType} is not in-toto`);
+function checkEnvelope(
+  envelope: DsseEnvelope,
+  key: KeyObject,
+  digest: string,
+  label: string,
+): ParsedStatement {
+  if (envelope.payloadType !== inTotoPayloadType)
+    throw new VerificationError(`${label}: payload type ${envelope.payloadType} is not in-toto`);
   const body = verifyEnvelope(envelope, key);
-  if (!body) throw new VerificationError(`${label}: signature does not verify with the given key (tampered, or signed by another key)`);
+  if (!body)
+    throw new VerificationError(
+      `${label}: signature does not verify with the given key (tampered, or signed by another key)`,
+    );
   const s = parseStatement(body);
   if (!s) throw new VerificationError(`${label}: payload is not an in-toto statement`);
   if (!coversDigest(s, digest)) {
-    const subjects = s.subject.map((x) => Object.entries(x.digest).map(([a, h]) => `${a}:${h}`).join(',')).join(' ');
-    throw new VerificationError(`${label} (${s.predicateType}): its subject is ${subjects}, not this image ${digest}`);
+    const subjects = s.subject
+      .map((x) =>
+        Object.entries(x.digest)
+          .map(([a, h]) => `${a}:${h}`)
+          .join(','),
+      )
+      .join(' ');
+    throw new VerificationError(
+      `${label} (${s.predicateType}): its subject is ${subjects}, not this image ${digest}`,
+    );
   }
   return s;
 }
 
-async function checkBundles(client: RegistryClient, repository: string, digest: string, key: KeyObject): Promise<number> {
+async function checkBundles(
+  client: RegistryClient,
+  repository: string,
+  digest: string,
+  key: KeyObject,
+): Promise<number> {
   const index = await client.getManifest(repository, referrersTag(digest));
   if (!index) return 0;
   let verified = 0;
@@ -150,9 +214,13 @@ async function checkBundles(client: RegistryClient, repository: string, digest: 
     if (d.artifactType !== MediaType.sigstoreBundle) continue;
     const label = `Sigstore bundle ${d.digest}`;
     const manifest = await client.getManifest(repository, d.digest);
-    if (!manifest) throw new VerificationError(`${label}: listed in the referrers index but missing`);
+    if (!manifest)
+      throw new VerificationError(`${label}: listed in the referrers index but missing`);
     const parsed = parseManifest(manifest.bytes, label);
-    if (parsed.subject?.digest !== digest) throw new VerificationError(`${label}: its subject is ${parsed.subject?.digest ?? 'missing'}, not ${digest}`);
+    if (parsed.subject?.digest !== digest)
+      throw new VerificationError(
+        `${label}: its subject is ${parsed.subject?.digest ?? 'missing'}, not ${digest}`,
+      );
     const layer = parsed.layers.find((l) => l.mediaType === MediaType.sigstoreBundle);
     const bytes = layer && (await client.getBlob(repository, layer.digest));
     if (!bytes) throw new VerificationError(`${label}: bundle layer missing`);
@@ -178,9 +246,17 @@ async function checkBundles(client: RegistryClient, repository: string, digest: 
 function spdxSummary(s: ParsedStatement): VerifyReport['sbom'] {
   const packages = field(s.predicate, 'packages');
   const describes = field(s.predicate, 'documentDescribes');
-  const roots = new Set(Array.isArray(describes) ? describes.filter((x): x is string => typeof x === 'string') : []);
-  const count = Array.isArray(packages) ? packages.filter((p) => !roots.has(String(field(p, 'SPDXID')))).length : 0;
-  return { format: 'SPDX', version: String(field(s.predicate, 'spdxVersion') ?? 'unknown'), packages: count };
+  const roots = new Set(
+    Array.isArray(describes) ? describes.filter((x): x is string => typeof x === 'string') : [],
+  );
+  const count = Array.isArray(packages)
+    ? packages.filter((p) => !roots.has(String(field(p, 'SPDXID')))).length
+    : 0;
+  return {
+    format: 'SPDX',
+    version: String(field(s.predicate, 'spdxVersion') ?? 'unknown'),
+    packages: count,
+  };
 }
 
 function provenanceSummary(s: ParsedStatement): VerifyReport['provenance'] {
@@ -196,7 +272,9 @@ function provenanceSummary(s: ParsedStatement): VerifyReport['provenance'] {
 }
 
 function field(value: unknown, key: string): unknown {
-  return value !== null && typeof value === 'object' ? (value as Record<string, unknown>)[key] : undefined;
+  return value !== null && typeof value === 'object'
+    ? (value as Record<string, unknown>)[key]
+    : undefined;
 }
 
 function arrayLength(value: unknown): number {

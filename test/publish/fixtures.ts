@@ -39,7 +39,12 @@ export interface ArchImage {
  * A small multi-arch OCI layout: per arch, a config and two layers, one shared by all versions
  * (`base`) and one that changes with `seed` (the "package" layer).
  */
-export async function makeLayout(archs: string[], seed: string, layerSize = 4096, dir?: string): Promise<{ layoutDir: string; images: ArchImage[] }> {
+export async function makeLayout(
+  archs: string[],
+  seed: string,
+  layerSize = 4096,
+  dir?: string,
+): Promise<{ layoutDir: string; images: ArchImage[] }> {
   const layoutDir = dir ?? (await mkdtemp(path.join(os.tmpdir(), 'kiln-publish-')));
   const layout = await OciLayout.create(layoutDir);
   const images: ArchImage[] = [];
@@ -47,10 +52,18 @@ export async function makeLayout(archs: string[], seed: string, layerSize = 4096
     const base = await layout.writeBlob(bytesOf(`base-${arch}`, layerSize), MediaType.layerGzip);
     const app = await layout.writeBlob(bytesOf(`${seed}-${arch}`, layerSize), MediaType.layerGzip);
     const config = await layout.writeJson(
-      { architecture: platformOf(arch).architecture, os: 'linux', config: {}, rootfs: { type: 'layers', diff_ids: [base.digest, app.digest] } },
+      {
+        architecture: platformOf(arch).architecture,
+        os: 'linux',
+        config: {},
+        rootfs: { type: 'layers', diff_ids: [base.digest, app.digest] },
+      },
       MediaType.imageConfig,
     );
-    const manifest = await layout.writeJson({ schemaVersion: 2, mediaType: MediaType.imageManifest, config, layers: [base, app] }, MediaType.imageManifest);
+    const manifest = await layout.writeJson(
+      { schemaVersion: 2, mediaType: MediaType.imageManifest, config, layers: [base, app] },
+      MediaType.imageManifest,
+    );
     images.push({ arch, manifest: { ...manifest, platform: platformOf(arch) } });
   }
   return { layoutDir, images };
@@ -63,17 +76,26 @@ export function packagesFor(arch: string, version: string): BuildPackage[] {
     purl: `pkg:deb/debian/${name}@${version}-1?arch=${arch}`,
     arch,
     license: 'MIT',
-    digest: `sha256:${createHash('sha256').update(name + arch).digest('hex')}`,
+    digest: `sha256:${createHash('sha256')
+      .update(name + arch)
+      .digest('hex')}`,
   }));
 }
 
-export function makeRequest(repository: string, version: string, tags: string[], overrides: Partial<BuildRequest> = {}): BuildRequest {
+export function makeRequest(
+  repository: string,
+  version: string,
+  tags: string[],
+  overrides: Partial<BuildRequest> = {},
+): BuildRequest {
   return {
     recipe: 'python',
     recipeFile: 'recipes/python.yaml',
     version,
     epoch: 0,
-    inputsDigest: `sha256:${createHash('sha256').update(`inputs-${version}-${overrides.epoch ?? 0}`).digest('hex')}`,
+    inputsDigest: `sha256:${createHash('sha256')
+      .update(`inputs-${version}-${overrides.epoch ?? 0}`)
+      .digest('hex')}`,
     archs: ['amd64', 'arm64'],
     stream: '3',
     tags,
@@ -81,14 +103,24 @@ export function makeRequest(repository: string, version: string, tags: string[],
     repository,
     priority: 'upstream',
     reason: `new upstream ${version}`,
-    upstream: { tag: `v${version}`, url: 'https://example.org/python/cpython', releasedAt: '2025-01-01T00:00:00Z' },
+    upstream: {
+      tag: `v${version}`,
+      url: 'https://example.org/python/cpython',
+      releasedAt: '2025-01-01T00:00:00Z',
+    },
     requestedAt: '2025-01-02T00:00:00Z',
     ...overrides,
   };
 }
 
 /** What the per-arch build jobs would hand to publish: push each arch, describe it. */
-export async function pushArchs(client: RegistryClient, repository: string, layoutDir: string, images: ArchImage[], version: string): Promise<BuildResult[]> {
+export async function pushArchs(
+  client: RegistryClient,
+  repository: string,
+  layoutDir: string,
+  images: ArchImage[],
+  version: string,
+): Promise<BuildResult[]> {
   const results: BuildResult[] = [];
   for (const image of images) {
     const pushed = await pushArchImage(client, repository, layoutDir, image.manifest);
@@ -97,7 +129,13 @@ export async function pushArchs(client: RegistryClient, repository: string, layo
       manifest: image.manifest,
       size: pushed.size,
       packages: packagesFor(image.arch, version),
-      materials: [{ uri: `https://example.org/python-${version}.tar.xz`, digest: { sha256: 'f'.repeat(64) }, name: 'source' }],
+      materials: [
+        {
+          uri: `https://example.org/python-${version}.tar.xz`,
+          digest: { sha256: 'f'.repeat(64) },
+          name: 'source',
+        },
+      ],
       tests: [],
       lockfileDigest: `sha256:${createHash('sha256').update(`lock-${image.arch}-${version}`).digest('hex')}`,
       builder: { id: 'debian', version: '1' },

@@ -3,20 +3,44 @@ import { PermanentError } from '../../src/errors.ts';
 import { parseIndex, parseManifest } from '../../src/oci/manifest-schema.ts';
 import { Annotation } from '../../src/oci/media-types.ts';
 import { parseReference } from '../../src/oci/reference.ts';
-import { publishImage, publishSteps, readPublishedState, type PublishStep } from '../../src/publish/index.ts';
-import { attestationTag, isSupplementTag, referrersTag, signatureTag } from '../../src/sign/cosign-objects.ts';
+import {
+  publishImage,
+  publishSteps,
+  readPublishedState,
+  type PublishStep,
+} from '../../src/publish/index.ts';
+import {
+  attestationTag,
+  isSupplementTag,
+  referrersTag,
+  signatureTag,
+} from '../../src/sign/cosign-objects.ts';
 import { verifyImage } from '../../src/sign/verify.ts';
 import { uniqueName } from '../helpers/stack.ts';
 import { makeLayout, makeRequest, newSigner, pushArchs, registry } from './fixtures.ts';
 
 const tags = (v: string, extra: string[] = []) => [`${v}-r0`, v, ...extra];
 
-async function publishOnce(repository: string, version: string, tagList: string[], signer = newSigner(), onStep?: (s: PublishStep) => void) {
+async function publishOnce(
+  repository: string,
+  version: string,
+  tagList: string[],
+  signer = newSigner(),
+  onStep?: (s: PublishStep) => void,
+) {
   const client = registry();
   const { layoutDir, images } = await makeLayout(['amd64', 'arm64'], `app-${version}`);
   const archResults = await pushArchs(client, repository, layoutDir, images, version);
   const request = makeRequest(repository, version, tagList);
-  const run = () => publishImage({ client, repository, request, archResults, signer, ...(onStep ? { onStep } : {}) });
+  const run = () =>
+    publishImage({
+      client,
+      repository,
+      request,
+      archResults,
+      signer,
+      ...(onStep ? { onStep } : {}),
+    });
   return { client, signer, request, archResults, run };
 }
 
@@ -35,14 +59,26 @@ async function layerCounts(repository: string, digest: string) {
 describe('publish', () => {
   it('pushes, signs, attests and tags; kiln verify accepts it; the registry state reads back', async () => {
     const repository = uniqueName('kiln/python');
-    const { client, signer, run } = await publishOnce(repository, '3.12.7', tags('3.12.7', ['3.12', '3', 'latest']));
+    const { client, signer, run } = await publishOnce(
+      repository,
+      '3.12.7',
+      tags('3.12.7', ['3.12', '3', 'latest']),
+    );
     const result = await run();
     expect(result.signed).toBe(true);
     expect(result.changed).toBe(true);
     expect(result.tags).toEqual(['3.12.7-r0', '3.12.7', '3.12', '3', 'latest']);
-    expect(result.attestations).toEqual(['https://spdx.dev/Document', 'https://slsa.dev/provenance/v1', 'https://cyclonedx.org/bom']);
+    expect(result.attestations).toEqual([
+      'https://spdx.dev/Document',
+      'https://slsa.dev/provenance/v1',
+      'https://cyclonedx.org/bom',
+    ]);
 
-    const report = await verifyImage(client, parseReference(`${client.host}/${repository}:latest`), signer.publicKey);
+    const report = await verifyImage(
+      client,
+      parseReference(`${client.host}/${repository}:latest`),
+      signer.publicKey,
+    );
     expect(report.digest).toBe(result.digest);
     expect(report.signatures).toBe(1);
     expect(report.sbom).toEqual({ format: 'SPDX', version: 'SPDX-2.3', packages: 6 });
@@ -60,7 +96,13 @@ describe('publish', () => {
 
     const state = await readPublishedState(client, repository);
     expect(state).toEqual([
-      { version: '3.12.7', epoch: 0, inputsDigest: annotations[Annotation.inputsDigest], digest: result.digest, tags: ['3', '3.12', '3.12.7', '3.12.7-r0', 'latest'] },
+      {
+        version: '3.12.7',
+        epoch: 0,
+        inputsDigest: annotations[Annotation.inputsDigest],
+        digest: result.digest,
+        tags: ['3', '3.12', '3.12.7', '3.12.7-r0', 'latest'],
+      },
     ]);
   });
 
@@ -72,19 +114,42 @@ describe('publish', () => {
     const again = await run();
     expect(again.changed).toBe(false);
     expect(again.digest).toBe(first.digest);
-    const delta = Object.fromEntries(Object.entries(client.stats.requests).map(([m, n]) => [m, n - (before[m] ?? 0)]).filter(([, n]) => n !== 0));
+    const delta = Object.fromEntries(
+      Object.entries(client.stats.requests)
+        .map(([m, n]) => [m, n - (before[m] ?? 0)])
+        .filter(([, n]) => n !== 0),
+    );
     expect(Object.keys(delta)).toEqual(['HEAD']);
-    expect(await layerCounts(repository, first.digest)).toEqual({ signatures: 1, attestations: 3, referrers: 3 });
+    expect(await layerCounts(repository, first.digest)).toEqual({
+      signatures: 1,
+      attestations: 3,
+      referrers: 3,
+    });
   });
 
   it('refuses to publish without a signing key unless told to publish unsigned', async () => {
     const repository = uniqueName('kiln/python');
     const { client, request, archResults } = await publishOnce(repository, '1.0.0', tags('1.0.0'));
-    await expect(publishImage({ client, repository, request, archResults, signer: undefined })).rejects.toThrow(PermanentError);
+    await expect(
+      publishImage({ client, repository, request, archResults, signer: undefined }),
+    ).rejects.toThrow(PermanentError);
     expect(await client.listTags(repository)).toEqual([]);
-    const unsigned = await publishImage({ client, repository, request, archResults, signer: undefined, allowUnsigned: true });
+    const unsigned = await publishImage({
+      client,
+      repository,
+      request,
+      archResults,
+      signer: undefined,
+      allowUnsigned: true,
+    });
     expect(unsigned.signed).toBe(false);
-    await expect(verifyImage(client, parseReference(`${client.host}/${repository}:1.0.0`), newSigner().publicKey)).rejects.toThrow(/not signed/);
+    await expect(
+      verifyImage(
+        client,
+        parseReference(`${client.host}/${repository}:1.0.0`),
+        newSigner().publicKey,
+      ),
+    ).rejects.toThrow(/not signed/);
   });
 
   it('a backport never moves latest (or the major) backwards, but moves its own minor', async () => {
@@ -92,7 +157,12 @@ describe('publish', () => {
     const newer = await publishOnce(repository, '1.2.0', tags('1.2.0', ['1.2', '1', 'latest']));
     const n = await newer.run();
     // The backport's request asks for every floating tag, as a naive tag policy would: the registry check holds them.
-    const backport = await publishOnce(repository, '1.1.9', tags('1.1.9', ['1.1', '1', 'latest']), newer.signer);
+    const backport = await publishOnce(
+      repository,
+      '1.1.9',
+      tags('1.1.9', ['1.1', '1', 'latest']),
+      newer.signer,
+    );
     const b = await backport.run();
     expect(b.tags).toEqual(['1.1.9-r0', '1.1.9', '1.1']);
     const client = registry();
@@ -100,7 +170,12 @@ describe('publish', () => {
     expect((await client.headManifest(repository, '1'))?.digest).toBe(n.digest);
     expect((await client.headManifest(repository, '1.1'))?.digest).toBe(b.digest);
     // A nano update of the newer version (epoch 1) does move them.
-    const nano = await publishOnce(repository, '1.2.0', ['1.2.0-r1', '1.2.0', '1.2', '1', 'latest'], newer.signer);
+    const nano = await publishOnce(
+      repository,
+      '1.2.0',
+      ['1.2.0-r1', '1.2.0', '1.2', '1', 'latest'],
+      newer.signer,
+    );
     nano.request.epoch = 1;
     nano.request.inputsDigest = `sha256:${'1'.repeat(64)}`;
     const r1 = await nano.run();
@@ -108,26 +183,50 @@ describe('publish', () => {
     expect((await client.headManifest(repository, 'latest'))?.digest).toBe(r1.digest);
   });
 
-  it.each(publishSteps)('a crash after step "%s" leaves no unsigned tag, and a re-run finishes with no duplicates', async (crashAt) => {
-    const repository = uniqueName('kiln/crash');
-    let crash = true;
-    const { client, signer, run } = await publishOnce(repository, '2.0.0', tags('2.0.0', ['2', 'latest']), newSigner(), (step) => {
-      if (crash && step === crashAt) throw new Error(`simulated crash after ${step}`);
-    });
-    await expect(run()).rejects.toThrow(/simulated crash/);
+  it.each(publishSteps)(
+    'a crash after step "%s" leaves no unsigned tag, and a re-run finishes with no duplicates',
+    async (crashAt) => {
+      const repository = uniqueName('kiln/crash');
+      let crash = true;
+      const { client, signer, run } = await publishOnce(
+        repository,
+        '2.0.0',
+        tags('2.0.0', ['2', 'latest']),
+        newSigner(),
+        (step) => {
+          if (crash && step === crashAt) throw new Error(`simulated crash after ${step}`);
+        },
+      );
+      await expect(run()).rejects.toThrow(/simulated crash/);
 
-    // Whatever is tagged now must already be signed and attested.
-    for (const tag of (await client.listTags(repository)).filter((t) => !isSupplementTag(t))) {
-      await expect(verifyImage(client, parseReference(`${client.host}/${repository}:${tag}`), signer.publicKey), `tag ${tag}`).resolves.toBeDefined();
-    }
+      // Whatever is tagged now must already be signed and attested.
+      for (const tag of (await client.listTags(repository)).filter((t) => !isSupplementTag(t))) {
+        await expect(
+          verifyImage(
+            client,
+            parseReference(`${client.host}/${repository}:${tag}`),
+            signer.publicKey,
+          ),
+          `tag ${tag}`,
+        ).resolves.toBeDefined();
+      }
 
-    crash = false;
-    const result = await run();
-    expect(result.tags).toEqual(['2.0.0-r0', '2.0.0', '2', 'latest']);
-    expect(await layerCounts(repository, result.digest)).toEqual({ signatures: 1, attestations: 3, referrers: 3 });
-    const report = await verifyImage(client, parseReference(`${client.host}/${repository}:latest`), signer.publicKey);
-    expect(report.digest).toBe(result.digest);
-    const state = await readPublishedState(client, repository);
-    expect(state).toHaveLength(1);
-  });
+      crash = false;
+      const result = await run();
+      expect(result.tags).toEqual(['2.0.0-r0', '2.0.0', '2', 'latest']);
+      expect(await layerCounts(repository, result.digest)).toEqual({
+        signatures: 1,
+        attestations: 3,
+        referrers: 3,
+      });
+      const report = await verifyImage(
+        client,
+        parseReference(`${client.host}/${repository}:latest`),
+        signer.publicKey,
+      );
+      expect(report.digest).toBe(result.digest);
+      const state = await readPublishedState(client, repository);
+      expect(state).toHaveLength(1);
+    },
+  );
 });

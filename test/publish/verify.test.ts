@@ -9,7 +9,12 @@ import { parseManifest } from '../../src/oci/manifest-schema.ts';
 import { MediaType, type Descriptor } from '../../src/oci/media-types.ts';
 import { parseReference } from '../../src/oci/reference.ts';
 import type { RegistryClient } from '../../src/oci/registry-client.ts';
-import { attestationTag, cosignManifest, signatureAnnotation, signatureTag } from '../../src/sign/cosign-objects.ts';
+import {
+  attestationTag,
+  cosignManifest,
+  signatureAnnotation,
+  signatureTag,
+} from '../../src/sign/cosign-objects.ts';
 import { inTotoPayloadType, signEnvelope, type DsseEnvelope } from '../../src/sign/dsse.ts';
 import { statement } from '../../src/sign/in-toto.ts';
 import { simpleSigningPayload } from '../../src/sign/simple-signing.ts';
@@ -27,13 +32,24 @@ async function published() {
   const signer = newSigner();
   const { layoutDir, images } = await makeLayout(['amd64'], 'verify');
   const archResults = await pushArchs(client, repository, layoutDir, images, '4.0.0');
-  const result = await publishImage({ client, repository, request: makeRequest(repository, '4.0.0', ['4.0.0-r0', 'latest']), archResults, signer });
+  const result = await publishImage({
+    client,
+    repository,
+    request: makeRequest(repository, '4.0.0', ['4.0.0-r0', 'latest']),
+    archResults,
+    signer,
+  });
   const ref = parseReference(`${client.host}/${repository}:latest`);
   return { client, repository, signer, digest: result.digest, ref };
 }
 
 /** Replaces the layers of a `.sig` or `.att` manifest, as an attacker with push rights could. */
-async function rewrite(client: RegistryClient, repository: string, tag: string, edit: (layers: Descriptor[]) => Promise<Descriptor[]>): Promise<void> {
+async function rewrite(
+  client: RegistryClient,
+  repository: string,
+  tag: string,
+  edit: (layers: Descriptor[]) => Promise<Descriptor[]>,
+): Promise<void> {
   const current = await client.getManifest(repository, tag);
   const layers = await edit(parseManifest(current!.bytes, tag).layers);
   const { manifest, config } = cosignManifest(layers);
@@ -41,7 +57,13 @@ async function rewrite(client: RegistryClient, repository: string, tag: string, 
   await client.putManifest(repository, tag, manifest.bytes, MediaType.imageManifest);
 }
 
-async function pushJsonLayer(client: RegistryClient, repository: string, value: unknown, mediaType: string, annotations: Record<string, string>): Promise<Descriptor> {
+async function pushJsonLayer(
+  client: RegistryClient,
+  repository: string,
+  value: unknown,
+  mediaType: string,
+  annotations: Record<string, string>,
+): Promise<Descriptor> {
   const bytes = Buffer.from(JSON.stringify(value));
   const digest = sha256Digest(bytes);
   await client.pushBlob(repository, digest, { data: bytes });
@@ -50,9 +72,13 @@ async function pushJsonLayer(client: RegistryClient, repository: string, value: 
 
 async function kiln(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], {
-      env: { ...process.env, KILN_LOG_LEVEL: 'silent' },
-    });
+    const { stdout, stderr } = await run(
+      process.execPath,
+      ['--import', 'tsx', 'src/cli.ts', ...args],
+      {
+        env: { ...process.env, KILN_LOG_LEVEL: 'silent' },
+      },
+    );
     return { code: 0, stdout, stderr };
   } catch (error) {
     const e = error as { code: number; stdout: string; stderr: string };
@@ -70,7 +96,9 @@ describe('kiln verify fails with a clear reason', () => {
         return { ...l, annotations: { [signatureAnnotation]: sig.toString('base64') } };
       }),
     );
-    await expect(verifyImage(client, ref, signer.publicKey)).rejects.toThrow(/signature does not verify with the given key/);
+    await expect(verifyImage(client, ref, signer.publicKey)).rejects.toThrow(
+      /signature does not verify with the given key/,
+    );
   });
 
   it('on a signature by another key', async () => {
@@ -78,14 +106,24 @@ describe('kiln verify fails with a clear reason', () => {
     const other = newSigner();
     const payload = simpleSigningPayload(`${client.host}/${repository}`, digest);
     await rewrite(client, repository, signatureTag(digest), async () => [
-      await pushJsonLayer(client, repository, JSON.parse(payload.toString()), MediaType.cosignSimpleSigning, {
-        [signatureAnnotation]: other.sign(payload).toString('base64'),
-      }),
+      await pushJsonLayer(
+        client,
+        repository,
+        JSON.parse(payload.toString()),
+        MediaType.cosignSimpleSigning,
+        {
+          [signatureAnnotation]: other.sign(payload).toString('base64'),
+        },
+      ),
     ]);
-    await expect(verifyImage(client, ref, signer.publicKey)).rejects.toThrow(/signature does not verify with the given key/);
+    await expect(verifyImage(client, ref, signer.publicKey)).rejects.toThrow(
+      /signature does not verify with the given key/,
+    );
     // The real key against the untouched image of another publish fails the same way.
     const second = await published();
-    await expect(verifyImage(second.client, second.ref, other.publicKey)).rejects.toThrow(/signature does not verify/);
+    await expect(verifyImage(second.client, second.ref, other.publicKey)).rejects.toThrow(
+      /signature does not verify/,
+    );
   });
 
   it('on a tampered attestation', async () => {
@@ -94,25 +132,46 @@ describe('kiln verify fails with a clear reason', () => {
       Promise.all(
         layers.map(async (l) => {
           if (l.annotations?.predicateType !== 'https://spdx.dev/Document') return l;
-          const envelope = JSON.parse((await client.getBlob(repository, l.digest))!.toString()) as DsseEnvelope;
-          const body = Buffer.from(envelope.payload, 'base64').toString().replace('"libssl3"', '"libssl3-backdoored"');
-          return pushJsonLayer(client, repository, { ...envelope, payload: Buffer.from(body).toString('base64') }, l.mediaType, l.annotations);
+          const envelope = JSON.parse(
+            (await client.getBlob(repository, l.digest))!.toString(),
+          ) as DsseEnvelope;
+          const body = Buffer.from(envelope.payload, 'base64')
+            .toString()
+            .replace('"libssl3"', '"libssl3-backdoored"');
+          return pushJsonLayer(
+            client,
+            repository,
+            { ...envelope, payload: Buffer.from(body).toString('base64') },
+            l.mediaType,
+            l.annotations,
+          );
         }),
       ),
     );
-    await expect(verifyImage(client, ref, signer.publicKey)).rejects.toThrow(/attestation https:\/\/spdx.dev\/Document: signature does not verify/);
+    await expect(verifyImage(client, ref, signer.publicKey)).rejects.toThrow(
+      /attestation https:\/\/spdx.dev\/Document: signature does not verify/,
+    );
   });
 
   it('on an attestation for another digest', async () => {
     const { client, repository, signer, digest, ref } = await published();
     const otherDigest = `sha256:${'0'.repeat(64)}`;
-    const s = statement(`${client.host}/${repository}`, otherDigest, 'https://slsa.dev/provenance/v1', { buildDefinition: {} });
+    const s = statement(
+      `${client.host}/${repository}`,
+      otherDigest,
+      'https://slsa.dev/provenance/v1',
+      { buildDefinition: {} },
+    );
     const envelope = signEnvelope(inTotoPayloadType, Buffer.from(JSON.stringify(s)), signer);
     await rewrite(client, repository, attestationTag(digest), async (layers) => [
       ...layers,
-      await pushJsonLayer(client, repository, envelope, MediaType.dsseEnvelope, { predicateType: 'https://slsa.dev/provenance/v1' }),
+      await pushJsonLayer(client, repository, envelope, MediaType.dsseEnvelope, {
+        predicateType: 'https://slsa.dev/provenance/v1',
+      }),
     ]);
-    await expect(verifyImage(client, ref, signer.publicKey)).rejects.toThrow(new RegExp(`subject is ${otherDigest}, not this image ${digest}`));
+    await expect(verifyImage(client, ref, signer.publicKey)).rejects.toThrow(
+      new RegExp(`subject is ${otherDigest}, not this image ${digest}`),
+    );
   });
 });
 
@@ -124,36 +183,85 @@ describe('kiln verify reads what cosign writes', () => {
     const { layoutDir, images } = await makeLayout(['amd64'], 'cosign');
     await pushArchs(client, repository, layoutDir, images, '1.0.0');
     const digest = images[0]!.manifest.digest;
-    await client.putManifest(repository, 'v1', (await client.getManifest(repository, digest))!.bytes, MediaType.imageManifest);
+    await client.putManifest(
+      repository,
+      'v1',
+      (await client.getManifest(repository, digest))!.bytes,
+      MediaType.imageManifest,
+    );
 
     // cosign sign --key: simple-signing payload with the cosign type, DER signature base64 in the annotation.
     const payload = Buffer.from(
       `{"critical":{"identity":{"docker-reference":"${client.host}/${repository}"},"image":{"docker-manifest-digest":"${digest}"},"type":"cosign container image signature"},"optional":{"creator":"cosign"}}`,
     );
-    const sigLayer = await pushRaw(client, repository, payload, MediaType.cosignSimpleSigning, { [signatureAnnotation]: signer.sign(payload).toString('base64') });
+    const sigLayer = await pushRaw(client, repository, payload, MediaType.cosignSimpleSigning, {
+      [signatureAnnotation]: signer.sign(payload).toString('base64'),
+    });
     // cosign attest --key: in-toto Statement v0.1 in a DSSE envelope, predicateType annotation, empty signature annotation.
     const attLayers: Descriptor[] = [];
     for (const [predicateType, predicate] of [
-      ['https://spdx.dev/Document', { spdxVersion: 'SPDX-2.3', documentDescribes: ['SPDXRef-A'], packages: [{ SPDXID: 'SPDXRef-A' }, { SPDXID: 'SPDXRef-B' }] }],
-      ['https://slsa.dev/provenance/v1', { buildDefinition: { buildType: 'https://example.org/t', externalParameters: { version: '1.0.0' } }, runDetails: { builder: { id: 'https://example.org/b' } } }],
+      [
+        'https://spdx.dev/Document',
+        {
+          spdxVersion: 'SPDX-2.3',
+          documentDescribes: ['SPDXRef-A'],
+          packages: [{ SPDXID: 'SPDXRef-A' }, { SPDXID: 'SPDXRef-B' }],
+        },
+      ],
+      [
+        'https://slsa.dev/provenance/v1',
+        {
+          buildDefinition: {
+            buildType: 'https://example.org/t',
+            externalParameters: { version: '1.0.0' },
+          },
+          runDetails: { builder: { id: 'https://example.org/b' } },
+        },
+      ],
     ] as const) {
-      const st = { _type: 'https://in-toto.io/Statement/v0.1', predicateType, subject: [{ name: `${client.host}/${repository}`, digest: { sha256: digest.slice(7) } }], predicate };
+      const st = {
+        _type: 'https://in-toto.io/Statement/v0.1',
+        predicateType,
+        subject: [{ name: `${client.host}/${repository}`, digest: { sha256: digest.slice(7) } }],
+        predicate,
+      };
       const env = signEnvelope(inTotoPayloadType, Buffer.from(JSON.stringify(st)), signer);
-      attLayers.push(await pushRaw(client, repository, Buffer.from(JSON.stringify(env)), MediaType.dsseEnvelope, { [signatureAnnotation]: '', predicateType }));
+      attLayers.push(
+        await pushRaw(
+          client,
+          repository,
+          Buffer.from(JSON.stringify(env)),
+          MediaType.dsseEnvelope,
+          { [signatureAnnotation]: '', predicateType },
+        ),
+      );
     }
-    for (const [tag, layers] of [[signatureTag(digest), [sigLayer]], [attestationTag(digest), attLayers]] as const) {
+    for (const [tag, layers] of [
+      [signatureTag(digest), [sigLayer]],
+      [attestationTag(digest), attLayers],
+    ] as const) {
       const { manifest, config } = cosignManifest([...layers]);
       await client.pushBlob(repository, config.descriptor.digest, { data: config.bytes });
       await client.putManifest(repository, tag, manifest.bytes, MediaType.imageManifest);
     }
-    const report = await verifyImage(client, parseReference(`${client.host}/${repository}:v1`), signer.publicKey);
+    const report = await verifyImage(
+      client,
+      parseReference(`${client.host}/${repository}:v1`),
+      signer.publicKey,
+    );
     expect(report.sbom.packages).toBe(1);
     expect(report.provenance.upstreamVersion).toBe('1.0.0');
     expect(report.bundles).toBe(0);
   });
 });
 
-async function pushRaw(client: RegistryClient, repository: string, bytes: Buffer, mediaType: string, annotations: Record<string, string>): Promise<Descriptor> {
+async function pushRaw(
+  client: RegistryClient,
+  repository: string,
+  bytes: Buffer,
+  mediaType: string,
+  annotations: Record<string, string>,
+): Promise<Descriptor> {
   const digest = sha256Digest(bytes);
   await client.pushBlob(repository, digest, { data: bytes });
   return { mediaType, digest, size: bytes.length, annotations };
@@ -170,16 +278,25 @@ describe('kiln verify command', () => {
     const ref = `${client.host}/${repository}:4.0.0-r0`;
 
     // Each run starts the whole CLI (~4 s): run the two in parallel, check the text form in-process.
-    const [json, fail] = await Promise.all([kiln(['verify', ref, '--key', good, '--json']), kiln(['verify', ref, '--key', bad])]);
+    const [json, fail] = await Promise.all([
+      kiln(['verify', ref, '--key', good, '--json']),
+      kiln(['verify', ref, '--key', bad]),
+    ]);
     expect(json.code).toBe(0);
     const report = JSON.parse(json.stdout) as VerifyReport & { verified: boolean };
-    expect(report).toMatchObject({ verified: true, sbom: { packages: 3 }, provenance: { upstreamVersion: '4.0.0' } });
+    expect(report).toMatchObject({
+      verified: true,
+      sbom: { packages: 3 },
+      provenance: { upstreamVersion: '4.0.0' },
+    });
     const text = formatReport(report);
     expect(text).toMatch(/Verified .*@sha256:/);
     expect(text).toMatch(/SBOM: 3 packages \(SPDX-2.3\)/);
     expect(text).toMatch(/provenance: upstream version 4.0.0/);
 
     expect(fail.code).toBe(1);
-    expect(fail.stderr).toMatch(/kiln verify: signature check failed for sha256:[a-f0-9]{64}: signature does not verify with the given key/);
+    expect(fail.stderr).toMatch(
+      /kiln verify: signature check failed for sha256:[a-f0-9]{64}: signature does not verify with the given key/,
+    );
   });
 });

@@ -36,8 +36,21 @@ export async function startTokenAuthRegistry(options: TokenAuthOptions): Promise
   const keyFile = path.join(options.dataDir, 'token.key');
   const certFile = path.join(options.dataDir, 'token.crt');
   await run('openssl', [
-    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-    '-keyout', keyFile, '-out', certFile, '-days', '2', '-subj', '/CN=kiln test token signer',
+    'req',
+    '-x509',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:prime256v1',
+    '-nodes',
+    '-keyout',
+    keyFile,
+    '-out',
+    certFile,
+    '-days',
+    '2',
+    '-subj',
+    '/CN=kiln test token signer',
   ]);
   const key = createPrivateKey(await readFile(keyFile));
   const certDer = pemBody(await readFile(certFile, 'utf8'));
@@ -50,15 +63,23 @@ export async function startTokenAuthRegistry(options: TokenAuthOptions): Promise
     }
     const user = checkBasic(req.headers.authorization, options.users);
     if (user === false) {
-      res.writeHead(401, { 'content-type': 'application/json' }).end('{"details":"bad credentials"}');
+      res
+        .writeHead(401, { 'content-type': 'application/json' })
+        .end('{"details":"bad credentials"}');
       return;
     }
     const scopes = url.searchParams.getAll('scope');
     requests.push({ user, scopes });
     // Anonymous callers get a token with no access; users get what they ask for.
     const access = user ? scopes.map(parseScope).filter((a) => a !== undefined) : [];
-    const token = jwt(key, certDer, { sub: user ?? '', aud: url.searchParams.get('service') ?? service, access });
-    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ token, expires_in: 300 }));
+    const token = jwt(key, certDer, {
+      sub: user ?? '',
+      aud: url.searchParams.get('service') ?? service,
+      access,
+    });
+    res
+      .writeHead(200, { 'content-type': 'application/json' })
+      .end(JSON.stringify({ token, expires_in: 300 }));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const realm = `http://127.0.0.1:${(server.address() as AddressInfo).port}/token`;
@@ -77,7 +98,10 @@ export async function startTokenAuthRegistry(options: TokenAuthOptions): Promise
   };
 }
 
-function checkBasic(header: string | undefined, users: Record<string, string>): string | undefined | false {
+function checkBasic(
+  header: string | undefined,
+  users: Record<string, string>,
+): string | undefined | false {
   if (!header) return undefined;
   const m = /^Basic (.+)$/i.exec(header);
   if (!m?.[1]) return false;
@@ -93,10 +117,21 @@ function parseScope(scope: string): { type: string; name: string; actions: strin
 }
 
 /** An ES256 JWT whose header carries the signing certificate (`x5c`), as distribution verifies it. */
-function jwt(key: KeyObject, certDer: string, claims: { sub: string; aud: string; access: unknown[] }): string {
+function jwt(
+  key: KeyObject,
+  certDer: string,
+  claims: { sub: string; aud: string; access: unknown[] },
+): string {
   const now = Math.floor(Date.now() / 1000);
   const header = { alg: 'ES256', typ: 'JWT', x5c: [certDer] };
-  const body = { iss: issuer, ...claims, exp: now + 300, nbf: now - 10, iat: now, jti: randomUUID() };
+  const body = {
+    iss: issuer,
+    ...claims,
+    exp: now + 300,
+    nbf: now - 10,
+    iat: now,
+    jti: randomUUID(),
+  };
   const input = `${b64url(JSON.stringify(header))}.${b64url(JSON.stringify(body))}`;
   const signature = sign('sha256', Buffer.from(input), { key, dsaEncoding: 'ieee-p1363' });
   return `${input}.${signature.toString('base64url')}`;

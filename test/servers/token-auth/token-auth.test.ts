@@ -28,35 +28,63 @@ afterAll(async () => {
 
 describe('bearer token auth against docker-registry configured for token auth', () => {
   it('answers the WWW-Authenticate challenge, publishes and verifies with scoped tokens', async () => {
-    const client = await registryClientFor(stack.registry.host, { registryAuth: { username: 'kiln', password }, insecureRegistries: [] });
+    const client = await registryClientFor(stack.registry.host, {
+      registryAuth: { username: 'kiln', password },
+      insecureRegistries: [],
+    });
     const repository = 'kiln/tokened';
     const signer = newSigner();
     const { layoutDir, images } = await makeLayout(['amd64'], 'token');
     const archResults = await pushArchs(client, repository, layoutDir, images, '1.0.0');
-    const result = await publishImage({ client, repository, request: makeRequest(repository, '1.0.0', ['1.0.0-r0', 'latest']), archResults, signer });
-    const report = await verifyImage(client, parseReference(`${stack.registry.host}/${repository}:latest`), signer.publicKey);
+    const result = await publishImage({
+      client,
+      repository,
+      request: makeRequest(repository, '1.0.0', ['1.0.0-r0', 'latest']),
+      archResults,
+      signer,
+    });
+    const report = await verifyImage(
+      client,
+      parseReference(`${stack.registry.host}/${repository}:latest`),
+      signer.publicKey,
+    );
     expect(report.digest).toBe(result.digest);
     expect(stack.requests.every((r) => r.user === 'kiln')).toBe(true);
-    expect(stack.requests.map((r) => r.scopes.join(' '))).toContain(`repository:${repository}:pull,push`);
+    expect(stack.requests.map((r) => r.scopes.join(' '))).toContain(
+      `repository:${repository}:pull,push`,
+    );
     // Tokens are cached per scope: far fewer token requests than registry requests.
     const registryRequests = Object.values(client.stats.requests).reduce((a, b) => a + b, 0);
     expect(stack.requests.length).toBeLessThan(registryRequests / 5);
   });
 
   it('asks for pull on the source repository when mounting', async () => {
-    const client = new RegistryClient({ host: stack.registry.host, credentials: { username: 'kiln', password } });
+    const client = new RegistryClient({
+      host: stack.registry.host,
+      credentials: { username: 'kiln', password },
+    });
     const data = Buffer.from('mount me');
     await client.pushBlob('kiln/base', sha256Digest(data), { data });
-    expect(await client.pushBlob('kiln/child', sha256Digest(data), { data }, { mountFrom: 'kiln/base' })).toBe('mounted');
-    expect(stack.requests.at(-1)?.scopes).toEqual(['repository:kiln/child:pull,push', 'repository:kiln/base:pull']);
+    expect(
+      await client.pushBlob('kiln/child', sha256Digest(data), { data }, { mountFrom: 'kiln/base' }),
+    ).toBe('mounted');
+    expect(stack.requests.at(-1)?.scopes).toEqual([
+      'repository:kiln/child:pull,push',
+      'repository:kiln/base:pull',
+    ]);
   });
 
   it('anonymous access is refused with advice; a wrong password names the user but never the password', async () => {
     const anonymous = new RegistryClient({ host: stack.registry.host });
-    await expect(anonymous.listTags('kiln/tokened')).rejects.toThrow(/refused anonymous access \(set KILN_REGISTRY_USERNAME/);
+    await expect(anonymous.listTags('kiln/tokened')).rejects.toThrow(
+      /refused anonymous access \(set KILN_REGISTRY_USERNAME/,
+    );
 
     const wrong = 'not-the-right-password';
-    const client = new RegistryClient({ host: stack.registry.host, credentials: { username: 'kiln', password: wrong } });
+    const client = new RegistryClient({
+      host: stack.registry.host,
+      credentials: { username: 'kiln', password: wrong },
+    });
     const error = await client.listTags('kiln/tokened').then(
       () => undefined,
       (e: unknown) => e,
