@@ -57,6 +57,7 @@ function fromIssue(issue: z.core.$ZodIssue, root: z.core.$ZodType, prefix: Prope
       return [{ path, anchor: 'value', message: withPath(path, `expected ${typeName(issue.expected)}, got ${shown(issue.input)}`) }];
     }
     case 'invalid_value': {
+      if (issue.input === undefined) return [{ path, anchor: 'key', message: withPath(path, 'missing required field') }];
       const options = issue.values.map(String);
       const guess = typeof issue.input === 'string' ? closest(issue.input, options) : undefined;
       const text = `expected one of ${options.join(', ')}, got ${shown(issue.input)}${guess ? `; did you mean \`${guess}\`?` : ''}`;
@@ -78,6 +79,16 @@ function fromIssue(issue: z.core.$ZodIssue, root: z.core.$ZodType, prefix: Prope
       if (meant.length === 1 && meant[0]) return findingsFromIssues(meant[0], root, path);
       const kinds = schemasAt(root, path).map(kindName);
       return [{ path, anchor: 'value', message: withPath(path, `expected ${[...new Set(kinds)].join(' or ')}, got ${shown(issue.input)}`) }];
+    }
+    case 'invalid_key': {
+      const inner = issue.issues[0]?.message ?? 'invalid key';
+      return [{ path, anchor: 'key', message: withPath(path, `invalid key: ${inner}`) }];
+    }
+    case 'custom': {
+      // A rule about a whole map points at the map's key, not at its first entry.
+      const input: unknown = issue.input;
+      const anchor = typeof input === 'object' && input !== null && !Array.isArray(input) ? 'key' : 'value';
+      return [{ path, anchor, message: withPath(path, issue.message) }];
     }
     default:
       return [{ path, anchor: 'value', message: withPath(path, issue.message) }];
