@@ -18,12 +18,22 @@ const sha = (b: Buffer | string) => createHash('sha256').update(b).digest('hex')
 beforeAll(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), 'kiln-fetch-'));
   await mkdir(path.join(dir, 'src', 'hello-1.0.0'), { recursive: true });
-  await writeFile(path.join(dir, 'src', 'hello-1.0.0', 'hello.c'), 'int main(void) { return 0; }\n');
-  await execa('tar', ['-C', path.join(dir, 'src'), '-czf', path.join(dir, 'hello.tar.gz'), 'hello-1.0.0']);
+  await writeFile(
+    path.join(dir, 'src', 'hello-1.0.0', 'hello.c'),
+    'int main(void) { return 0; }\n',
+  );
+  await execa('tar', [
+    '-C',
+    path.join(dir, 'src'),
+    '-czf',
+    path.join(dir, 'hello.tar.gz'),
+    'hello-1.0.0',
+  ]);
   tarball = await readFile(path.join(dir, 'hello.tar.gz'));
   server = createServer((req, res) => {
     if (req.url === '/releases/v1.0.0/hello-1.0.0.tar.gz') return res.end(tarball);
-    if (req.url === '/releases/v1.0.0/SHA256SUMS') return res.end(`${'b'.repeat(64)}  other.tar.gz\n${sha(tarball)}  hello-1.0.0.tar.gz\n`);
+    if (req.url === '/releases/v1.0.0/SHA256SUMS')
+      return res.end(`${'b'.repeat(64)}  other.tar.gz\n${sha(tarball)}  hello-1.0.0.tar.gz\n`);
     if (req.url === '/busy') {
       res.statusCode = 503;
       return res.end();
@@ -41,29 +51,61 @@ afterAll(async () => {
 });
 
 describe('fetchFiles', () => {
-  it('fetches, checks against a checksums file and unpacks, stripping the top folder', async () => {
+  it('fetches, checks against a checksums file and unpacks, stripping the top folder as asked', async () => {
     const contextDir = await mkdtemp(path.join(dir, 'ctx-'));
     const out = await fetchFiles(
-      [{ url: `${base}/releases/v\${version}/hello-\${version}.tar.gz`, 'checksum-url': `${base}/releases/v\${version}/SHA256SUMS`, path: 'src', extract: true }],
+      [
+        {
+          url: `${base}/releases/v\${version}/hello-\${version}.tar.gz`,
+          'checksum-url': `${base}/releases/v\${version}/SHA256SUMS`,
+          path: 'src',
+          extract: true,
+          'strip-components': 1,
+        },
+      ],
       { version: '1.0.0', contextDir },
     );
     expect(await readFile(path.join(contextDir, 'src', 'hello.c'), 'utf8')).toContain('int main');
-    expect(out[0]?.material).toEqual({ uri: `${base}/releases/v1.0.0/hello-1.0.0.tar.gz`, digest: { sha256: sha(tarball) }, name: 'src' });
+    expect(out[0]?.material).toEqual({
+      uri: `${base}/releases/v1.0.0/hello-1.0.0.tar.gz`,
+      digest: { sha256: sha(tarball) },
+      name: 'src',
+    });
   });
 
   it('refuses a checksum mismatch and a file with no checksum, for good', async () => {
     const contextDir = await mkdtemp(path.join(dir, 'ctx-'));
     const url = `${base}/releases/v1.0.0/hello-1.0.0.tar.gz`;
-    const bad = await fetchFiles([{ url, sha256: 'c'.repeat(64), path: 'x.tgz' }], { version: '1.0.0', contextDir }).catch((e: unknown) => e);
+    const bad = await fetchFiles([{ url, sha256: 'c'.repeat(64), path: 'x.tgz' }], {
+      version: '1.0.0',
+      contextDir,
+    }).catch((e: unknown) => e);
     expect(bad).toBeInstanceOf(PermanentError);
     expect((bad as Error).message).toContain(`the recipe expects ${'c'.repeat(64)}`);
-    await expect(fetchFiles([{ url, path: 'x.tgz' }], { version: '1.0.0', contextDir })).rejects.toThrow('kiln fetches nothing unchecked');
-    await expect(fetchFiles([{ url, sha256: sha(tarball), path: '../../etc/x' }], { version: '1.0.0', contextDir })).rejects.toThrow('leaves the build context');
+    await expect(
+      fetchFiles([{ url, path: 'x.tgz' }], { version: '1.0.0', contextDir }),
+    ).rejects.toThrow('kiln fetches nothing unchecked');
+    await expect(
+      fetchFiles([{ url, sha256: sha(tarball), path: '../../etc/x' }], {
+        version: '1.0.0',
+        contextDir,
+      }),
+    ).rejects.toThrow('leaves the build context');
   });
 
   it('tells a missing file (permanent) from a busy server (transient)', async () => {
     const contextDir = await mkdtemp(path.join(dir, 'ctx-'));
-    await expect(fetchFiles([{ url: `${base}/nope`, sha256: 'c'.repeat(64), path: 'a' }], { version: '1', contextDir })).rejects.toBeInstanceOf(PermanentError);
-    await expect(fetchFiles([{ url: `${base}/busy`, sha256: 'c'.repeat(64), path: 'a' }], { version: '1', contextDir })).rejects.toBeInstanceOf(TransientError);
+    await expect(
+      fetchFiles([{ url: `${base}/nope`, sha256: 'c'.repeat(64), path: 'a' }], {
+        version: '1',
+        contextDir,
+      }),
+    ).rejects.toBeInstanceOf(PermanentError);
+    await expect(
+      fetchFiles([{ url: `${base}/busy`, sha256: 'c'.repeat(64), path: 'a' }], {
+        version: '1',
+        contextDir,
+      }),
+    ).rejects.toBeInstanceOf(TransientError);
   });
 });

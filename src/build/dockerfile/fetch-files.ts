@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { chmod, mkdir, mkdtemp, readdir, rename, rm } from 'node:fs/promises';
+import { chmod, mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -32,12 +32,27 @@ export async function fetchFiles(
   const out: FetchedFile[] = [];
   for (const file of files ?? []) {
     const url = file.url.replaceAll('${version}', options.version);
+    if (url.startsWith('npm:'))
+      throw new PermanentError(
+        `file ${url}: npm: files are not supported by the dockerfile builder; fetch an https URL with a checksum`,
+      );
     const target = path.resolve(options.contextDir, file.path.replace(/^\/+/, ''));
     if (!target.startsWith(options.contextDir + path.sep)) {
       throw new PermanentError(`file ${url}: path ${file.path} leaves the build context`);
     }
-    const expected = file.sha256 ?? (file['checksum-url'] ? await checksumFrom(file['checksum-url'].replaceAll('${version}', options.version), url, options.signal) : undefined);
-    if (!expected) throw new PermanentError(`file ${url}: give it a sha256 or a checksum-url; kiln fetches nothing unchecked`);
+    const expected =
+      file.sha256 ??
+      (file['checksum-url']
+        ? await checksumFrom(
+            file['checksum-url'].replaceAll('${version}', options.version),
+            url,
+            options.signal,
+          )
+        : undefined);
+    if (!expected)
+      throw new PermanentError(
+        `file ${url}: give it a sha256 or a checksum-url; kiln fetches nothing unchecked`,
+      );
     await mkdir(path.dirname(target), { recursive: true });
     const download = file.extract ? `${target}.download` : target;
     const actual = await download_(url, download, options.signal);
@@ -47,11 +62,15 @@ export async function fetchFiles(
     }
     if (file.mode) await chmod(download, parseInt(file.mode, 8));
     if (file.extract) {
-      await extract(download, target, url, options.signal);
+      await extract(download, target, file['strip-components'] ?? 0, url, options.signal);
       await rm(download, { force: true });
     }
     options.log?.info({ url, sha256: actual, path: file.path }, 'fetched');
-    out.push({ localPath: target, extracted: file.extract ?? false, material: { uri: url, digest: { sha256: actual }, name: file.path } });
+    out.push({
+      localPath: target,
+      extracted: file.extract ?? false,
+      material: { uri: url, digest: { sha256: actual }, name: file.path },
+    });
   }
   return out;
 }
@@ -66,7 +85,9 @@ async function download_(url: string, dest: string, signal?: AbortSignal): Promi
   if (!response.ok || !response.body) {
     await response.body?.cancel();
     const message = `fetching ${url}: HTTP ${response.status}`;
-    throw response.status >= 500 || response.status === 429 ? new TransientError(message) : new PermanentError(message);
+    throw response.status >= 500 || response.status === 429
+      ? new TransientError(message)
+      : new PermanentError(message);
   }
   const hash = createHash('sha256');
   const hashing = new Transform({
@@ -76,7 +97,11 @@ async function download_(url: string, dest: string, signal?: AbortSignal): Promi
     },
   });
   try {
-    await pipeline(Readable.fromWeb(response.body as WebReadableStream<Uint8Array>), hashing, createWriteStream(dest, { mode: 0o644 }));
+    await pipeline(
+      Readable.fromWeb(response.body as WebReadableStream<Uint8Array>),
+      hashing,
+      createWriteStream(dest, { mode: 0o644 }),
+    );
   } catch (cause) {
     throw new TransientError(`fetching ${url}: download interrupted`, { cause });
   }
@@ -84,7 +109,11 @@ async function download_(url: string, dest: string, signal?: AbortSignal): Promi
 }
 
 /** Reads the sha256 for `url`'s file name from a `sha256sum`-style file (or a lone digest). */
-async function checksumFrom(checksumUrl: string, url: string, signal?: AbortSignal): Promise<string> {
+async function checksumFrom(
+  checksumUrl: string,
+  url: string,
+  signal?: AbortSignal,
+): Promise<string> {
   let text: string;
   try {
     const response = await fetch(checksumUrl, { signal });
@@ -98,7 +127,10 @@ async function checksumFrom(checksumUrl: string, url: string, signal?: AbortSign
     throw new TransientError(`fetching checksums ${checksumUrl}`, { cause });
   }
   const name = decodeURIComponent(new URL(url).pathname.split('/').pop() ?? '');
-  const lines = text.split('\n').map((l) => l.trim()).filter(Boolean);
+  const lines = text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
   for (const line of lines) {
     const match = /^([a-f0-9]{64})\s+\*?(.+)$/.exec(line);
     if (match?.[1] && match[2] && path.basename(match[2]) === name) return match[1];
@@ -107,19 +139,30 @@ async function checksumFrom(checksumUrl: string, url: string, signal?: AbortSign
   throw new PermanentError(`checksums ${checksumUrl} list no sha256 for ${name}`);
 }
 
-/** Unpacks an archive at `target`; a single top-level folder (`name-1.2.3/`) is stripped. */
-async function extract(archive: string, target: string, url: string, signal?: AbortSignal): Promise<void> {
-  const staging = await mkdtemp(`${target}.unpack-`);
+/** Unpacks an archive at `target`, dropping `strip` leading path components of each entry. */
+async function extract(
+  archive: string,
+  target: string,
+  strip: number,
+  url: string,
+  signal?: AbortSignal,
+): Promise<void> {
+  await rm(target, { recursive: true, force: true });
+  await mkdir(target, { recursive: true });
   await runTool({
     what: `unpacking ${url}`,
     file: 'tar',
-    args: ['-x', '-f', archive, '-C', staging, '--no-same-owner', '--no-same-permissions'],
+    args: [
+      '-x',
+      '-f',
+      archive,
+      '-C',
+      target,
+      '--no-same-owner',
+      '--no-same-permissions',
+      `--strip-components=${strip}`,
+    ],
     signal,
     timeoutMs: 10 * 60_000,
   });
-  const entries = await readdir(staging, { withFileTypes: true });
-  const only = entries.length === 1 && entries[0]?.isDirectory() ? entries[0].name : undefined;
-  await rm(target, { recursive: true, force: true });
-  await rename(only ? path.join(staging, only) : staging, target);
-  await rm(staging, { recursive: true, force: true });
 }
