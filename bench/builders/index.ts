@@ -43,7 +43,13 @@ async function main(): Promise<void> {
       build: { builder: 'dockerfile', dockerfile: { path: 'bench/Dockerfile', context: 'bench' } },
     });
     const builder = createDockerfileBuilder({
-      config: { dockerfileBackend: 'buildah', buildkitAddr: undefined, registry: undefined, insecureRegistries: [], cacheDir: dir },
+      config: {
+        dockerfileBackend: 'buildah',
+        buildkitAddr: undefined,
+        registry: undefined,
+        insecureRegistries: [],
+        cacheDir: dir,
+      },
     });
 
     const kiln = async (i: number): Promise<number> => {
@@ -73,11 +79,32 @@ async function main(): Promise<void> {
       await execa(
         'buildah',
         [
-          ...['--root', path.join(work, 'root'), '--runroot', path.join(work, 'run'), '--storage-driver', 'vfs'],
+          ...[
+            '--root',
+            path.join(work, 'root'),
+            '--runroot',
+            path.join(work, 'run'),
+            '--storage-driver',
+            'vfs',
+          ],
           'bud',
-          ...['--isolation', 'chroot', '--format', 'oci', '--timestamp', '1700000000', '--identity-label=false'],
+          ...[
+            '--isolation',
+            'chroot',
+            '--format',
+            'oci',
+            '--timestamp',
+            '1700000000',
+            '--identity-label=false',
+          ],
           ...['--build-arg', 'VERSION=1.0.0', '--build-arg', 'SOURCE_DATE_EPOCH=1700000000'],
-          ...['--file', path.join(context, 'Dockerfile'), '--tag', `oci:${path.join(work, 'layout')}:amd64`, context],
+          ...[
+            '--file',
+            path.join(context, 'Dockerfile'),
+            '--tag',
+            `oci:${path.join(work, 'layout')}:amd64`,
+            context,
+          ],
         ],
         { timeout: limitMs },
       );
@@ -97,16 +124,25 @@ async function main(): Promise<void> {
       times.hand.push(await byHand(i));
       times.kiln.push(await kiln(i));
     }
-    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
+    const median = (xs: number[]) =>
+      [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
     const k = median(times.kiln);
     const h = median(times.hand);
     const s = (ms: number) => (ms / 1000).toFixed(3);
-    console.log(`# bench:builders (${runs} runs each, median wall time, ${os.availableParallelism()} cores)\n`);
+    console.log(
+      `# bench:builders (${runs} runs each, median wall time, ${os.availableParallelism()} cores)\n`,
+    );
     console.log('| build | median (s) | min (s) | max (s) |');
     console.log('| --- | ---: | ---: | ---: |');
-    console.log(`| \`buildah bud\` by hand | ${s(h)} | ${s(Math.min(...times.hand))} | ${s(Math.max(...times.hand))} |`);
-    console.log(`| kiln dockerfile builder (buildah) | ${s(k)} | ${s(Math.min(...times.kiln))} | ${s(Math.max(...times.kiln))} |`);
-    console.log(`\nkiln overhead ratio: **${(k / h).toFixed(3)}** (${((k / h - 1) * 100).toFixed(1)}%; goal < 10%)`);
+    console.log(
+      `| \`buildah bud\` by hand | ${s(h)} | ${s(Math.min(...times.hand))} | ${s(Math.max(...times.hand))} |`,
+    );
+    console.log(
+      `| kiln dockerfile builder (buildah) | ${s(k)} | ${s(Math.min(...times.kiln))} | ${s(Math.max(...times.kiln))} |`,
+    );
+    console.log(
+      `\nkiln overhead ratio: **${(k / h).toFixed(3)}** (${((k / h - 1) * 100).toFixed(1)}%; goal < 10%)`,
+    );
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -13,7 +13,9 @@ const descriptor = z.object({
   digest: z.string().regex(/^sha256:[a-f0-9]{64}$/),
   size: z.number().int().nonnegative(),
   annotations: z.record(z.string(), z.string()).optional(),
-  platform: z.object({ architecture: z.string(), os: z.string(), variant: z.string().optional() }).optional(),
+  platform: z
+    .object({ architecture: z.string(), os: z.string(), variant: z.string().optional() })
+    .optional(),
 });
 const indexDoc = z.object({ manifests: z.array(descriptor) });
 
@@ -28,11 +30,18 @@ function toDescriptor(d: ParsedDescriptor): Descriptor {
 function samePlatform(arch: string, p: ParsedDescriptor['platform']): boolean {
   if (!p) return false;
   const want = platformOf(arch);
-  return want.os === p.os && want.architecture === p.architecture && (want.variant ?? '') === (p.variant ?? (want.variant ?? ''));
+  return (
+    want.os === p.os &&
+    want.architecture === p.architecture &&
+    (want.variant ?? '') === (p.variant ?? want.variant ?? '')
+  );
 }
 
 /** Manifests written under one ref per arch (buildah `oci:<dir>:<arch>`). */
-export async function manifestsByRef(layoutDir: string, archs: readonly string[]): Promise<Map<string, Descriptor>> {
+export async function manifestsByRef(
+  layoutDir: string,
+  archs: readonly string[],
+): Promise<Map<string, Descriptor>> {
   const layout = new OciLayout(layoutDir);
   const index = indexDoc.parse(await layout.readIndex());
   const out = new Map<string, Descriptor>();
@@ -45,12 +54,18 @@ export async function manifestsByRef(layoutDir: string, archs: readonly string[]
 }
 
 /** Manifests under the layout's root entry, an index or a single manifest (BuildKit, apko). */
-export async function manifestsUnderRoot(layoutDir: string, archs: readonly string[]): Promise<Map<string, Descriptor>> {
+export async function manifestsUnderRoot(
+  layoutDir: string,
+  archs: readonly string[],
+): Promise<Map<string, Descriptor>> {
   const layout = new OciLayout(layoutDir);
   const root = indexDoc.parse(await layout.readIndex()).manifests;
   let candidates: ParsedDescriptor[] = [];
   for (const entry of root) {
-    if (entry.mediaType === MediaType.imageIndex || entry.mediaType === MediaType.dockerManifestList) {
+    if (
+      entry.mediaType === MediaType.imageIndex ||
+      entry.mediaType === MediaType.dockerManifestList
+    ) {
       candidates.push(...indexDoc.parse(await layout.readJson(entry.digest)).manifests);
     } else {
       candidates.push(entry);
@@ -60,7 +75,9 @@ export async function manifestsUnderRoot(layoutDir: string, archs: readonly stri
   candidates = candidates.filter((c) => !c.annotations?.['vnd.docker.reference.type']);
   const out = new Map<string, Descriptor>();
   for (const arch of archs) {
-    const entry = candidates.find((c) => samePlatform(arch, c.platform)) ?? (archs.length === 1 && candidates.length === 1 ? candidates[0] : undefined);
+    const entry =
+      candidates.find((c) => samePlatform(arch, c.platform)) ??
+      (archs.length === 1 && candidates.length === 1 ? candidates[0] : undefined);
     if (!entry) throw new Error(`the build wrote no image for ${arch} into ${layoutDir}`);
     out.set(arch, { ...toDescriptor(entry), platform: platformOf(arch) });
   }

@@ -7,7 +7,12 @@ describe('runTool', () => {
   it('passes arguments verbatim, without a shell', async () => {
     const weird = `a'b"c $(touch /tmp/kiln-pwned) ; | & \`id\` \\n *`;
     const lines: string[] = [];
-    await runTool({ what: 'echoing', file: 'printf', args: ['%s\\n', weird], onLine: (l) => lines.push(l) });
+    await runTool({
+      what: 'echoing',
+      file: 'printf',
+      args: ['%s\\n', weird],
+      onLine: (l) => lines.push(l),
+    });
     expect(lines).toEqual([weird]);
   });
 
@@ -31,7 +36,8 @@ describe('runTool', () => {
       what: 'pulling',
       file: 'sh',
       args: ['-c', 'echo "connection refused"; exit 1'],
-      classify: ({ tail }) => (tail.some((l) => l.includes('connection refused')) ? 'transient' : 'permanent'),
+      classify: ({ tail }) =>
+        tail.some((l) => l.includes('connection refused')) ? 'transient' : 'permanent',
     }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(TransientError);
   });
@@ -41,7 +47,10 @@ describe('runTool', () => {
     const error = await runTool({
       what: 'sleeping',
       file: 'sh',
-      args: ['-c', 'sleep 300 & echo $!; setsid sleep 301 & echo $!; sh -c "sleep 302 & echo \\$!; wait" & wait'],
+      args: [
+        '-c',
+        'sleep 300 & echo $!; setsid sleep 301 & echo $!; sh -c "sleep 302 & echo \\$!; wait" & wait',
+      ],
       timeoutMs: 800,
       graceMs: 200,
       onLine: (l) => pids.push(Number(l)),
@@ -73,7 +82,9 @@ describe('runTool', () => {
   });
 
   it('reports a missing program as permanent', async () => {
-    const error = await runTool({ what: 'building', file: 'kiln-no-such-tool', args: [] }).catch((e: unknown) => e);
+    const error = await runTool({ what: 'building', file: 'kiln-no-such-tool', args: [] }).catch(
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(PermanentError);
     expect((error as Error).message).toContain('could not start kiln-no-such-tool');
   });

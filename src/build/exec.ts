@@ -68,7 +68,8 @@ export async function runTool(run: ToolRun): Promise<ToolResult> {
     stopping = why;
     void killTree(pid, run.graceMs ?? 3000);
   };
-  const timer = run.timeoutMs === undefined ? undefined : setTimeout(() => stop('timeout'), run.timeoutMs);
+  const timer =
+    run.timeoutMs === undefined ? undefined : setTimeout(() => stop('timeout'), run.timeoutMs);
   const onAbort = (): void => stop('abort');
   run.signal?.addEventListener('abort', onAbort, { once: true });
 
@@ -90,11 +91,15 @@ export async function runTool(run: ToolRun): Promise<ToolResult> {
     }
     if (stopping === 'abort') throw cancelled(run, tail);
     if (result.failed && result.exitCode === undefined && !result.signal) {
-      throw new PermanentError(`${run.what}: could not start ${run.file}`, { cause: result.cause ?? result });
+      throw new PermanentError(`${run.what}: could not start ${run.file}`, {
+        cause: result.cause ?? result,
+      });
     }
     if (result.exitCode !== 0) {
       const exitCode = result.exitCode ?? -1;
-      const status = result.signal ? `was killed by ${result.signal}` : `exited with status ${exitCode}`;
+      const status = result.signal
+        ? `was killed by ${result.signal}`
+        : `exited with status ${exitCode}`;
       const message = `${run.what}: ${run.file} ${status}${lastLines(tail)}`;
       const kind = run.classify?.({ exitCode, tail }) ?? 'permanent';
       throw kind === 'transient' ? new TransientError(message) : new PermanentError(message);
@@ -107,9 +112,12 @@ export async function runTool(run: ToolRun): Promise<ToolResult> {
 }
 
 function cancelled(run: ToolRun, tail: readonly string[]): TransientError {
-  return new TransientError(`${run.what}: cancelled; ${run.file} and its children were killed${lastLines(tail)}`, {
-    cause: run.signal?.reason,
-  });
+  return new TransientError(
+    `${run.what}: cancelled; ${run.file} and its children were killed${lastLines(tail)}`,
+    {
+      cause: run.signal?.reason,
+    },
+  );
 }
 
 function lastLines(tail: readonly string[]): string {

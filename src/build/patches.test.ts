@@ -53,7 +53,9 @@ describe('applyPatches', () => {
       subject: 'demo 1.0.0',
     });
     expect(report.applied).toEqual(['01-three.patch', '02-six.patch']);
-    expect(await readFile(path.join(source, 'src', 'h.c'), 'utf8')).toContain('THREE\nfour\nfive\nSIX');
+    expect(await readFile(path.join(source, 'src', 'h.c'), 'utf8')).toContain(
+      'THREE\nfour\nfive\nSIX',
+    );
   });
 
   it('skips and reports a patch whose until version has been reached', async () => {
@@ -67,7 +69,9 @@ describe('applyPatches', () => {
       version: '1.1.0',
       subject: 'demo 1.1.0',
     });
-    expect(report.skipped).toEqual([{ file: '01-three.patch', until: '1.1', reason: 'fixed upstream in 1.1' }]);
+    expect(report.skipped).toEqual([
+      { file: '01-three.patch', until: '1.1', reason: 'fixed upstream in 1.1' },
+    ]);
     expect(report.applied).toEqual(['02-six.patch']);
   });
 
@@ -89,7 +93,9 @@ describe('applyPatches', () => {
     expect(message).toContain('hunk #1 of src/h.c (@@ -4,4 +4,4 @@) was rejected');
     expect(message).toContain('-six\n+SIX');
     // The first patch went in; the failing one left no half-applied change behind.
-    expect(await readFile(path.join(source, 'src', 'h.c'), 'utf8')).toBe(original.replace('three', 'THREE').replace('six', 'VI'));
+    expect(await readFile(path.join(source, 'src', 'h.c'), 'utf8')).toBe(
+      original.replace('three', 'THREE').replace('six', 'VI'),
+    );
   });
 
   it('says when upstream already contains the change', async () => {

@@ -55,16 +55,30 @@ export async function applyPatches(options: ApplyPatchesOptions): Promise<PatchR
     }
     const file = path.resolve(options.recipeDir, patch.file);
     const text = await readFile(file, 'utf8').catch((cause: unknown) => {
-      throw new PermanentError(`patching ${options.subject}: cannot read patch ${patch.file}`, { cause });
+      throw new PermanentError(`patching ${options.subject}: cannot read patch ${patch.file}`, {
+        cause,
+      });
     });
-    const base = ['-p1', '--batch', '--forward', '--no-backup-if-mismatch', '--reject-file=-', '-i', file];
+    const base = [
+      '-p1',
+      '--batch',
+      '--forward',
+      '--no-backup-if-mismatch',
+      '--reject-file=-',
+      '-i',
+      file,
+    ];
     const dry = await runPatch([...base, '--dry-run'], options);
     if (dry.exitCode !== 0) {
-      throw new PermanentError(`patching ${options.subject}: ${describeRejection(patch.file, text, dry.output)}`);
+      throw new PermanentError(
+        `patching ${options.subject}: ${describeRejection(patch.file, text, dry.output)}`,
+      );
     }
     const real = await runPatch(base, options);
     if (real.exitCode !== 0) {
-      throw new PermanentError(`patching ${options.subject}: ${describeRejection(patch.file, text, real.output)}`);
+      throw new PermanentError(
+        `patching ${options.subject}: ${describeRejection(patch.file, text, real.output)}`,
+      );
     }
     report.applied.push(patch.file);
     options.log?.info({ patch: patch.file }, 'patch applied');
@@ -72,7 +86,10 @@ export async function applyPatches(options: ApplyPatchesOptions): Promise<PatchR
   return report;
 }
 
-async function runPatch(args: string[], options: ApplyPatchesOptions): Promise<{ exitCode: number; output: string }> {
+async function runPatch(
+  args: string[],
+  options: ApplyPatchesOptions,
+): Promise<{ exitCode: number; output: string }> {
   const result = await execa('patch', args, {
     cwd: options.sourceDir,
     all: true,
@@ -82,7 +99,9 @@ async function runPatch(args: string[], options: ApplyPatchesOptions): Promise<{
     timeout: 120_000,
   });
   if (result.exitCode === undefined) {
-    throw new PermanentError(`patching ${options.subject}: could not run patch`, { cause: result.cause });
+    throw new PermanentError(`patching ${options.subject}: could not run patch`, {
+      cause: result.cause,
+    });
   }
   return { exitCode: result.exitCode, output: result.all ?? '' };
 }
@@ -105,9 +124,12 @@ export function describeRejection(patchFile: string, patchText: string, output: 
       );
     }
     if (/Reversed \(or previously applied\) patch detected/.test(line)) {
-      problems.push(`${current} already contains this change (upstream fixed it? set \`until\` or delete the patch)`);
+      problems.push(
+        `${current} already contains this change (upstream fixed it? set \`until\` or delete the patch)`,
+      );
     }
-    if (/can't find file to patch/.test(line)) problems.push('a file it patches does not exist in the source');
+    if (/can't find file to patch/.test(line))
+      problems.push('a file it patches does not exist in the source');
   }
   if (problems.length === 0) problems.push(lines.filter(Boolean).slice(-5).join('\n'));
   return `patch ${patchFile} no longer applies: ${problems.join('; ')}`;

@@ -23,6 +23,9 @@ export const builders: ReadonlyMap<string, BuilderFactory> = new Map<string, Bui
 /** The builder for `id`, configured from `config`; an unknown id is the recipe's mistake. */
 export function getBuilder(id: string, config: Config = loadConfig()): Builder {
   const factory = builders.get(id);
-  if (!factory) throw new PermanentError(`no builder ${JSON.stringify(id)}; kiln has ${[...builders.keys()].sort().join(', ')}`);
+  if (!factory)
+    throw new PermanentError(
+      `no builder ${JSON.stringify(id)}; kiln has ${[...builders.keys()].sort().join(', ')}`,
+    );
   return factory(config);
 }

@@ -7,7 +7,9 @@ import type { TestOutcome } from '../queue/types.ts';
 import type { RecipeTest } from '../recipe/schema.ts';
 import { runImageTests, unpackLayout } from '../sandbox/index.ts';
 
-const manifestSchema = z.object({ config: z.object({ digest: z.string().regex(/^sha256:[a-f0-9]{64}$/) }) });
+const manifestSchema = z.object({
+  config: z.object({ digest: z.string().regex(/^sha256:[a-f0-9]{64}$/) }),
+});
 const configSchema = z.object({
   config: z
     .object({
@@ -47,7 +49,9 @@ export async function testInSandbox(request: ImageTestRequest): Promise<TestOutc
       rootfs,
       tests: request.tests.map((t) => ({
         ...t,
-        ...(t['expect-output'] !== undefined ? { 'expect-output': t['expect-output'].replaceAll('${version}', request.version) } : {}),
+        ...(t['expect-output'] !== undefined
+          ? { 'expect-output': t['expect-output'].replaceAll('${version}', request.version) }
+          : {}),
       })),
       env: image?.Env ?? undefined,
       user: image?.User || undefined,

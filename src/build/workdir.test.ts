@@ -4,7 +4,11 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createWorkDir, withWorkDir } from './workdir.ts';
 
-const exists = (p: string) => stat(p).then(() => true, () => false);
+const exists = (p: string) =>
+  stat(p).then(
+    () => true,
+    () => false,
+  );
 
 describe('work folders', async () => {
   const parent = await mkdtemp(path.join(os.tmpdir(), 'kiln-workdir-test-'));

@@ -51,7 +51,10 @@ export async function createWorkDir(options: WorkDirOptions): Promise<WorkDir> {
 }
 
 /** Runs `fn` in a fresh private folder, removed afterwards (kept on failure when asked). */
-export async function withWorkDir<T>(options: WorkDirOptions, fn: (dir: string) => Promise<T>): Promise<T> {
+export async function withWorkDir<T>(
+  options: WorkDirOptions,
+  fn: (dir: string) => Promise<T>,
+): Promise<T> {
   const work = await createWorkDir(options);
   try {
     const result = await fn(work.dir);

@@ -25,33 +25,40 @@ describe('apko builder', () => {
   let dir = '';
   afterAll(() => (dir ? rm(dir, { recursive: true, force: true }) : undefined));
 
-  it.skipIf(!hasApko)('builds an APK image with its SBOM packages (skipped: apko or KILN_TEST_APK_REPOSITORY absent)', async () => {
-    dir = await mkdtemp(path.join(os.tmpdir(), 'kiln-apko-test-'));
-    const recipe = recipeSchema.parse({
-      name: 'certs',
-      description: 'CA certificates',
-      license: 'MPL-2.0',
-      upstream: { github: 'example/certs' },
-      build: {
-        builder: 'apko',
-        apko: { repositories: [process.env.KILN_TEST_APK_REPOSITORY], keyring: [process.env.KILN_TEST_APK_KEY], packages: ['ca-certificates-bundle'] },
-      },
-    });
-    const out = await createApkoBuilder().build({
-      recipe,
-      recipeFile: path.join(dir, 'certs.yaml'),
-      version: '1.0.0',
-      epoch: 0,
-      archs: ['amd64'],
-      inputsDigest: `sha256:${'0'.repeat(64)}`,
-      workDir: path.join(dir, 'work'),
-      signal: new AbortController().signal,
-      timeoutMs: 300_000,
-      sourceDateEpoch: 1_700_000_000,
-      log: createLogger({ level: 'silent' }),
-      annotations: {},
-    });
-    await execa('skopeo', ['inspect', `oci:${out.layoutDir}:1.0.0`]);
-    expect(out.archs[0]?.packages.some((p) => p.purl.startsWith('pkg:apk/'))).toBe(true);
-  });
+  it.skipIf(!hasApko)(
+    'builds an APK image with its SBOM packages (skipped: apko or KILN_TEST_APK_REPOSITORY absent)',
+    async () => {
+      dir = await mkdtemp(path.join(os.tmpdir(), 'kiln-apko-test-'));
+      const recipe = recipeSchema.parse({
+        name: 'certs',
+        description: 'CA certificates',
+        license: 'MPL-2.0',
+        upstream: { github: 'example/certs' },
+        build: {
+          builder: 'apko',
+          apko: {
+            repositories: [process.env.KILN_TEST_APK_REPOSITORY],
+            keyring: [process.env.KILN_TEST_APK_KEY],
+            packages: ['ca-certificates-bundle'],
+          },
+        },
+      });
+      const out = await createApkoBuilder().build({
+        recipe,
+        recipeFile: path.join(dir, 'certs.yaml'),
+        version: '1.0.0',
+        epoch: 0,
+        archs: ['amd64'],
+        inputsDigest: `sha256:${'0'.repeat(64)}`,
+        workDir: path.join(dir, 'work'),
+        signal: new AbortController().signal,
+        timeoutMs: 300_000,
+        sourceDateEpoch: 1_700_000_000,
+        log: createLogger({ level: 'silent' }),
+        annotations: {},
+      });
+      await execa('skopeo', ['inspect', `oci:${out.layoutDir}:1.0.0`]);
+      expect(out.archs[0]?.packages.some((p) => p.purl.startsWith('pkg:apk/'))).toBe(true);
+    },
+  );
 });

@@ -19,19 +19,32 @@ import { readImageFile } from './image-files.ts';
 
 const log = createLogger({ level: 'silent' });
 const builder = createDockerfileBuilder({
-  config: { dockerfileBackend: 'buildah', buildkitAddr: undefined, registry: undefined, insecureRegistries: [], cacheDir: os.tmpdir() },
+  config: {
+    dockerfileBackend: 'buildah',
+    buildkitAddr: undefined,
+    registry: undefined,
+    insecureRegistries: [],
+    cacheDir: os.tmpdir(),
+  },
 });
 
 let dir: string;
 let baseLayout: string;
 
-function recipe(name: string, dockerfile: Record<string, unknown>, extra: Record<string, unknown> = {}): Recipe {
+function recipe(
+  name: string,
+  dockerfile: Record<string, unknown>,
+  extra: Record<string, unknown> = {},
+): Recipe {
   return recipeSchema.parse({
     name,
     description: 'test image',
     license: 'MIT',
     upstream: { github: `example/${name}` },
-    build: { builder: 'dockerfile', dockerfile: { path: `${name}/Dockerfile`, context: name, ...dockerfile } },
+    build: {
+      builder: 'dockerfile',
+      dockerfile: { path: `${name}/Dockerfile`, context: name, ...dockerfile },
+    },
     ...extra,
   });
 }
@@ -42,7 +55,11 @@ async function writeRecipe(name: string, dockerfile: string): Promise<string> {
   return path.join(dir, `${name}.yaml`);
 }
 
-async function build(r: Recipe, recipeFile: string, overrides: Partial<BuildInput> = {}): Promise<BuildOutput> {
+async function build(
+  r: Recipe,
+  recipeFile: string,
+  overrides: Partial<BuildInput> = {},
+): Promise<BuildOutput> {
   const workDir = await mkdtemp(path.join(dir, `work-${r.name}-`));
   return builder.build({
     recipe: r,
@@ -63,7 +80,10 @@ async function build(r: Recipe, recipeFile: string, overrides: Partial<BuildInpu
 
 beforeAll(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), 'kiln-dockerfile-test-'));
-  const recipeFile = await writeRecipe('tools', 'FROM scratch\nADD rootfs.tar /\nCMD ["/bin/sh"]\n');
+  const recipeFile = await writeRecipe(
+    'tools',
+    'FROM scratch\nADD rootfs.tar /\nCMD ["/bin/sh"]\n',
+  );
   await makeHostRootfsTar(path.join(dir, 'tools'));
   const out = await build(recipe('tools', {}), recipeFile);
   baseLayout = out.layoutDir;
@@ -89,9 +109,13 @@ describe('dockerfile builder on buildah', () => {
         '',
       ].join('\n'),
     );
-    const r = recipe('app', { 'build-args': { WEIRD: weird }, bases: { tools: `oci-layout:${baseLayout}:1.2.3` } }, {
-      test: [{ name: 'version', run: ['/bin/cat', '/version'], 'expect-output': 'app 1.2.3' }],
-    });
+    const r = recipe(
+      'app',
+      { 'build-args': { WEIRD: weird }, bases: { tools: `oci-layout:${baseLayout}:1.2.3` } },
+      {
+        test: [{ name: 'version', run: ['/bin/cat', '/version'], 'expect-output': 'app 1.2.3' }],
+      },
+    );
     const out = await build(r, recipeFile);
 
     const inspect = await execa('skopeo', ['inspect', `oci:${out.layoutDir}:1.2.3`]);
@@ -105,7 +129,9 @@ describe('dockerfile builder on buildah', () => {
 
     // Build args arrive verbatim: no shell ever saw them on the way in.
     expect(await readImageFile(out.layoutDir, manifest?.digest ?? '', '/weird')).toBe(weird);
-    expect(await readImageFile(out.layoutDir, manifest?.digest ?? '', '/version')).toBe('app 1.2.3\n');
+    expect(await readImageFile(out.layoutDir, manifest?.digest ?? '', '/version')).toBe(
+      'app 1.2.3\n',
+    );
     expect(await readImageFile(out.layoutDir, manifest?.digest ?? '', '/sde')).toBe('1700000000\n');
 
     // The recipe's test ran inside the image under bubblewrap (src/sandbox) and passed.
@@ -120,10 +146,19 @@ describe('dockerfile builder on buildah', () => {
   });
 
   it('fails the build when the image’s test command fails under bubblewrap', async () => {
-    const recipeFile = await writeRecipe('untested', 'FROM tools\nRUN echo "hello 0.9" > /version\n');
-    const r = recipe('untested', { bases: { tools: `oci-layout:${baseLayout}` } }, {
-      test: [{ name: 'version', run: ['/bin/cat', '/version'], 'expect-output': 'hello ${version}' }],
-    });
+    const recipeFile = await writeRecipe(
+      'untested',
+      'FROM tools\nRUN echo "hello 0.9" > /version\n',
+    );
+    const r = recipe(
+      'untested',
+      { bases: { tools: `oci-layout:${baseLayout}` } },
+      {
+        test: [
+          { name: 'version', run: ['/bin/cat', '/version'], 'expect-output': 'hello ${version}' },
+        ],
+      },
+    );
     const error = await build(r, recipeFile).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(PermanentError);
     expect((error as Error).message).toContain('its output lacks "hello 1.2.3"');
@@ -135,23 +170,35 @@ describe('dockerfile builder on buildah', () => {
       'broken',
       'FROM tools\nRUN echo "compiling hello.c"; echo "hello.c:3: error: expected ; before }" >&2; exit 7\n',
     );
-    const error = await build(recipe('broken', { bases: { tools: `oci-layout:${baseLayout}` } }), recipeFile).catch((e: unknown) => e);
+    const error = await build(
+      recipe('broken', { bases: { tools: `oci-layout:${baseLayout}` } }),
+      recipeFile,
+    ).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(PermanentError);
     const message = (error as Error).message;
-    expect(message).toContain('building broken 1.2.3 for amd64 with buildah: buildah exited with status');
+    expect(message).toContain(
+      'building broken 1.2.3 for amd64 with buildah: buildah exited with status',
+    );
     expect(message).toContain('compiling hello.c');
     expect(message).toContain('hello.c:3: error: expected ; before }');
   });
 
   it('kills a build over its timeout with all its children and fails as transient', async () => {
     const marker = `${Math.floor(Math.random() * 100_000) + 1000}.5`;
-    const recipeFile = await writeRecipe('slow', `FROM tools\nRUN sleep ${marker} & sleep ${marker}\n`);
+    const recipeFile = await writeRecipe(
+      'slow',
+      `FROM tools\nRUN sleep ${marker} & sleep ${marker}\n`,
+    );
     const started = Date.now();
     const lines: string[] = [];
-    const error = await build(recipe('slow', { bases: { tools: `oci-layout:${baseLayout}` } }), recipeFile, {
-      timeoutMs: 4000,
-      onLogLine: (line) => lines.push(line),
-    }).catch((e: unknown) => e);
+    const error = await build(
+      recipe('slow', { bases: { tools: `oci-layout:${baseLayout}` } }),
+      recipeFile,
+      {
+        timeoutMs: 4000,
+        onLogLine: (line) => lines.push(line),
+      },
+    ).catch((e: unknown) => e);
     // The RUN step had started (its output streamed into the job log) before the kill.
     expect(lines.some((l) => l.includes(`RUN sleep ${marker}`))).toBe(true);
     expect(error).toBeInstanceOf(TransientError);

@@ -17,7 +17,9 @@ export async function makeHostRootfsTar(dir: string): Promise<string> {
   await mkdir(path.join(root, 'bin'), { recursive: true });
   const libs = new Set<string>();
   for (const name of programs) {
-    const real = await realpath(execFileSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8' }).trim());
+    const real = await realpath(
+      execFileSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8' }).trim(),
+    );
     await copyFile(real, path.join(root, 'bin', name));
     const ldd = await execa('ldd', [real], { reject: false });
     for (const match of ldd.stdout.matchAll(/(\/\S+\.so[^\s]*)/g)) if (match[1]) libs.add(match[1]);
@@ -28,8 +30,20 @@ export async function makeHostRootfsTar(dir: string): Promise<string> {
     await copyFile(await realpath(lib), path.join(root, lib));
   }
   // Mount points a runtime (and the bubblewrap sandbox) expects, as in a Debian base image.
-  for (const d of ['tmp', 'proc', 'dev', 'etc']) await mkdir(path.join(root, d), { recursive: true });
+  for (const d of ['tmp', 'proc', 'dev', 'etc'])
+    await mkdir(path.join(root, d), { recursive: true });
   const tar = path.join(dir, 'rootfs.tar');
-  await execa('tar', ['-C', root, '--owner=0', '--group=0', '--numeric-owner', '--mtime=@0', '--sort=name', '-cf', tar, '.']);
+  await execa('tar', [
+    '-C',
+    root,
+    '--owner=0',
+    '--group=0',
+    '--numeric-owner',
+    '--mtime=@0',
+    '--sort=name',
+    '-cf',
+    tar,
+    '.',
+  ]);
   return tar;
 }

@@ -5,7 +5,11 @@ import { OciLayout } from '../../src/oci/layout.ts';
 import type { ImageManifest } from '../../src/oci/media-types.ts';
 
 /** Reads one file out of an image's layers (the last layer that has it wins). */
-export async function readImageFile(layoutDir: string, manifestDigest: string, file: string): Promise<string | undefined> {
+export async function readImageFile(
+  layoutDir: string,
+  manifestDigest: string,
+  file: string,
+): Promise<string | undefined> {
   const layout = new OciLayout(layoutDir);
   const manifest = await layout.readJson<ImageManifest>(manifestDigest);
   const wanted = file.replace(/^\/+/, '');

@@ -12,7 +12,9 @@ import { recipeSchema } from '../../src/recipe/schema.ts';
 const recipesDir = path.resolve('recipes');
 
 describe('recipes/dumb-init.yaml', async () => {
-  const recipe = recipeSchema.parse(parse(await readFile(path.join(recipesDir, 'dumb-init.yaml'), 'utf8')));
+  const recipe = recipeSchema.parse(
+    parse(await readFile(path.join(recipesDir, 'dumb-init.yaml'), 'utf8')),
+  );
   const spec = recipe.build.dockerfile;
   const dockerfile = await readFile(path.join(recipesDir, spec?.path ?? ''), 'utf8');
 
@@ -36,7 +38,9 @@ describe('recipes/dumb-init.yaml', async () => {
     // Each kiln: base is itself a recipe here, built by the debian builder.
     for (const source of Object.values(bases)) {
       const name = source.slice('kiln:'.length);
-      const base = recipeSchema.parse(parse(await readFile(path.join(recipesDir, `${name}.yaml`), 'utf8')));
+      const base = recipeSchema.parse(
+        parse(await readFile(path.join(recipesDir, `${name}.yaml`), 'utf8')),
+      );
       expect(base.build.builder).toBe('debian');
     }
     expect(froms.at(-1)).toBe('static');

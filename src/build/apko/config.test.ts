@@ -19,7 +19,11 @@ const recipe = recipeSchema.parse({
       packages: ['ca-certificates-bundle', 'nginx'],
       paths: [
         { path: '/run/nginx', type: 'directory', uid: 65532, gid: 65532, permissions: '0755' },
-        { path: '/etc/nginx/default.conf', type: 'symlink', source: '/usr/share/nginx/default.conf' },
+        {
+          path: '/etc/nginx/default.conf',
+          type: 'symlink',
+          source: '/usr/share/nginx/default.conf',
+        },
       ],
     },
     accounts: {
@@ -72,11 +76,29 @@ function splitWords(text: string): string[] {
 }
 
 describe('apko config from a recipe', () => {
-  const config = apkoConfigFor(recipe, ['amd64', 'arm64', 'armhf'], { 'dev.kiln.inputs-digest': `sha256:${'1'.repeat(64)}` });
+  const config = apkoConfigFor(recipe, ['amd64', 'arm64', 'armhf'], {
+    'dev.kiln.inputs-digest': `sha256:${'1'.repeat(64)}`,
+  });
   const yaml = parse(stringify(config)) as Record<string, unknown>;
 
   it('uses only apko’s documented top-level fields', () => {
-    const documented = ['contents', 'entrypoint', 'cmd', 'stop-signal', 'work-dir', 'accounts', 'archs', 'environment', 'paths', 'vcs-url', 'annotations', 'include', 'volumes', 'layering', 'certificates'];
+    const documented = [
+      'contents',
+      'entrypoint',
+      'cmd',
+      'stop-signal',
+      'work-dir',
+      'accounts',
+      'archs',
+      'environment',
+      'paths',
+      'vcs-url',
+      'annotations',
+      'include',
+      'volumes',
+      'layering',
+      'certificates',
+    ];
     for (const key of Object.keys(yaml)) expect(documented).toContain(key);
     expect(apkoConfigSchema.safeParse(yaml).success).toBe(true);
   });
@@ -95,7 +117,10 @@ describe('apko config from a recipe', () => {
     expect(yaml.archs).toEqual(['amd64', 'arm64', 'arm/v7']);
     expect(yaml.environment).toEqual({ PATH: '/usr/sbin:/usr/bin' });
     expect(yaml['work-dir']).toBe('/srv');
-    expect(yaml.annotations).toEqual({ 'org.opencontainers.image.vendor': 'Example', 'dev.kiln.inputs-digest': `sha256:${'1'.repeat(64)}` });
+    expect(yaml.annotations).toEqual({
+      'org.opencontainers.image.vendor': 'Example',
+      'dev.kiln.inputs-digest': `sha256:${'1'.repeat(64)}`,
+    });
   });
 
   it('writes paths with integer permission bits', () => {
@@ -107,9 +132,14 @@ describe('apko config from a recipe', () => {
 
   it('quotes entrypoint and cmd so apko’s word splitting gives the arguments back', () => {
     const entrypoint = yaml.entrypoint as { command: string };
-    expect(splitWords(entrypoint.command)).toEqual(['/usr/sbin/nginx', '-g', "daemon off; error_log /dev/stderr 'info';"]);
+    expect(splitWords(entrypoint.command)).toEqual([
+      '/usr/sbin/nginx',
+      '-g',
+      "daemon off; error_log /dev/stderr 'info';",
+    ]);
     expect(splitWords(yaml.cmd as string)).toEqual(['-c', '/etc/nginx/nginx.conf']);
-    for (const odd of ['', 'a b', `it's`, '"q"', '$(x) `y` \\z']) expect(splitWords(shellWord(odd))).toEqual([odd]);
+    for (const odd of ['', 'a b', `it's`, '"q"', '$(x) `y` \\z'])
+      expect(splitWords(shellWord(odd))).toEqual([odd]);
   });
 
   it('refuses an arch apko cannot build', () => {

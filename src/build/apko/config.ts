@@ -24,11 +24,38 @@ export const apkoConfigSchema = z.strictObject({
   accounts: z
     .strictObject({
       'run-as': z.string().optional(),
-      users: z.array(z.strictObject({ username: z.string(), uid: z.number().int(), gid: z.number().int(), homedir: z.string().optional() })).optional(),
-      groups: z.array(z.strictObject({ groupname: z.string(), gid: z.number().int(), members: stringList })).optional(),
+      users: z
+        .array(
+          z.strictObject({
+            username: z.string(),
+            uid: z.number().int(),
+            gid: z.number().int(),
+            homedir: z.string().optional(),
+          }),
+        )
+        .optional(),
+      groups: z
+        .array(
+          z.strictObject({ groupname: z.string(), gid: z.number().int(), members: stringList }),
+        )
+        .optional(),
     })
     .optional(),
-  archs: z.array(z.enum(['386', 'amd64', 'arm64', 'arm/v6', 'arm/v7', 'ppc64le', 'riscv64', 's390x', 'loong64'])).min(1),
+  archs: z
+    .array(
+      z.enum([
+        '386',
+        'amd64',
+        'arm64',
+        'arm/v6',
+        'arm/v7',
+        'ppc64le',
+        'riscv64',
+        's390x',
+        'loong64',
+      ]),
+    )
+    .min(1),
   environment: z.record(z.string(), z.string()).optional(),
   paths: z
     .array(
@@ -65,7 +92,14 @@ export function apkoArch(arch: string): ApkoConfig['archs'][number] {
 
 /** The name apko gives an arch in its SBOM file names (`sbom-<arch>.spdx.json`). */
 export function apkArchName(arch: string): string {
-  const map: Record<string, string> = { amd64: 'x86_64', arm64: 'aarch64', armhf: 'armv7', ppc64el: 'ppc64le', s390x: 's390x', riscv64: 'riscv64' };
+  const map: Record<string, string> = {
+    amd64: 'x86_64',
+    arm64: 'aarch64',
+    armhf: 'armv7',
+    ppc64el: 'ppc64le',
+    s390x: 's390x',
+    riscv64: 'riscv64',
+  };
   return map[arch] ?? arch;
 }
 
@@ -76,10 +110,15 @@ export function shellWord(value: string): string {
 }
 
 /** Builds the apko configuration for a recipe; throws a PermanentError naming a bad field. */
-export function apkoConfigFor(recipe: Recipe, archs: readonly string[], annotations: Record<string, string>): ApkoConfig {
+export function apkoConfigFor(
+  recipe: Recipe,
+  archs: readonly string[],
+  annotations: Record<string, string>,
+): ApkoConfig {
   const build = recipe.build;
   const apko = build.apko;
-  if (!apko) throw new PermanentError(`recipe ${recipe.name}: the apko builder needs a build.apko section`);
+  if (!apko)
+    throw new PermanentError(`recipe ${recipe.name}: the apko builder needs a build.apko section`);
   const accounts = build.accounts;
   const config = {
     contents: {
@@ -87,7 +126,9 @@ export function apkoConfigFor(recipe: Recipe, archs: readonly string[], annotati
       ...(apko.keyring ? { keyring: apko.keyring } : {}),
       packages: apko.packages,
     },
-    ...(build.entrypoint?.length ? { entrypoint: { command: build.entrypoint.map(shellWord).join(' ') } } : {}),
+    ...(build.entrypoint?.length
+      ? { entrypoint: { command: build.entrypoint.map(shellWord).join(' ') } }
+      : {}),
     ...(build.cmd?.length ? { cmd: build.cmd.map(shellWord).join(' ') } : {}),
     ...(build.workdir ? { 'work-dir': build.workdir } : {}),
     ...(accounts
@@ -104,7 +145,15 @@ export function apkoConfigFor(recipe: Recipe, archs: readonly string[], annotati
                   })),
                 }
               : {}),
-            ...(accounts.groups ? { groups: accounts.groups.map((g) => ({ groupname: g.name, gid: g.gid, members: g.members ?? [] })) } : {}),
+            ...(accounts.groups
+              ? {
+                  groups: accounts.groups.map((g) => ({
+                    groupname: g.name,
+                    gid: g.gid,
+                    members: g.members ?? [],
+                  })),
+                }
+              : {}),
           },
         }
       : {}),
@@ -128,7 +177,9 @@ export function apkoConfigFor(recipe: Recipe, archs: readonly string[], annotati
   const parsed = apkoConfigSchema.safeParse(config);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    throw new PermanentError(`recipe ${recipe.name}: apko config field ${issue?.path.join('.') ?? '?'}: ${issue?.message ?? 'invalid'}`);
+    throw new PermanentError(
+      `recipe ${recipe.name}: apko config field ${issue?.path.join('.') ?? '?'}: ${issue?.message ?? 'invalid'}`,
+    );
   }
   return parsed.data;
 }

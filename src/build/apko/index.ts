@@ -56,18 +56,28 @@ async function buildApko(input: BuildInput, options: ApkoBuilderOptions): Promis
     timeoutMs: input.timeoutMs,
     log: input.log,
     onLine: input.onLogLine,
-    classify: ({ tail }) => (tail.some((l) => /(connection refused|i\/o timeout|no such host|50[234] )/i.test(l)) ? 'transient' : 'permanent'),
+    classify: ({ tail }) =>
+      tail.some((l) => /(connection refused|i\/o timeout|no such host|50[234] )/i.test(l))
+        ? 'transient'
+        : 'permanent',
   });
 
   const manifests = await manifestsUnderRoot(layoutDir, input.archs);
   const index = await writeRootIndex(layoutDir, manifests, input.annotations, version);
   const archs: ArchOutput[] = [];
   for (const [arch, manifest] of manifests) {
-    const packages = await readSpdxPackages(path.join(sbomDir, `sbom-${apkArchName(arch)}.spdx.json`), arch);
+    const packages = await readSpdxPackages(
+      path.join(sbomDir, `sbom-${apkArchName(arch)}.spdx.json`),
+      arch,
+    );
     const named = recipe.test.map((t, i) => ({ ...t, name: t.name ?? `test ${i + 1}` }));
     let tests: TestOutcome[] = [];
     if (named.length > 0 && arch !== hostArch()) {
-      tests = named.map((t) => ({ name: t.name, status: 'skipped', note: `built for ${arch}; tests run on ${hostArch()} only` }));
+      tests = named.map((t) => ({
+        name: t.name,
+        status: 'skipped',
+        note: `built for ${arch}; tests run on ${hostArch()} only`,
+      }));
     } else if (named.length > 0) {
       tests = await (options.runTests ?? testInSandbox)({
         layoutDir,
@@ -87,6 +97,12 @@ async function buildApko(input: BuildInput, options: ApkoBuilderOptions): Promis
     layoutDir,
     index,
     archs,
-    materials: [{ uri: 'file:apko.yaml', digest: { sha256: createHash('sha256').update(configText).digest('hex') }, name: 'apko config' }],
+    materials: [
+      {
+        uri: 'file:apko.yaml',
+        digest: { sha256: createHash('sha256').update(configText).digest('hex') },
+        name: 'apko config',
+      },
+    ],
   };
 }

@@ -17,19 +17,28 @@ const spdxPackage = z.object({
   supplier: z.string().optional(),
   downloadLocation: z.string().optional(),
   checksums: z.array(z.object({ algorithm: z.string(), checksumValue: z.string() })).optional(),
-  externalRefs: z.array(z.object({ referenceType: z.string(), referenceLocator: z.string() })).optional(),
+  externalRefs: z
+    .array(z.object({ referenceType: z.string(), referenceLocator: z.string() }))
+    .optional(),
 });
-const spdxDocument = z.object({ spdxVersion: z.string().startsWith('SPDX-'), packages: z.array(spdxPackage).default([]) });
+const spdxDocument = z.object({
+  spdxVersion: z.string().startsWith('SPDX-'),
+  packages: z.array(spdxPackage).default([]),
+});
 
-const noAssertion = (v: string | undefined) => (v && v !== 'NOASSERTION' && v !== 'NONE' ? v : undefined);
+const noAssertion = (v: string | undefined) =>
+  v && v !== 'NOASSERTION' && v !== 'NONE' ? v : undefined;
 
 /** The APK packages an apko SPDX SBOM lists, as kiln's package records. */
 export function packagesFromSpdx(document: unknown, arch: string): BuildPackage[] {
   const parsed = spdxDocument.safeParse(document);
-  if (!parsed.success) throw new PermanentError(`apko's SBOM for ${arch} is not an SPDX JSON document`);
+  if (!parsed.success)
+    throw new PermanentError(`apko's SBOM for ${arch} is not an SPDX JSON document`);
   const out: BuildPackage[] = [];
   for (const p of parsed.data.packages) {
-    const purl = p.externalRefs?.find((r) => r.referenceType === 'purl' && r.referenceLocator.startsWith('pkg:apk/'))?.referenceLocator;
+    const purl = p.externalRefs?.find(
+      (r) => r.referenceType === 'purl' && r.referenceLocator.startsWith('pkg:apk/'),
+    )?.referenceLocator;
     if (!purl) continue;
     const sha256 = p.checksums?.find((c) => c.algorithm.toUpperCase() === 'SHA256')?.checksumValue;
     out.push({
@@ -37,10 +46,14 @@ export function packagesFromSpdx(document: unknown, arch: string): BuildPackage[
       version: p.versionInfo ?? '',
       purl,
       arch,
-      ...(noAssertion(p.licenseDeclared) ?? noAssertion(p.licenseConcluded) ? { license: noAssertion(p.licenseDeclared) ?? noAssertion(p.licenseConcluded) } : {}),
+      ...((noAssertion(p.licenseDeclared) ?? noAssertion(p.licenseConcluded))
+        ? { license: noAssertion(p.licenseDeclared) ?? noAssertion(p.licenseConcluded) }
+        : {}),
       ...(sha256 ? { digest: `sha256:${sha256}` } : {}),
       ...(noAssertion(p.supplier) ? { supplier: noAssertion(p.supplier) } : {}),
-      ...(noAssertion(p.downloadLocation) ? { downloadLocation: noAssertion(p.downloadLocation) } : {}),
+      ...(noAssertion(p.downloadLocation)
+        ? { downloadLocation: noAssertion(p.downloadLocation) }
+        : {}),
     });
   }
   return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));

@@ -49,17 +49,26 @@ export interface BaseSourceOptions {
 }
 
 /** Turns the recipe's `bases` into OCI layouts on disk, each pinned by digest. */
-export async function resolveBases(bases: Record<string, string> | undefined, options: BaseSourceOptions): Promise<ResolvedBase[]> {
+export async function resolveBases(
+  bases: Record<string, string> | undefined,
+  options: BaseSourceOptions,
+): Promise<ResolvedBase[]> {
   const out: ResolvedBase[] = [];
   for (const [name, source] of Object.entries(bases ?? {}).sort(([a], [b]) => (a < b ? -1 : 1))) {
     if (source.startsWith('oci-layout:')) {
       const { dir, ref } = splitRef(source.slice('oci-layout:'.length));
       const layoutDir = path.resolve(options.recipeDir, dir);
-      out.push({ name, ...(await pickImage(layoutDir, ref, name)), uri: `oci-layout:${layoutDir}${ref ? `:${ref}` : ''}` });
+      out.push({
+        name,
+        ...(await pickImage(layoutDir, ref, name)),
+        uri: `oci-layout:${layoutDir}${ref ? `:${ref}` : ''}`,
+      });
     } else if (source.startsWith('kiln:')) {
       out.push({ name, ...(await fetchKilnBase(source.slice('kiln:'.length), name, options)) });
     } else {
-      throw new PermanentError(`base ${name}: expected oci-layout:<dir>[:<ref>] or kiln:<recipe>[:<tag>], got ${JSON.stringify(source)}`);
+      throw new PermanentError(
+        `base ${name}: expected oci-layout:<dir>[:<ref>] or kiln:<recipe>[:<tag>], got ${JSON.stringify(source)}`,
+      );
     }
   }
   return out;
@@ -72,7 +81,11 @@ function splitRef(value: string): { dir: string; ref?: string } {
 }
 
 /** Finds the image a ref names in a layout (or its only image); the layout is input like any other. */
-export async function pickImage(layoutDir: string, ref: string | undefined, name: string): Promise<{ layoutDir: string; ref?: string; digest: string }> {
+export async function pickImage(
+  layoutDir: string,
+  ref: string | undefined,
+  name: string,
+): Promise<{ layoutDir: string; ref?: string; digest: string }> {
   let raw: string;
   try {
     raw = await readFile(path.join(layoutDir, 'index.json'), 'utf8');
@@ -80,33 +93,53 @@ export async function pickImage(layoutDir: string, ref: string | undefined, name
     throw new PermanentError(`base ${name}: no OCI image layout at ${layoutDir}`, { cause });
   }
   const parsed = layoutIndex.safeParse(JSON.parse(raw));
-  if (!parsed.success) throw new PermanentError(`base ${name}: ${layoutDir}/index.json is not an OCI image index`);
+  if (!parsed.success)
+    throw new PermanentError(`base ${name}: ${layoutDir}/index.json is not an OCI image index`);
   const entries = parsed.data.manifests;
-  const entry = ref ? entries.find((m) => m.annotations?.[Annotation.refName] === ref) : entries.length === 1 ? entries[0] : undefined;
+  const entry = ref
+    ? entries.find((m) => m.annotations?.[Annotation.refName] === ref)
+    : entries.length === 1
+      ? entries[0]
+      : undefined;
   if (!entry) {
     throw new PermanentError(
-      ref ? `base ${name}: ${layoutDir} has no image tagged ${ref}` : `base ${name}: ${layoutDir} holds ${entries.length} images; name one with :<ref>`,
+      ref
+        ? `base ${name}: ${layoutDir} has no image tagged ${ref}`
+        : `base ${name}: ${layoutDir} holds ${entries.length} images; name one with :<ref>`,
     );
   }
   return { layoutDir, ...(ref ? { ref } : {}), digest: entry.digest };
 }
 
 /** Copies `<KILN_REGISTRY>/<recipe>:<tag>` (all arches) into a local layout with skopeo. */
-async function fetchKilnBase(spec: string, name: string, options: BaseSourceOptions): Promise<Omit<ResolvedBase, 'name'>> {
+async function fetchKilnBase(
+  spec: string,
+  name: string,
+  options: BaseSourceOptions,
+): Promise<Omit<ResolvedBase, 'name'>> {
   if (!options.registry) throw new PermanentError(`base ${name}: kiln:${spec} needs KILN_REGISTRY`);
   const [recipe, tag = 'latest'] = spec.split(':');
   if (!recipe || !/^[a-z0-9]+(-[a-z0-9]+)*$/.test(recipe) || !/^[A-Za-z0-9_.-]+$/.test(tag)) {
     throw new PermanentError(`base ${name}: kiln:${spec} is not kiln:<recipe>[:<tag>]`);
   }
   const host = options.registry.split('/')[0] ?? '';
-  const insecure = /^(127\.|localhost(:|$)|\[::1\])/.test(host) || (options.insecureRegistries ?? []).some((h) => h === host);
+  const insecure =
+    /^(127\.|localhost(:|$)|\[::1\])/.test(host) ||
+    (options.insecureRegistries ?? []).some((h) => h === host);
   const layoutDir = path.join(options.cacheDir, 'bases', `${recipe}-${tag}`);
   await mkdir(path.dirname(layoutDir), { recursive: true });
   const image = `${options.registry}/${recipe}:${tag}`;
   await runTool({
     what: `copying base ${name} from ${image}`,
     file: 'skopeo',
-    args: ['copy', '--all', '--quiet', ...(insecure ? ['--src-tls-verify=false'] : []), `docker://${image}`, `oci:${layoutDir}:${tag}`],
+    args: [
+      'copy',
+      '--all',
+      '--quiet',
+      ...(insecure ? ['--src-tls-verify=false'] : []),
+      `docker://${image}`,
+      `oci:${layoutDir}:${tag}`,
+    ],
     signal: options.signal,
     timeoutMs: 10 * 60_000,
     log: options.log,

@@ -20,13 +20,19 @@ describe('build secrets', () => {
   it('are written to private files and masked in logs', async () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'kiln-secrets-'));
     try {
-      const secrets = await writeSecrets(['NPM_TOKEN'], path.join(dir, 's'), { [secretVariable('NPM_TOKEN')]: 'tok-123456' });
+      const secrets = await writeSecrets(['NPM_TOKEN'], path.join(dir, 's'), {
+        [secretVariable('NPM_TOKEN')]: 'tok-123456',
+      });
       expect(secrets).toEqual([{ id: 'NPM_TOKEN', file: path.join(dir, 's', 'NPM_TOKEN') }]);
       expect(await readFile(secrets[0]?.file ?? '', 'utf8')).toBe('tok-123456');
       expect((await stat(secrets[0]?.file ?? '')).mode & 0o777).toBe(0o600);
       expect(maskSecrets('token is tok-123456')).toBe('token is [REDACTED]');
-      await expect(writeSecrets(['MISSING'], path.join(dir, 's'), {})).rejects.toThrow(PermanentError);
-      await expect(writeSecrets(['MISSING'], path.join(dir, 's'), {})).rejects.toThrow('KILN_SECRET_MISSING');
+      await expect(writeSecrets(['MISSING'], path.join(dir, 's'), {})).rejects.toThrow(
+        PermanentError,
+      );
+      await expect(writeSecrets(['MISSING'], path.join(dir, 's'), {})).rejects.toThrow(
+        'KILN_SECRET_MISSING',
+      );
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

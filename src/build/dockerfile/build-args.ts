@@ -12,7 +12,11 @@ export function buildArgs(
 ): [string, string][] {
   const args = new Map<string, string>(Object.entries(recipeArgs ?? {}));
   for (const reserved of ['VERSION', 'SOURCE_DATE_EPOCH']) {
-    if (args.has(reserved)) log?.warn({ arg: reserved }, `build arg ${reserved} is set by kiln; the recipe's value is ignored`);
+    if (args.has(reserved))
+      log?.warn(
+        { arg: reserved },
+        `build arg ${reserved} is set by kiln; the recipe's value is ignored`,
+      );
   }
   args.set('VERSION', version);
   args.set('SOURCE_DATE_EPOCH', String(sourceDateEpoch));
@@ -43,10 +47,14 @@ export async function writeSecrets(
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const out: SecretFile[] = [];
   for (const id of names) {
-    if (!/^[A-Za-z0-9._-]+$/.test(id)) throw new PermanentError(`build secret name ${JSON.stringify(id)} may only hold letters, digits, '.', '_' and '-'`);
+    if (!/^[A-Za-z0-9._-]+$/.test(id))
+      throw new PermanentError(
+        `build secret name ${JSON.stringify(id)} may only hold letters, digits, '.', '_' and '-'`,
+      );
     const variable = secretVariable(id);
     const value = env[variable];
-    if (value === undefined) throw new PermanentError(`build secret ${id}: set ${variable} in the worker's environment`);
+    if (value === undefined)
+      throw new PermanentError(`build secret ${id}: set ${variable} in the worker's environment`);
     registerSecret(value);
     const file = path.join(dir, id);
     await writeFile(file, value, { mode: 0o600 });

@@ -23,7 +23,14 @@ describe('buildah bud arguments', () => {
   const values = (flag: string) => args.flatMap((a, i) => (a === flag ? [args[i + 1]] : []));
 
   it('keeps buildah on vfs storage inside the private work folder', () => {
-    expect(args.slice(0, 6)).toEqual(['--root', '/work/job/buildah/root', '--runroot', '/work/job/buildah/run', '--storage-driver', 'vfs']);
+    expect(args.slice(0, 6)).toEqual([
+      '--root',
+      '/work/job/buildah/root',
+      '--runroot',
+      '/work/job/buildah/run',
+      '--storage-driver',
+      'vfs',
+    ]);
     expect(args[6]).toBe('bud');
     expect(values('--isolation')).toEqual(['chroot']);
   });
@@ -39,14 +46,20 @@ describe('buildah bud arguments', () => {
 
   it('passes build args verbatim, bases as build contexts, secrets as --secret', () => {
     expect(values('--build-arg')).toEqual(['VERSION=1.2.3', `WEIRD=a'b"c $(x)`]);
-    expect(values('--build-context')).toEqual(['build-base=container-image://localhost/kiln-base/build-base:arm64']);
+    expect(values('--build-context')).toEqual([
+      'build-base=container-image://localhost/kiln-base/build-base:arm64',
+    ]);
     expect(args).toContain('--pull=never');
     expect(values('--secret')).toEqual(['id=NPM_TOKEN,src=/work/job/secrets/NPM_TOKEN']);
     expect(values('--target')).toEqual(['runtime']);
   });
 
   it('classifies registry trouble as transient and a failing RUN as permanent', () => {
-    expect(classifyBuildahFailure({ tail: ['pinging container registry: dial tcp: i/o timeout'] })).toBe('transient');
-    expect(classifyBuildahFailure({ tail: ['error building at STEP "RUN make": exit status 2'] })).toBe('permanent');
+    expect(
+      classifyBuildahFailure({ tail: ['pinging container registry: dial tcp: i/o timeout'] }),
+    ).toBe('transient');
+    expect(
+      classifyBuildahFailure({ tail: ['error building at STEP "RUN make": exit status 2'] }),
+    ).toBe('permanent');
   });
 });

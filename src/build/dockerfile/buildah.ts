@@ -24,7 +24,10 @@ export function storageFlags(storage: BuildahStorage): string[] {
 }
 
 export function privateStorage(workDir: string): BuildahStorage {
-  return { root: path.join(workDir, 'buildah', 'root'), runroot: path.join(workDir, 'buildah', 'run') };
+  return {
+    root: path.join(workDir, 'buildah', 'root'),
+    runroot: path.join(workDir, 'buildah', 'run'),
+  };
 }
 
 export interface BuildahBudOptions {
@@ -68,7 +71,10 @@ export function budArgs(o: BuildahBudOptions): string[] {
     o.dockerfile,
     ...(o.target ? ['--target', o.target] : []),
     ...o.buildArgs.flatMap(([k, v]) => ['--build-arg', `${k}=${v}`]),
-    ...[...o.baseImages].flatMap(([name, image]) => ['--build-context', `${name}=container-image://${image}`]),
+    ...[...o.baseImages].flatMap(([name, image]) => [
+      '--build-context',
+      `${name}=container-image://${image}`,
+    ]),
     // Bases come from kiln, never from a remote registry.
     ...(o.baseImages.size > 0 ? ['--pull=never'] : []),
     ...secretFlags(o.secrets),
@@ -116,9 +122,15 @@ export async function preloadBases(
 }
 
 /** Failures that another try may not see: the registry or the network, not the Dockerfile. */
-export function classifyBuildahFailure({ tail }: { tail: readonly string[] }): 'permanent' | 'transient' {
+export function classifyBuildahFailure({
+  tail,
+}: {
+  tail: readonly string[];
+}): 'permanent' | 'transient' {
   const text = tail.join('\n');
-  return /(connection refused|i\/o timeout|TLS handshake timeout|no such host|too many requests|503 Service Unavailable|502 Bad Gateway|no space left on device)/i.test(text)
+  return /(connection refused|i\/o timeout|TLS handshake timeout|no such host|too many requests|503 Service Unavailable|502 Bad Gateway|no space left on device)/i.test(
+    text,
+  )
     ? 'transient'
     : 'permanent';
 }

@@ -17,10 +17,20 @@ describe('buildctl arguments', () => {
     ],
     target: 'runtime',
     sourceDateEpoch: 1_700_000_000,
-    bases: [{ name: 'build-base', layoutDir: '/cache/bases/build-base', digest, uri: 'oci-layout:/cache/bases/build-base' }],
+    bases: [
+      {
+        name: 'build-base',
+        layoutDir: '/cache/bases/build-base',
+        digest,
+        uri: 'oci-layout:/cache/bases/build-base',
+      },
+    ],
     secrets: [{ id: 'NPM_TOKEN', file: '/work/secrets/NPM_TOKEN' }],
     cacheRef: '127.0.0.1:5000/kiln/hello:buildcache',
-    annotations: { 'org.opencontainers.image.version': '1.2.3', 'org.opencontainers.image.description': 'hello, world' },
+    annotations: {
+      'org.opencontainers.image.version': '1.2.3',
+      'org.opencontainers.image.description': 'hello, world',
+    },
   });
 
   /** The value following each occurrence of `flag`. */
@@ -54,8 +64,12 @@ describe('buildctl arguments', () => {
   });
 
   it('imports and exports the registry cache', () => {
-    expect(values('--import-cache')).toEqual(['type=registry,ref=127.0.0.1:5000/kiln/hello:buildcache']);
-    expect(values('--export-cache')).toEqual(['type=registry,ref=127.0.0.1:5000/kiln/hello:buildcache,mode=max']);
+    expect(values('--import-cache')).toEqual([
+      'type=registry,ref=127.0.0.1:5000/kiln/hello:buildcache',
+    ]);
+    expect(values('--export-cache')).toEqual([
+      'type=registry,ref=127.0.0.1:5000/kiln/hello:buildcache,mode=max',
+    ]);
   });
 
   it('writes an OCI layout folder with timestamps rewritten and annotations on manifests and index', () => {
@@ -82,7 +96,13 @@ describe('buildctl arguments', () => {
   });
 
   it('retries daemon trouble but not a failing RUN', () => {
-    expect(classifyBuildkitFailure({ tail: ['error: failed to dial gRPC: connection refused'] })).toBe('transient');
-    expect(classifyBuildkitFailure({ tail: ['process "/bin/sh -c make" did not complete successfully: exit code: 2'] })).toBe('permanent');
+    expect(
+      classifyBuildkitFailure({ tail: ['error: failed to dial gRPC: connection refused'] }),
+    ).toBe('transient');
+    expect(
+      classifyBuildkitFailure({
+        tail: ['process "/bin/sh -c make" did not complete successfully: exit code: 2'],
+      }),
+    ).toBe('permanent');
   });
 });

@@ -46,7 +46,10 @@ export function buildctlArgs(o: BuildctlOptions): string[] {
     'oci-mediatypes=true',
     // Layer file times clamped to SOURCE_DATE_EPOCH: the same inputs give the same digests.
     'rewrite-timestamp=true',
-    ...Object.entries(o.annotations).flatMap(([k, v]) => [`annotation.${k}=${v}`, `annotation-index.${k}=${v}`]),
+    ...Object.entries(o.annotations).flatMap(([k, v]) => [
+      `annotation.${k}=${v}`,
+      `annotation-index.${k}=${v}`,
+    ]),
   ]
     .map(csvField)
     .join(',');
@@ -76,7 +79,12 @@ export function buildctlArgs(o: BuildctlOptions): string[] {
     ]),
     ...secretFlags(o.secrets),
     ...(o.cacheRef
-      ? ['--import-cache', `type=registry,ref=${o.cacheRef}`, '--export-cache', `type=registry,ref=${o.cacheRef},mode=max`]
+      ? [
+          '--import-cache',
+          `type=registry,ref=${o.cacheRef}`,
+          '--export-cache',
+          `type=registry,ref=${o.cacheRef},mode=max`,
+        ]
       : []),
     '--output',
     output,
@@ -85,9 +93,15 @@ export function buildctlArgs(o: BuildctlOptions): string[] {
 }
 
 /** buildkitd's own network trouble is worth a retry; a failing RUN is not. */
-export function classifyBuildkitFailure({ tail }: { tail: readonly string[] }): 'permanent' | 'transient' {
+export function classifyBuildkitFailure({
+  tail,
+}: {
+  tail: readonly string[];
+}): 'permanent' | 'transient' {
   const text = tail.join('\n');
-  return /(connection refused|connection reset|i\/o timeout|Unavailable|DeadlineExceeded|failed to dial|no such host|too many requests|503 Service Unavailable)/i.test(text)
+  return /(connection refused|connection reset|i\/o timeout|Unavailable|DeadlineExceeded|failed to dial|no such host|too many requests|503 Service Unavailable)/i.test(
+    text,
+  )
     ? 'transient'
     : 'permanent';
 }

@@ -32,7 +32,10 @@ export async function prepareContext(options: {
 }): Promise<PreparedContext> {
   const { recipe } = options;
   const spec = recipe.build.dockerfile;
-  if (!spec) throw new PermanentError(`recipe ${recipe.name}: builder dockerfile needs a build.dockerfile section`);
+  if (!spec)
+    throw new PermanentError(
+      `recipe ${recipe.name}: builder dockerfile needs a build.dockerfile section`,
+    );
   const recipeDir = path.dirname(path.resolve(options.recipeFile));
   const sourceContext = path.resolve(recipeDir, spec.context);
   const dockerfile = path.resolve(recipeDir, spec.path);
@@ -42,11 +45,15 @@ export async function prepareContext(options: {
   const contextDir = writes ? path.join(options.workDir, 'context') : sourceContext;
   if (writes) {
     await cp(sourceContext, contextDir, { recursive: true }).catch((cause: unknown) => {
-      throw new PermanentError(`recipe ${recipe.name}: cannot copy build context ${spec.context}`, { cause });
+      throw new PermanentError(`recipe ${recipe.name}: cannot copy build context ${spec.context}`, {
+        cause,
+      });
     });
   }
   const dockerfileBytes = await readFile(dockerfile).catch((cause: unknown) => {
-    throw new PermanentError(`recipe ${recipe.name}: cannot read Dockerfile ${spec.path}`, { cause });
+    throw new PermanentError(`recipe ${recipe.name}: cannot read Dockerfile ${spec.path}`, {
+      cause,
+    });
   });
 
   const fetched = await fetchFiles(recipe.build.files, {
@@ -58,7 +65,10 @@ export async function prepareContext(options: {
   let patches: PatchReport = { applied: [], skipped: [] };
   if (recipe.patches.length > 0) {
     const source = fetched.find((f) => f.extracted);
-    if (!source) throw new PermanentError(`recipe ${recipe.name}: patches need an upstream source (a file with extract: true)`);
+    if (!source)
+      throw new PermanentError(
+        `recipe ${recipe.name}: patches need an upstream source (a file with extract: true)`,
+      );
     patches = await applyPatches({
       patches: recipe.patches,
       recipeDir,

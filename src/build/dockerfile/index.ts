@@ -20,7 +20,10 @@ import { prepareContext } from './context.ts';
 export type ImageTester = (request: ImageTestRequest) => Promise<TestOutcome[]>;
 
 export interface DockerfileBuilderOptions {
-  config: Pick<Config, 'dockerfileBackend' | 'buildkitAddr' | 'registry' | 'insecureRegistries' | 'cacheDir'>;
+  config: Pick<
+    Config,
+    'dockerfileBackend' | 'buildkitAddr' | 'registry' | 'insecureRegistries' | 'cacheDir'
+  >;
   /** Runs the recipe's tests; default the project's bubblewrap sandbox. */
   runTests?: ImageTester;
   /** Where build secrets (KILN_SECRET_*) are read from; default the process environment. */
@@ -36,10 +39,16 @@ export function createDockerfileBuilder(options: DockerfileBuilderOptions): Buil
   };
 }
 
-async function buildDockerfile(input: BuildInput, options: DockerfileBuilderOptions): Promise<BuildOutput> {
+async function buildDockerfile(
+  input: BuildInput,
+  options: DockerfileBuilderOptions,
+): Promise<BuildOutput> {
   const { recipe, version } = input;
   const spec = recipe.build.dockerfile;
-  if (!spec) throw new PermanentError(`recipe ${recipe.name}: builder dockerfile needs a build.dockerfile section`);
+  if (!spec)
+    throw new PermanentError(
+      `recipe ${recipe.name}: builder dockerfile needs a build.dockerfile section`,
+    );
   const deadline = Date.now() + input.timeoutMs;
   const subject = `${recipe.name} ${version}`;
   const scratch = path.join(input.workDir, 'scratch');
@@ -54,7 +63,14 @@ async function buildDockerfile(input: BuildInput, options: DockerfileBuilderOpti
   });
 
   input.onProgress?.({ stage: 'context', percent: 5 });
-  const context = await prepareContext({ recipe, recipeFile: input.recipeFile, version, workDir: scratch, signal: input.signal, log: input.log });
+  const context = await prepareContext({
+    recipe,
+    recipeFile: input.recipeFile,
+    version,
+    workDir: scratch,
+    signal: input.signal,
+    log: input.log,
+  });
   const bases = await resolveBases(spec.bases, {
     recipeDir: path.dirname(path.resolve(input.recipeFile)),
     registry: options.config.registry,
@@ -68,8 +84,13 @@ async function buildDockerfile(input: BuildInput, options: DockerfileBuilderOpti
 
   let manifests: Map<string, Descriptor>;
   if (options.config.dockerfileBackend === 'buildkit') {
-    if (!options.config.buildkitAddr) throw new PermanentError('the buildkit backend needs KILN_BUILDKIT_ADDR');
-    input.onProgress?.({ stage: 'build', percent: 10, detail: `buildctl, ${input.archs.join(', ')}` });
+    if (!options.config.buildkitAddr)
+      throw new PermanentError('the buildkit backend needs KILN_BUILDKIT_ADDR');
+    input.onProgress?.({
+      stage: 'build',
+      percent: 10,
+      detail: `buildctl, ${input.archs.join(', ')}`,
+    });
     await runTool({
       ...tool(`building ${subject} (${input.archs.join(', ')}) with BuildKit`),
       file: 'buildctl',
@@ -84,7 +105,9 @@ async function buildDockerfile(input: BuildInput, options: DockerfileBuilderOpti
         sourceDateEpoch: input.sourceDateEpoch,
         bases,
         secrets,
-        cacheRef: options.config.registry ? `${options.config.registry}/${recipe.publish.repository ?? recipe.name}:buildcache` : undefined,
+        cacheRef: options.config.registry
+          ? `${options.config.registry}/${recipe.publish.repository ?? recipe.name}:buildcache`
+          : undefined,
         annotations: input.annotations,
       }),
       classify: classifyBuildkitFailure,
@@ -93,8 +116,17 @@ async function buildDockerfile(input: BuildInput, options: DockerfileBuilderOpti
   } else {
     const storage = privateStorage(scratch);
     for (const [i, arch] of input.archs.entries()) {
-      input.onProgress?.({ stage: 'build', percent: 10 + Math.round((70 * i) / input.archs.length), detail: `buildah, ${arch}` });
-      const baseImages = await preloadBases(bases, storage, arch, tool(`loading bases for ${subject} (${arch})`));
+      input.onProgress?.({
+        stage: 'build',
+        percent: 10 + Math.round((70 * i) / input.archs.length),
+        detail: `buildah, ${arch}`,
+      });
+      const baseImages = await preloadBases(
+        bases,
+        storage,
+        arch,
+        tool(`loading bases for ${subject} (${arch})`),
+      );
       await runTool({
         ...tool(`building ${subject} for ${arch} with buildah`),
         file: 'buildah',
@@ -123,10 +155,20 @@ async function buildDockerfile(input: BuildInput, options: DockerfileBuilderOpti
   input.onProgress?.({ stage: 'test', percent: 85 });
   const archs: ArchOutput[] = [];
   for (const [arch, manifest] of manifests) {
-    const tests = await testArch(recipe, arch, manifest, layoutDir, scratch, input, options.runTests ?? testInSandbox);
+    const tests = await testArch(
+      recipe,
+      arch,
+      manifest,
+      layoutDir,
+      scratch,
+      input,
+      options.runTests ?? testInSandbox,
+    );
     const failed = tests.filter((t) => t.status === 'failed');
     if (failed.length > 0) {
-      throw new PermanentError(`testing ${subject} (${arch}): ${failed.map((t) => `${t.name} failed${t.note ? `: ${t.note}` : ''}`).join('; ')}`);
+      throw new PermanentError(
+        `testing ${subject} (${arch}): ${failed.map((t) => `${t.name} failed${t.note ? `: ${t.note}` : ''}`).join('; ')}`,
+      );
     }
     archs.push({ arch, manifest, packages: upstreamPackages(recipe, version, arch), tests });
   }
@@ -135,7 +177,11 @@ async function buildDockerfile(input: BuildInput, options: DockerfileBuilderOpti
   input.onProgress?.({ stage: 'done', percent: 100 });
   const materials: BuildMaterial[] = [
     ...context.materials,
-    ...bases.map((b) => ({ uri: b.uri, digest: { sha256: b.digest.slice('sha256:'.length) }, name: `base ${b.name}` })),
+    ...bases.map((b) => ({
+      uri: b.uri,
+      digest: { sha256: b.digest.slice('sha256:'.length) },
+      name: `base ${b.name}`,
+    })),
   ];
   return { layoutDir, index, archs, materials };
 }
@@ -151,7 +197,12 @@ async function testArch(
 ): Promise<TestOutcome[]> {
   const named = recipe.test.map((t, i) => ({ ...t, name: t.name ?? `test ${i + 1}` }));
   if (named.length === 0) return [];
-  if (arch !== hostArch()) return named.map((t) => ({ name: t.name, status: 'skipped', note: `built for ${arch}; tests run on ${hostArch()} only` }));
+  if (arch !== hostArch())
+    return named.map((t) => ({
+      name: t.name,
+      status: 'skipped',
+      note: `built for ${arch}; tests run on ${hostArch()} only`,
+    }));
   return runTests({
     layoutDir,
     manifest,
@@ -181,7 +232,15 @@ function upstreamPackages(recipe: Recipe, version: string, arch: string): BuildP
     ];
   }
   if (recipe.upstream.npm) {
-    return [{ name: recipe.upstream.npm, version, purl: `pkg:npm/${recipe.upstream.npm.replace('@', '%40')}@${version}`, arch, license: recipe.license }];
+    return [
+      {
+        name: recipe.upstream.npm,
+        version,
+        purl: `pkg:npm/${recipe.upstream.npm.replace('@', '%40')}@${version}`,
+        arch,
+        license: recipe.license,
+      },
+    ];
   }
   return [];
 }
