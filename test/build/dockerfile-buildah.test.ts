@@ -145,6 +145,15 @@ describe('dockerfile builder on buildah', () => {
     expect(await readdir(path.dirname(out.layoutDir))).toEqual(['layout']);
   });
 
+  it('builds the same image bit for bit twice (SOURCE_DATE_EPOCH, no tool version label)', async () => {
+    const recipeFile = await writeRecipe('again', 'FROM tools\nARG VERSION\nRUN mkdir -p /data && echo "$VERSION" > /data/version\n');
+    const r = recipe('again', { bases: { tools: `oci-layout:${baseLayout}` } });
+    const first = await build(r, recipeFile);
+    const second = await build(r, recipeFile);
+    expect(second.index.digest).toBe(first.index.digest);
+    expect(second.archs[0]?.manifest.digest).toBe(first.archs[0]?.manifest.digest);
+  });
+
   it('fails the build when the image’s test command fails under bubblewrap', async () => {
     const recipeFile = await writeRecipe(
       'untested',
