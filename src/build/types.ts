@@ -21,7 +21,10 @@ export interface BuildInput {
   log: Logger;
   /** Stage names and rough percentages for `kiln status` and `kiln build`. */
   onProgress?: (progress: { stage: string; percent?: number; detail?: string }) => void;
-  /** Builder-specific resolved inputs from {@link Builder.resolve}, to build exactly those. */
+  /**
+   * What {@link Builder.resolve} answered, per arch (`{ amd64: …, arm64: … }`), to build exactly
+   * those inputs; absent means "resolve now".
+   */
   resolved?: Record<string, unknown>;
   /** Each output line of the build's tools, for the job's log (BullMQ `job.log`). */
   onLogLine?: (line: string) => void;

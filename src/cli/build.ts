@@ -31,7 +31,7 @@ export function registerBuild(program: Command): void {
     .option('--json', 'print the result as JSON')
     .description('build one recipe without the queue')
     .action(async (recipeArg: string, flags: BuildFlags) => {
-      const { config, log } = cliContext();
+      const { config, log } = cliContext({ interactive: true });
       if (flags.push && !config.registry) throw new CliExit('kiln build --push: set KILN_REGISTRY (e.g. 127.0.0.1:5000/kiln)', ExitCode.usage);
       const [loaded] = await loadRecipesLogged(recipePaths(config, [recipeArg]), log);
       if (!loaded) throw new CliExit(`kiln build: ${recipeArg} is not a loadable recipe (run kiln lint on it)`, ExitCode.failure);

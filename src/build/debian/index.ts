@@ -21,16 +21,25 @@ import { archiveSettingsFromConfig, resolveLockfiles, type ArchiveSettings } fro
 export const debianBuilderVersion = '1.0.0';
 
 /** What {@link Builder.resolve} returns for one arch, and {@link BuildInput.resolved} accepts. */
+const perArchSchema = z.object({ arch: z.string(), lockfile: lockfileSchema });
 const resolvedSchema = z.union([
   z.object({ lockfiles: z.record(z.string(), lockfileSchema) }),
-  z.object({ arch: z.string(), lockfile: lockfileSchema }),
+  perArchSchema,
+  // What the planner hands over: resolve()'s answer per arch, keyed by arch.
+  z.record(z.string(), perArchSchema),
 ]);
 
 function lockfilesFrom(resolved: Record<string, unknown> | undefined): Map<string, Lockfile> {
   if (!resolved) return new Map();
   const parsed = resolvedSchema.parse(resolved);
-  if ('lockfiles' in parsed) return new Map(Object.entries(parsed.lockfiles));
-  return new Map([[parsed.arch, parsed.lockfile]]);
+  if ('lockfiles' in parsed && typeof parsed.lockfiles === 'object' && !('arch' in parsed)) {
+    const single = z.object({ lockfiles: z.record(z.string(), lockfileSchema) }).safeParse(parsed);
+    if (single.success) return new Map(Object.entries(single.data.lockfiles));
+  }
+  const one = perArchSchema.safeParse(parsed);
+  if (one.success) return new Map([[one.data.arch, one.data.lockfile]]);
+  const byArch = z.record(z.string(), perArchSchema).parse(parsed);
+  return new Map(Object.values(byArch).map((r) => [r.arch, r.lockfile]));
 }
 
 /** Options of {@link createDebianBuilder}; the defaults read kiln's configuration at call time. */
