@@ -164,9 +164,8 @@ const spdx23Schema = {
   },
 } as const;
 
-const addFormats =
-  (addFormatsModule as unknown as { default?: typeof addFormatsModule }).default ??
-  addFormatsModule;
+// ajv-formats is CommonJS: under NodeNext its plugin is the default export's `default`.
+const addFormats = addFormatsModule.default;
 
 function validator() {
   const ajv = new Ajv({ allErrors: true, strict: false });

@@ -92,7 +92,7 @@ describe('kiln verify fails with a clear reason', () => {
     await rewrite(client, repository, signatureTag(digest), async (layers) =>
       layers.map((l) => {
         const sig = Buffer.from(l.annotations![signatureAnnotation]!, 'base64');
-        sig[sig.length - 1] ^= 0x01;
+        sig.writeUInt8(sig.readUInt8(sig.length - 1) ^ 0x01, sig.length - 1);
         return { ...l, annotations: { [signatureAnnotation]: sig.toString('base64') } };
       }),
     );
