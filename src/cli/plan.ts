@@ -6,8 +6,9 @@ import { planRecipes, type RecipePlan, type ReleaseSource } from '../plan/plan-r
 import { renderPlanTable } from '../plan/render.ts';
 import { loadRecipes } from '../recipe/load.ts';
 import { formatProblem, type Problem } from '../recipe/problem.ts';
-import type { Recipe } from '../recipe/schema.ts';
-import type { UpstreamRelease } from '../versioning/release.ts';
+import { memoryValidatorCache } from '../upstream/cache.ts';
+import { sourceFor } from '../upstream/index.ts';
+import type { SourceClient, SourceContext } from '../upstream/types.ts';
 import { cliContext } from './context.ts';
 
 /** What `kiln plan` reads from the outside; tests and `kiln up` pass their own. */
@@ -42,7 +43,7 @@ export async function runPlan(config: Config, log: Logger, deps: PlanDeps = {}):
   const now = deps.now ?? new Date();
   const { recipes, problems } = await loadRecipes([config.recipesDir]);
   for (const p of problems) log.warn({ file: p.file, line: p.line, col: p.col }, `broken recipe skipped: ${p.message}`);
-  const releases = deps.releases ?? (await upstreamReleaseSource(config, log));
+  const releases = deps.releases ?? upstreamReleaseSource(config, log);
   const published = deps.published ?? emptyPublishedState;
   const plans = await planRecipes({ recipes, releases, published, now });
   return {
@@ -53,61 +54,21 @@ export async function runPlan(config: Config, log: Logger, deps: PlanDeps = {}):
   };
 }
 
-/** The part of src/upstream's registry this command uses, checked at run time. */
-interface SourceLike {
-  id: string;
-  refOf(upstream: Recipe['upstream']): string | undefined;
-  open(ctx: unknown): { fetch(item: { recipe: string; ref: string; upstream: Recipe['upstream'] }): Promise<{ releases: UpstreamRelease[] }> };
-}
-
-function isSourceLike(value: unknown): value is SourceLike {
-  return (
-    typeof value === 'object' &&
-    value !== null &&
-    'id' in value &&
-    typeof value.id === 'string' &&
-    'refOf' in value &&
-    typeof value.refOf === 'function' &&
-    'open' in value &&
-    typeof value.open === 'function'
-  );
-}
-
 /**
- * The real release source: src/upstream's registry (a Map of sources exported from its
- * index.ts), opened with an in-memory validator cache. While src/upstream has not landed, every
- * recipe gets a clear error instead.
+ * The real release source: src/upstream's registry, each source opened once for this run, with
+ * an in-memory validator cache (a one-shot command has nothing to revalidate against).
  */
-async function upstreamReleaseSource(config: Config, log: Logger): Promise<ReleaseSource> {
-  const registryModule = '../upstream/index.ts';
-  const cacheModule = '../upstream/cache.ts';
-  let sources: SourceLike[] = [];
-  let cache: unknown;
-  try {
-    const mod: unknown = await import(registryModule);
-    const exported = typeof mod === 'object' && mod !== null ? Object.values(mod) : [];
-    const registry = exported.find((v): v is Map<unknown, unknown> => v instanceof Map && [...v.values()].some(isSourceLike));
-    sources = registry ? [...registry.values()].filter(isSourceLike) : [];
-    const cacheMod: unknown = await import(cacheModule);
-    const makeCache = typeof cacheMod === 'object' && cacheMod !== null && 'memoryValidatorCache' in cacheMod ? cacheMod.memoryValidatorCache : undefined;
-    cache = typeof makeCache === 'function' ? makeCache() : undefined;
-  } catch (error) {
-    log.debug({ err: error }, 'src/upstream registry not available');
-  }
-  const ctx = { config, log, cache, maxBodyBytes: 32 * 1024 * 1024, timeoutMs: 30_000 };
-  const clients = new Map<string, ReturnType<SourceLike['open']>>();
+export function upstreamReleaseSource(config: Config, log: Logger): ReleaseSource {
+  const ctx: SourceContext = { config, log, cache: memoryValidatorCache(), maxBodyBytes: 32 * 1024 * 1024, timeoutMs: 30_000 };
+  const clients = new Map<string, SourceClient>();
   return async (recipe) => {
-    for (const source of sources) {
-      const ref = source.refOf(recipe.upstream);
-      if (ref === undefined) continue;
-      let client = clients.get(source.id);
-      if (!client) {
-        client = source.open(ctx);
-        clients.set(source.id, client);
-      }
-      return (await client.fetch({ recipe: recipe.name, ref, upstream: recipe.upstream })).releases;
+    const found = sourceFor(recipe.upstream);
+    if (!found) throw new Error(`no upstream source for ${JSON.stringify(Object.keys(recipe.upstream))}`);
+    let client = clients.get(found.source.id);
+    if (!client) {
+      client = found.source.open(ctx);
+      clients.set(found.source.id, client);
     }
-    const wanted = Object.keys(recipe.upstream).find((k) => ['github', 'npm', 'pypi', 'crates', 'go', 'oci', 'debian'].includes(k)) ?? '?';
-    throw new Error(`no upstream source for \`${wanted}\` is available (src/upstream registry ${sources.length === 0 ? 'not found' : `has ${sources.map((s) => s.id).join(', ')}`})`);
+    return (await client.fetch({ recipe: recipe.name, ref: found.ref, upstream: recipe.upstream })).releases;
   };
 }

@@ -52,7 +52,13 @@ export function parseRecipeSource(text: string, file: string, selection?: Select
     };
   }
   if (doc.contents === null) return { problems: [{ file, line: 1, col: 1, message: 'recipe is empty' }] };
-  const data: unknown = doc.toJS({ maxAliasCount: 100 });
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount: 100 });
+  } catch (error) {
+    // yaml refuses alias bombs ("billion laughs") while building the value.
+    return { problems: [{ file, line: 1, col: 1, message: `YAML: ${error instanceof Error ? error.message : String(error)}` }] };
+  }
   const nameNode = doc.get('name', true);
   const namePosition = nameNode && typeof nameNode === 'object' && 'range' in nameNode && Array.isArray(nameNode.range)
     ? counter.linePos(Number(nameNode.range[0]))
