@@ -20,6 +20,7 @@ import { catalogPage } from './pages/catalog-page.ts';
 import { html } from './pages/html.ts';
 import { imagePage } from './pages/image-page.ts';
 import { layout } from './pages/layout.ts';
+import { responseCache, type ResponseCache } from './response-cache.ts';
 import { checkReadiness, registryProbeFromConfig, type RegistryProbe } from './readiness.ts';
 
 export interface ApiServerOptions {
@@ -50,7 +51,7 @@ export async function createApiServer(options: ApiServerOptions): Promise<Fastif
   const catalog = options.catalog ?? redisCatalog(redis, config.queuePrefix);
   const registry = options.registryClient ?? registryProbeFromConfig(config);
   const log = options.log.child({ part: 'api' });
-  const read = () => ({ staleAfterMs: config.staleAfterMs });
+  const read = (now = Date.now()) => ({ staleAfterMs: config.staleAfterMs, now });
 
   // Request logging is ours (below) so query strings, which may hold the dashboard token, never reach logs.
   const loggerInstance: FastifyBaseLogger = log;
@@ -104,9 +105,9 @@ export async function createApiServer(options: ApiServerOptions): Promise<Fastif
     return reply.type(metrics.registry.contentType).send(text);
   });
 
-  app.get('/api/images', async () => {
-    const { images, freshness } = await catalog.listImages(read());
-    return {
+  const imagesJson = cached(catalog, async (now) => {
+    const { images, freshness } = await catalog.listImages(read(now));
+    return JSON.stringify({
       images: images.map((i) => summaryView(config, i)),
       freshness: {
         images: freshness.count,
@@ -115,8 +116,11 @@ export async function createApiServer(options: ApiServerOptions): Promise<Fastif
         p95Seconds: freshness.p95Ms === undefined ? null : Math.round(freshness.p95Ms / 1000),
       },
       staleAfterSeconds: Math.round(config.staleAfterMs / 1000),
-    };
+    });
   });
+  app.get('/api/images', async (_request, reply) =>
+    reply.type('application/json; charset=utf-8').send(await imagesJson.get()),
+  );
   app.get('/api/images/:name', async (request, reply) => {
     const params = imageParams.safeParse(request.params);
     const image = params.success ? await catalog.getImage(params.data.name, read()) : undefined;
@@ -136,15 +140,16 @@ export async function createApiServer(options: ApiServerOptions): Promise<Fastif
     });
   });
 
-  app.get('/', async (_request, reply) => {
-    const { images, freshness } = await catalog.listImages(read());
-    return reply.type('text/html; charset=utf-8').send(
-      catalogPage(
-        images.map((i) => summaryView(config, i)),
-        freshness,
-      ).value,
-    );
+  const catalogHtml = cached(catalog, async (now) => {
+    const { images, freshness } = await catalog.listImages(read(now));
+    return catalogPage(
+      images.map((i) => summaryView(config, i)),
+      freshness,
+    ).value;
   });
+  app.get('/', async (_request, reply) =>
+    reply.type('text/html; charset=utf-8').send(await catalogHtml.get()),
+  );
   app.get('/images/:name', async (request, reply) => {
     const params = imageParams.safeParse(request.params);
     const image = params.success ? await catalog.getImage(params.data.name, read()) : undefined;
@@ -167,4 +172,12 @@ export async function createApiServer(options: ApiServerOptions): Promise<Fastif
   if (queues.length > 0) await registerDashboard(app, queues, config.apiToken);
   if (options.watcherRoutes) await app.register(options.watcherRoutes);
   return app;
+}
+
+/** Lists are cached by catalog revision when the reader has one, else rendered for each request. */
+function cached(catalog: CatalogReader, render: (now: number) => Promise<string>): ResponseCache {
+  const revision = catalog.revision;
+  return revision
+    ? responseCache(() => revision.call(catalog), render)
+    : { get: async () => Buffer.from(await render(Date.now())) };
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { PermanentError } from '../errors.ts';
 
 /*
  * What the catalog keeps about one published image (one recipe at one version and epoch).
@@ -88,4 +89,18 @@ export type UpstreamSeen = z.infer<typeof upstreamSeenSchema>;
 /** `3.12.7-r1`: the version tag of a record. */
 export function versionTag(record: Pick<CatalogRecord, 'version' | 'epoch'>): string {
   return `${record.version}-r${record.epoch}`;
+}
+
+/** Parses a value the catalog stored in Redis; a bad one is a permanent error naming `what`. */
+export function parseStored<T>(schema: z.ZodType<T>, json: string, what: string): T {
+  let value: unknown;
+  try {
+    value = JSON.parse(json);
+  } catch (cause) {
+    throw new PermanentError(`reading ${what}: stored value is not JSON`, { cause });
+  }
+  const parsed = schema.safeParse(value);
+  if (!parsed.success)
+    throw new PermanentError(`reading ${what}: ${z.prettifyError(parsed.error)}`);
+  return parsed.data;
 }

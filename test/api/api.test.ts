@@ -158,6 +158,29 @@ describe('JSON API', () => {
     expect((await app.inject('/api/images/..%2F..')).statusCode).toBe(404);
   });
 
+  it('shows a new publish at once: cached lists follow the catalog revision', async () => {
+    const prefix = uniqueName('api-cache');
+    const other = await createApiServer({ config: { ...config, queuePrefix: prefix }, redis, log });
+    try {
+      const names = async () =>
+        (await other.inject('/api/images')).json().images.map((i: { name: string }) => i.name);
+      expect(await names()).toEqual([]);
+      await recordPublished(redis, prefix, sampleRecord({ recipe: 'first' }));
+      expect(await names()).toEqual(['first']);
+      expect((await other.inject('/')).body).toContain('first');
+      await recordPublished(
+        redis,
+        prefix,
+        sampleRecord({ recipe: 'second', publishedAt: new Date().toISOString() }),
+      );
+      expect(await names()).toEqual(['second', 'first']);
+      expect((await other.inject('/')).body).toContain('second');
+    } finally {
+      await other.close();
+      await clearCatalog(redis, prefix);
+    }
+  });
+
   it('/api/jobs shows job states and failure reasons', async () => {
     const prefix = config.queuePrefix;
     const request = { recipe: 'old-app', version: '1.1.0' };

@@ -1,0 +1,137 @@
+import type { Redis } from 'ioredis';
+import { z } from 'zod';
+import { TransientError } from '../errors.ts';
+import {
+  freshnessMs,
+  staleness,
+  summariseFreshness,
+  type FreshnessSummary,
+  type Staleness,
+} from './freshness.ts';
+import {
+  catalogRecordSchema,
+  parseStored,
+  tagEventSchema,
+  upstreamSeenSchema,
+  type CatalogRecord,
+  type TagEvent,
+  type UpstreamSeen,
+} from './record.ts';
+import { catalogKeys } from './keys.ts';
+
+/*
+ * Reading the catalog, in two steps: load (Redis round trip and parsing: the costly part, which
+ * only changes with the catalog's revision) and judge (freshness and staleness at a given time:
+ * cheap, and it changes with the clock). Callers that cache keep the first and redo the second.
+ */
+
+/** Options for reads that judge staleness. */
+export interface CatalogReadOptions {
+  /** How long a newer upstream release may wait before the image is stale (config.staleAfterMs). */
+  staleAfterMs: number;
+  /** Current time in ms; a parameter so tests and callers agree on "now". */
+  now?: number;
+}
+
+/** One image as stored: its records, tags and the upstream releases seen. */
+export interface StoredImage {
+  name: string;
+  /** The record the `latest` tag points at, or else the most recently published one. */
+  latest: CatalogRecord;
+  /** Every published record, newest publish first. */
+  versions: CatalogRecord[];
+  /** Each tag's current position, by tag name. */
+  tags: TagEvent[];
+  /** Upstream releases the watcher has seen, newest release first. */
+  upstreamSeen: UpstreamSeen[];
+}
+
+/** One image judged at a time: what the API, metrics and `kiln status` show. */
+export interface CatalogImage extends StoredImage {
+  /** Freshness of `latest` in ms (undefined when the upstream release time is unknown). */
+  freshnessMs: number | undefined;
+  staleness: Staleness;
+}
+
+// Built once: constructing a zod schema costs far more than using it.
+const redisHash = z.record(z.string(), z.string());
+
+/** Names of every image in the catalog, most recently published first. */
+export async function listImageNames(redis: Redis, prefix: string): Promise<string[]> {
+  return redis.zrevrange(catalogKeys(prefix).images, 0, -1);
+}
+
+/** Loads and parses the named images (all of them by default); images without records are left out. */
+export async function loadCatalog(
+  redis: Redis,
+  prefix: string,
+  names?: readonly string[],
+): Promise<StoredImage[]> {
+  const wanted = names ?? (await listImageNames(redis, prefix));
+  if (wanted.length === 0) return [];
+  const pipeline = redis.pipeline();
+  for (const name of wanted) {
+    const k = catalogKeys(prefix, name);
+    pipeline.hgetall(k.versions).hgetall(k.tags).hgetall(k.upstream);
+  }
+  const replies = await pipeline.exec();
+  if (!replies)
+    throw new TransientError(`reading ${wanted.length} catalog images: pipeline discarded`);
+  const hash = (name: string, index: number): Record<string, string> => {
+    const [error, value] = replies[index] ?? [new Error('missing reply'), undefined];
+    if (error) throw new TransientError(`reading catalog image ${name}`, { cause: error });
+    return redisHash.parse(value);
+  };
+  return wanted.flatMap((name, i) => {
+    const versions = Object.values(hash(name, i * 3))
+      .map((json) => parseStored(catalogRecordSchema, json, `catalog record of ${name}`))
+      .sort((a, b) => Date.parse(b.publishedAt) - Date.parse(a.publishedAt));
+    const newest = versions[0];
+    if (!newest) return [];
+    const tags = Object.values(hash(name, i * 3 + 1))
+      .map((json) => parseStored(tagEventSchema, json, `tags of ${name}`))
+      .sort((a, b) => a.tag.localeCompare(b.tag));
+    const upstreamSeen = Object.entries(hash(name, i * 3 + 2))
+      .map(([version, releasedAt]) => upstreamSeenSchema.parse({ version, releasedAt }))
+      .sort((a, b) => Date.parse(b.releasedAt) - Date.parse(a.releasedAt));
+    const latestTag = tags.find((t) => t.tag === 'latest');
+    const latest =
+      (latestTag &&
+        versions.find((v) => v.digest === latestTag.digest && v.version === latestTag.version)) ??
+      newest;
+    return [{ name, latest, versions, tags, upstreamSeen }];
+  });
+}
+
+/** Freshness and staleness of loaded images at `options.now`, and the fleet's median and p95. */
+export function judgeCatalog(
+  stored: readonly StoredImage[],
+  options: CatalogReadOptions,
+): { images: CatalogImage[]; freshness: FreshnessSummary } {
+  const now = options.now ?? Date.now();
+  const images = stored.map((image) => ({
+    ...image,
+    freshnessMs: freshnessMs(image.latest),
+    staleness: staleness(image.versions, image.upstreamSeen, options.staleAfterMs, now),
+  }));
+  return { images, freshness: summariseFreshness(images.map((i) => i.freshnessMs)) };
+}
+
+/** Every image, most recently published first, with the fleet's freshness median and p95. */
+export async function listImages(
+  redis: Redis,
+  prefix: string,
+  options: CatalogReadOptions,
+): Promise<{ images: CatalogImage[]; freshness: FreshnessSummary }> {
+  return judgeCatalog(await loadCatalog(redis, prefix), options);
+}
+
+/** One image with its versions, tags and staleness; undefined when the catalog has no such image. */
+export async function getImage(
+  redis: Redis,
+  prefix: string,
+  name: string,
+  options: CatalogReadOptions,
+): Promise<CatalogImage | undefined> {
+  return judgeCatalog(await loadCatalog(redis, prefix, [name]), options).images[0];
+}
