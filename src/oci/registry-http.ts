@@ -113,6 +113,9 @@ export class RegistryHttp {
     this.stats.requests[req.method] = (this.stats.requests[req.method] ?? 0) + 1;
     const length = Number(headers['content-length'] ?? 0);
     if (body !== undefined && length > 0) this.stats.bytesUploaded += length;
+    // fetch computes Content-Length itself (streams go chunked). A caller-set one is appended to
+    // it when another undici's dispatcher is global ("58, 58"), which undici then refuses.
+    delete headers['content-length'];
     try {
       return await this.fetchImpl(url, {
         method: req.method,
