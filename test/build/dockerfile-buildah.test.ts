@@ -1,4 +1,7 @@
 import { readdir, readFile, writeFile, mkdir, rm, mkdtemp } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
@@ -30,6 +33,7 @@ const builder = createDockerfileBuilder({
 
 let dir: string;
 let baseLayout: string;
+const servers: Server[] = [];
 
 function recipe(
   name: string,
@@ -89,7 +93,10 @@ beforeAll(async () => {
   baseLayout = out.layoutDir;
 }, 120_000);
 
-afterAll(() => rm(dir, { recursive: true, force: true }));
+afterAll(async () => {
+  for (const server of servers) server.close();
+  await rm(dir, { recursive: true, force: true });
+});
 
 describe('dockerfile builder on buildah', () => {
   const weird = `it's "quoted" $(echo pwned) \`id\` ; rm -rf / | & > < * \\ \n second line`;
@@ -145,8 +152,79 @@ describe('dockerfile builder on buildah', () => {
     expect(await readdir(path.dirname(out.layoutDir))).toEqual(['layout']);
   });
 
+  it('fetches the upstream source with its checksum and applies the recipe’s patches in order', async () => {
+    const { url, sha256 } = await serveSource();
+    const recipeFile = await writeRecipe('patched', 'FROM tools\nCOPY src/ /src/\n');
+    await writeFile(path.join(dir, 'patched', 'kiln.patch'), patchOf('world', 'kiln'));
+    await writeFile(path.join(dir, 'patched', 'old.patch'), patchOf('world', 'old'));
+    const files = [{ url, sha256, path: 'src', extract: true, 'strip-components': 1 }];
+    const lines: string[] = [];
+    const r = recipe(
+      'patched',
+      { bases: { tools: `oci-layout:${baseLayout}` } },
+      {
+        build: {
+          builder: 'dockerfile',
+          files,
+          dockerfile: {
+            path: 'patched/Dockerfile',
+            context: 'patched',
+            bases: { tools: `oci-layout:${baseLayout}` },
+          },
+        },
+        patches: [
+          { file: 'patched/old.patch', reason: 'fixed upstream in 1.0', until: '1.0.0' },
+          { file: 'patched/kiln.patch', reason: 'kiln greets' },
+        ],
+      },
+    );
+    const out = await build(r, recipeFile, { onLogLine: (l) => lines.push(l) });
+    expect(
+      await readImageFile(out.layoutDir, out.archs[0]?.manifest.digest ?? '', '/src/greeting.txt'),
+    ).toBe('hello kiln\n');
+    expect(lines).toContain(
+      'patch patched/old.patch skipped: upstream 1.2.3 has reached its until 1.0.0; delete it from the recipe',
+    );
+    expect(out.materials.map((m) => m.name)).toEqual([
+      'src',
+      'patch patched/kiln.patch',
+      'Dockerfile',
+      'base tools',
+    ]);
+    expect(out.materials[0]).toEqual({ uri: url, digest: { sha256 }, name: 'src' });
+
+    await writeFile(path.join(dir, 'patched', 'kiln.patch'), patchOf('planet', 'kiln'));
+    const error = await build(r, recipeFile).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(PermanentError);
+    expect((error as Error).message).toContain(
+      'patch patched/kiln.patch no longer applies: hunk #1 of greeting.txt (@@ -1 +1 @@) was rejected',
+    );
+  });
+
+  it('builds every asked arch into one index, each manifest with its platform', async () => {
+    const recipeFile = await writeRecipe('multi', 'FROM scratch\nCOPY hello.txt /\n');
+    await writeFile(path.join(dir, 'multi', 'hello.txt'), 'hello\n');
+    const out = await build(recipe('multi', {}), recipeFile, { archs: ['amd64', 'arm64'] });
+    expect(out.archs.map((a) => [a.arch, a.manifest.platform])).toEqual([
+      ['amd64', { architecture: 'amd64', os: 'linux' }],
+      ['arm64', { architecture: 'arm64', os: 'linux', variant: 'v8' }],
+    ]);
+    const inspect = await execa('skopeo', [
+      '--override-arch',
+      'arm64',
+      '--override-variant',
+      'v8',
+      'inspect',
+      `oci:${out.layoutDir}:1.2.3`,
+    ]);
+    expect((JSON.parse(inspect.stdout) as { Architecture: string }).Architecture).toBe('arm64');
+  });
+
   it('builds the same image bit for bit twice (SOURCE_DATE_EPOCH, no tool version label)', async () => {
-    const recipeFile = await writeRecipe('again', 'FROM tools\nARG VERSION\nRUN mkdir -p /data && echo "$VERSION" > /data/version\n');
+    const recipeFile = await writeRecipe(
+      'again',
+      'FROM tools\nARG VERSION\nRUN mkdir -p /data && echo "$VERSION" > /data/version\n',
+    );
     const r = recipe('again', { bases: { tools: `oci-layout:${baseLayout}` } });
     const first = await build(r, recipeFile);
     const second = await build(r, recipeFile);
@@ -216,6 +294,27 @@ describe('dockerfile builder on buildah', () => {
     expect(await processesWith(`sleep ${marker}`)).toEqual([]);
   });
 });
+
+/** A one-line unified diff of greeting.txt. */
+function patchOf(from: string, to: string): string {
+  return `--- a/greeting.txt\n+++ b/greeting.txt\n@@ -1 +1 @@\n-hello ${from}\n+hello ${to}\n`;
+}
+
+/** Serves an upstream release archive (`hello-1.2.3/greeting.txt`) on loopback, as GitHub would. */
+async function serveSource(): Promise<{ url: string; sha256: string }> {
+  const src = path.join(dir, 'upstream');
+  await mkdir(path.join(src, 'hello-1.2.3'), { recursive: true });
+  await writeFile(path.join(src, 'hello-1.2.3', 'greeting.txt'), 'hello world\n');
+  await execa('tar', ['-C', src, '-czf', path.join(src, 'hello.tar.gz'), 'hello-1.2.3']);
+  const archive = await readFile(path.join(src, 'hello.tar.gz'));
+  const server = createServer((_req, res) => res.end(archive));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  servers.push(server);
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/archive/v1.2.3.tar.gz`,
+    sha256: createHash('sha256').update(archive).digest('hex'),
+  };
+}
 
 /** Pids whose command line contains `text`. */
 async function processesWith(text: string): Promise<number[]> {

@@ -5,7 +5,8 @@ import { PermanentError } from '../../errors.ts';
 import type { Logger } from '../../log.ts';
 import type { BuildMaterial } from '../../queue/types.ts';
 import type { Recipe } from '../../recipe/schema.ts';
-import { applyPatches, type PatchReport } from '../patches.ts';
+import { compare, valid } from '../../versioning/scheme.ts';
+import { applyPatches, compareLoose, type PatchReport } from '../patches.ts';
 import { fetchFiles } from './fetch-files.ts';
 
 export interface PreparedContext {
@@ -29,6 +30,8 @@ export async function prepareContext(options: {
   workDir: string;
   signal?: AbortSignal;
   log?: Logger;
+  /** Lines for the job's log (e.g. a patch that is no longer needed). */
+  onLogLine?: (line: string) => void;
 }): Promise<PreparedContext> {
   const { recipe } = options;
   const spec = recipe.build.dockerfile;
@@ -62,6 +65,7 @@ export async function prepareContext(options: {
     signal: options.signal,
     log: options.log,
   });
+  const scheme = recipe.versions.scheme;
   let patches: PatchReport = { applied: [], skipped: [] };
   if (recipe.patches.length > 0) {
     const source = fetched.find((f) => f.extracted);
@@ -75,12 +79,29 @@ export async function prepareContext(options: {
       sourceDir: source.localPath,
       version: options.version,
       subject: `${recipe.name} ${options.version}`,
+      compare: (a, b) =>
+        valid(scheme, a) && valid(scheme, b) ? compare(scheme, a, b) : compareLoose(a, b),
       log: options.log,
       signal: options.signal,
+    });
+    for (const skipped of patches.skipped) {
+      options.onLogLine?.(
+        `patch ${skipped.file} skipped: upstream ${options.version} has reached its until ${skipped.until}; delete it from the recipe`,
+      );
+    }
+  }
+  const patchMaterials: BuildMaterial[] = [];
+  for (const file of patches.applied) {
+    const bytes = await readFile(path.resolve(recipeDir, file));
+    patchMaterials.push({
+      uri: `file:${file}`,
+      digest: { sha256: createHash('sha256').update(bytes).digest('hex') },
+      name: `patch ${file}`,
     });
   }
   const materials: BuildMaterial[] = [
     ...fetched.map((f) => f.material),
+    ...patchMaterials,
     {
       uri: `file:${path.relative(recipeDir, dockerfile) || path.basename(dockerfile)}`,
       digest: { sha256: createHash('sha256').update(dockerfileBytes).digest('hex') },

@@ -70,6 +70,7 @@ async function buildDockerfile(
     workDir: scratch,
     signal: input.signal,
     log: input.log,
+    onLogLine: input.onLogLine,
   });
   const bases = await resolveBases(spec.bases, {
     recipeDir: path.dirname(path.resolve(input.recipeFile)),
