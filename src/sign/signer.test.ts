@@ -26,7 +26,10 @@ describe('signing keys from configuration', () => {
     const error = await signerFromConfig({
       signingKey: inline,
       signingKeyPassword: 'wrong-password-x',
-    }).catch((e: unknown) => e as Error);
+    }).then(
+      () => undefined,
+      (e: unknown) => (e instanceof Error ? e : undefined),
+    );
     expect(error?.message).toMatch(/reading signing key KILN_SIGNING_KEY: wrong password/);
     expect(error?.message).not.toContain('BEGIN');
     expect(error?.message).not.toContain('wrong-password-x');
