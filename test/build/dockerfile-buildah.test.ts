@@ -8,6 +8,7 @@ import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PermanentError, TransientError } from '../../src/errors.ts';
 import { createLogger } from '../../src/log.ts';
+import { OciLayout } from '../../src/oci/layout.ts';
 import { recipeSchema, type Recipe } from '../../src/recipe/schema.ts';
 import { createDockerfileBuilder } from '../../src/build/dockerfile/index.ts';
 import type { BuildInput, BuildOutput } from '../../src/build/types.ts';
@@ -199,6 +200,62 @@ describe('dockerfile builder on buildah', () => {
     expect((error as Error).message).toContain(
       'patch patched/kiln.patch no longer applies: hunk #1 of greeting.txt (@@ -1 +1 @@) was rejected',
     );
+  });
+
+  it('hands secrets to RUN only as build secrets: never in the image, its history or the error', async () => {
+    const secret = `s3cr3t-${Math.random().toString(36).slice(2)}`;
+    const recipeFile = await writeRecipe(
+      'secretive',
+      'FROM tools\nRUN --mount=type=secret,id=API_TOKEN case "$(cat /run/secrets/API_TOKEN)" in s3cr3t-*) echo ok > /ok;; esac\n',
+    );
+    const builderWithSecret = createDockerfileBuilder({
+      config: {
+        dockerfileBackend: 'buildah',
+        buildkitAddr: undefined,
+        registry: undefined,
+        insecureRegistries: [],
+        cacheDir: os.tmpdir(),
+      },
+      env: { KILN_SECRET_API_TOKEN: secret },
+    });
+    const r = recipe('secretive', {
+      bases: { tools: `oci-layout:${baseLayout}` },
+      secrets: ['API_TOKEN'],
+    });
+    const input = async (recipeValue: Recipe) =>
+      builderWithSecret.build({
+        recipe: recipeValue,
+        recipeFile,
+        version: '1.2.3',
+        epoch: 0,
+        archs: ['amd64'],
+        inputsDigest: `sha256:${'0'.repeat(64)}`,
+        workDir: await mkdtemp(path.join(dir, 'work-secret-')),
+        signal: new AbortController().signal,
+        timeoutMs: 120_000,
+        sourceDateEpoch: 1_700_000_000,
+        log,
+        annotations: {},
+      });
+    const out = await input(r);
+    const manifest = out.archs[0]?.manifest.digest ?? '';
+    expect(await readImageFile(out.layoutDir, manifest, '/ok')).toBe('ok\n');
+    expect(await readImageFile(out.layoutDir, manifest, '/run/secrets/API_TOKEN')).toBeUndefined();
+    const layout = new OciLayout(out.layoutDir);
+    const { config } = await layout.readJson<{ config: { digest: string } }>(manifest);
+    expect((await layout.readBlob(config.digest)).toString()).not.toContain(secret);
+
+    // A RUN that prints the secret: the tool's output is masked before it becomes the error.
+    await writeRecipe(
+      'leaky',
+      'FROM tools\nRUN --mount=type=secret,id=API_TOKEN cat /run/secrets/API_TOKEN; exit 3\n',
+    );
+    const error = await input(
+      recipe('leaky', { bases: { tools: `oci-layout:${baseLayout}` }, secrets: ['API_TOKEN'] }),
+    ).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(PermanentError);
+    expect((error as Error).message).toContain('[REDACTED]');
+    expect((error as Error).message).not.toContain(secret);
   });
 
   it('builds every asked arch into one index, each manifest with its platform', async () => {
