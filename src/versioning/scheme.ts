@@ -21,6 +21,27 @@ export interface VersionScheme {
    * marker, so `1.2.3.4` and `2:1.2-3` can be placed in a semver range.
    */
   rangeProxy(version: string): string;
+  /**
+   * A comparator that parses each version once and remembers it, for sorting many versions:
+   * the memo lives as long as the returned function.
+   */
+  sorter(): (a: string, b: string) => number;
+}
+
+function memoSorter<P>(parse: (v: string) => P | undefined, cmp: (a: P, b: P) => number, scheme: string): () => (a: string, b: string) => number {
+  return () => {
+    const memo = new Map<string, P>();
+    const get = (v: string): P => {
+      let p = memo.get(v);
+      if (p === undefined) {
+        p = parse(v);
+        if (p === undefined) throw new Error(`comparing ${scheme} versions: ${JSON.stringify(v)} is not valid`);
+        memo.set(v, p);
+      }
+      return p;
+    };
+    return (a, b) => cmp(get(a), get(b));
+  };
 }
 
 function proxyOf(numbers: number[], prerelease: boolean): string {
@@ -39,6 +60,7 @@ const semverScheme: VersionScheme = {
   },
   componentText: (v) => semverScheme.components(v).map(String),
   rangeProxy: (v) => v,
+  sorter: memoSorter((v) => semver.parse(v) ?? undefined, (a, b) => a.compare(b), 'semver'),
 };
 
 const looseScheme: VersionScheme = {
@@ -57,6 +79,7 @@ const looseScheme: VersionScheme = {
     const p = parseLoose(v);
     return proxyOf(p?.numbers ?? [], p?.pre !== undefined);
   },
+  sorter: memoSorter(parseLoose, compareLoose, 'loose'),
 };
 
 function debianNumbers(version: string): string[] {
@@ -79,6 +102,7 @@ const debianScheme: VersionScheme = {
   components: (v) => debianNumbers(v).map(Number),
   componentText: debianNumbers,
   rangeProxy: (v) => proxyOf(debianNumbers(v).map(Number), debianScheme.isPrerelease(v)),
+  sorter: memoSorter(parseDebianVersion, compareDebian, 'Debian'),
 };
 
 /** The version schemes, keyed by the recipe's `versions.scheme`. */

@@ -2,7 +2,7 @@ import { parseDuration } from '../config.ts';
 import { compileExtractor, type ExtractionOptions } from './extract.ts';
 import type { UpstreamRelease } from './release.ts';
 import { schemeOf, type SchemeId } from './scheme.ts';
-import { inStream, normalizeStreams, type Stream, type StreamSpec } from './streams.ts';
+import { normalizeStreams, streamMatcher, type Stream, type StreamSpec } from './streams.ts';
 
 /** The recipe's `versions` block, as selection reads it. */
 export interface VersionPolicy {
@@ -89,12 +89,14 @@ export function selectVersions(releases: UpstreamRelease[], options: SelectOptio
     if (!previous || preferred(candidate, previous)) byVersion.set(key, candidate);
   }
 
-  const candidates = [...byVersion.values()].sort((a, b) => scheme.compare(b.version, a.version) || cmp(a.tag, b.tag));
+  const order = scheme.sorter();
+  const candidates = [...byVersion.values()].sort((a, b) => order(b.version, a.version) || cmp(a.tag, b.tag));
   const streams = normalizeStreams(options.versions.streams).map((stream) => {
     const cooling: Candidate[] = [];
     let selected: Candidate | undefined;
+    const matches = streamMatcher(scheme, stream);
     for (const c of candidates) {
-      if (!inStream(scheme, stream, c.version)) continue;
+      if (!matches(c.version)) continue;
       if (c.eligibleAt !== undefined && Date.parse(c.eligibleAt) > now.getTime()) {
         cooling.push(c);
         continue;

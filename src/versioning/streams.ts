@@ -21,6 +21,12 @@ export function inStream(scheme: VersionScheme, stream: Stream, version: string)
   return semver.satisfies(scheme.rangeProxy(version), stream.range, { includePrerelease: true });
 }
 
+/** A membership test for one stream with its range parsed once, for many versions. */
+export function streamMatcher(scheme: VersionScheme, stream: Stream): (version: string) => boolean {
+  const range = new semver.Range(stream.range, { includePrerelease: true });
+  return (version) => range.test(scheme.rangeProxy(version));
+}
+
 /** Why a range can admit no version at all, or undefined. */
 export function unsatisfiableRangeReason(range: string): string | undefined {
   if (semver.validRange(range) === null) return 'is not a valid semver range';
