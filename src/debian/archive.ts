@@ -58,10 +58,13 @@ export async function loadSuite(source: SuiteSource, signal?: AbortSignal): Prom
   return { source, release, inReleaseSha256: createHash('sha256').update(body).digest('hex') };
 }
 
-/** The index file names apt would try, best compression first. */
+/**
+ * The index file names to try. gzip first, unlike apt: the index is cached, and inflating a
+ * main index takes a tenth of the time xz does, which every resolution pays.
+ */
 function indexCandidates(component: string, arch: string): string[] {
   const base = `${component}/binary-${arch}/Packages`;
-  return [`${base}.xz`, `${base}.gz`, base];
+  return [`${base}.gz`, `${base}.xz`, base];
 }
 
 /**
@@ -107,6 +110,14 @@ async function fetchIndex(suite: LoadedSuite, name: string, file: ReleaseFile, c
   return body;
 }
 
+/**
+ * Parsed indexes by content (sha256, suite and mirror): parsing a main Packages index takes
+ * seconds, and one process (a worker, the test suite, a benchmark) resolves the same archive
+ * state many times. Keyed by verified content, so a hit can never be stale; bounded.
+ */
+const parsedIndexes = new Map<string, Promise<PackageRecord[]>>();
+const parsedIndexLimit = 12;
+
 async function loadPackages(suite: LoadedSuite, component: string, arch: string, cacheDir: string, signal?: AbortSignal): Promise<PackageRecord[]> {
   const candidates = indexCandidates(component, arch);
   const name = candidates.find((c) => suite.release.files.has(c));
@@ -114,10 +125,22 @@ async function loadPackages(suite: LoadedSuite, component: string, arch: string,
   if (!name || !file) {
     throw new PermanentError(`suite ${suite.source.suite} has no Packages index for ${component}/${arch} in its InRelease`);
   }
-  const compressed = await fetchIndex(suite, name, file, cacheDir, signal);
-  const compression = compressionOf(name) ?? 'none';
-  const text = (await decompress(compressed, compression, signal)).toString('utf8');
-  return parsePackages(text, { suite: suite.source.suite, mirror: suite.source.mirror, indexName: `${suite.source.suite}/${name}` });
+  const key = `${file.sha256}\0${suite.source.suite}\0${suite.source.mirror}`;
+  const memo = parsedIndexes.get(key);
+  if (memo) return memo;
+  const parsing = (async () => {
+    const compressed = await fetchIndex(suite, name, file, cacheDir, signal);
+    const text = (await decompress(compressed, compressionOf(name) ?? 'none', signal)).toString('utf8');
+    return parsePackages(text, { suite: suite.source.suite, mirror: suite.source.mirror, indexName: `${suite.source.suite}/${name}` });
+  })();
+  parsedIndexes.set(key, parsing);
+  parsing.catch(() => parsedIndexes.delete(key));
+  while (parsedIndexes.size > parsedIndexLimit) {
+    const oldest = parsedIndexes.keys().next().value;
+    if (oldest === undefined) break;
+    parsedIndexes.delete(oldest);
+  }
+  return parsing;
 }
 
 /** Loads every requested suite, verifies it, and reads its Packages indexes for every arch. */

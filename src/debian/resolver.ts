@@ -1,5 +1,5 @@
 import { PermanentError } from '../errors.ts';
-import type { PackageRecord } from './packages.ts';
+import { dependenciesOf, type PackageRecord } from './packages.ts';
 import { formatRelation, type Dependency, type Relation } from './relations.ts';
 import { compareDebianVersions, satisfiesConstraint } from './version.ts';
 
@@ -120,7 +120,7 @@ export function resolve(request: ResolveRequest): Resolution {
   while (queue.length > 0) {
     const r = queue.shift();
     if (!r) break;
-    for (const dep of [...r.preDepends, ...r.depends]) {
+    for (const dep of dependenciesOf(r)) {
       if (satisfiedNow(dep)) continue;
       const cutBy = dep.find((rel) => excluded.has(rel.name));
       if (cutBy) {

@@ -123,7 +123,7 @@ export async function writeTarLayer(entries: LayerEntry[], options: TarOptions):
 }
 
 /** Fixed gzip settings: node's zlib writes mtime 0 and no file name, so equal tars give equal blobs. */
-export const gzipLevel = 9;
+export const gzipLevel = 6;
 
 export async function gzipLayer(tarBytes: Buffer): Promise<Buffer> {
   return gzip(tarBytes, { level: gzipLevel, memLevel: 9, strategy: zlibConstants.Z_DEFAULT_STRATEGY });

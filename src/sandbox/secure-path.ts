@@ -6,8 +6,9 @@ import { PermanentError } from '../errors.ts';
  * Resolves `rel` under `root` following symlinks the way a container runtime does: an absolute
  * link target restarts from `root`, `..` never climbs above it. The last component is followed
  * only when `followLast` is set. Nothing the image contains can make this leave `root`.
+ * `knownDirs` holds absolute paths the caller created as real folders and has not replaced since.
  */
-export async function secureJoin(root: string, rel: string, followLast = false): Promise<string> {
+export async function secureJoin(root: string, rel: string, followLast = false, knownDirs?: Set<string>): Promise<string> {
   const pending = rel.split('/').filter((s) => s !== '' && s !== '.');
   const done: string[] = [];
   let hops = 0;
@@ -21,6 +22,11 @@ export async function secureJoin(root: string, rel: string, followLast = false):
     if (pending.length === 0 && !followLast) {
       done.push(seg);
       break;
+    }
+    // Folders this unpack made itself are known not to be links: skip the syscall.
+    if (knownDirs?.has(candidate)) {
+      done.push(seg);
+      continue;
     }
     const st = await lstat(candidate).catch(() => undefined);
     if (st?.isSymbolicLink()) {

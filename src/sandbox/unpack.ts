@@ -1,4 +1,4 @@
-import { chmod, chown, lchown, link, lstat, lutimes, mkdir, readdir, rm, symlink, writeFile } from 'node:fs/promises';
+import { chmod, chown, lchown, link, lstat, mkdir, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
@@ -27,6 +27,7 @@ export async function unpackLayout(layoutDir: string, manifestDigest: string, de
   const layout = new OciLayout(layoutDir);
   const manifest = manifestSchema.parse(await layout.readJson(manifestDigest));
   await mkdir(dest, { recursive: true });
+  const knownDirs = new Set<string>();
   for (const layer of manifest.layers) {
     const gzipped = layer.mediaType === MediaType.layerGzip || layer.mediaType.endsWith('.tar.gzip') || layer.mediaType.endsWith('diff.tar.gzip');
     if (!gzipped && layer.mediaType !== MediaType.layerTar) {
@@ -34,11 +35,11 @@ export async function unpackLayout(layoutDir: string, manifestDigest: string, de
     }
     // Read fully and check the digest first: nothing unverified is unpacked.
     const blob = await layout.readBlob(layer.digest);
-    await applyLayer(blob, gzipped, dest, `layer ${layer.digest}`);
+    await applyLayer(blob, gzipped, dest, `layer ${layer.digest}`, knownDirs);
   }
 }
 
-async function applyLayer(blob: Buffer, gzipped: boolean, dest: string, what: string): Promise<void> {
+async function applyLayer(blob: Buffer, gzipped: boolean, dest: string, what: string, knownDirs: Set<string>): Promise<void> {
   const extract = tar.extract();
   extract.on('entry', (header, stream, next) => {
     const chunks: Buffer[] = [];
@@ -46,7 +47,7 @@ async function applyLayer(blob: Buffer, gzipped: boolean, dest: string, what: st
       if (Buffer.isBuffer(c)) chunks.push(c);
     });
     stream.on('end', () => {
-      applyEntry(header, Buffer.concat(chunks), dest, what).then(() => next(), next);
+      applyEntry(header, Buffer.concat(chunks), dest, what, knownDirs).then(() => next(), next);
     });
     stream.on('error', next);
   });
@@ -66,35 +67,48 @@ interface EntryHeader {
   mtime?: Date;
 }
 
-async function applyEntry(header: EntryHeader, data: Buffer, dest: string, what: string): Promise<void> {
+async function applyEntry(header: EntryHeader, data: Buffer, dest: string, what: string, knownDirs: Set<string>): Promise<void> {
   const rel = header.name.replace(/^(\.\/)+/, '').replace(/^\/+/, '').replace(/\/+$/, '');
   if (rel === '' || rel === '.') return;
   checkLayerPath(rel, what);
   const dir = path.posix.dirname(rel);
   const base = path.posix.basename(rel);
   if (base === '.wh..wh..opq') {
-    const target = await secureJoin(dest, dir, true);
+    const target = await secureJoin(dest, dir, true, knownDirs);
     for (const name of await readdir(target).catch(() => [] as string[])) await rm(path.join(target, name), { recursive: true, force: true });
+    knownDirs.clear();
     return;
   }
   if (base.startsWith('.wh.')) {
-    const parent = await secureJoin(dest, dir === '.' ? '' : dir, true);
+    const parent = await secureJoin(dest, dir === '.' ? '' : dir, true, knownDirs);
     await rm(path.join(parent, base.slice(4)), { recursive: true, force: true });
+    knownDirs.clear();
     return;
   }
-  const parentDir = await secureJoin(dest, dir === '.' ? '' : dir, true);
-  await mkdir(parentDir, { recursive: true });
+  const parentDir = await secureJoin(dest, dir === '.' ? '' : dir, true, knownDirs);
+  if (!knownDirs.has(parentDir)) {
+    await mkdir(parentDir, { recursive: true });
+    knownDirs.add(parentDir);
+  }
   const target = path.join(parentDir, base);
-  const existing = await lstat(target).catch(() => undefined);
   const mode = (header.mode ?? 0o644) & 0o7777;
-  if (existing && !(existing.isDirectory() && header.type === 'directory')) await rm(target, { recursive: true, force: true });
+  if (header.type === 'directory' && knownDirs.has(target)) {
+    await chmod(target, mode);
+    return;
+  }
+  const existing = await lstat(target).catch(() => undefined);
+  if (existing && !(existing.isDirectory() && header.type === 'directory')) {
+    await rm(target, { recursive: true, force: true });
+    if (existing.isDirectory()) knownDirs.clear();
+  }
   switch (header.type) {
     case 'directory':
       await mkdir(target, { recursive: true });
+      knownDirs.add(target);
       break;
     case 'file':
     case 'contiguous-file':
-      await writeFile(target, data);
+      await writeFile(target, data, { mode });
       break;
     case 'symlink':
       await symlink(header.linkname ?? '', target);
@@ -102,17 +116,19 @@ async function applyEntry(header: EntryHeader, data: Buffer, dest: string, what:
     case 'link': {
       const linkRel = (header.linkname ?? '').replace(/^(\.\/)+/, '').replace(/^\/+/, '');
       checkLayerPath(linkRel, `${what} hard link ${rel}`);
-      await link(await secureJoin(dest, linkRel), target);
+      await link(await secureJoin(dest, linkRel, false, knownDirs), target);
       break;
     }
     default:
       return; // devices and fifos: skipped
   }
-  if (header.type !== 'symlink') {
-    if (isRoot) await chown(target, header.uid ?? 0, header.gid ?? 0);
-    await chmod(target, mode);
-  } else if (isRoot) {
-    await lchown(target, header.uid ?? 0, header.gid ?? 0);
+  const owned = (header.uid ?? 0) !== 0 || (header.gid ?? 0) !== 0;
+  if (header.type === 'symlink') {
+    if (isRoot && owned) await lchown(target, header.uid ?? 0, header.gid ?? 0);
+    return;
   }
-  if (header.mtime && header.type !== 'symlink') await lutimes(target, header.mtime, header.mtime).catch(() => undefined);
+  if (header.type === 'link') return; // shares its target's inode, owner and mode
+  if (isRoot && owned) await chown(target, header.uid ?? 0, header.gid ?? 0);
+  // writeFile's mode passes through the umask, and setuid bits need an explicit chmod.
+  if (header.type === 'directory' || (mode & 0o7022) !== 0) await chmod(target, mode);
 }
