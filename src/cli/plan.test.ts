@@ -7,9 +7,8 @@ import { startLocalNpm, type LocalNpm } from '../../test/servers/npm.ts';
 import { loadConfig } from '../config.ts';
 import { createLogger } from '../log.ts';
 import { publishedStateOf } from '../plan/published-state.ts';
-import { renderPlanTable } from '../plan/render.ts';
 import type { UpstreamRelease } from '../versioning/release.ts';
-import { runPlan } from './plan.ts';
+import { renderPlan, runPlan } from './plan.ts';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const log = createLogger({ level: 'silent' });
@@ -57,7 +56,7 @@ describe('kiln plan on the shipped recipes', () => {
       ['3.13.5-2-r0', '3.13.5-2', '3.13.5', '3.13', '3', 'latest'],
       ['3.11.2-6_deb12u6-r0', '3.11.2-6_deb12u6', '3.11.2', '3.11'],
     ]);
-    const table = renderPlanTable(report.recipes, [], report.publishedState);
+    const table = renderPlan(report);
     expect(table.split('\n')[0]).toMatch(/^RECIPE\s+STREAM\s+PUBLISHED\s+CANDIDATE\s+DECISION\s+REASON$/);
     expect(table).toContain('nothing enqueued');
     expect(table).toMatch(/prettier\s+default\s+3\.5\.3-r0\s+3\.5\.3\s+build 3\.5\.3-r1/);

@@ -3,13 +3,14 @@ import type { Config } from '../config.ts';
 import type { Logger } from '../log.ts';
 import { emptyPublishedState, type PublishedState } from '../plan/published-state.ts';
 import { planRecipes, type RecipePlan, type ReleaseSource } from '../plan/plan-recipes.ts';
-import { renderPlanTable } from '../plan/render.ts';
+import type { Decision } from '../plan/decide.ts';
 import { loadRecipes } from '../recipe/load.ts';
 import { formatProblem, type Problem } from '../recipe/problem.ts';
 import { memoryValidatorCache } from '../upstream/cache.ts';
 import { sourceFor } from '../upstream/index.ts';
 import type { SourceClient, SourceContext } from '../upstream/types.ts';
 import { cliContext } from './context.ts';
+import { printResult, renderTable, type ColorName } from './table.ts';
 
 /** What `kiln plan` reads from the outside; tests and `kiln up` pass their own. */
 export interface PlanDeps {
@@ -34,7 +35,7 @@ export function registerPlan(program: Command, deps: PlanDeps = {}): void {
     .action(async (options: { json?: boolean }) => {
       const { config, log } = cliContext();
       const report = await runPlan(config, log, deps);
-      process.stdout.write(options.json ? `${JSON.stringify(report, null, 2)}\n` : renderPlanTable(report.recipes, report.problems.map((p) => p.text), report.publishedState));
+      printResult(report, { json: options.json, human: renderPlan });
     });
 }
 
@@ -52,6 +53,30 @@ export async function runPlan(config: Config, log: Logger, deps: PlanDeps = {}):
     problems: problems.map((p) => ({ ...p, text: formatProblem(p, { relativeTo: process.cwd() }) })),
     recipes: plans,
   };
+}
+
+const kindColor: Record<Decision['kind'], ColorName> = { build: 'yellow', 'up-to-date': 'green', held: 'cyan', error: 'red' };
+
+/** The plan for people: one line per recipe stream, then a summary; `--json` is for programs. */
+export function renderPlan(report: PlanReport, color = false): string {
+  const rows = report.recipes.flatMap((p) => p.decisions);
+  const table = renderTable(
+    rows,
+    [
+      { header: 'RECIPE', value: (d) => d.recipe },
+      { header: 'STREAM', value: (d) => d.stream },
+      { header: 'PUBLISHED', value: (d) => d.published ?? '-' },
+      { header: 'CANDIDATE', value: (d) => d.candidate ?? '-' },
+      { header: 'DECISION', value: (d) => (d.kind === 'build' ? `build ${d.version}-r${d.epoch}` : d.kind), color: (d) => kindColor[d.kind] },
+      { header: 'REASON', value: (d) => (d.kind === 'build' ? `${d.reason}; tags ${d.tags.join(' ')}` : d.reason) },
+    ],
+    { color },
+  );
+  const counts = new Map<string, number>();
+  for (const d of rows) counts.set(d.kind, (counts.get(d.kind) ?? 0) + 1);
+  const out = [table, `${report.recipes.length} recipes, ${rows.length} streams: ${[...counts].map(([k, n]) => `${n} ${k}`).join(', ') || 'nothing to do'}; nothing enqueued`, `published state: ${report.publishedState}`];
+  if (report.problems.length > 0) out.push('', `${report.problems.length} problem(s) in recipes that were skipped:`, ...report.problems.map((p) => `  ${p.text}`));
+  return `${out.join('\n')}\n`;
 }
 
 /**
