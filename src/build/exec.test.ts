@@ -61,6 +61,28 @@ describe('runTool', () => {
     for (const pid of pids) expect(await isAlive(pid)).toBe(false);
   });
 
+  it('ends even when a process escaped the tree and holds the output open', async () => {
+    const pids: number[] = [];
+    const run = runTool({
+      what: 'escaping',
+      file: 'sh',
+      // A double fork into a new session: outside the group and, once reparented, the tree.
+      args: ['-c', `(setsid sh -c 'echo $$; exec sleep 300' &); sleep 300`],
+      timeoutMs: 500,
+      graceMs: 100,
+      onLine: (l) => pids.push(Number(l)),
+    });
+    const error = await run.catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TransientError);
+    for (const pid of pids) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+  });
+
   it('kills the tree when the signal aborts', async () => {
     const controller = new AbortController();
     const pids: number[] = [];

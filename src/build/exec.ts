@@ -66,7 +66,13 @@ export async function runTool(run: ToolRun): Promise<ToolResult> {
   const stop = (why: 'timeout' | 'abort'): void => {
     if (stopping || pid === undefined) return;
     stopping = why;
-    void killTree(pid, run.graceMs ?? 3000);
+    void killTree(pid, run.graceMs ?? 3000).then(async () => {
+      // Something that escaped the tree (double-forked before the scan) may still hold the
+      // output pipes open; stop reading them so the run ends all the same.
+      await new Promise((resolve) => setTimeout(resolve, 2000).unref());
+      child.stdout?.destroy();
+      child.stderr?.destroy();
+    });
   };
   const timer =
     run.timeoutMs === undefined ? undefined : setTimeout(() => stop('timeout'), run.timeoutMs);

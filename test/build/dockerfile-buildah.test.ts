@@ -339,7 +339,8 @@ describe('dockerfile builder on buildah', () => {
       recipe('slow', { bases: { tools: `oci-layout:${baseLayout}` } }),
       recipeFile,
       {
-        timeoutMs: 4000,
+        // Long enough for the RUN to start on a loaded 2-core CI machine, short for a test.
+        timeoutMs: 8000,
         onLogLine: (line) => lines.push(line),
       },
     ).catch((e: unknown) => e);
