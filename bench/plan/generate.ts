@@ -28,12 +28,18 @@ export function generateRecipes(count: number, now: Date): Generated[] {
     const kind = i % 4;
     const major = 1 + Math.floor(random() * 5);
     const upstream =
-      kind === 0 ? `  github: owner${i}/repo${i}\n  use: releases\n  strip-prefix: v\n`
-      : kind === 1 ? `  npm: pkg-${i}\n`
-      : kind === 2 ? `  github: owner${i}/repo${i}\n  use: tags\n  tag-filter-prefix: release-\n  strip-prefix: release-\n  version-transform: [{ match: '_', replace: '.' }]\n  ignore-regex-patterns: ['-nightly$']\n`
-      : `  pypi: pkg-${i}\n`;
+      kind === 0
+        ? `  github: owner${i}/repo${i}\n  use: releases\n  strip-prefix: v\n`
+        : kind === 1
+          ? `  npm: pkg-${i}\n`
+          : kind === 2
+            ? `  github: owner${i}/repo${i}\n  use: tags\n  tag-filter-prefix: release-\n  strip-prefix: release-\n  version-transform: [{ match: '_', replace: '.' }]\n  ignore-regex-patterns: ['-nightly$']\n`
+            : `  pypi: pkg-${i}\n`;
     const streams = i % 3 === 0 ? `  streams: ['${major - 1}.x', '${major}.x']\n` : '';
-    const patches = i % 5 === 0 ? `patches:\n  - file: patches/fix.patch\n    reason: fixes the build\n    upstream: https://example.org/issues/${i}\n    until: ${major + 1}.0.0\n` : '';
+    const patches =
+      i % 5 === 0
+        ? `patches:\n  - file: patches/fix.patch\n    reason: fixes the build\n    upstream: https://example.org/issues/${i}\n    until: ${major + 1}.0.0\n`
+        : '';
     const text = `# generated recipe ${i}
 name: ${name}
 description: Generated tool number ${i}
@@ -70,7 +76,14 @@ ${patches}test:
       const v = pre ? `${version}-rc.1` : version;
       const tag = kind === 2 ? `release-${v.replace(/\./g, '_')}` : kind === 0 ? `v${v}` : v;
       const ageHours = r === 0 ? 2 : 24 * (r + 1) * random();
-      releases.push({ version: v, tag, prerelease: pre, publishedAt: new Date(now.getTime() - ageHours * 3_600_000).toISOString(), url: undefined, checksums: { [`${name}.tar.gz`]: `sha256:${String(i).padStart(64, '0')}` } });
+      releases.push({
+        version: v,
+        tag,
+        prerelease: pre,
+        publishedAt: new Date(now.getTime() - ageHours * 3_600_000).toISOString(),
+        url: undefined,
+        checksums: { [`${name}.tar.gz`]: `sha256:${String(i).padStart(64, '0')}` },
+      });
     }
     out.push({ name, text, releases });
   }

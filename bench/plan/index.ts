@@ -20,7 +20,20 @@ const releasesByName = new Map(recipes.map((r) => [r.name, r.releases]));
 // A third of the recipes already have their current version published (with other inputs).
 const published = publishedStateOf(
   Object.fromEntries(
-    recipes.filter((_, i) => i % 3 === 0).map((r): [string, PublishedImage[]] => [r.name, [{ version: '1.0.0', epoch: 0, inputsDigest: 'sha256:old', tags: [], digest: `sha256:${'0'.repeat(64)}` }]]),
+    recipes
+      .filter((_, i) => i % 3 === 0)
+      .map((r): [string, PublishedImage[]] => [
+        r.name,
+        [
+          {
+            version: '1.0.0',
+            epoch: 0,
+            inputsDigest: 'sha256:old',
+            tags: [],
+            digest: `sha256:${'0'.repeat(64)}`,
+          },
+        ],
+      ]),
   ),
 );
 
@@ -56,13 +69,22 @@ const parseOnly = measure(() => recipes.map((r) => parseDocument(r.text).toJS())
 
 let valid = 0;
 const lint = measure(() => {
-  const parsed = recipes.map((r) => ({ file: `/recipes/${r.name}.yaml`, ...parseRecipeSource(r.text, `/recipes/${r.name}.yaml`) }));
+  const parsed = recipes.map((r) => ({
+    file: `/recipes/${r.name}.yaml`,
+    ...parseRecipeSource(r.text, `/recipes/${r.name}.yaml`),
+  }));
   const result = collect(parsed);
   valid = result.recipes.length;
-  if (result.problems.length > 0) throw new Error(`generated recipes should be valid: ${result.problems[0]?.message}`);
+  if (result.problems.length > 0)
+    throw new Error(`generated recipes should be valid: ${result.problems[0]?.message}`);
   return result;
 });
-const loaded = collect(recipes.map((r) => ({ file: `/recipes/${r.name}.yaml`, ...parseRecipeSource(r.text, `/recipes/${r.name}.yaml`) }))).recipes;
+const loaded = collect(
+  recipes.map((r) => ({
+    file: `/recipes/${r.name}.yaml`,
+    ...parseRecipeSource(r.text, `/recipes/${r.name}.yaml`),
+  })),
+).recipes;
 
 let builds = 0;
 let decisions = 0;
@@ -71,13 +93,23 @@ const plan = measure(() => {
   decisions = 0;
   return loaded.map((l) => {
     const { recipe } = l;
-    const selection = selectVersions(releasesByName.get(recipe.name) ?? [], { versions: recipe.versions, upstream: recipe.upstream }, now);
+    const selection = selectVersions(
+      releasesByName.get(recipe.name) ?? [],
+      { versions: recipe.versions, upstream: recipe.upstream },
+      now,
+    );
     const ds = planRecipe({
       loaded: l,
       selection,
       published: published.images(recipe.name),
       now,
-      digestOf: (_s, c) => inputsDigest({ recipe, version: c.version, artifacts: c.release.checksums, builderVersion: 'dockerfile/1' }),
+      digestOf: (_s, c) =>
+        inputsDigest({
+          recipe,
+          version: c.version,
+          artifacts: c.release.checksums,
+          builderVersion: 'dockerfile/1',
+        }),
     });
     decisions += ds.length;
     builds += ds.filter((d) => d.kind === 'build').length;
@@ -95,10 +127,26 @@ process.stdout.write(
     '',
     '| phase | time (ms, median of 3) | vs bare YAML parse | heap growth (MB) | notes |',
     '| --- | ---: | ---: | ---: | --- |',
-    row('baseline: bare YAML parse (`yaml` parseDocument + toJS)', parseOnly, 'no positions, no validation'),
-    row('lint: YAML with positions + zod schema + semantic checks + duplicates', lint, `${valid} valid`),
-    row('plan: select versions, inputs digest, epoch, tags, decision', plan, `${decisions} decisions, ${builds} builds`),
-    row('lint + plan', { ms: lint.ms + plan.ms, heapMb: lint.heapMb + plan.heapMb, out: undefined }, ''),
+    row(
+      'baseline: bare YAML parse (`yaml` parseDocument + toJS)',
+      parseOnly,
+      'no positions, no validation',
+    ),
+    row(
+      'lint: YAML with positions + zod schema + semantic checks + duplicates',
+      lint,
+      `${valid} valid`,
+    ),
+    row(
+      'plan: select versions, inputs digest, epoch, tags, decision',
+      plan,
+      `${decisions} decisions, ${builds} builds`,
+    ),
+    row(
+      'lint + plan',
+      { ms: lint.ms + plan.ms, heapMb: lint.heapMb + plan.heapMb, out: undefined },
+      '',
+    ),
     '',
     `Planning (after lint) adds ${(plan.ms / parseOnly.ms).toFixed(2)}× the bare parse time (goal: < 2×); lint + plan together take ${((lint.ms + plan.ms) / parseOnly.ms).toFixed(2)}× it.`,
     `Peak RSS of the whole run: ${rssMb.toFixed(0)} MB.${(globalThis as { gc?: unknown }).gc ? '' : ' (Run with node --expose-gc for steadier heap figures.)'}`,

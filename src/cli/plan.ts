@@ -40,22 +40,37 @@ export function registerPlan(program: Command, deps: PlanDeps = {}): void {
 }
 
 /** Loads the recipes (broken ones are reported and skipped) and plans the rest. Enqueues nothing. */
-export async function runPlan(config: Config, log: Logger, deps: PlanDeps = {}): Promise<PlanReport> {
+export async function runPlan(
+  config: Config,
+  log: Logger,
+  deps: PlanDeps = {},
+): Promise<PlanReport> {
   const now = deps.now ?? new Date();
   const { recipes, problems } = await loadRecipes([config.recipesDir]);
-  for (const p of problems) log.warn({ file: p.file, line: p.line, col: p.col }, `broken recipe skipped: ${p.message}`);
+  for (const p of problems)
+    log.warn({ file: p.file, line: p.line, col: p.col }, `broken recipe skipped: ${p.message}`);
   const releases = deps.releases ?? upstreamReleaseSource(config, log);
   const published = deps.published ?? emptyPublishedState;
   const plans = await planRecipes({ recipes, releases, published, now });
   return {
     generatedAt: now.toISOString(),
-    publishedState: deps.published ? 'given' : 'not read: no published-state reader is wired into `kiln plan` yet, so every stream looks unpublished',
-    problems: problems.map((p) => ({ ...p, text: formatProblem(p, { relativeTo: process.cwd() }) })),
+    publishedState: deps.published
+      ? 'given'
+      : 'not read: no published-state reader is wired into `kiln plan` yet, so every stream looks unpublished',
+    problems: problems.map((p) => ({
+      ...p,
+      text: formatProblem(p, { relativeTo: process.cwd() }),
+    })),
     recipes: plans,
   };
 }
 
-const kindColor: Record<Decision['kind'], ColorName> = { build: 'yellow', 'up-to-date': 'green', held: 'cyan', error: 'red' };
+const kindColor: Record<Decision['kind'], ColorName> = {
+  build: 'yellow',
+  'up-to-date': 'green',
+  held: 'cyan',
+  error: 'red',
+};
 
 /** The plan for people: one line per recipe stream, then a summary; `--json` is for programs. */
 export function renderPlan(report: PlanReport, color = false): string {
@@ -67,15 +82,31 @@ export function renderPlan(report: PlanReport, color = false): string {
       { header: 'STREAM', value: (d) => d.stream },
       { header: 'PUBLISHED', value: (d) => d.published ?? '-' },
       { header: 'CANDIDATE', value: (d) => d.candidate ?? '-' },
-      { header: 'DECISION', value: (d) => (d.kind === 'build' ? `build ${d.version}-r${d.epoch}` : d.kind), color: (d) => kindColor[d.kind] },
-      { header: 'REASON', value: (d) => (d.kind === 'build' ? `${d.reason}; tags ${d.tags.join(' ')}` : d.reason) },
+      {
+        header: 'DECISION',
+        value: (d) => (d.kind === 'build' ? `build ${d.version}-r${d.epoch}` : d.kind),
+        color: (d) => kindColor[d.kind],
+      },
+      {
+        header: 'REASON',
+        value: (d) => (d.kind === 'build' ? `${d.reason}; tags ${d.tags.join(' ')}` : d.reason),
+      },
     ],
     { color },
   );
   const counts = new Map<string, number>();
   for (const d of rows) counts.set(d.kind, (counts.get(d.kind) ?? 0) + 1);
-  const out = [table, `${report.recipes.length} recipes, ${rows.length} streams: ${[...counts].map(([k, n]) => `${n} ${k}`).join(', ') || 'nothing to do'}; nothing enqueued`, `published state: ${report.publishedState}`];
-  if (report.problems.length > 0) out.push('', `${report.problems.length} problem(s) in recipes that were skipped:`, ...report.problems.map((p) => `  ${p.text}`));
+  const out = [
+    table,
+    `${report.recipes.length} recipes, ${rows.length} streams: ${[...counts].map(([k, n]) => `${n} ${k}`).join(', ') || 'nothing to do'}; nothing enqueued`,
+    `published state: ${report.publishedState}`,
+  ];
+  if (report.problems.length > 0)
+    out.push(
+      '',
+      `${report.problems.length} problem(s) in recipes that were skipped:`,
+      ...report.problems.map((p) => `  ${p.text}`),
+    );
   return `${out.join('\n')}\n`;
 }
 
@@ -84,16 +115,24 @@ export function renderPlan(report: PlanReport, color = false): string {
  * an in-memory validator cache (a one-shot command has nothing to revalidate against).
  */
 export function upstreamReleaseSource(config: Config, log: Logger): ReleaseSource {
-  const ctx: SourceContext = { config, log, cache: memoryValidatorCache(), maxBodyBytes: 32 * 1024 * 1024, timeoutMs: 30_000 };
+  const ctx: SourceContext = {
+    config,
+    log,
+    cache: memoryValidatorCache(),
+    maxBodyBytes: 32 * 1024 * 1024,
+    timeoutMs: 30_000,
+  };
   const clients = new Map<string, SourceClient>();
   return async (recipe) => {
     const found = sourceFor(recipe.upstream);
-    if (!found) throw new Error(`no upstream source for ${JSON.stringify(Object.keys(recipe.upstream))}`);
+    if (!found)
+      throw new Error(`no upstream source for ${JSON.stringify(Object.keys(recipe.upstream))}`);
     let client = clients.get(found.source.id);
     if (!client) {
       client = found.source.open(ctx);
       clients.set(found.source.id, client);
     }
-    return (await client.fetch({ recipe: recipe.name, ref: found.ref, upstream: recipe.upstream })).releases;
+    return (await client.fetch({ recipe: recipe.name, ref: found.ref, upstream: recipe.upstream }))
+      .releases;
   };
 }

@@ -5,7 +5,11 @@ import type { PublishedImage } from './published-state.ts';
  * the same inputs (nothing to do), else one above the highest epoch of that version, else 0
  * (a new upstream version starts again at `-r0`).
  */
-export function nextEpoch(published: readonly PublishedImage[], version: string, inputsDigest: string): number {
+export function nextEpoch(
+  published: readonly PublishedImage[],
+  version: string,
+  inputsDigest: string,
+): number {
   const same = published.filter((p) => p.version === version);
   const identical = same.find((p) => p.inputsDigest === inputsDigest);
   if (identical) return identical.epoch;
@@ -13,6 +17,10 @@ export function nextEpoch(published: readonly PublishedImage[], version: string,
 }
 
 /** The published image of this version with exactly these inputs, if any. */
-export function findPublished(published: readonly PublishedImage[], version: string, inputsDigest: string): PublishedImage | undefined {
+export function findPublished(
+  published: readonly PublishedImage[],
+  version: string,
+  inputsDigest: string,
+): PublishedImage | undefined {
   return published.find((p) => p.version === version && p.inputsDigest === inputsDigest);
 }

@@ -11,7 +11,12 @@ const recipe: Recipe = recipeSchema.parse({
   build: { builder: 'dockerfile', archs: ['amd64', 'arm64'] },
   patches: [{ file: 'fix.patch', reason: 'bug', until: '2.0.0' }],
 });
-const base = { recipe, version: '1.0.0', builderVersion: 'dockerfile/1', resolved: { amd64: 'sha256:aa', arm64: 'sha256:bb' } };
+const base = {
+  recipe,
+  version: '1.0.0',
+  builderVersion: 'dockerfile/1',
+  resolved: { amd64: 'sha256:aa', arm64: 'sha256:bb' },
+};
 
 describe('inputsDigest', () => {
   it('is a sha256 digest, stable under key order', () => {
@@ -23,10 +28,17 @@ describe('inputsDigest', () => {
   it('changes with the version, the lockfile, the artifacts, the builder and the build block', () => {
     const d = inputsDigest(base);
     expect(inputsDigest({ ...base, version: '1.0.1' })).not.toBe(d);
-    expect(inputsDigest({ ...base, resolved: { amd64: 'sha256:cc', arm64: 'sha256:bb' } })).not.toBe(d);
+    expect(
+      inputsDigest({ ...base, resolved: { amd64: 'sha256:cc', arm64: 'sha256:bb' } }),
+    ).not.toBe(d);
     expect(inputsDigest({ ...base, artifacts: { 'tool.tgz': 'sha256:11' } })).not.toBe(d);
     expect(inputsDigest({ ...base, builderVersion: 'dockerfile/2' })).not.toBe(d);
-    expect(inputsDigest({ ...base, recipe: { ...recipe, build: { ...recipe.build, archs: ['amd64'] } } })).not.toBe(d);
+    expect(
+      inputsDigest({
+        ...base,
+        recipe: { ...recipe, build: { ...recipe.build, archs: ['amd64'] } },
+      }),
+    ).not.toBe(d);
     expect(inputsDigest({ ...base, localFiles: { 'fix.patch': 'sha256:22' } })).not.toBe(d);
   });
 
@@ -44,7 +56,9 @@ describe('inputsDigest', () => {
 
   it('drops a patch once the version has the fix', () => {
     const noPatch: Recipe = { ...recipe, patches: [] };
-    expect(inputsDigest({ ...base, version: '2.0.0' })).toBe(inputsDigest({ ...base, version: '2.0.0', recipe: noPatch }));
+    expect(inputsDigest({ ...base, version: '2.0.0' })).toBe(
+      inputsDigest({ ...base, version: '2.0.0', recipe: noPatch }),
+    );
     expect(inputsDigest(base)).not.toBe(inputsDigest({ ...base, recipe: noPatch }));
   });
 });

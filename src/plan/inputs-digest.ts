@@ -25,7 +25,9 @@ export interface DigestInputs {
  */
 export function normaliseRecipe(recipe: Recipe, version: string): Record<string, unknown> {
   const scheme = schemeOf(recipe.versions.scheme);
-  const source = Object.fromEntries(sourceKeys.filter((k) => recipe.upstream[k] !== undefined).map((k) => [k, recipe.upstream[k]]));
+  const source = Object.fromEntries(
+    sourceKeys.filter((k) => recipe.upstream[k] !== undefined).map((k) => [k, recipe.upstream[k]]),
+  );
   const patches = recipe.patches.filter((p) => {
     if (p.until === undefined) return true;
     const until = scheme.normalize(p.until);

@@ -18,7 +18,8 @@ export interface PlanOptions {
   /** The builder's version for the inputs digest, by builder id. Default: the builder id. */
   builderVersion?: ((builder: Recipe['build']['builder']) => string) | undefined;
   /** Per-arch resolved inputs (lockfile digests) for a version; default: none resolved. */
-  resolve?: ((loaded: LoadedRecipe, version: string) => Promise<Record<string, unknown>>) | undefined;
+  resolve?:
+    ((loaded: LoadedRecipe, version: string) => Promise<Record<string, unknown>>) | undefined;
   /** Digests of files beside the recipe that go into the build (patches, Dockerfile). */
   localFiles?: ((loaded: LoadedRecipe) => Promise<Record<string, string>>) | undefined;
 }
@@ -42,12 +43,19 @@ export async function planRecipes(options: PlanOptions): Promise<RecipePlan[]> {
     const { recipe } = loaded;
     try {
       const releases = await options.releases(recipe);
-      const selection = selectVersions(releases, { versions: recipe.versions, upstream: recipe.upstream }, options.now);
+      const selection = selectVersions(
+        releases,
+        { versions: recipe.versions, upstream: recipe.upstream },
+        options.now,
+      );
       const localFiles = options.localFiles ? await options.localFiles(loaded) : {};
       const resolvedByVersion = new Map<string, Record<string, unknown>>();
       for (const s of selection.streams) {
         if (s.selected && options.resolve && !resolvedByVersion.has(s.selected.version)) {
-          resolvedByVersion.set(s.selected.version, await options.resolve(loaded, s.selected.version));
+          resolvedByVersion.set(
+            s.selected.version,
+            await options.resolve(loaded, s.selected.version),
+          );
         }
       }
       const builderVersion = options.builderVersion?.(recipe.build.builder) ?? recipe.build.builder;
@@ -58,14 +66,28 @@ export async function planRecipes(options: PlanOptions): Promise<RecipePlan[]> {
         now: options.now,
         resolvedOf: (version) => resolvedByVersion.get(version),
         digestOf: (_s, c) =>
-          inputsDigest({ recipe, version: c.version, artifacts: c.release.checksums, resolved: resolvedByVersion.get(c.version), localFiles, builderVersion }),
+          inputsDigest({
+            recipe,
+            version: c.version,
+            artifacts: c.release.checksums,
+            resolved: resolvedByVersion.get(c.version),
+            localFiles,
+            builderVersion,
+          }),
       });
       out.push({ recipe: recipe.name, file: loaded.file, decisions, rejected: selection.rejected });
     } catch (error) {
       out.push({
         recipe: recipe.name,
         file: loaded.file,
-        decisions: [{ kind: 'error', recipe: recipe.name, stream: '*', reason: `planning ${recipe.name}: ${describeError(error)}` }],
+        decisions: [
+          {
+            kind: 'error',
+            recipe: recipe.name,
+            stream: '*',
+            reason: `planning ${recipe.name}: ${describeError(error)}`,
+          },
+        ],
         rejected: [],
       });
     }

@@ -21,7 +21,9 @@ export interface PublishedState {
 }
 
 /** A published state over plain data: tests, the bench, and readers that fetched everything. */
-export function publishedStateOf(byRecipe: Readonly<Record<string, readonly PublishedImage[]>>): PublishedState {
+export function publishedStateOf(
+  byRecipe: Readonly<Record<string, readonly PublishedImage[]>>,
+): PublishedState {
   const map = new Map(Object.entries(byRecipe));
   return { images: (recipe) => map.get(recipe) ?? [] };
 }

@@ -4,7 +4,15 @@ import { schemeOf, type SchemeId } from '../versioning/scheme.ts';
 import { computeTags, tagText, type TagInput } from './tags.ts';
 
 const tags = (version: string, known: string[] = [], over: Partial<TagInput> = {}): string[] =>
-  computeTags({ version, epoch: 0, scheme: 'semver', known, highestStream: true, policy: 'semver', ...over });
+  computeTags({
+    version,
+    epoch: 0,
+    scheme: 'semver',
+    known,
+    highestStream: true,
+    policy: 'semver',
+    ...over,
+  });
 
 describe('computeTags', () => {
   it('gives exact, floating and latest for the newest version', () => {
@@ -24,8 +32,18 @@ describe('computeTags', () => {
   });
 
   it('latest only for the highest stream', () => {
-    expect(tags('3.12.8', ['3.13.1'], { highestStream: false })).toEqual(['3.12.8-r0', '3.12.8', '3.12']);
-    expect(tags('3.13.2', ['3.12.8', '3.13.1'])).toEqual(['3.13.2-r0', '3.13.2', '3.13', '3', 'latest']);
+    expect(tags('3.12.8', ['3.13.1'], { highestStream: false })).toEqual([
+      '3.12.8-r0',
+      '3.12.8',
+      '3.12',
+    ]);
+    expect(tags('3.13.2', ['3.12.8', '3.13.1'])).toEqual([
+      '3.13.2-r0',
+      '3.13.2',
+      '3.13',
+      '3',
+      'latest',
+    ]);
     expect(tags('3.13.2', [], { highestStream: false })).not.toContain('latest');
   });
 
@@ -46,18 +64,49 @@ describe('computeTags', () => {
   });
 
   it('four-part versions float on three, two and one parts', () => {
-    expect(tags('1.2.3.4', ['1.2.3.3'], { scheme: 'loose' })).toEqual(['1.2.3.4-r0', '1.2.3.4', '1.2.3', '1.2', '1', 'latest']);
+    expect(tags('1.2.3.4', ['1.2.3.3'], { scheme: 'loose' })).toEqual([
+      '1.2.3.4-r0',
+      '1.2.3.4',
+      '1.2.3',
+      '1.2',
+      '1',
+      'latest',
+    ]);
     expect(tags('1.2.3.4', ['1.2.3.10'], { scheme: 'loose' })).toEqual(['1.2.3.4-r0', '1.2.3.4']);
   });
 
   it('loose versions keep their own spelling', () => {
-    expect(tags('2024.10.1', [], { scheme: 'loose' })).toEqual(['2024.10.1-r0', '2024.10.1', '2024.10', '2024', 'latest']);
+    expect(tags('2024.10.1', [], { scheme: 'loose' })).toEqual([
+      '2024.10.1-r0',
+      '2024.10.1',
+      '2024.10',
+      '2024',
+      'latest',
+    ]);
   });
 
   it('Debian versions: tag-safe text, epochs order above everything', () => {
-    expect(tags('1:2.0-1', ['3.0-1'], { scheme: 'debian' })).toEqual(['1_2.0-1-r0', '1_2.0-1', '2.0', '2', 'latest']);
-    expect(tags('3.0-2', ['1:2.0-1', '3.0-1'], { scheme: 'debian' })).toEqual(['3.0-2-r0', '3.0-2', '3.0', '3']);
-    expect(tags('3.11.2-6+deb12u1', ['3.11.2-6'], { scheme: 'debian' })).toEqual(['3.11.2-6_deb12u1-r0', '3.11.2-6_deb12u1', '3.11.2', '3.11', '3', 'latest']);
+    expect(tags('1:2.0-1', ['3.0-1'], { scheme: 'debian' })).toEqual([
+      '1_2.0-1-r0',
+      '1_2.0-1',
+      '2.0',
+      '2',
+      'latest',
+    ]);
+    expect(tags('3.0-2', ['1:2.0-1', '3.0-1'], { scheme: 'debian' })).toEqual([
+      '3.0-2-r0',
+      '3.0-2',
+      '3.0',
+      '3',
+    ]);
+    expect(tags('3.11.2-6+deb12u1', ['3.11.2-6'], { scheme: 'debian' })).toEqual([
+      '3.11.2-6_deb12u1-r0',
+      '3.11.2-6_deb12u1',
+      '3.11.2',
+      '3.11',
+      '3',
+      'latest',
+    ]);
   });
 
   it('tagText keeps tags within the OCI alphabet', () => {
@@ -71,7 +120,12 @@ describe('computeTags', () => {
  * and no floating tag ever moved to a lower version than it held.
  */
 describe('tag policy (property)', () => {
-  const version = fc.tuple(fc.integer({ min: 0, max: 3 }), fc.integer({ min: 0, max: 3 }), fc.integer({ min: 0, max: 3 }), fc.boolean());
+  const version = fc.tuple(
+    fc.integer({ min: 0, max: 3 }),
+    fc.integer({ min: 0, max: 3 }),
+    fc.integer({ min: 0, max: 3 }),
+    fc.boolean(),
+  );
   const run = (scheme: SchemeId, render: (v: [number, number, number, boolean]) => string) =>
     fc.assert(
       fc.property(fc.array(version, { minLength: 1, maxLength: 25 }), (raw) => {
@@ -81,7 +135,14 @@ describe('tag policy (property)', () => {
         const published: string[] = [];
         for (const v of versions) {
           const known = [...published, v];
-          const out = computeTags({ version: v, epoch: 0, scheme, known, highestStream: true, policy: 'semver' });
+          const out = computeTags({
+            version: v,
+            epoch: 0,
+            scheme,
+            known,
+            highestStream: true,
+            policy: 'semver',
+          });
           for (const tag of out.slice(2)) {
             const before = registry.get(tag);
             if (before !== undefined && s.compare(v, before) < 0) return false;
@@ -89,8 +150,16 @@ describe('tag policy (property)', () => {
           }
           published.push(v);
           const releases = published.filter((p) => !s.isPrerelease(p));
-          const top = releases.reduce<string | undefined>((a, b) => (a === undefined || s.compare(b, a) > 0 ? b : a), undefined);
-          if (top !== undefined && registry.get('latest') !== undefined && s.compare(registry.get('latest') ?? '', top) !== 0) return false;
+          const top = releases.reduce<string | undefined>(
+            (a, b) => (a === undefined || s.compare(b, a) > 0 ? b : a),
+            undefined,
+          );
+          if (
+            top !== undefined &&
+            registry.get('latest') !== undefined &&
+            s.compare(registry.get('latest') ?? '', top) !== 0
+          )
+            return false;
         }
         return true;
       }),

@@ -36,8 +36,12 @@ export function computeTags(input: TagInput): string[] {
 
   const mine = scheme.components(input.version);
   const texts = scheme.componentText(input.version);
-  const others = input.known.filter((k) => k !== input.version && scheme.normalize(k) !== undefined && !scheme.isPrerelease(k));
-  const higher = others.filter((k) => scheme.compare(k, input.version) > 0).map((k) => scheme.components(k));
+  const others = input.known.filter(
+    (k) => k !== input.version && scheme.normalize(k) !== undefined && !scheme.isPrerelease(k),
+  );
+  const higher = others
+    .filter((k) => scheme.compare(k, input.version) > 0)
+    .map((k) => scheme.components(k));
 
   for (let n = texts.length; n >= 1; n--) {
     const tag = texts.slice(0, n).join('.');

@@ -72,7 +72,10 @@ export function readFieldDocs(sourceFile = new URL('./schema.ts', import.meta.ur
         const spread = literals.get(prop.expression.text);
         if (spread) for (const [k, v] of fieldsOf(spread, depth + 1)) out.set(k, v);
       } else if (ts.isPropertyAssignment(prop)) {
-        const name = ts.isStringLiteral(prop.name) || ts.isIdentifier(prop.name) ? prop.name.text : prop.name.getText();
+        const name =
+          ts.isStringLiteral(prop.name) || ts.isIdentifier(prop.name)
+            ? prop.name.text
+            : prop.name.getText();
         const doc = docOf(prop);
         if (doc) out.set(name, doc);
       }
@@ -82,7 +85,8 @@ export function readFieldDocs(sourceFile = new URL('./schema.ts', import.meta.ur
   const docs: FieldDocs = new Map();
   for (const [name, value] of Object.entries(schemas)) {
     const literal = literals.get(name);
-    if (literal && typeof value === 'object' && value !== null && '_zod' in value) docs.set(value, fieldsOf(literal));
+    if (literal && typeof value === 'object' && value !== null && '_zod' in value)
+      docs.set(value, fieldsOf(literal));
   }
   return docs;
 }

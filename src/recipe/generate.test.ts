@@ -15,7 +15,8 @@ describe('generated recipe files', () => {
     for (const [name, value] of Object.entries(schemas)) {
       if (!(value instanceof z.ZodObject)) continue;
       const fields = docs.get(value);
-      for (const key of Object.keys(value.shape)) if (!fields?.get(key)?.description) missing.push(`${name}.${key}`);
+      for (const key of Object.keys(value.shape))
+        if (!fields?.get(key)?.description) missing.push(`${name}.${key}`);
     }
     expect(missing).toEqual([]);
   });

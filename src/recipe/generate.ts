@@ -36,7 +36,8 @@ export async function driftedFiles(): Promise<string[]> {
 async function main(check: boolean): Promise<number> {
   if (check) {
     const drifted = await driftedFiles();
-    for (const file of drifted) process.stderr.write(`${file} is out of date: run npm run schema\n`);
+    for (const file of drifted)
+      process.stderr.write(`${file} is out of date: run npm run schema\n`);
     return drifted.length > 0 ? 1 : 0;
   }
   for (const [file, content] of await generatedFiles()) {

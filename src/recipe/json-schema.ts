@@ -20,21 +20,30 @@ export function recipeJsonSchema(docs: FieldDocs): Record<string, unknown> {
         const property = properties[name];
         if (property === undefined || typeof property === 'boolean') continue;
         property.description = doc.description;
-        const examples = doc.examples.map((e) => exampleValue(name, e)).filter((v) => v !== undefined);
+        const examples = doc.examples
+          .map((e) => exampleValue(name, e))
+          .filter((v) => v !== undefined);
         if (examples.length > 0) property.examples = examples;
-        const def = doc.default === undefined ? undefined : exampleValue(name, `${name}: ${doc.default}`);
+        const def =
+          doc.default === undefined ? undefined : exampleValue(name, `${name}: ${doc.default}`);
         if (property.default === undefined && def !== undefined) property.default = def;
       }
     },
   });
-  return { ...schema, title: 'kiln recipe', description: 'A kiln recipe: how one container image is kept evergreen.' };
+  return {
+    ...schema,
+    title: 'kiln recipe',
+    description: 'A kiln recipe: how one container image is kept evergreen.',
+  };
 }
 
 /** An `@example` is a YAML snippet `field: value`; the schema wants the value. */
 function exampleValue(field: string, snippet: string): unknown {
   try {
     const parsed: unknown = parseYaml(snippet);
-    return typeof parsed === 'object' && parsed !== null && field in parsed ? Object.getOwnPropertyDescriptor(parsed, field)?.value : undefined;
+    return typeof parsed === 'object' && parsed !== null && field in parsed
+      ? Object.getOwnPropertyDescriptor(parsed, field)?.value
+      : undefined;
   } catch {
     return undefined;
   }

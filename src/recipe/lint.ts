@@ -15,7 +15,10 @@ export interface LintOptions {
 }
 
 /** Lints every recipe under the paths: all problems of all files, sorted; valid recipes load. */
-export async function lintPaths(paths: readonly string[], options: LintOptions = {}): Promise<LoadResult> {
+export async function lintPaths(
+  paths: readonly string[],
+  options: LintOptions = {},
+): Promise<LoadResult> {
   const files = await recipeFiles(paths);
   const parsed = await Promise.all(files.map(loadRecipeFile));
   const releasesOf = options.releasesOf;
@@ -23,8 +26,19 @@ export async function lintPaths(paths: readonly string[], options: LintOptions =
     for (const p of parsed) {
       const releases = p.recipe ? releasesOf(p.recipe) : undefined;
       if (!p.recipe || !releases || !p.doc || !p.counter) continue;
-      const selection = selectVersions(releases, { versions: p.recipe.versions, upstream: p.recipe.upstream }, options.now ?? new Date());
-      const extra = placeFindings(p.file, p.doc, p.counter, semanticFindings(p.recipe, selection).filter((f) => !p.problems.some((q) => q.message === f.message)));
+      const selection = selectVersions(
+        releases,
+        { versions: p.recipe.versions, upstream: p.recipe.upstream },
+        options.now ?? new Date(),
+      );
+      const extra = placeFindings(
+        p.file,
+        p.doc,
+        p.counter,
+        semanticFindings(p.recipe, selection).filter(
+          (f) => !p.problems.some((q) => q.message === f.message),
+        ),
+      );
       if (extra.length > 0) {
         p.problems = [...p.problems, ...extra].sort(compareProblems);
         p.recipe = undefined;
@@ -32,6 +46,12 @@ export async function lintPaths(paths: readonly string[], options: LintOptions =
     }
   }
   const result = collect(parsed);
-  if (files.length === 0) result.problems.push({ file: paths.join(' '), line: 1, col: 1, message: 'no recipe files (*.yaml, *.yml) found' });
+  if (files.length === 0)
+    result.problems.push({
+      file: paths.join(' '),
+      line: 1,
+      col: 1,
+      message: 'no recipe files (*.yaml, *.yml) found',
+    });
   return result;
 }

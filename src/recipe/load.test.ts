@@ -7,7 +7,8 @@ import { loadRecipeFile, loadRecipes, parseRecipeSource } from './load.ts';
 import { formatProblem } from './problem.ts';
 import { closest } from './suggest.ts';
 
-const good = (name: string): string => `name: ${name}\ndescription: d\nlicense: MIT\nupstream:\n  npm: ${name}\nbuild:\n  builder: dockerfile\n`;
+const good = (name: string): string =>
+  `name: ${name}\ndescription: d\nlicense: MIT\nupstream:\n  npm: ${name}\nbuild:\n  builder: dockerfile\n`;
 
 async function folder(files: Record<string, string>): Promise<string> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'kiln-recipes-'));
@@ -17,7 +18,12 @@ async function folder(files: Record<string, string>): Promise<string> {
 
 describe('loadRecipes', () => {
   it('loads the good files when one is broken, with defaults applied', async () => {
-    const dir = await folder({ 'a.yaml': good('a'), 'b.yaml': 'name: [', 'c.yml': good('c'), 'notes.txt': 'ignored' });
+    const dir = await folder({
+      'a.yaml': good('a'),
+      'b.yaml': 'name: [',
+      'c.yml': good('c'),
+      'notes.txt': 'ignored',
+    });
     const { recipes, problems } = await loadRecipes([dir]);
     expect(recipes.map((r) => r.recipe.name)).toEqual(['a', 'c']);
     expect(recipes[0]?.file).toBe(path.join(dir, 'a.yaml'));
@@ -31,7 +37,9 @@ describe('loadRecipes', () => {
     const dir = await folder({ 'a.yaml': good('same'), 'b.yaml': `# second\n${good('same')}` });
     const { recipes, problems } = await loadRecipes([dir]);
     expect(recipes.map((r) => r.file)).toEqual([path.join(dir, 'a.yaml')]);
-    expect(problems.map((p) => formatProblem(p, { relativeTo: dir }))).toEqual(['b.yaml:2:7: name: duplicate recipe name `same` (also in a.yaml)']);
+    expect(problems.map((p) => formatProblem(p, { relativeTo: dir }))).toEqual([
+      'b.yaml:2:7: name: duplicate recipe name `same` (also in a.yaml)',
+    ]);
   });
 
   it('reports an unreadable file as a problem', async () => {
@@ -40,7 +48,8 @@ describe('loadRecipes', () => {
   });
 
   it('refuses alias bombs', () => {
-    const bomb = 'a: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\n';
+    const bomb =
+      'a: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\n';
     const parsed = parseRecipeSource(bomb, 'bomb.yaml');
     expect(parsed.recipe).toBeUndefined();
     expect(parsed.problems[0]?.message).toMatch(/^YAML: .*alias/i);
@@ -52,9 +61,16 @@ describe('lint with upstream data', () => {
     const text = `${good('tool')}versions:\n  streams: ['1.x', '9.x']\npatches:\n  - file: fix.patch\n    reason: bug\n    until: 1.2.0\n`;
     const dir = await folder({ 'tool.yaml': text });
     const releases = [{ version: '1.3.0', tag: 'v1.3.0', prerelease: false }];
-    const { problems } = await lintPaths([dir], { releasesOf: () => releases, now: new Date('2025-01-01T00:00:00Z') });
-    expect(problems.map((p) => formatProblem(p, { relativeTo: dir }))).toEqual(['tool.yaml:9:20: versions.streams[1]: no released version matches "9.x"']);
-    const both = await lintPaths([dir], { releasesOf: () => [...releases, { version: '9.0.0', tag: 'v9.0.0', prerelease: false }] });
+    const { problems } = await lintPaths([dir], {
+      releasesOf: () => releases,
+      now: new Date('2025-01-01T00:00:00Z'),
+    });
+    expect(problems.map((p) => formatProblem(p, { relativeTo: dir }))).toEqual([
+      'tool.yaml:9:20: versions.streams[1]: no released version matches "9.x"',
+    ]);
+    const both = await lintPaths([dir], {
+      releasesOf: () => [...releases, { version: '9.0.0', tag: 'v9.0.0', prerelease: false }],
+    });
     expect(both.problems.map((p) => formatProblem(p, { relativeTo: dir }))).toEqual([
       'tool.yaml:13:12: patches[0].until: upstream fixed this in 1.2.0 and the tracked version is 1.3.0: drop the patch',
     ]);

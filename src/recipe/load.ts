@@ -32,8 +32,17 @@ export interface ParsedRecipe {
 }
 
 /** Gives findings their file positions. */
-export function placeFindings(file: string, doc: Document, counter: LineCounter, findings: Finding[]): Problem[] {
-  return findings.map((f) => ({ file, ...positionOf(doc, counter, f.path, f.anchor), message: f.message }));
+export function placeFindings(
+  file: string,
+  doc: Document,
+  counter: LineCounter,
+  findings: Finding[],
+): Problem[] {
+  return findings.map((f) => ({
+    file,
+    ...positionOf(doc, counter, f.path, f.anchor),
+    message: f.message,
+  }));
 }
 
 /**
@@ -51,25 +60,49 @@ export function parseRecipeSource(text: string, file: string, selection?: Select
       }),
     };
   }
-  if (doc.contents === null) return { problems: [{ file, line: 1, col: 1, message: 'recipe is empty' }] };
+  if (doc.contents === null)
+    return { problems: [{ file, line: 1, col: 1, message: 'recipe is empty' }] };
   let data: unknown;
   try {
     data = doc.toJS({ maxAliasCount: 100 });
   } catch (error) {
     // yaml refuses alias bombs ("billion laughs") while building the value.
-    return { problems: [{ file, line: 1, col: 1, message: `YAML: ${error instanceof Error ? error.message : String(error)}` }] };
+    return {
+      problems: [
+        {
+          file,
+          line: 1,
+          col: 1,
+          message: `YAML: ${error instanceof Error ? error.message : String(error)}`,
+        },
+      ],
+    };
   }
   const nameNode = doc.get('name', true);
-  const namePosition = nameNode && typeof nameNode === 'object' && 'range' in nameNode && Array.isArray(nameNode.range)
-    ? counter.linePos(Number(nameNode.range[0]))
-    : undefined;
+  const namePosition =
+    nameNode && typeof nameNode === 'object' && 'range' in nameNode && Array.isArray(nameNode.range)
+      ? counter.linePos(Number(nameNode.range[0]))
+      : undefined;
   const result = recipeSchema.safeParse(data, { reportInput: true });
   if (!result.success) {
-    const problems = placeFindings(file, doc, counter, findingsFromIssues(result.error.issues, recipeSchema)).sort(compareProblems);
+    const problems = placeFindings(
+      file,
+      doc,
+      counter,
+      findingsFromIssues(result.error.issues, recipeSchema),
+    ).sort(compareProblems);
     return { problems: dedupe(problems), namePosition, doc, counter };
   }
-  const problems = placeFindings(file, doc, counter, semanticFindings(result.data, selection)).sort(compareProblems);
-  return { recipe: problems.length === 0 ? result.data : undefined, problems, namePosition, doc, counter };
+  const problems = placeFindings(file, doc, counter, semanticFindings(result.data, selection)).sort(
+    compareProblems,
+  );
+  return {
+    recipe: problems.length === 0 ? result.data : undefined,
+    problems,
+    namePosition,
+    doc,
+    counter,
+  };
 }
 
 // yaml's messages end with " at line L, column C"; the position is already in front.
@@ -95,7 +128,10 @@ export async function loadRecipeFile(file: string): Promise<ParsedRecipe & { fil
     text = await readFile(absolute, 'utf8');
   } catch (error) {
     const reason = error instanceof Error && 'code' in error ? String(error.code) : String(error);
-    return { file: absolute, problems: [{ file: absolute, line: 1, col: 1, message: `cannot read recipe (${reason})` }] };
+    return {
+      file: absolute,
+      problems: [{ file: absolute, line: 1, col: 1, message: `cannot read recipe (${reason})` }],
+    };
   }
   return { file: absolute, ...parseRecipeSource(text, absolute) };
 }
@@ -137,7 +173,12 @@ export function collect(parsed: readonly (ParsedRecipe & { file: string })[]): L
     if (owner !== undefined) {
       const at = p.namePosition ?? { line: 1, col: 1 };
       const other = path.relative(path.dirname(p.file), owner) || path.basename(owner);
-      problems.push({ file: p.file, line: at.line, col: at.col, message: `name: duplicate recipe name \`${p.recipe.name}\` (also in ${other})` });
+      problems.push({
+        file: p.file,
+        line: at.line,
+        col: at.col,
+        message: `name: duplicate recipe name \`${p.recipe.name}\` (also in ${other})`,
+      });
       continue;
     }
     owners.set(p.recipe.name, p.file);

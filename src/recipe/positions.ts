@@ -1,4 +1,13 @@
-import { isMap, isNode, isScalar, isSeq, type Document, type LineCounter, type Node, type Pair } from 'yaml';
+import {
+  isMap,
+  isNode,
+  isScalar,
+  isSeq,
+  type Document,
+  type LineCounter,
+  type Node,
+  type Pair,
+} from 'yaml';
 import type { Anchor } from './issues.ts';
 
 /** 1-based line and column. */
@@ -15,14 +24,19 @@ interface Located {
 
 function findPair(map: Node, key: PropertyKey): Pair<unknown, unknown> | undefined {
   if (!isMap(map)) return undefined;
-  return map.items.find((pair) => String(isScalar(pair.key) ? pair.key.value : pair.key) === String(key));
+  return map.items.find(
+    (pair) => String(isScalar(pair.key) ? pair.key.value : pair.key) === String(key),
+  );
 }
 
 /**
  * Follows a path through the YAML tree as far as it exists. A path that leaves the tree (a
  * missing field) ends at the deepest entry that is there.
  */
-function locate(doc: Document, path: readonly PropertyKey[]): { found: Located; complete: boolean } {
+function locate(
+  doc: Document,
+  path: readonly PropertyKey[],
+): { found: Located; complete: boolean } {
   let found: Located = { value: doc.contents ?? undefined };
   for (const segment of path) {
     const node = found.value;
@@ -30,7 +44,10 @@ function locate(doc: Document, path: readonly PropertyKey[]): { found: Located; 
     if (isMap(node)) {
       const pair = findPair(node, segment);
       if (!pair) return { found, complete: false };
-      found = { key: isNode(pair.key) ? pair.key : undefined, value: isNode(pair.value) ? pair.value : undefined };
+      found = {
+        key: isNode(pair.key) ? pair.key : undefined,
+        value: isNode(pair.value) ? pair.value : undefined,
+      };
     } else if (isSeq(node) && typeof segment === 'number') {
       const item = node.items[segment];
       if (!isNode(item)) return { found, complete: false };
@@ -51,16 +68,27 @@ function start(node: Node | undefined): number | undefined {
  * field's key, or at the entry that lacks it); `value` anchors point at the value, or at the key
  * when the value is empty.
  */
-export function positionOf(doc: Document, counter: LineCounter, path: readonly PropertyKey[], anchor: Anchor): Position {
+export function positionOf(
+  doc: Document,
+  counter: LineCounter,
+  path: readonly PropertyKey[],
+  anchor: Anchor,
+): Position {
   const { found, complete } = locate(doc, path);
   let offset: number | undefined;
   if (!complete) offset = start(found.key) ?? start(found.value);
   else if (anchor === 'key') offset = start(found.key) ?? start(found.value);
-  else offset = isEmptyScalar(found.value) ? start(found.key) ?? start(found.value) : start(found.value) ?? start(found.key);
+  else
+    offset = isEmptyScalar(found.value)
+      ? (start(found.key) ?? start(found.value))
+      : (start(found.value) ?? start(found.key));
   const pos = counter.linePos(offset ?? 0);
   return { line: pos.line, col: pos.col };
 }
 
 function isEmptyScalar(node: Node | undefined): boolean {
-  return node === undefined || (isScalar(node) && node.value === null && node.range?.[0] === node.range?.[1]);
+  return (
+    node === undefined ||
+    (isScalar(node) && node.value === null && node.range?.[0] === node.range?.[1])
+  );
 }

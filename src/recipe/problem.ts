@@ -22,5 +22,10 @@ export function displayPath(file: string, base: string): string {
 
 /** Orders problems by file, then position, so output is stable. */
 export function compareProblems(a: Problem, b: Problem): number {
-  return (a.file < b.file ? -1 : a.file > b.file ? 1 : 0) || a.line - b.line || a.col - b.col || (a.message < b.message ? -1 : a.message > b.message ? 1 : 0);
+  return (
+    (a.file < b.file ? -1 : a.file > b.file ? 1 : 0) ||
+    a.line - b.line ||
+    a.col - b.col ||
+    (a.message < b.message ? -1 : a.message > b.message ? 1 : 0)
+  );
 }

@@ -35,8 +35,13 @@ const jsonNode: z.ZodType<JsonNode> = z.lazy(() =>
   }),
 );
 
-const anchor = (title: string): string => title.toLowerCase().replace(/[^a-z0-9 _-]/g, '').replace(/ /g, '-');
-const code = (value: unknown): string => `\`${typeof value === 'string' ? value : JSON.stringify(value)}\``;
+const anchor = (title: string): string =>
+  title
+    .toLowerCase()
+    .replace(/[^a-z0-9 _-]/g, '')
+    .replace(/ /g, '-');
+const code = (value: unknown): string =>
+  `\`${typeof value === 'string' ? value : JSON.stringify(value)}\``;
 const cell = (text: string): string => text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 
 function isObject(node: JsonNode): boolean {
@@ -48,14 +53,16 @@ function typeText(node: JsonNode, childTitle: string): string {
   if (node.anyOf) return node.anyOf.map((n) => typeText(n, childTitle)).join(' or ');
   if (isObject(node)) return `[${childTitle}](#${anchor(childTitle)})`;
   if (node.type === 'array' && node.items) return `list of ${typeText(node.items, childTitle)}`;
-  if (node.type === 'object' && typeof node.additionalProperties === 'object') return `map of string to ${typeText(node.additionalProperties, childTitle)}`;
+  if (node.type === 'object' && typeof node.additionalProperties === 'object')
+    return `map of string to ${typeText(node.additionalProperties, childTitle)}`;
   return node.type ?? 'any';
 }
 
 /** Object schemas below a field, with the title their section gets. */
 function nested(node: JsonNode, title: string): [string, JsonNode][] {
   if (isObject(node)) return [[title, node]];
-  if (node.type === 'array' && node.items) return nested(node.items, `${title}[]`).map(([t, n]) => [t.replace(/\[\]\[\]$/, '[]'), n]);
+  if (node.type === 'array' && node.items)
+    return nested(node.items, `${title}[]`).map(([t, n]) => [t.replace(/\[\]\[\]$/, '[]'), n]);
   if (node.anyOf) return node.anyOf.flatMap((n) => nested(n, title));
   return [];
 }
@@ -67,24 +74,34 @@ function childTitle(node: JsonNode, title: string): string {
 function section(title: string, node: JsonNode, out: string[]): void {
   out.push(`## ${title}`, '');
   if (node.description) out.push(node.description, '');
-  out.push('| field | type | required | default | description |', '| --- | --- | --- | --- | --- |');
+  out.push(
+    '| field | type | required | default | description |',
+    '| --- | --- | --- | --- | --- |',
+  );
   const children: [string, JsonNode][] = [];
   const examples: string[] = [];
   for (const [name, field] of Object.entries(node.properties ?? {})) {
     const path = title === 'recipe' ? name : `${title}.${name}`;
     const required = node.required?.includes(name) ? 'yes' : '';
     const def = field.default === undefined ? '' : code(field.default);
-    out.push(`| \`${name}\` | ${cell(typeText(field, childTitle(field, path)))} | ${required} | ${cell(def)} | ${cell(field.description ?? '')} |`);
+    out.push(
+      `| \`${name}\` | ${cell(typeText(field, childTitle(field, path)))} | ${required} | ${cell(def)} | ${cell(field.description ?? '')} |`,
+    );
     children.push(...nested(field, path));
-    for (const example of field.examples ?? []) examples.push(stringify({ [name]: example }, { flowCollectionPadding: false }).trimEnd());
+    for (const example of field.examples ?? [])
+      examples.push(stringify({ [name]: example }, { flowCollectionPadding: false }).trimEnd());
   }
   out.push('');
-  if (examples.length > 0) out.push('Examples (one per field):', '', '```yaml', ...examples, '```', '');
+  if (examples.length > 0)
+    out.push('Examples (one per field):', '', '```yaml', ...examples, '```', '');
   for (const [t, child] of children) section(t, child, out);
 }
 
 /** The reference page: every section, then a complete recipe. */
-export function renderReference(jsonSchema: unknown, exampleFile: { name: string; text: string }): string {
+export function renderReference(
+  jsonSchema: unknown,
+  exampleFile: { name: string; text: string },
+): string {
   const root = jsonNode.parse(jsonSchema);
   const out = [
     '# Recipe reference',
@@ -104,6 +121,15 @@ export function renderReference(jsonSchema: unknown, exampleFile: { name: string
     '',
   ];
   section('recipe', root, out);
-  out.push(`## A complete recipe`, '', `\`${exampleFile.name}\`:`, '', '```yaml', exampleFile.text.trimEnd(), '```', '');
+  out.push(
+    `## A complete recipe`,
+    '',
+    `\`${exampleFile.name}\`:`,
+    '',
+    '```yaml',
+    exampleFile.text.trimEnd(),
+    '```',
+    '',
+  );
   return out.join('\n');
 }

@@ -11,7 +11,12 @@ export type Path = readonly PropertyKey[];
 export function unwrap(schema: z.core.$ZodType): z.core.$ZodType {
   let s: z.core.$ZodType = schema;
   for (let i = 0; i < 10; i++) {
-    if (s instanceof z.ZodOptional || s instanceof z.ZodNullable || s instanceof z.ZodDefault || s instanceof z.ZodReadonly) {
+    if (
+      s instanceof z.ZodOptional ||
+      s instanceof z.ZodNullable ||
+      s instanceof z.ZodDefault ||
+      s instanceof z.ZodReadonly
+    ) {
       s = s.unwrap();
     } else if (s instanceof z.ZodPipe) {
       s = s.in;
@@ -43,12 +48,16 @@ export function schemasAt(root: z.core.$ZodType, path: Path): z.core.$ZodType[] 
 }
 
 function expandUnion(s: z.core.$ZodType): z.core.$ZodType[] {
-  return s instanceof z.ZodUnion ? (s.options as z.core.$ZodType[]).map(unwrap).flatMap(expandUnion) : [s];
+  return s instanceof z.ZodUnion
+    ? (s.options as z.core.$ZodType[]).map(unwrap).flatMap(expandUnion)
+    : [s];
 }
 
 /** Field names an object at this path accepts. */
 export function keysAt(root: z.core.$ZodType, path: Path): string[] {
-  return schemasAt(root, path).flatMap((s) => (s instanceof z.ZodObject ? Object.keys(s.shape) : []));
+  return schemasAt(root, path).flatMap((s) =>
+    s instanceof z.ZodObject ? Object.keys(s.shape) : [],
+  );
 }
 
 /** A person's name for what a schema accepts: "a string", "a list", "a map". */

@@ -22,7 +22,9 @@ function regexProblem(source: string): string | undefined {
     new RegExp(source);
     return undefined;
   } catch (error) {
-    return error instanceof Error ? error.message.replace(/^Invalid regular expression: /, '') : String(error);
+    return error instanceof Error
+      ? error.message.replace(/^Invalid regular expression: /, '')
+      : String(error);
   }
 }
 
@@ -39,7 +41,8 @@ const safeVersion = z.string().superRefine((value, ctx) => {
 
 const semverRange = z.string().superRefine((value, ctx) => {
   const problem = unsatisfiableRangeReason(value);
-  if (problem) ctx.addIssue({ code: 'custom', message: `range ${JSON.stringify(value)} ${problem}` });
+  if (problem)
+    ctx.addIssue({ code: 'custom', message: `range ${JSON.stringify(value)} ${problem}` });
 });
 
 const duration = z.string().superRefine((value, ctx) => {
@@ -80,7 +83,10 @@ const versionExtraction = {
   'version-transform': z.array(versionTransformSchema).optional(),
   /** A regex with a named group `version`; tags that do not match are ignored. @example extract-version: '^curl-(?<version>\d+_\d+_\d+)$' */
   'extract-version': regex
-    .refine((v) => regexProblem(v) !== undefined || /\(\?<version>/.test(v), 'extract-version needs a named group `(?<version>…)`')
+    .refine(
+      (v) => regexProblem(v) !== undefined || /\(\?<version>/.test(v),
+      'extract-version needs a named group `(?<version>…)`',
+    )
     .optional(),
 };
 
@@ -89,15 +95,27 @@ export const sourceKeys = ['github', 'npm', 'pypi', 'crates', 'go', 'oci', 'debi
 export const upstreamSchema = z
   .strictObject({
     /** GitHub repository `owner/repo`. @example github: astral-sh/ruff */
-    github: z.string().regex(/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/, 'expected owner/repo').optional(),
+    github: z
+      .string()
+      .regex(/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/, 'expected owner/repo')
+      .optional(),
     /** For `github`: read releases or plain tags. @default releases */
     use: z.enum(['releases', 'tags']).optional(),
     /** npm package name. @example npm: prettier */
-    npm: z.string().regex(/^(@[a-z0-9][a-z0-9._~-]*\/)?[a-z0-9][a-z0-9._~-]*$/, 'expected an npm package name').optional(),
+    npm: z
+      .string()
+      .regex(/^(@[a-z0-9][a-z0-9._~-]*\/)?[a-z0-9][a-z0-9._~-]*$/, 'expected an npm package name')
+      .optional(),
     /** PyPI project name. @example pypi: black */
-    pypi: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'expected a PyPI project name').optional(),
+    pypi: z
+      .string()
+      .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'expected a PyPI project name')
+      .optional(),
     /** crates.io crate name. @example crates: ripgrep */
-    crates: z.string().regex(/^[A-Za-z0-9_-]+$/, 'expected a crate name').optional(),
+    crates: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]+$/, 'expected a crate name')
+      .optional(),
     /** Go module path. @example go: golang.org/x/tools/gopls */
     go: z.string().min(1).optional(),
     /** OCI repository `host/name`, whose tags are versions. @example oci: registry.example/library/redis */
@@ -111,16 +129,26 @@ export const upstreamSchema = z
     if (present.length === 0) {
       ctx.addIssue({ code: 'custom', message: `needs one source: ${sourceKeys.join(', ')}` });
     } else if (present.length > 1) {
-      ctx.addIssue({ code: 'custom', path: [present[1] ?? ''], message: `has several sources (${present.join(', ')}): keep one` });
+      ctx.addIssue({
+        code: 'custom',
+        path: [present[1] ?? ''],
+        message: `has several sources (${present.join(', ')}): keep one`,
+      });
     }
     if (u.use !== undefined && u.github === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['use'], message: '`use` only applies to a `github` upstream' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['use'],
+        message: '`use` only applies to a `github` upstream',
+      });
     }
   });
 
 export const streamObjectSchema = z.strictObject({
   /** Name of this line of tags. @example name: '3.12' */
-  name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'expected letters, digits, `.`, `_` or `-`'),
+  name: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'expected letters, digits, `.`, `_` or `-`'),
   /** Semver range of the versions in this stream. @example range: '>=3.12.0 <3.13.0' */
   range: semverRange,
 });
@@ -159,7 +187,10 @@ export const fileSchema = z
      * the host's npm configuration) and checked against the registry's published `integrity`.
      * @example url: https://example.org/tool-${version}.tar.gz
      */
-    url: z.string().min(1).refine((u) => !u.startsWith('npm:') || npmUrl.test(u), 'expected npm:<package>'),
+    url: z
+      .string()
+      .min(1)
+      .refine((u) => !u.startsWith('npm:') || npmUrl.test(u), 'expected npm:<package>'),
     /** Expected SHA-256 of the file (64 hex characters). */
     sha256: sha256Hex.optional(),
     /** A checksums file (`sha256sum` format) published beside the file; `${version}` is replaced. */
@@ -167,7 +198,10 @@ export const fileSchema = z
     /** Path inside the image (or the build context for `dockerfile`). @example path: /usr/local/bin/tool */
     path: z.string().min(1),
     /** File mode, octal. @example mode: '0755' */
-    mode: z.string().regex(/^0?[0-7]{3,4}$/, 'expected an octal mode such as 0755').optional(),
+    mode: z
+      .string()
+      .regex(/^0?[0-7]{3,4}$/, 'expected an octal mode such as 0755')
+      .optional(),
     /** Unpack a tar archive at `path` instead of copying it. @default false */
     extract: z.boolean().optional(),
     /** With `extract`: leading path components dropped from each entry (npm tarballs: 1, for `package/`). @default 0 */
@@ -175,10 +209,17 @@ export const fileSchema = z
   })
   .superRefine((f, ctx) => {
     if (!f.url.startsWith('npm:') && f.sha256 === undefined && f['checksum-url'] === undefined) {
-      ctx.addIssue({ code: 'custom', message: 'needs `sha256` or `checksum-url`: every fetched file is checked' });
+      ctx.addIssue({
+        code: 'custom',
+        message: 'needs `sha256` or `checksum-url`: every fetched file is checked',
+      });
     }
     if (f['strip-components'] !== undefined && !f.extract) {
-      ctx.addIssue({ code: 'custom', path: ['strip-components'], message: '`strip-components` only applies with `extract: true`' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['strip-components'],
+        message: '`strip-components` only applies with `extract: true`',
+      });
     }
   });
 
@@ -221,7 +262,16 @@ export const dockerfileSchema = z.strictObject({
   /** Build arguments (VERSION and SOURCE_DATE_EPOCH are always passed). @example build-args: { NODE_ENV: production } */
   'build-args': z.record(z.string(), z.string()).optional(),
   /** Names of secrets passed as build secrets, never as args (values from KILN_SECRET_<NAME>). */
-  secrets: z.array(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'expected a secret name (letters, digits, `.`, `_`, `-`)')).optional(),
+  secrets: z
+    .array(
+      z
+        .string()
+        .regex(
+          /^[A-Za-z0-9][A-Za-z0-9._-]*$/,
+          'expected a secret name (letters, digits, `.`, `_`, `-`)',
+        ),
+    )
+    .optional(),
   /**
    * Images the Dockerfile names in `FROM`, mapped to images kiln built, so they are never pulled
    * from a remote registry: `oci-layout:<dir>[:<ref>]` (relative to the recipe file) or
@@ -242,7 +292,10 @@ export const apkoPathSchema = z.strictObject({
   /** Owner gid. */
   gid: z.number().int().optional(),
   /** Octal mode. @example permissions: '0755' */
-  permissions: z.string().regex(/^0?[0-7]{3,4}$/, 'expected an octal mode such as 0755').optional(),
+  permissions: z
+    .string()
+    .regex(/^0?[0-7]{3,4}$/, 'expected an octal mode such as 0755')
+    .optional(),
   /** Apply to everything below the path too. */
   recursive: z.boolean().optional(),
 });
@@ -279,19 +332,34 @@ export const buildSchema = z
     /** Default arguments. @example cmd: ['--help'] */
     cmd: z.array(z.string()).optional(),
     /** Environment variables of the image. @example env: { PATH: /usr/local/bin:/usr/bin:/bin } */
-    env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name'), z.string()).optional(),
+    env: z
+      .record(
+        z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name'),
+        z.string(),
+      )
+      .optional(),
     /** Working folder. @example workdir: /work */
     workdir: z.string().optional(),
     /** Extra image annotations. @example annotations: { org.opencontainers.image.vendor: Example } */
     annotations: z.record(z.string(), z.string()).optional(),
   })
   .superRefine((b, ctx) => {
-    if (b.builder === 'debian' && !b.contents) ctx.addIssue({ code: 'custom', path: ['builder'], message: 'the debian builder needs `contents`' });
-    if (b.builder === 'apko' && !b.apko) ctx.addIssue({ code: 'custom', path: ['builder'], message: 'the apko builder needs `apko`' });
+    if (b.builder === 'debian' && !b.contents)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['builder'],
+        message: 'the debian builder needs `contents`',
+      });
+    if (b.builder === 'apko' && !b.apko)
+      ctx.addIssue({ code: 'custom', path: ['builder'], message: 'the apko builder needs `apko`' });
     for (const key of ['contents', 'dockerfile', 'apko'] as const) {
       const owner = { contents: 'debian', dockerfile: 'dockerfile', apko: 'apko' }[key];
       if (b[key] !== undefined && b.builder !== owner) {
-        ctx.addIssue({ code: 'custom', path: [key], message: `\`${key}\` is only used by the ${owner} builder, not ${b.builder}` });
+        ctx.addIssue({
+          code: 'custom',
+          path: [key],
+          message: `\`${key}\` is only used by the ${owner} builder, not ${b.builder}`,
+        });
       }
     }
   });
@@ -320,7 +388,10 @@ export const publishSchema = z.strictObject({
   /** Repository name under KILN_REGISTRY; default: the recipe name. @example repository: tools/prettier */
   repository: z
     .string()
-    .regex(/^[a-z0-9]+([._-][a-z0-9]+)*(\/[a-z0-9]+([._-][a-z0-9]+)*)*$/, 'expected an OCI repository name (lowercase, `/`-separated)')
+    .regex(
+      /^[a-z0-9]+([._-][a-z0-9]+)*(\/[a-z0-9]+([._-][a-z0-9]+)*)*$/,
+      'expected an OCI repository name (lowercase, `/`-separated)',
+    )
     .optional(),
   /** Which tags to move: `semver` (exact, `X.Y`, `X`, `latest`) or `exact` (only `X.Y.Z-rN` and `X.Y.Z`). @default semver */
   tags: z.enum(['semver', 'exact']).default('semver'),

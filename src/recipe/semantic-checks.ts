@@ -23,13 +23,21 @@ function streamFindings(recipe: Recipe, selection: Selection | undefined): Findi
   streams.forEach((stream, i) => {
     const first = seen.get(stream.name);
     if (first !== undefined) {
-      findings.push({ path: ['versions', 'streams', i], anchor: 'value', message: `versions.streams[${i}]: duplicate stream name \`${stream.name}\` (also streams[${first}])` });
+      findings.push({
+        path: ['versions', 'streams', i],
+        anchor: 'value',
+        message: `versions.streams[${i}]: duplicate stream name \`${stream.name}\` (also streams[${first}])`,
+      });
     } else {
       seen.set(stream.name, i);
     }
     for (let j = 0; j < i; j++) {
       const other = streams[j];
-      if (other && other.name !== stream.name && semver.intersects(other.range, stream.range, { includePrerelease: true })) {
+      if (
+        other &&
+        other.name !== stream.name &&
+        semver.intersects(other.range, stream.range, { includePrerelease: true })
+      ) {
         findings.push({
           path: ['versions', 'streams', i],
           anchor: 'value',
@@ -39,7 +47,11 @@ function streamFindings(recipe: Recipe, selection: Selection | undefined): Findi
     }
     const picked = selection?.streams[i];
     if (selection && picked && !picked.selected && picked.cooling.length === 0) {
-      findings.push({ path: ['versions', 'streams', i], anchor: 'value', message: `versions.streams[${i}]: no released version matches ${JSON.stringify(stream.range)}` });
+      findings.push({
+        path: ['versions', 'streams', i],
+        anchor: 'value',
+        message: `versions.streams[${i}]: no released version matches ${JSON.stringify(stream.range)}`,
+      });
     }
   });
   return findings;
@@ -55,19 +67,37 @@ function patchFindings(recipe: Recipe, selection: Selection | undefined): Findin
     const label = `patches[${i}].until`;
     const until = scheme.normalize(patch.until);
     if (until === undefined) {
-      findings.push({ path, anchor: 'value', message: `${label}: ${JSON.stringify(patch.until)} is not a ${scheme.id} version` });
+      findings.push({
+        path,
+        anchor: 'value',
+        message: `${label}: ${JSON.stringify(patch.until)} is not a ${scheme.id} version`,
+      });
       return;
     }
     // The lowest version any stream can track: if even that has the fix, the patch is dead weight.
     const floors = streams.map((s) => semver.minVersion(s.range));
     if (floors.every((f) => f !== null && semver.gte(f, scheme.rangeProxy(until)))) {
-      findings.push({ path, anchor: 'value', message: `${label}: every stream starts at or above ${patch.until}, which has the fix: drop the patch` });
+      findings.push({
+        path,
+        anchor: 'value',
+        message: `${label}: every stream starts at or above ${patch.until}, which has the fix: drop the patch`,
+      });
       return;
     }
     const tracked = selection?.streams.map((s) => s.selected?.version);
-    if (tracked && tracked.length > 0 && tracked.every((v) => v !== undefined && scheme.compare(v, until) >= 0)) {
-      const lowest = tracked.reduce((a, b) => (a !== undefined && b !== undefined && scheme.compare(a, b) <= 0 ? a : b));
-      findings.push({ path, anchor: 'value', message: `${label}: upstream fixed this in ${patch.until} and the tracked version is ${lowest ?? '?'}: drop the patch` });
+    if (
+      tracked &&
+      tracked.length > 0 &&
+      tracked.every((v) => v !== undefined && scheme.compare(v, until) >= 0)
+    ) {
+      const lowest = tracked.reduce((a, b) =>
+        a !== undefined && b !== undefined && scheme.compare(a, b) <= 0 ? a : b,
+      );
+      findings.push({
+        path,
+        anchor: 'value',
+        message: `${label}: upstream fixed this in ${patch.until} and the tracked version is ${lowest ?? '?'}: drop the patch`,
+      });
     }
   });
   return findings;

@@ -53,19 +53,26 @@ describe('Debian version ordering', () => {
     }
   })();
 
-  it.skipIf(!hasDpkg)(`agrees with dpkg --compare-versions on the table${hasDpkg ? '' : ' (skipped: dpkg not on PATH)'}`, () => {
-    for (const [a, b] of table) {
-      for (const [op, want] of [['lt', -1], ['eq', 0], ['gt', 1]] as const) {
-        let ok = true;
-        try {
-          execFileSync('dpkg', ['--compare-versions', a, op, b], { stdio: 'ignore' });
-        } catch {
-          ok = false;
+  it.skipIf(!hasDpkg)(
+    `agrees with dpkg --compare-versions on the table${hasDpkg ? '' : ' (skipped: dpkg not on PATH)'}`,
+    () => {
+      for (const [a, b] of table) {
+        for (const [op, want] of [
+          ['lt', -1],
+          ['eq', 0],
+          ['gt', 1],
+        ] as const) {
+          let ok = true;
+          try {
+            execFileSync('dpkg', ['--compare-versions', a, op, b], { stdio: 'ignore' });
+          } catch {
+            ok = false;
+          }
+          expect(ok, `${a} ${op} ${b}`).toBe(cmp(a, b) === want);
         }
-        expect(ok, `${a} ${op} ${b}`).toBe(cmp(a, b) === want);
       }
-    }
-  });
+    },
+  );
 
   it('verrevcmp treats leading zeros as equal', () => {
     expect(verrevcmp('01', '1')).toBe(0);

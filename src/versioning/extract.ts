@@ -30,8 +30,12 @@ export interface Extractor {
  */
 export function compileExtractor(options: ExtractionOptions = {}): Extractor {
   const ignore = (options['ignore-regex-patterns'] ?? []).map((p) => new RegExp(p));
-  const extract = options['extract-version'] !== undefined ? new RegExp(options['extract-version']) : undefined;
-  const transforms = (options['version-transform'] ?? []).map((t) => ({ match: new RegExp(t.match, 'g'), replace: t.replace }));
+  const extract =
+    options['extract-version'] !== undefined ? new RegExp(options['extract-version']) : undefined;
+  const transforms = (options['version-transform'] ?? []).map((t) => ({
+    match: new RegExp(t.match, 'g'),
+    replace: t.replace,
+  }));
   const rewrites =
     options['strip-prefix'] !== undefined ||
     options['strip-suffix'] !== undefined ||
@@ -44,8 +48,10 @@ export function compileExtractor(options: ExtractionOptions = {}): Extractor {
     const tag = release.tag;
     const bad = unsafeTagReason(tag);
     if (bad) return { ok: false, reason: `tag ${bad}` };
-    if (prefix !== undefined && !tag.startsWith(prefix)) return { ok: false, reason: `tag does not start with ${JSON.stringify(prefix)}` };
-    if (contains !== undefined && !tag.includes(contains)) return { ok: false, reason: `tag does not contain ${JSON.stringify(contains)}` };
+    if (prefix !== undefined && !tag.startsWith(prefix))
+      return { ok: false, reason: `tag does not start with ${JSON.stringify(prefix)}` };
+    if (contains !== undefined && !tag.includes(contains))
+      return { ok: false, reason: `tag does not contain ${JSON.stringify(contains)}` };
     const ignored = ignore.find((re) => re.test(tag));
     if (ignored) return { ok: false, reason: `tag matches ignore pattern ${ignored.source}` };
 
@@ -53,15 +59,18 @@ export function compileExtractor(options: ExtractionOptions = {}): Extractor {
     const stripPrefix = options['strip-prefix'];
     if (stripPrefix && version.startsWith(stripPrefix)) version = version.slice(stripPrefix.length);
     const stripSuffix = options['strip-suffix'];
-    if (stripSuffix && version.endsWith(stripSuffix)) version = version.slice(0, -stripSuffix.length);
+    if (stripSuffix && version.endsWith(stripSuffix))
+      version = version.slice(0, -stripSuffix.length);
     if (extract) {
       const group = extract.exec(version)?.groups?.['version'];
-      if (group === undefined) return { ok: false, reason: `tag does not match extract-version ${extract.source}` };
+      if (group === undefined)
+        return { ok: false, reason: `tag does not match extract-version ${extract.source}` };
       version = group;
     }
     for (const t of transforms) version = version.replace(t.match, t.replace);
     const unsafe = unsafeVersionReason(version);
-    if (unsafe) return { ok: false, reason: `version ${JSON.stringify(version.slice(0, 40))} ${unsafe}` };
+    if (unsafe)
+      return { ok: false, reason: `version ${JSON.stringify(version.slice(0, 40))} ${unsafe}` };
     return { ok: true, version };
   };
 }

@@ -14,11 +14,19 @@ export interface LooseVersion {
 }
 
 const preRanks: Record<string, number> = {
-  dev: 0, nightly: 0, canary: 0, snapshot: 0,
-  alpha: 1, a: 1,
-  beta: 2, b: 2,
-  pre: 3, preview: 3, next: 3,
-  rc: 4, c: 4,
+  dev: 0,
+  nightly: 0,
+  canary: 0,
+  snapshot: 0,
+  alpha: 1,
+  a: 1,
+  beta: 2,
+  b: 2,
+  pre: 3,
+  preview: 3,
+  next: 3,
+  rc: 4,
+  c: 4,
 };
 
 const shape = /^v?(\d{1,9}(?:\.\d{1,9})*)(?:[-.]?([a-z]+)[-.]?(\d{0,9}))?$/;
@@ -27,7 +35,11 @@ export function parseLoose(value: string): LooseVersion | undefined {
   const match = shape.exec(value.trim().toLowerCase());
   if (!match || match[1] === undefined) return undefined;
   const parts = match[1].split('.');
-  const version: LooseVersion = { text: value.trim().toLowerCase().replace(/^v/, ''), parts, numbers: parts.map(Number) };
+  const version: LooseVersion = {
+    text: value.trim().toLowerCase().replace(/^v/, ''),
+    parts,
+    numbers: parts.map(Number),
+  };
   const label = match[2];
   if (label !== undefined) {
     const rank = preRanks[label];

@@ -18,7 +18,8 @@ export function unsafeVersionReason(value: string): string | undefined {
   if (/\s/.test(value)) return 'contains whitespace';
   if (value.includes('/')) return 'contains `/`';
   if (value.includes('..')) return 'contains `..`';
-  if (!safeShape.test(value)) return 'contains characters outside [A-Za-z0-9._+~:-] or starts with a symbol';
+  if (!safeShape.test(value))
+    return 'contains characters outside [A-Za-z0-9._+~:-] or starts with a symbol';
   return undefined;
 }
 
@@ -35,6 +36,7 @@ export function unsafeTagReason(tag: string): string | undefined {
   if (tag.length > 2 * maxVersionLength) return `is longer than ${2 * maxVersionLength} characters`;
   if (/\s/.test(tag)) return 'contains whitespace';
   if (tag.includes('..')) return 'contains `..`';
-  if (!/^[A-Za-z0-9._+~:@-]+(\/[A-Za-z0-9._+~:@-]+)*$/.test(tag)) return 'contains characters outside [A-Za-z0-9._+~:@-/]';
+  if (!/^[A-Za-z0-9._+~:@-]+(\/[A-Za-z0-9._+~:@-]+)*$/.test(tag))
+    return 'contains characters outside [A-Za-z0-9._+~:@-/]';
   return undefined;
 }

@@ -28,14 +28,19 @@ export interface VersionScheme {
   sorter(): (a: string, b: string) => number;
 }
 
-function memoSorter<P>(parse: (v: string) => P | undefined, cmp: (a: P, b: P) => number, scheme: string): () => (a: string, b: string) => number {
+function memoSorter<P>(
+  parse: (v: string) => P | undefined,
+  cmp: (a: P, b: P) => number,
+  scheme: string,
+): () => (a: string, b: string) => number {
   return () => {
     const memo = new Map<string, P>();
     const get = (v: string): P => {
       let p = memo.get(v);
       if (p === undefined) {
         p = parse(v);
-        if (p === undefined) throw new Error(`comparing ${scheme} versions: ${JSON.stringify(v)} is not valid`);
+        if (p === undefined)
+          throw new Error(`comparing ${scheme} versions: ${JSON.stringify(v)} is not valid`);
         memo.set(v, p);
       }
       return p;
@@ -60,7 +65,11 @@ const semverScheme: VersionScheme = {
   },
   componentText: (v) => semverScheme.components(v).map(String),
   rangeProxy: (v) => v,
-  sorter: memoSorter((v) => semver.parse(v) ?? undefined, (a, b) => a.compare(b), 'semver'),
+  sorter: memoSorter(
+    (v) => semver.parse(v) ?? undefined,
+    (a, b) => a.compare(b),
+    'semver',
+  ),
 };
 
 const looseScheme: VersionScheme = {
@@ -69,7 +78,10 @@ const looseScheme: VersionScheme = {
   compare: (a, b) => {
     const pa = parseLoose(a);
     const pb = parseLoose(b);
-    if (!pa || !pb) throw new Error(`comparing loose versions ${JSON.stringify(a)} and ${JSON.stringify(b)}: not valid`);
+    if (!pa || !pb)
+      throw new Error(
+        `comparing loose versions ${JSON.stringify(a)} and ${JSON.stringify(b)}: not valid`,
+      );
     return compareLoose(pa, pb);
   },
   isPrerelease: (v) => parseLoose(v)?.pre !== undefined,
@@ -94,7 +106,10 @@ const debianScheme: VersionScheme = {
   compare: (a, b) => {
     const pa = parseDebianVersion(a);
     const pb = parseDebianVersion(b);
-    if (!pa || !pb) throw new Error(`comparing Debian versions ${JSON.stringify(a)} and ${JSON.stringify(b)}: not valid`);
+    if (!pa || !pb)
+      throw new Error(
+        `comparing Debian versions ${JSON.stringify(a)} and ${JSON.stringify(b)}: not valid`,
+      );
     return compareDebian(pa, pb);
   },
   // A `~` in the upstream part sorts before the release it leads to: Debian's prerelease marker.

@@ -52,7 +52,11 @@ export interface Selection {
  * with no publication time pass the cooldown: the source cannot date them. Pure: same inputs,
  * same answer, whatever order the releases come in.
  */
-export function selectVersions(releases: UpstreamRelease[], options: SelectOptions, now: Date): Selection {
+export function selectVersions(
+  releases: UpstreamRelease[],
+  options: SelectOptions,
+  now: Date,
+): Selection {
   const scheme = schemeOf(options.versions.scheme);
   const extract = compileExtractor(options.upstream);
   const cooldownMs = options.versions.cooldown ? parseDuration(options.versions.cooldown) : 0;
@@ -67,7 +71,10 @@ export function selectVersions(releases: UpstreamRelease[], options: SelectOptio
     }
     const version = scheme.normalize(extracted.version);
     if (version === undefined) {
-      rejected.push({ tag: release.tag, reason: `${JSON.stringify(extracted.version)} is not a ${scheme.id} version` });
+      rejected.push({
+        tag: release.tag,
+        reason: `${JSON.stringify(extracted.version)} is not a ${scheme.id} version`,
+      });
       continue;
     }
     const prerelease = release.prerelease || scheme.isPrerelease(version);
@@ -81,7 +88,10 @@ export function selectVersions(releases: UpstreamRelease[], options: SelectOptio
       tag: release.tag,
       prerelease,
       publishedAt: release.publishedAt,
-      eligibleAt: cooldownMs > 0 && published !== undefined ? new Date(published + cooldownMs).toISOString() : undefined,
+      eligibleAt:
+        cooldownMs > 0 && published !== undefined
+          ? new Date(published + cooldownMs).toISOString()
+          : undefined,
       release,
     };
     const key = dedupeKey(scheme.id, version);
@@ -90,7 +100,9 @@ export function selectVersions(releases: UpstreamRelease[], options: SelectOptio
   }
 
   const order = scheme.sorter();
-  const candidates = [...byVersion.values()].sort((a, b) => order(b.version, a.version) || cmp(a.tag, b.tag));
+  const candidates = [...byVersion.values()].sort(
+    (a, b) => order(b.version, a.version) || cmp(a.tag, b.tag),
+  );
   const streams = normalizeStreams(options.versions.streams).map((stream) => {
     const cooling: Candidate[] = [];
     let selected: Candidate | undefined;
