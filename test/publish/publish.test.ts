@@ -5,6 +5,7 @@ import { Annotation } from '../../src/oci/media-types.ts';
 import { parseReference } from '../../src/oci/reference.ts';
 import {
   publishImage,
+  publishLayout,
   publishSteps,
   readPublishedState,
   type PublishStep,
@@ -17,7 +18,14 @@ import {
 } from '../../src/sign/cosign-objects.ts';
 import { verifyImage } from '../../src/sign/verify.ts';
 import { uniqueName } from '../helpers/stack.ts';
-import { makeLayout, makeRequest, newSigner, pushArchs, registry } from './fixtures.ts';
+import {
+  makeLayout,
+  makeRequest,
+  newSigner,
+  packagesFor,
+  pushArchs,
+  registry,
+} from './fixtures.ts';
 
 const tags = (v: string, extra: string[] = []) => [`${v}-r0`, v, ...extra];
 
@@ -125,6 +133,40 @@ describe('publish', () => {
       attestations: 3,
       referrers: 3,
     });
+  });
+
+  it('publishLayout (kiln build --push) pushes a whole layout and publishes it the same way', async () => {
+    const repository = uniqueName('kiln/layout');
+    const client = registry();
+    const signer = newSigner();
+    const { layoutDir, images } = await makeLayout(['amd64', 'arm64'], 'layout');
+    const result = await publishLayout({
+      client,
+      repository,
+      request: makeRequest(repository, '7.1.0', ['7.1.0-r0', 'latest']),
+      signer,
+      output: {
+        layoutDir,
+        index: images[0]!.manifest,
+        archs: images.map((i) => ({
+          arch: i.arch,
+          manifest: i.manifest,
+          packages: packagesFor(i.arch, '7.1.0'),
+          tests: [],
+        })),
+        materials: [],
+      },
+      builder: { id: 'debian', version: '1' },
+      startedAt: '2025-01-02T00:00:00Z',
+      finishedAt: '2025-01-02T00:01:00Z',
+    });
+    const report = await verifyImage(
+      client,
+      parseReference(`${client.host}/${repository}:latest`),
+      signer.publicKey,
+    );
+    expect(report.digest).toBe(result.digest);
+    expect(report.sbom.packages).toBe(6);
   });
 
   it('refuses to publish without a signing key unless told to publish unsigned', async () => {

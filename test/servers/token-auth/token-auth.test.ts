@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PermanentError } from '../../../src/errors.ts';
+import { createLogger } from '../../../src/log.ts';
 import { sha256Digest } from '../../../src/oci/digest.ts';
 import { parseReference } from '../../../src/oci/reference.ts';
 import { RegistryClient } from '../../../src/oci/registry-client.ts';
@@ -36,7 +37,13 @@ describe('bearer token auth against docker-registry configured for token auth', 
     const signer = newSigner();
     const { layoutDir, images } = await makeLayout(['amd64'], 'token');
     const archResults = await pushArchs(client, repository, layoutDir, images, '1.0.0');
+    const lines: string[] = [];
+    const log = createLogger(
+      { level: 'trace' },
+      { write: (line: string) => void lines.push(line) },
+    );
     const result = await publishImage({
+      log,
       client,
       repository,
       request: makeRequest(repository, '1.0.0', ['1.0.0-r0', 'latest']),
@@ -49,6 +56,8 @@ describe('bearer token auth against docker-registry configured for token auth', 
       signer.publicKey,
     );
     expect(report.digest).toBe(result.digest);
+    expect(lines.join('')).toContain('published');
+    expect(lines.join('')).not.toContain(password);
     expect(stack.requests.every((r) => r.user === 'kiln')).toBe(true);
     expect(stack.requests.map((r) => r.scopes.join(' '))).toContain(
       `repository:${repository}:pull,push`,
