@@ -4,7 +4,44 @@ import { listJobs } from '../api/jobs.ts';
 import { listImages } from '../catalog/store.ts';
 import { createRedis, redisOptions } from '../queue/connection.ts';
 import { QueueName } from '../queue/names.ts';
+import { readEndpoints } from '../run/local-defaults.ts';
 import { CliExit, cliContext, ExitCode } from './context.ts';
+import { printResult, renderTable } from './table.ts';
+
+const counted = ['active', 'waiting', 'prioritized', 'waiting-children', 'delayed', 'failed', 'completed'] as const;
+
+type StatusResult = {
+  queues: { name: string; counts: Record<string, number> }[];
+  running: { name: string; attemptsMade: number; startedAt: string | undefined }[];
+  failed: { name: string; queue: string; failedReason: string | undefined }[];
+  images: { name: string; version: string; epoch: number; publishedAt: string; freshnessMs: number | undefined; stale: boolean }[];
+};
+
+/** What a person reads: a publish job that failed because its build failed is the build's failure, shown once. */
+function humanStatus(r: StatusResult, color: boolean): string {
+  const out: string[] = [];
+  out.push(
+    renderTable(r.queues, [{ header: 'QUEUE', value: (q) => q.name }, ...counted.map((s) => ({ header: s.toUpperCase(), value: (q: StatusResult['queues'][number]) => q.counts[s] ?? 0, align: 'right' as const }))], { color }),
+  );
+  out.push(`RUNNING (${r.running.length})`);
+  for (const j of r.running) out.push(`  ${j.name}  attempt ${j.attemptsMade + 1}  since ${j.startedAt ?? '?'}`);
+  const rootCauses = r.failed.filter((j) => !(j.queue === 'publish' && /^child .* failed$/.test(j.failedReason ?? '')));
+  out.push('', `FAILED (${rootCauses.length})`);
+  for (const j of rootCauses) out.push(`  ${j.name}: ${j.failedReason ?? 'no reason recorded'}`);
+  out.push('', `IMAGES (${r.images.length})`);
+  if (r.images.length > 0) {
+    out.push(
+      renderTable(r.images, [
+        { header: 'IMAGE', value: (i) => i.name },
+        { header: 'VERSION', value: (i) => `${i.version}-r${i.epoch}` },
+        { header: 'PUBLISHED', value: (i) => i.publishedAt },
+        { header: 'FRESHNESS', value: (i) => (i.freshnessMs === undefined ? 'unknown' : `${Math.round(i.freshnessMs / 60_000)} min`) },
+        { header: 'STALE', value: (i) => (i.stale ? 'STALE' : ''), color: (i) => (i.stale ? 'red' : undefined) },
+      ], { color }).trimEnd(),
+    );
+  }
+  return `${out.join('\n')}\n`;
+}
 
 export function registerStatus(program: Command): void {
   program
@@ -13,7 +50,9 @@ export function registerStatus(program: Command): void {
     .option('--limit <n>', 'jobs listed per state', '10')
     .description('queue depth, running and failed jobs, and the last published version of each image')
     .action(async (opts: { json?: boolean; limit: string }) => {
-      const { config } = cliContext();
+      const { config: loaded } = cliContext({ interactive: true });
+      // A running `kiln up` wrote where its own Redis is.
+      const config = loaded.redisUrl ? loaded : { ...loaded, redisUrl: (await readEndpoints(loaded.stateDir))?.redisUrl };
       if (!config.redisUrl) {
         throw new CliExit('kiln status: set KILN_REDIS_URL to the Redis that kiln up / kiln worker use', ExitCode.usage);
       }
@@ -39,25 +78,7 @@ export function registerStatus(program: Command): void {
           })),
           freshness,
         };
-        if (opts.json) {
-          process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
-          return;
-        }
-        const out: string[] = [];
-        out.push('QUEUE     ' + ['active', 'waiting', 'prioritized', 'waiting-children', 'delayed', 'failed', 'completed'].map((s) => s.padStart(8)).join(' '));
-        for (const q of result.queues) {
-          out.push(q.name.padEnd(10) + ['active', 'waiting', 'prioritized', 'waiting-children', 'delayed', 'failed', 'completed'].map((s) => String(q.counts[s] ?? 0).padStart(8)).join(' '));
-        }
-        out.push('', `RUNNING (${result.running.length})`);
-        for (const j of result.running) out.push(`  ${j.name}  attempt ${j.attemptsMade + 1}  since ${j.startedAt ?? '?'}`);
-        out.push('', `FAILED (${result.failed.length})`);
-        for (const j of result.failed) out.push(`  ${j.name}: ${j.failedReason ?? 'no reason recorded'}`);
-        out.push('', `IMAGES (${result.images.length})`);
-        for (const i of result.images) {
-          const fresh = i.freshnessMs === undefined ? 'freshness unknown' : `fresh in ${Math.round(i.freshnessMs / 60_000)} min`;
-          out.push(`  ${i.name.padEnd(20)} ${`${i.version}-r${i.epoch}`.padEnd(22)} ${i.publishedAt}  ${fresh}${i.stale ? '  STALE' : ''}`);
-        }
-        process.stdout.write(`${out.join('\n')}\n`);
+        printResult(result, { json: opts.json === true, human: (r, color) => humanStatus(r, color) });
       } finally {
         await Promise.all(queues.map((q) => q.close()));
         redis.disconnect();
