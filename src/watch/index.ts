@@ -1,2 +1,3 @@
-export { createWatcher, type CheckInfo, type CheckOutcome, type RecipeWatchState, type Watcher, type WatcherOptions } from './watcher.ts';
+export { createWatcher } from './watcher.ts';
+export type { CheckInfo, CheckOutcome, RecipeWatchState, Watcher, WatcherOptions } from './types.ts';
 export { webhookRoutes } from './webhook.ts';

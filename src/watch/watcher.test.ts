@@ -7,7 +7,8 @@ import { loadConfig } from '../config.ts';
 import { createLogger } from '../log.ts';
 import type { LoadedRecipe } from '../recipe/index.ts';
 import type { Release } from '../upstream/types.ts';
-import { createWatcher, type Watcher } from './watcher.ts';
+import type { Watcher } from './types.ts';
+import { createWatcher } from './watcher.ts';
 
 const token = 'ghp_watchertesttoken42';
 const quiet = createLogger({ level: process.env.KILN_TEST_LOG ?? 'silent' });

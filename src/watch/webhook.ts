@@ -4,7 +4,7 @@ import type { Config } from '../config.ts';
 import { describeError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { sameToken, verifyGithubSignature } from './signature.ts';
-import type { Watcher } from './watcher.ts';
+import type { Watcher } from './types.ts';
 
 /** The part of a GitHub `release` or `create` event kiln reads. */
 const githubEvent = z.object({

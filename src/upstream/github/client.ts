@@ -16,6 +16,8 @@ export interface GithubClientOptions {
   maxInlineWaitSeconds?: number;
   /** GraphQL requests in flight at once (GitHub asks for few; plugin-throttling's default is 1/s). */
   graphqlConcurrency?: number;
+  /** REST requests in flight at once (plugin-throttling's default: 10). */
+  restConcurrency?: number;
 }
 
 /**
@@ -37,26 +39,29 @@ let instances = 0;
 export function createGithubClient(ctx: SourceContext, options: GithubClientOptions = {}): GithubOctokit {
   const log = ctx.log.child({ source: 'github' });
   const maxInline = options.maxInlineWaitSeconds ?? 10;
+  const throttle = {
+    id: `kiln-${process.pid}-${instances++}`,
+    // plugin-throttling sends GraphQL through its "write" group (1 request/s); reads need not wait.
+    write: new Bottleneck.Group({ maxConcurrent: options.graphqlConcurrency ?? 2, minTime: 0 }),
+    // `global` (all reads) is read by plugin-throttling from its options though not in its types.
+    global: new Bottleneck.Group({ maxConcurrent: options.restConcurrency ?? 10 }),
+    onRateLimit: (retryAfter: number) => {
+      log.warn({ retryAfterSeconds: retryAfter }, 'GitHub rate limit exhausted; pausing GitHub checks');
+      return false;
+    },
+    onSecondaryRateLimit: (retryAfter: number, _options: unknown, _octokit: unknown, retryCount: number) => {
+      const wait = retryCount === 0 && retryAfter <= maxInline;
+      log.warn({ retryAfterSeconds: retryAfter, retrying: wait }, 'GitHub secondary rate limit');
+      return wait;
+    },
+  };
   return new KilnOctokit({
     baseUrl: ctx.config.githubApiUrl,
     auth: ctx.config.githubToken,
     userAgent: 'kiln',
     request: { fetch: cappedFetch(ctx) },
     retry: { retries: 2, retryAfterBaseValue: options.retryBaseMs ?? 1000 },
-    throttle: {
-      id: `kiln-${process.pid}-${instances++}`,
-      // plugin-throttling sends GraphQL through its "write" group (1 request/s); reads need not wait.
-      write: new Bottleneck.Group({ maxConcurrent: options.graphqlConcurrency ?? 2, minTime: 0 }),
-      onRateLimit: (retryAfter: number) => {
-        log.warn({ retryAfterSeconds: retryAfter }, 'GitHub rate limit exhausted; pausing GitHub checks');
-        return false;
-      },
-      onSecondaryRateLimit: (retryAfter: number, _options: unknown, _octokit: unknown, retryCount: number) => {
-        const wait = retryCount === 0 && retryAfter <= maxInline;
-        log.warn({ retryAfterSeconds: retryAfter, retrying: wait }, 'GitHub secondary rate limit');
-        return wait;
-      },
-    },
+    throttle,
     log: {
       debug: (message: string) => log.debug(message),
       info: (message: string) => log.debug(message),

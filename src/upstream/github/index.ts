@@ -13,8 +13,6 @@ export interface GithubSourceOptions extends GithubClientOptions {
   batch?: AdaptiveBatchOptions;
   /** Points of each bucket left for others (webhook checks, other users of the token). */
   reservePoints?: number;
-  /** REST requests in flight at once when GraphQL cannot be used. */
-  restConcurrency?: number;
   /** Use GraphQL batches when a token is configured (default true). */
   graphql?: boolean;
 }
@@ -41,7 +39,7 @@ export const githubSource: UpstreamSource = {
     const url = graphqlUrl(ctx.config.githubApiUrl);
     const host = new URL(ctx.config.githubApiUrl).host;
     const useGraphql = Boolean(ctx.config.githubToken) && options.graphql !== false;
-    const restLimit = pLimit(options.restConcurrency ?? 8);
+    const restLimit = pLimit(options.restConcurrency ?? 10);
 
     const check = (item: WatchItem): void => {
       if (!repoPattern.test(item.ref)) {
