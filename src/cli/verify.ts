@@ -1,8 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { describeError } from '../errors.ts';
-import { parseReference } from '../oci/reference.ts';
-import { registryClientFor, splitRegistry } from '../oci/registry-from-config.ts';
+import { registryClientFor, resolveImageReference } from '../oci/registry-from-config.ts';
 import { loadPublicKey } from '../sign/keys.ts';
 import { verifyImage, type VerifyReport } from '../sign/verify.ts';
 import { CliExit, cliContext, ExitCode } from './context.ts';
@@ -46,10 +45,7 @@ async function runVerify(
     throw new CliExit(`cannot read public key ${flags.key}`, ExitCode.failure);
   }
   const publicKey = loadPublicKey(pem, flags.key);
-  const reference = parseReference(
-    ref,
-    config.registry ? splitRegistry(config.registry).host : undefined,
-  );
+  const reference = resolveImageReference(ref, config.registry);
   const client = await registryClientFor(reference.host, config);
   return verifyImage(client, reference, publicKey);
 }

@@ -76,3 +76,24 @@ describe('registry protocol details', () => {
     expect(nextLink(null, 'http://h:1')).toBeUndefined();
   });
 });
+
+describe('references relative to KILN_REGISTRY', () => {
+  it('puts the namespace in front of a reference without a host', async () => {
+    const { resolveImageReference } = await import('./registry-from-config.ts');
+    expect(resolveImageReference('python:3', '127.0.0.1:5000/kiln')).toEqual({
+      host: '127.0.0.1:5000',
+      repository: 'kiln/python',
+      tag: '3',
+    });
+    expect(resolveImageReference('127.0.0.1:5000/other/x:1', '127.0.0.1:5000/kiln')).toEqual({
+      host: '127.0.0.1:5000',
+      repository: 'other/x',
+      tag: '1',
+    });
+    expect(resolveImageReference('python:3', '127.0.0.1:5000')).toEqual({
+      host: '127.0.0.1:5000',
+      repository: 'python',
+      tag: '3',
+    });
+  });
+});

@@ -1,6 +1,7 @@
 import type { Config } from '../config.ts';
 import { registerSecret } from '../log.ts';
 import { dockerConfigCredentials } from './docker-config.ts';
+import { parseReference, type ImageReference } from './reference.ts';
 import { RegistryClient, type RegistryClientOptions } from './registry-client.ts';
 
 /**
@@ -29,4 +30,15 @@ export function splitRegistry(registry: string): { host: string; namespace: stri
   return slash < 0
     ? { host: registry, namespace: '' }
     : { host: registry.slice(0, slash), namespace: registry.slice(slash + 1) };
+}
+
+/**
+ * Parses an image reference the way kiln's commands take it: a reference without a registry host
+ * is read relative to KILN_REGISTRY, namespace included (`python:3` → `host/kiln/python:3`).
+ */
+export function resolveImageReference(ref: string, registry: string | undefined): ImageReference {
+  const parsed = parseReference(ref, registry ? splitRegistry(registry).host : undefined);
+  if (!registry || ref.startsWith(`${parsed.host}/`)) return parsed;
+  const { namespace } = splitRegistry(registry);
+  return namespace ? { ...parsed, repository: `${namespace}/${parsed.repository}` } : parsed;
 }
