@@ -70,6 +70,8 @@ export class GithubState {
   faults: Faults = { rest502Rate: 0, graphql502Above: Infinity, graphql502Next: 0, nodeLimit: 500_000, secondaryNext: 0, secondaryRetryAfter: 1 };
   readonly buckets: { core: Bucket; graphql: Bucket; anonymous: Bucket };
   private seed = 1;
+  /** Length of a rate-limit window in seconds (GitHub: one hour). */
+  readonly windowSeconds: number;
   private nextId = 1000;
 
   constructor(
@@ -77,7 +79,8 @@ export class GithubState {
     readonly tokens: Set<string>,
     limits: { core?: number; graphql?: number; anonymous?: number; windowSeconds?: number } = {},
   ) {
-    const reset = Math.floor(Date.now() / 1000) + (limits.windowSeconds ?? 3600);
+    this.windowSeconds = limits.windowSeconds ?? 3600;
+    const reset = Math.floor(Date.now() / 1000) + this.windowSeconds;
     this.buckets = {
       core: { limit: limits.core ?? 5000, remaining: limits.core ?? 5000, reset, used: 0 },
       graphql: { limit: limits.graphql ?? 5000, remaining: limits.graphql ?? 5000, reset, used: 0 },
@@ -138,7 +141,7 @@ export class GithubState {
     if (now >= bucket.reset) {
       bucket.remaining = bucket.limit;
       bucket.used = 0;
-      bucket.reset = now + 3600;
+      bucket.reset = now + this.windowSeconds;
     }
     if (bucket.remaining < points || bucket.remaining === 0) return false;
     bucket.remaining -= points;
