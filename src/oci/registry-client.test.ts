@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { testRegistryHost, uniqueName } from '../../test/helpers/stack.ts';
-import { PermanentError } from '../errors.ts';
+import { PermanentError, TransientError } from '../errors.ts';
 import { sha256Digest } from './digest.ts';
 import { MediaType } from './media-types.ts';
 import { RegistryClient } from './registry-client.ts';
@@ -117,6 +117,31 @@ describe('tag listing', () => {
       const c = new RegistryClient({ host: `127.0.0.1:${(server.address() as AddressInfo).port}` });
       expect(await c.listTags('r', 2)).toEqual(all);
       expect(c.stats.requests.GET).toBe(3);
+    } finally {
+      server.close();
+    }
+  });
+});
+
+describe('failure kinds', () => {
+  it('429 and 5xx are transient (with Retry-After), 4xx permanent with the registry error code', async () => {
+    const statuses = [429, 503, 400];
+    const server = createServer((_req, res) => {
+      const status = statuses.shift() ?? 500;
+      if (status === 429) res.setHeader('retry-after', '7');
+      res.writeHead(status, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ errors: [{ code: 'TOOMANY', message: 'slow down' }] }));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const c = new RegistryClient({ host: `127.0.0.1:${(server.address() as AddressInfo).port}` });
+      const limited = await c.listTags('r').catch((e: unknown) => e);
+      expect(limited).toBeInstanceOf(TransientError);
+      expect((limited as TransientError).retryAfterMs).toBe(7000);
+      await expect(c.listTags('r')).rejects.toBeInstanceOf(TransientError);
+      await expect(c.listTags('r')).rejects.toThrow(
+        /listing tags of r: .* HTTP 400 \(TOOMANY: slow down\)/,
+      );
     } finally {
       server.close();
     }
