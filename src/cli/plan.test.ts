@@ -38,6 +38,7 @@ describe('kiln plan on the shipped recipes', () => {
     const config = loadConfig({ KILN_RECIPES_DIR: path.join(repo, 'recipes') });
     const report = await runPlan(config, log, {
       now,
+      resolve: false,
       releases: async (recipe) => fixture[recipe.name] ?? [],
       published: publishedStateOf({
         prettier: [
@@ -89,6 +90,7 @@ describe('kiln plan on the shipped recipes', () => {
     await writeFile(path.join(dir, 'broken.yaml'), 'name: broken\n');
     const report = await runPlan(loadConfig({ KILN_RECIPES_DIR: dir }), log, {
       now,
+      resolve: false,
       releases: async () => fixture['static'] ?? [],
     });
     expect(report.recipes.map((r) => r.recipe)).toEqual(['static']);
@@ -121,7 +123,7 @@ describe('kiln plan against a local npm registry (the real npm source)', () => {
     const report = await runPlan(
       loadConfig({ KILN_RECIPES_DIR: dir, KILN_NPM_REGISTRY: npm.url }),
       log,
-      { now },
+      { now, resolve: false },
     );
     const d = report.recipes[0]?.decisions[0];
     expect(d).toMatchObject({

@@ -4,7 +4,9 @@ import type { Logger } from '../log.ts';
 import { emptyPublishedState, type PublishedState } from '../plan/published-state.ts';
 import { planRecipes, type RecipePlan, type ReleaseSource } from '../plan/plan-recipes.ts';
 import type { Decision } from '../plan/decide.ts';
-import { loadRecipes } from '../recipe/load.ts';
+import { getBuilder } from '../build/registry.ts';
+import type { Builder } from '../build/types.ts';
+import { loadRecipes, type LoadedRecipe } from '../recipe/load.ts';
 import { formatProblem, type Problem } from '../recipe/problem.ts';
 import { memoryValidatorCache } from '../upstream/cache.ts';
 import { sourceFor } from '../upstream/index.ts';
@@ -15,6 +17,8 @@ import { printResult, renderTable, type ColorName } from './table.ts';
 /** What `kiln plan` reads from the outside; tests and `kiln up` pass their own. */
 export interface PlanDeps {
   releases?: ReleaseSource | undefined;
+  /** Resolve builder inputs (Debian lockfiles) so nano updates show; default true. */
+  resolve?: boolean | undefined;
   published?: PublishedState | undefined;
   now?: Date | undefined;
 }
@@ -31,10 +35,14 @@ export function registerPlan(program: Command, deps: PlanDeps = {}): void {
   program
     .command('plan')
     .option('--json', 'print JSON')
+    .option(
+      '--no-resolve',
+      'skip resolving builder inputs (Debian lockfiles): faster, but blind to nano updates',
+    )
     .description('poll upstreams once and print what would be built and why; enqueues nothing')
-    .action(async (options: { json?: boolean }) => {
+    .action(async (options: { json?: boolean; resolve?: boolean }) => {
       const { config, log } = cliContext();
-      const report = await runPlan(config, log, deps);
+      const report = await runPlan(config, log, { resolve: options.resolve, ...deps });
       printResult(report, { json: options.json, human: renderPlan });
     });
 }
@@ -51,7 +59,18 @@ export async function runPlan(
     log.warn({ file: p.file, line: p.line, col: p.col }, `broken recipe skipped: ${p.message}`);
   const releases = deps.releases ?? upstreamReleaseSource(config, log);
   const published = deps.published ?? emptyPublishedState;
-  const plans = await planRecipes({ recipes, releases, published, now });
+  const builder = (id: string): Builder => getBuilder(id, config);
+  const plans = await planRecipes({
+    recipes,
+    releases,
+    published,
+    now,
+    builderVersion: (id) => `${id}/${builder(id).version}`,
+    resolve:
+      deps.resolve === false
+        ? undefined
+        : (loaded, version) => resolveInputs(builder(loaded.recipe.build.builder), loaded, version),
+  });
   return {
     generatedAt: now.toISOString(),
     publishedState: deps.published
@@ -63,6 +82,26 @@ export async function runPlan(
     })),
     recipes: plans,
   };
+}
+
+/** What the builder will consume for each arch (e.g. a Debian lockfile), keyed by arch. */
+async function resolveInputs(
+  builder: Builder,
+  loaded: LoadedRecipe,
+  version: string,
+): Promise<Record<string, unknown>> {
+  if (!builder.resolve) return {};
+  const out: Record<string, unknown> = {};
+  for (const arch of loaded.recipe.build.archs) {
+    out[arch] = await builder.resolve(
+      loaded.recipe,
+      loaded.file,
+      version,
+      arch,
+      AbortSignal.timeout(10 * 60_000),
+    );
+  }
+  return out;
 }
 
 const kindColor: Record<Decision['kind'], ColorName> = {

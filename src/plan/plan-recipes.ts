@@ -1,4 +1,5 @@
 import { describeError } from '../errors.ts';
+import { canonicalJson, sha256Digest } from '../oci/digest.ts';
 import type { LoadedRecipe } from '../recipe/load.ts';
 import type { Recipe } from '../recipe/schema.ts';
 import type { UpstreamRelease } from '../versioning/release.ts';
@@ -70,7 +71,7 @@ export async function planRecipes(options: PlanOptions): Promise<RecipePlan[]> {
             recipe,
             version: c.version,
             artifacts: c.release.checksums,
-            resolved: resolvedByVersion.get(c.version),
+            resolved: resolvedDigests(resolvedByVersion.get(c.version)),
             localFiles,
             builderVersion,
           }),
@@ -93,4 +94,23 @@ export async function planRecipes(options: PlanOptions): Promise<RecipePlan[]> {
     }
   }
   return out;
+}
+
+/**
+ * The digest takes one digest per arch, not whole lockfiles: the builder's own `lockfileDigest`
+ * when it gives one, else the digest of the canonical JSON of what it resolved.
+ */
+export function resolvedDigests(
+  resolved: Record<string, unknown> | undefined,
+): Record<string, string> | undefined {
+  if (!resolved) return undefined;
+  return Object.fromEntries(
+    Object.entries(resolved).map(([arch, value]) => {
+      const given =
+        typeof value === 'object' && value !== null && 'lockfileDigest' in value
+          ? value.lockfileDigest
+          : undefined;
+      return [arch, typeof given === 'string' ? given : sha256Digest(canonicalJson(value))];
+    }),
+  );
 }
