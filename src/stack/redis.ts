@@ -35,13 +35,21 @@ export async function startRedis(options: { dataDir: string; port?: number }): P
       '--logfile', '',
       '--loglevel', 'warning',
     ],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
+    { stdio: ['ignore', 'ignore', 'pipe'], detached: true },
   );
   await waitOrFail(child, port, 'redis-server');
   return serviceOf(child, port, `redis://127.0.0.1:${port}`);
 }
 
+/**
+ * Services run in their own process group (`detached`), so a Ctrl-C or a supervisor's signal to
+ * kiln's group does not stop Redis under jobs that are still draining; kiln stops them last, and
+ * kills them if it exits without doing so.
+ */
 export function serviceOf(child: ChildProcess, port: number, url: string): LocalService {
+  const killOnExit = () => child.kill('SIGKILL');
+  process.once('exit', killOnExit);
+  child.once('exit', () => process.removeListener('exit', killOnExit));
   return {
     url,
     port,

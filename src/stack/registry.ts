@@ -64,6 +64,7 @@ ${auth}`;
   await writeFile(configFile, config);
   const child = spawn('docker-registry', ['serve', configFile], {
     stdio: ['ignore', 'ignore', 'pipe'],
+    detached: true,
     env: { ...process.env, OTEL_TRACES_EXPORTER: 'none' },
   });
   await waitOrFail(child, port, 'docker-registry');
