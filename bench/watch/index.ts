@@ -24,7 +24,9 @@ interface Row {
 }
 
 const tsx = ['--import', 'tsx'];
-const server = spawn(process.execPath, [...tsx, new URL('./server.ts', import.meta.url).pathname], { stdio: ['ignore', 'pipe', 'inherit'] });
+const server = spawn(process.execPath, [...tsx, new URL('./server.ts', import.meta.url).pathname], {
+  stdio: ['ignore', 'pipe', 'inherit'],
+});
 const [first] = (await once(createInterface({ input: server.stdout }), 'line')) as [string];
 const { apiUrl } = JSON.parse(first) as { apiUrl: string };
 const sizes = (process.env.BENCH_SIZES ?? '1000,5000').split(',').map(Number);
@@ -33,19 +35,31 @@ const started = Date.now();
 const deadline = started + Number(process.env.BENCH_BUDGET_S ?? 115) * 1000;
 let cut = false;
 
-await fetch(`${apiUrl}/_kiln/seed`, { method: 'POST', body: JSON.stringify({ count: Math.max(...sizes), releases: 5 }) });
+await fetch(`${apiUrl}/_kiln/seed`, {
+  method: 'POST',
+  body: JSON.stringify({ count: Math.max(...sizes), releases: 5 }),
+});
 
 async function measure(approach: string, recipes: number): Promise<Row[]> {
   const child = spawn(process.execPath, [...tsx, new URL('./run.ts', import.meta.url).pathname], {
     stdio: ['ignore', 'pipe', 'inherit'],
-    env: { ...process.env, BENCH_API_URL: apiUrl, BENCH_RECIPES: String(recipes), BENCH_APPROACH: approach },
+    env: {
+      ...process.env,
+      BENCH_API_URL: apiUrl,
+      BENCH_RECIPES: String(recipes),
+      BENCH_APPROACH: approach,
+    },
   });
-  const timer = setTimeout(() => {
-    cut = true;
-    child.kill('SIGKILL');
-  }, Math.max(0, deadline - Date.now()));
+  const timer = setTimeout(
+    () => {
+      cut = true;
+      child.kill('SIGKILL');
+    },
+    Math.max(0, deadline - Date.now()),
+  );
   const rows: Row[] = [];
-  for await (const line of createInterface({ input: child.stdout })) rows.push(JSON.parse(line) as Row);
+  for await (const line of createInterface({ input: child.stdout }))
+    rows.push(JSON.parse(line) as Row);
   clearTimeout(timer);
   return rows;
 }
@@ -60,14 +74,22 @@ try {
   server.kill('SIGTERM');
 }
 
-const label = (a: string) => (a === 'graphql' ? 'kiln: GraphQL batches' : 'baseline: REST per repo (ETag)');
+const label = (a: string) =>
+  a === 'graphql' ? 'kiln: GraphQL batches' : 'baseline: REST per repo (ETag)';
 console.log('\n## bench:watch — one full cycle of N GitHub recipes (local server)\n');
-console.log('| recipes | approach | cycle | rate-limit points | points / 100 recipes | HTTP requests | 304s | wall time | watcher peak RSS (at start) | peak JS heap | failed |');
+console.log(
+  '| recipes | approach | cycle | rate-limit points | points / 100 recipes | HTTP requests | 304s | wall time | watcher peak RSS (at start) | peak JS heap | failed |',
+);
 console.log('| ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
 for (const r of rows) {
   console.log(
     `| ${r.recipes} | ${label(r.approach)} | ${r.scenario} | ${r.points} | ${((r.points * 100) / r.recipes).toFixed(2)} | ${r.requests} | ${r.notModified} | ${(r.wallMs / 1000).toFixed(2)} s | ${r.peakRssMb} MB (${r.startRssMb}) | ${r.peakHeapMb} MB | ${r.failed} |`,
   );
 }
-if (cut) console.log(`\nStopped at the ${Math.round((deadline - started) / 1000)} s budget (BENCH_BUDGET_S): cycles not listed were not measured.`);
-console.log(`\nGoals: ≤ 1 point / 100 recipes unchanged, ≤ 2 with 5% changed; 5,000-recipe cycle < 10 s; RSS < 200 MB. Bench took ${Math.round((Date.now() - started) / 1000)} s.`);
+if (cut)
+  console.log(
+    `\nStopped at the ${Math.round((deadline - started) / 1000)} s budget (BENCH_BUDGET_S): cycles not listed were not measured.`,
+  );
+console.log(
+  `\nGoals: ≤ 1 point / 100 recipes unchanged, ≤ 2 with 5% changed; 5,000-recipe cycle < 10 s; RSS < 200 MB. Bench took ${Math.round((Date.now() - started) / 1000)} s.`,
+);

@@ -23,14 +23,31 @@ const sampler = setInterval(() => {
 }, 10);
 
 const control = async (path: string, body?: unknown) => {
-  const res = await fetch(`${apiUrl}/_kiln/${path}`, { method: 'POST', body: body === undefined ? undefined : JSON.stringify(body) });
-  return res.json() as Promise<{ stats: { restRequests: number; graphqlRequests: number; restPoints: number; graphqlPoints: number; notModified: number } }>;
+  const res = await fetch(`${apiUrl}/_kiln/${path}`, {
+    method: 'POST',
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return res.json() as Promise<{
+    stats: {
+      restRequests: number;
+      graphqlRequests: number;
+      restPoints: number;
+      graphqlPoints: number;
+      notModified: number;
+    };
+  }>;
 };
 
 const build = { builder: 'dockerfile', dockerfile: {} };
 const recipes = Array.from({ length: count }, (_, i) => ({
   file: `/bench/r${i}.yaml`,
-  recipe: recipeSchema.parse({ name: `r${i}`, description: 'bench', license: 'MIT', upstream: { github: `org${i % 50}/repo${i}` }, build }),
+  recipe: recipeSchema.parse({
+    name: `r${i}`,
+    description: 'bench',
+    license: 'MIT',
+    upstream: { github: `org${i % 50}/repo${i}` },
+    build,
+  }),
 }));
 let notified = 0;
 const watcher = createWatcher({
@@ -46,7 +63,9 @@ const watcher = createWatcher({
 for (const scenario of ['cold', 'unchanged', 'changed-5%'] as const) {
   if (scenario === 'changed-5%') {
     const step = 20;
-    const repos = recipes.filter((_, i) => i % step === 0).map((r) => r.recipe.upstream.github ?? '');
+    const repos = recipes
+      .filter((_, i) => i % step === 0)
+      .map((r) => r.recipe.upstream.github ?? '');
     await control('publish', { repos, tag: `v9.${Date.now() % 100000}.0` });
   }
   await control('reset-stats');
@@ -59,7 +78,9 @@ for (const scenario of ['cold', 'unchanged', 'changed-5%'] as const) {
   const gc = (globalThis as { gc?: () => void }).gc;
   if (process.env.BENCH_GC && gc) {
     gc();
-    process.stderr.write(`after ${scenario}: retained heap ${Math.round(process.memoryUsage().heapUsed / 1048576)} MB\n`);
+    process.stderr.write(
+      `after ${scenario}: retained heap ${Math.round(process.memoryUsage().heapUsed / 1048576)} MB\n`,
+    );
   }
   const failed = [...outcomes.values()].filter((o) => !o.ok).length;
   process.stdout.write(

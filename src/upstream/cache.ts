@@ -26,8 +26,13 @@ const maxCachedReleases = 200;
  * Validators (ETag / Last-Modified) and the releases they vouch for, in Redis with a TTL, so a
  * restarted watcher sends conditional requests instead of downloading everything again.
  */
-export function redisValidatorCache(redis: Redis, prefix: string, ttlSeconds = 7 * 86_400): ValidatorCache {
-  const keyOf = (key: string) => `${prefix}:upstream:${createHash('sha256').update(key).digest('hex').slice(0, 32)}`;
+export function redisValidatorCache(
+  redis: Redis,
+  prefix: string,
+  ttlSeconds = 7 * 86_400,
+): ValidatorCache {
+  const keyOf = (key: string) =>
+    `${prefix}:upstream:${createHash('sha256').update(key).digest('hex').slice(0, 32)}`;
   return {
     async get(key) {
       const raw = await redis.get(keyOf(key));
@@ -40,7 +45,10 @@ export function redisValidatorCache(redis: Redis, prefix: string, ttlSeconds = 7
       }
     },
     async set(key, entry) {
-      const trimmed: CachedEntry = { ...entry, releases: entry.releases.slice(0, maxCachedReleases) };
+      const trimmed: CachedEntry = {
+        ...entry,
+        releases: entry.releases.slice(0, maxCachedReleases),
+      };
       await redis.set(keyOf(key), JSON.stringify(trimmed), 'EX', ttlSeconds);
     },
   };

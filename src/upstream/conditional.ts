@@ -33,7 +33,8 @@ export async function fetchConditionalJson<S extends z.ZodType>(
     // A 304 without a cached answer (cache evicted between calls): ask again unconditionally.
     response = await httpGet(ctx, request.url, { what: request.what, headers: request.headers });
   }
-  if (!('body' in response)) throw new TransientError(`${request.what}: got 304 to an unconditional request`);
+  if (!('body' in response))
+    throw new TransientError(`${request.what}: got 304 to an unconditional request`);
   const data = parseJson(response.body, request.schema, request.what);
   const result = toFetchResult(request.what, request.toReleases(data));
   await ctx.cache.set(request.key, {

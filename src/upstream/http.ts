@@ -20,22 +20,39 @@ export interface GetOptions {
 
 export type GetResult =
   | { status: 304 }
-  | { status: number; body: Buffer; etag: string | undefined; lastModified: string | undefined; headers: Response['headers'] };
+  | {
+      status: number;
+      body: Buffer;
+      etag: string | undefined;
+      lastModified: string | undefined;
+      headers: Response['headers'];
+    };
 
 /**
  * GET with conditional validators, a timeout and a body size cap enforced while streaming.
  * 404/410 → UpstreamNotFoundError; 429/5xx/network → TransientError (Retry-After honoured);
  * other 4xx → PermanentError.
  */
-export async function httpGet(ctx: SourceContext, url: string, options: GetOptions): Promise<GetResult> {
+export async function httpGet(
+  ctx: SourceContext,
+  url: string,
+  options: GetOptions,
+): Promise<GetResult> {
   const headers: Record<string, string> = { 'user-agent': 'kiln', ...options.headers };
   if (options.validators?.etag) headers['if-none-match'] = options.validators.etag;
-  if (options.validators?.lastModified) headers['if-modified-since'] = options.validators.lastModified;
+  if (options.validators?.lastModified)
+    headers['if-modified-since'] = options.validators.lastModified;
   let response: Response;
   try {
-    response = await fetch(url, { headers, signal: AbortSignal.timeout(ctx.timeoutMs), redirect: 'follow' });
+    response = await fetch(url, {
+      headers,
+      signal: AbortSignal.timeout(ctx.timeoutMs),
+      redirect: 'follow',
+    });
   } catch (cause) {
-    throw new TransientError(`fetching ${options.what} from ${redact(url)}: ${errorText(cause)}`, { cause });
+    throw new TransientError(`fetching ${options.what} from ${redact(url)}: ${errorText(cause)}`, {
+      cause,
+    });
   }
   const status = response.status;
   if (status === 304) {
@@ -54,7 +71,8 @@ export async function httpGet(ctx: SourceContext, url: string, options: GetOptio
   }
   await response.body?.cancel();
   const where = `fetching ${options.what} from ${redact(url)}`;
-  if (status === 404 || status === 410) throw new UpstreamNotFoundError(`${where}: not found (HTTP ${status})`);
+  if (status === 404 || status === 410)
+    throw new UpstreamNotFoundError(`${where}: not found (HTTP ${status})`);
   if (status === 429 || status >= 500) {
     throw new TransientError(`${where}: HTTP ${status}`, {
       retryAfterMs: parseRetryAfter(response.headers.get('retry-after')),
@@ -68,7 +86,9 @@ export async function readCapped(response: Response, max: number, what: string):
   const declared = Number(response.headers.get('content-length') ?? NaN);
   if (declared > max) {
     await response.body?.cancel();
-    throw new PermanentError(`${what}: response of ${declared} bytes is larger than the ${max}-byte limit`);
+    throw new PermanentError(
+      `${what}: response of ${declared} bytes is larger than the ${max}-byte limit`,
+    );
   }
   if (!response.body) return Buffer.alloc(0);
   const chunks: Buffer[] = [];
@@ -89,7 +109,11 @@ export async function readCapped(response: Response, max: number, what: string):
 }
 
 /** Parses JSON and checks it against a schema; malformed or unexpected data is permanent. */
-export function parseJson<S extends z.ZodType>(body: Buffer | string, schema: S, what: string): z.output<S> {
+export function parseJson<S extends z.ZodType>(
+  body: Buffer | string,
+  schema: S,
+  what: string,
+): z.output<S> {
   let data: unknown;
   try {
     data = JSON.parse(typeof body === 'string' ? body : body.toString('utf8'));
@@ -100,7 +124,11 @@ export function parseJson<S extends z.ZodType>(body: Buffer | string, schema: S,
 }
 
 /** Checks already-parsed data against a schema; unexpected data is permanent. */
-export function checkShape<S extends z.ZodType>(data: unknown, schema: S, what: string): z.output<S> {
+export function checkShape<S extends z.ZodType>(
+  data: unknown,
+  schema: S,
+  what: string,
+): z.output<S> {
   const result = schema.safeParse(data);
   if (!result.success) {
     const issue = result.error.issues[0];

@@ -9,7 +9,10 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 
 describe('source registry', () => {
   it('has exactly one entry per folder, keyed by the folder name', async () => {
-    const folders = (await readdir(here, { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => d.name).sort();
+    const folders = (await readdir(here, { withFileTypes: true }))
+      .filter((d) => d.isDirectory())
+      .map((d) => d.name)
+      .sort();
     expect([...upstreamSources.keys()].sort()).toEqual(folders);
     for (const [id, source] of upstreamSources) expect(source.id).toBe(id);
   });
@@ -21,7 +24,9 @@ describe('source registry', () => {
   it('finds the source and reference of a recipe upstream', () => {
     expect(sourceFor({ github: 'o/r' })?.ref).toBe('o/r');
     expect(sourceFor({ npm: 'x' })?.source.id).toBe('npm');
-    expect(sourceFor({ debian: { package: 'curl', suite: 'bookworm' } })?.ref).toBe('bookworm/curl');
+    expect(sourceFor({ debian: { package: 'curl', suite: 'bookworm' } })?.ref).toBe(
+      'bookworm/curl',
+    );
     expect(sourceFor({})).toBeUndefined();
   });
 });

@@ -9,8 +9,13 @@ import { pypiSource } from './pypi/index.ts';
 import type { SourceId, UpstreamSource } from './types.ts';
 
 /** Every source, keyed by id (= folder name = recipe `upstream` key). A test keeps this equal to the folders. */
-export const upstreamSources: ReadonlyMap<SourceId, UpstreamSource> = new Map<SourceId, UpstreamSource>(
-  [githubSource, npmSource, pypiSource, cratesSource, goSource, ociSource, debianSource].map((s) => [s.id, s]),
+export const upstreamSources: ReadonlyMap<SourceId, UpstreamSource> = new Map<
+  SourceId,
+  UpstreamSource
+>(
+  [githubSource, npmSource, pypiSource, cratesSource, goSource, ociSource, debianSource].map(
+    (s) => [s.id, s],
+  ),
 );
 
 /** The source a recipe's upstream names, and the reference it watches there. */

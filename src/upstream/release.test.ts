@@ -30,7 +30,14 @@ describe('release safety', () => {
   });
 
   it('accepts semver, PEP 440 and Debian versions', () => {
-    for (const v of ['1.2.3', '1.2.3-rc.1+build.5', '2.32.0rc1', '1.0.post1', '1:2.36-9+deb12u4', '3.0~beta1']) {
+    for (const v of [
+      '1.2.3',
+      '1.2.3-rc.1+build.5',
+      '2.32.0rc1',
+      '1.0.post1',
+      '1:2.36-9+deb12u4',
+      '3.0~beta1',
+    ]) {
       expect(refusal(v, v)).toBeUndefined();
     }
   });
@@ -45,8 +52,19 @@ describe('release safety', () => {
 
   it('fails clearly when nothing usable is left, and reports what it dropped otherwise', () => {
     expect(() => toFetchResult('x', [{ tag: 'nightly' }, { tag: 'edge' }])).toThrow(PermanentError);
-    const r = toFetchResult('x', [{ tag: 'v1.0.0', publishedAt: '2024-01-01T00:00:00Z' }, { tag: 'nightly' }]);
-    expect(r.releases).toEqual([{ version: '1.0.0', tag: 'v1.0.0', publishedAt: '2024-01-01T00:00:00.000Z', prerelease: false, url: undefined }]);
+    const r = toFetchResult('x', [
+      { tag: 'v1.0.0', publishedAt: '2024-01-01T00:00:00Z' },
+      { tag: 'nightly' },
+    ]);
+    expect(r.releases).toEqual([
+      {
+        version: '1.0.0',
+        tag: 'v1.0.0',
+        publishedAt: '2024-01-01T00:00:00.000Z',
+        prerelease: false,
+        url: undefined,
+      },
+    ]);
     expect(r.rejected).toEqual([{ tag: 'nightly', reason: 'version "nightly" has no digit' }]);
     expect(toFetchResult('x', []).releases).toEqual([]);
   });

@@ -27,10 +27,12 @@ export function versionOfTag(tag: string): string {
 export function refusal(tag: string, version: string): string | undefined {
   if (tag.length > maxLength) return `tag longer than ${maxLength} characters`;
   if (tag.includes('..')) return `tag ${JSON.stringify(tag)} has a path traversal (..)`;
-  if (!safeTag.test(tag)) return `tag ${JSON.stringify(tag)} has shell metacharacters or other characters outside [A-Za-z0-9._+~:@-/]`;
+  if (!safeTag.test(tag))
+    return `tag ${JSON.stringify(tag)} has shell metacharacters or other characters outside [A-Za-z0-9._+~:@-/]`;
   if (version.length === 0) return 'empty version';
   if (version.length > maxLength) return `version longer than ${maxLength} characters`;
-  if (version.includes('..') || version.includes('/') || version.includes('\\')) return `version ${JSON.stringify(version)} has a path separator or traversal`;
+  if (version.includes('..') || version.includes('/') || version.includes('\\'))
+    return `version ${JSON.stringify(version)} has a path separator or traversal`;
   if (!safeVersion.test(version))
     return `version ${JSON.stringify(version)} has shell metacharacters, path separators or other unsafe characters`;
   if (!/\d/.test(version)) return `version ${JSON.stringify(version)} has no digit`;
@@ -51,14 +53,19 @@ export function toFetchResult(what: string, raws: RawRelease[], unchanged = fals
       rejected.push({ tag: raw.tag.slice(0, maxLength), reason });
       continue;
     }
-    const publishedAt = raw.publishedAt && !Number.isNaN(Date.parse(raw.publishedAt)) ? new Date(raw.publishedAt).toISOString() : undefined;
+    const publishedAt =
+      raw.publishedAt && !Number.isNaN(Date.parse(raw.publishedAt))
+        ? new Date(raw.publishedAt).toISOString()
+        : undefined;
     releases.push({
       version,
       tag: raw.tag,
       publishedAt,
       prerelease: raw.prerelease ?? false,
       url: raw.url ?? undefined,
-      ...(raw.checksums && Object.keys(raw.checksums).length > 0 ? { checksums: raw.checksums } : {}),
+      ...(raw.checksums && Object.keys(raw.checksums).length > 0
+        ? { checksums: raw.checksums }
+        : {}),
     });
   }
   if (releases.length === 0 && rejected.length > 0) {

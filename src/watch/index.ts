@@ -1,3 +1,9 @@
 export { createWatcher } from './watcher.ts';
-export type { CheckInfo, CheckOutcome, RecipeWatchState, Watcher, WatcherOptions } from './types.ts';
+export type {
+  CheckInfo,
+  CheckOutcome,
+  RecipeWatchState,
+  Watcher,
+  WatcherOptions,
+} from './types.ts';
 export { webhookRoutes } from './webhook.ts';

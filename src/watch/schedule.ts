@@ -27,7 +27,12 @@ export function jittered(intervalMs: number, fraction = 0.1, random = Math.rando
 }
 
 /** Delay before retrying after `failures` transient failures in a row: 15 s, 30 s, 60 s … ≤ interval. */
-export function backoff(failures: number, intervalMs: number, retryAfterMs?: number, baseMs = 15_000): number {
+export function backoff(
+  failures: number,
+  intervalMs: number,
+  retryAfterMs?: number,
+  baseMs = 15_000,
+): number {
   const exp = Math.min(intervalMs, baseMs * 2 ** Math.max(0, failures - 1));
   return Math.max(retryAfterMs ?? 0, jittered(exp, 0.2));
 }

@@ -4,7 +4,11 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
  * Checks GitHub's `X-Hub-Signature-256: sha256=<hex HMAC of the raw body>` in constant time.
  * Any other shape (missing, sha1 only, wrong length) is a mismatch.
  */
-export function verifyGithubSignature(secret: string, body: Buffer, header: string | undefined): boolean {
+export function verifyGithubSignature(
+  secret: string,
+  body: Buffer,
+  header: string | undefined,
+): boolean {
   const m = /^sha256=([0-9a-f]{64})$/i.exec(header?.trim() ?? '');
   if (!m?.[1]) return false;
   const expected = createHmac('sha256', secret).update(body).digest();

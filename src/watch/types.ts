@@ -2,7 +2,13 @@ import type { Redis } from 'ioredis';
 import type { Config } from '../config.ts';
 import type { Logger } from '../log.ts';
 import type { LoadedRecipe } from '../recipe/index.ts';
-import type { FetchResult, Release, SourceContext, SourceId, UpstreamSource } from '../upstream/types.ts';
+import type {
+  FetchResult,
+  Release,
+  SourceContext,
+  SourceId,
+  UpstreamSource,
+} from '../upstream/types.ts';
 
 /** What a check learnt, passed to `onReleases` beside the releases. */
 export interface CheckInfo {
@@ -15,7 +21,9 @@ export interface CheckInfo {
   checkedAt: string;
 }
 
-export type CheckOutcome = { ok: true; releases: Release[]; info: CheckInfo; changed: boolean } | { ok: false; error: Error };
+export type CheckOutcome =
+  | { ok: true; releases: Release[]; info: CheckInfo; changed: boolean }
+  | { ok: false; error: Error };
 
 export interface WatcherOptions {
   config: Config;

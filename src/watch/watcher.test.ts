@@ -17,14 +17,24 @@ afterEach(async () => {
   for (const f of cleanup.splice(0).reverse()) await f();
 });
 
-async function servers(limits?: { graphql?: number; windowSeconds?: number }): Promise<{ gh: LocalGithub; npm: LocalNpm }> {
+async function servers(limits?: {
+  graphql?: number;
+  windowSeconds?: number;
+}): Promise<{ gh: LocalGithub; npm: LocalNpm }> {
   const gh = await startLocalGithub({ tokens: [token], ...(limits ? { limits } : {}) });
   const npm = await startLocalNpm();
-  cleanup.push(() => gh.close(), () => npm.close());
+  cleanup.push(
+    () => gh.close(),
+    () => npm.close(),
+  );
   return { gh, npm };
 }
 
-function watcher(env: Record<string, string>, recipes: LoadedRecipe[], extra: Partial<Parameters<typeof createWatcher>[0]> = {}) {
+function watcher(
+  env: Record<string, string>,
+  recipes: LoadedRecipe[],
+  extra: Partial<Parameters<typeof createWatcher>[0]> = {},
+) {
   const seen: { recipe: string; releases: Release[] }[] = [];
   const w: Watcher = createWatcher({
     config: loadConfig({ KILN_QUEUE_PREFIX: uniqueName('watch'), ...env }),
@@ -47,10 +57,26 @@ describe('watcher', () => {
     const { gh, npm } = await servers({ graphql: 1, windowSeconds: 3 });
     gh.state.addRepo('o/a');
     gh.state.addRepo('o/b');
-    npm.packages.set('left-pad', { name: 'left-pad', versions: [{ version: '1.3.0', time: '2024-01-01T00:00:00.000Z' }] });
-    const recipes = [watchedRecipe('a', { github: 'o/a' }), watchedRecipe('b', { github: 'o/b' }), watchedRecipe('pad', { npm: 'left-pad' })];
+    npm.packages.set('left-pad', {
+      name: 'left-pad',
+      versions: [{ version: '1.3.0', time: '2024-01-01T00:00:00.000Z' }],
+    });
+    const recipes = [
+      watchedRecipe('a', { github: 'o/a' }),
+      watchedRecipe('b', { github: 'o/b' }),
+      watchedRecipe('pad', { npm: 'left-pad' }),
+    ];
     // batchSize 2: the two GitHub recipes go out together in one batch, however slow the ticks.
-    const { w, seen } = watcher({ GITHUB_TOKEN: token, KILN_GITHUB_API_URL: gh.apiUrl, KILN_NPM_REGISTRY: npm.url, KILN_POLL_INTERVAL: '200ms' }, recipes, { batchDelayMs: 10_000, batchSize: 2 });
+    const { w, seen } = watcher(
+      {
+        GITHUB_TOKEN: token,
+        KILN_GITHUB_API_URL: gh.apiUrl,
+        KILN_NPM_REGISTRY: npm.url,
+        KILN_POLL_INTERVAL: '200ms',
+      },
+      recipes,
+      { batchDelayMs: 10_000, batchSize: 2 },
+    );
     w.start();
     // First cycle: one GraphQL batch spends the only point; then GitHub is paused.
     await vi.waitFor(() => expect(w.pausedUntil('github')).toBeDefined(), { timeout: 5000 });
@@ -61,18 +87,28 @@ describe('watcher', () => {
     const graphqlAtPause = gh.state.stats.graphqlRequests;
     const npmAtPause = npm.hits.get('/left-pad') ?? 0;
     // npm checks keep coming while GitHub sends nothing.
-    await vi.waitFor(() => expect(npm.hits.get('/left-pad') ?? 0).toBeGreaterThan(npmAtPause + 2), { timeout: 5000 });
+    await vi.waitFor(() => expect(npm.hits.get('/left-pad') ?? 0).toBeGreaterThan(npmAtPause + 2), {
+      timeout: 5000,
+    });
     expect(gh.state.stats.graphqlRequests).toBe(graphqlAtPause);
     expect(gh.state.stats.rateLimited).toBe(0); // the budget stopped us before the server had to
     expect(w.status().find((s) => s.recipe === 'a')?.lastError).toMatch(/rate limit/);
     // After the reset GitHub checks resume.
-    await vi.waitFor(() => expect(gh.state.stats.graphqlRequests).toBeGreaterThan(graphqlAtPause), { timeout: 15_000 });
+    await vi.waitFor(() => expect(gh.state.stats.graphqlRequests).toBeGreaterThan(graphqlAtPause), {
+      timeout: 15_000,
+    });
   });
 
   it('retries a transient failure later, honouring Retry-After, without holding up other recipes', async () => {
     const { npm } = await servers();
-    npm.packages.set('ok', { name: 'ok', versions: [{ version: '1.0.0', time: '2024-01-01T00:00:00.000Z' }] });
-    npm.packages.set('flaky', { name: 'flaky', versions: [{ version: '2.0.0', time: '2024-01-01T00:00:00.000Z' }] });
+    npm.packages.set('ok', {
+      name: 'ok',
+      versions: [{ version: '1.0.0', time: '2024-01-01T00:00:00.000Z' }],
+    });
+    npm.packages.set('flaky', {
+      name: 'flaky',
+      versions: [{ version: '2.0.0', time: '2024-01-01T00:00:00.000Z' }],
+    });
     npm.failures.set('flaky', 503);
     const recipes = [watchedRecipe('ok', { npm: 'ok' }), watchedRecipe('flaky', { npm: 'flaky' })];
     const { w, seen } = watcher({ KILN_NPM_REGISTRY: npm.url }, recipes);
@@ -93,10 +129,16 @@ describe('watcher', () => {
   it('keeps validators in Redis: a restarted watcher sends conditional requests and spends no point', async () => {
     const { gh } = await servers();
     for (let i = 0; i < 20; i++) gh.state.addRepo(`o/r${i}`);
-    const recipes = Array.from({ length: 20 }, (_, i) => watchedRecipe(`r${i}`, { github: `o/r${i}` }));
+    const recipes = Array.from({ length: 20 }, (_, i) =>
+      watchedRecipe(`r${i}`, { github: `o/r${i}` }),
+    );
     const redis = testRedis();
     cleanup.push(() => redis.quit());
-    const env = { GITHUB_TOKEN: token, KILN_GITHUB_API_URL: gh.apiUrl, KILN_QUEUE_PREFIX: uniqueName('restart') };
+    const env = {
+      GITHUB_TOKEN: token,
+      KILN_GITHUB_API_URL: gh.apiUrl,
+      KILN_QUEUE_PREFIX: uniqueName('restart'),
+    };
     const restOnly = { sourceOptions: { github: { graphql: false, retryBaseMs: 5 } }, redis };
     const first = watcher(env, recipes, restOnly);
     await first.w.checkAll();
@@ -115,7 +157,9 @@ describe('watcher', () => {
   it('batches GitHub recipes of one cycle and tells onReleases only about changes', async () => {
     const { gh } = await servers();
     for (let i = 0; i < 250; i++) gh.state.addRepo(`o/r${i}`);
-    const recipes = Array.from({ length: 250 }, (_, i) => watchedRecipe(`r${i}`, { github: `o/r${i}`, ...(i % 2 ? { use: 'tags' as const } : {}) }));
+    const recipes = Array.from({ length: 250 }, (_, i) =>
+      watchedRecipe(`r${i}`, { github: `o/r${i}`, ...(i % 2 ? { use: 'tags' as const } : {}) }),
+    );
     const { w, seen } = watcher({ GITHUB_TOKEN: token, KILN_GITHUB_API_URL: gh.apiUrl }, recipes);
     await w.checkAll();
     expect(gh.state.stats.graphqlRequests).toBe(3);

@@ -1,13 +1,27 @@
 import { createHash } from 'node:crypto';
 import pLimit, { type LimitFunction } from 'p-limit';
 import { describeError, PermanentError, TransientError } from '../errors.ts';
-import { log as defaultLog, registerSecret, type Logger } from '../log.ts';
+import { log as defaultLog, registerSecret } from '../log.ts';
 import type { LoadedRecipe } from '../recipe/index.ts';
 import { memoryValidatorCache, redisValidatorCache } from '../upstream/cache.ts';
 import { RateLimitedError } from '../upstream/errors.ts';
 import { sourceFor, upstreamSources } from '../upstream/index.ts';
-import type { FetchResult, Release, SourceClient, SourceContext, SourceId, UpstreamSource, WatchItem } from '../upstream/types.ts';
-import type { CheckInfo, CheckOutcome, RecipeWatchState, Watcher, WatcherOptions } from './types.ts';
+import type {
+  FetchResult,
+  Release,
+  SourceClient,
+  SourceContext,
+  SourceId,
+  UpstreamSource,
+  WatchItem,
+} from '../upstream/types.ts';
+import type {
+  CheckInfo,
+  CheckOutcome,
+  RecipeWatchState,
+  Watcher,
+  WatcherOptions,
+} from './types.ts';
 import { backoff, firstCheckDelay, jittered } from './schedule.ts';
 
 interface Entry {
@@ -26,7 +40,9 @@ export function createWatcher(options: WatcherOptions): Watcher {
   const ctx: SourceContext = {
     config,
     log,
-    cache: options.redis ? redisValidatorCache(options.redis, config.queuePrefix) : memoryValidatorCache(),
+    cache: options.redis
+      ? redisValidatorCache(options.redis, config.queuePrefix)
+      : memoryValidatorCache(),
     maxBodyBytes: options.maxBodyBytes ?? 64 * 1024 * 1024,
     timeoutMs: options.timeoutMs ?? 30_000,
     sourceOptions: options.sourceOptions,
@@ -60,7 +76,11 @@ export function createWatcher(options: WatcherOptions): Watcher {
       const found = sourceFor(loaded.recipe.upstream, sources);
       if (!found) continue;
       const name = loaded.recipe.name;
-      next.set(name, { loaded, source: found.source, item: { recipe: name, ref: found.ref, upstream: loaded.recipe.upstream } });
+      next.set(name, {
+        loaded,
+        source: found.source,
+        item: { recipe: name, ref: found.ref, upstream: loaded.recipe.upstream },
+      });
       const state = states.get(name);
       if (!state || state.ref !== found.ref || state.source !== found.source.id) {
         states.set(name, {
@@ -95,7 +115,11 @@ export function createWatcher(options: WatcherOptions): Watcher {
     if (outcome instanceof Error) {
       if (outcome instanceof RateLimitedError) {
         const until = Math.max(outcome.resetAt, pauseOf(entry.source.id) ?? 0);
-        if (pauseOf(entry.source.id) === undefined) log.warn({ source: entry.source.id, until: new Date(until).toISOString() }, 'source rate-limited; pausing its checks');
+        if (pauseOf(entry.source.id) === undefined)
+          log.warn(
+            { source: entry.source.id, until: new Date(until).toISOString() },
+            'source rate-limited; pausing its checks',
+          );
         paused.set(entry.source.id, until);
       }
       if (state) {
@@ -109,10 +133,19 @@ export function createWatcher(options: WatcherOptions): Watcher {
               : now + jittered(interval);
       }
       const level = outcome instanceof PermanentError ? 'warn' : 'info';
-      log[level]({ ...fields, error: describeError(outcome), failures: state?.failures }, 'upstream check failed');
+      log[level](
+        { ...fields, error: describeError(outcome), failures: state?.failures },
+        'upstream check failed',
+      );
       return { ok: false, error: outcome };
     }
-    const info: CheckInfo = { source: entry.source.id, ref: entry.item.ref, unchanged: outcome.unchanged, rejected: outcome.rejected, checkedAt: new Date(now).toISOString() };
+    const info: CheckInfo = {
+      source: entry.source.id,
+      ref: entry.item.ref,
+      unchanged: outcome.unchanged,
+      rejected: outcome.rejected,
+      checkedAt: new Date(now).toISOString(),
+    };
     const fingerprint = fingerprintOf(outcome.releases);
     const changed = fingerprint !== state?.fingerprint;
     if (changed) {
@@ -128,7 +161,15 @@ export function createWatcher(options: WatcherOptions): Watcher {
         log.warn({ ...fields, error: describeError(error) }, 'onReleases failed');
         return { ok: false, error };
       }
-      log.info({ ...fields, releases: outcome.releases.length, newest: outcome.releases[0]?.tag, rejected: outcome.rejected.length }, 'upstream releases');
+      log.info(
+        {
+          ...fields,
+          releases: outcome.releases.length,
+          newest: outcome.releases[0]?.tag,
+          rejected: outcome.rejected.length,
+        },
+        'upstream releases',
+      );
     }
     if (state) {
       state.fingerprint = fingerprint;
@@ -166,8 +207,12 @@ export function createWatcher(options: WatcherOptions): Watcher {
           return;
         }
         if (client.fetchMany) {
-          const results = await client.fetchMany(group.map((e) => e.item)).catch((error: unknown) => group.map(() => asError(error)));
-          await Promise.all(group.map((e, i) => done(e, results[i] ?? new TransientError('no result'))));
+          const results = await client
+            .fetchMany(group.map((e) => e.item))
+            .catch((error: unknown) => group.map(() => asError(error)));
+          await Promise.all(
+            group.map((e, i) => done(e, results[i] ?? new TransientError('no result'))),
+          );
           return;
         }
         await Promise.all(
@@ -179,7 +224,11 @@ export function createWatcher(options: WatcherOptions): Watcher {
               if (!limit) hostLimits.set(host, (limit = pLimit(options.hostConcurrency ?? 8)));
               outcome = await limit(() => {
                 const until = pauseOf(source.id);
-                if (until) throw new RateLimitedError(`${source.id} is paused until ${new Date(until).toISOString()}`, until);
+                if (until)
+                  throw new RateLimitedError(
+                    `${source.id} is paused until ${new Date(until).toISOString()}`,
+                    until,
+                  );
                 return client.fetch(e.item);
               });
             } catch (error) {
@@ -208,7 +257,8 @@ export function createWatcher(options: WatcherOptions): Watcher {
       const due = new Map<SourceId, Entry[]>();
       for (const entry of entries.values()) {
         const state = states.get(entry.item.recipe);
-        if (!state || state.running || state.nextDueAt > now || pauseOf(entry.source.id, now)) continue;
+        if (!state || state.running || state.nextDueAt > now || pauseOf(entry.source.id, now))
+          continue;
         due.set(entry.source.id, [...(due.get(entry.source.id) ?? []), entry]);
       }
       for (const [id, list] of due) {
@@ -247,16 +297,27 @@ export function createWatcher(options: WatcherOptions): Watcher {
     },
     async checkNow(name) {
       const entry = (await refresh()).get(name);
-      if (!entry) return { ok: false, error: new PermanentError(`no recipe named ${name} with a known upstream`) };
+      if (!entry)
+        return {
+          ok: false,
+          error: new PermanentError(`no recipe named ${name} with a known upstream`),
+        };
       const out = await track(check([entry]));
-      return out.get(name) ?? { ok: false, error: new TransientError(`check of ${name} gave no outcome`) };
+      return (
+        out.get(name) ?? {
+          ok: false,
+          error: new TransientError(`check of ${name} gave no outcome`),
+        }
+      );
     },
     async checkAll() {
       return track(check([...(await refresh()).values()]));
     },
     async recipesTracking(source, ref) {
       const wanted = ref.toLowerCase();
-      return [...(await refresh()).values()].filter((e) => e.source.id === source && e.item.ref.toLowerCase() === wanted).map((e) => e.item.recipe);
+      return [...(await refresh()).values()]
+        .filter((e) => e.source.id === source && e.item.ref.toLowerCase() === wanted)
+        .map((e) => e.item.recipe);
     },
     hasRecipe: async (name) => (await refresh()).has(name),
     pausedUntil: (source) => pauseOf(source),
@@ -267,7 +328,8 @@ export function createWatcher(options: WatcherOptions): Watcher {
 
 function fingerprintOf(releases: Release[]): string {
   const h = createHash('sha256');
-  for (const r of releases) h.update(`${r.tag}\0${r.version}\0${r.publishedAt ?? ''}\0${r.prerelease}\n`);
+  for (const r of releases)
+    h.update(`${r.tag}\0${r.version}\0${r.publishedAt ?? ''}\0${r.prerelease}\n`);
   return h.digest('hex');
 }
 

@@ -34,7 +34,11 @@ async function setup() {
   const checked: string[] = [];
   const watcher = createWatcher({
     config,
-    recipes: () => [watchedRecipe('tool', { github: 'acme/tool' }), watchedRecipe('tool-tags', { github: 'acme/tool', use: 'tags' }), watchedRecipe('other', { github: 'acme/other' })],
+    recipes: () => [
+      watchedRecipe('tool', { github: 'acme/tool' }),
+      watchedRecipe('tool-tags', { github: 'acme/tool', use: 'tags' }),
+      watchedRecipe('other', { github: 'acme/other' }),
+    ],
     onReleases: (loaded) => void checked.push(loaded.recipe.name),
     log,
   });
@@ -43,14 +47,28 @@ async function setup() {
   return { app, checked, lines, watcher };
 }
 
-const sign = (body: string, key = secret) => `sha256=${createHmac('sha256', key).update(body).digest('hex')}`;
-const releaseEvent = JSON.stringify({ action: 'published', release: { tag_name: 'v2.0.0' }, repository: { full_name: 'acme/tool', id: 1 } });
+const sign = (body: string, key = secret) =>
+  `sha256=${createHmac('sha256', key).update(body).digest('hex')}`;
+const releaseEvent = JSON.stringify({
+  action: 'published',
+  release: { tag_name: 'v2.0.0' },
+  repository: { full_name: 'acme/tool', id: 1 },
+});
 
 describe('GitHub webhook', () => {
   it('refuses a bad or missing signature with 401, and logs it', async () => {
     const { app, checked, lines } = await setup();
-    for (const headers of [{ 'x-hub-signature-256': sign(releaseEvent, 'wrong') }, {}, { 'x-hub-signature-256': 'sha256=zz' }]) {
-      const res = await app.inject({ method: 'POST', url: '/hooks/github', payload: releaseEvent, headers: { 'content-type': 'application/json', 'x-github-event': 'release', ...headers } });
+    for (const headers of [
+      { 'x-hub-signature-256': sign(releaseEvent, 'wrong') },
+      {},
+      { 'x-hub-signature-256': 'sha256=zz' },
+    ]) {
+      const res = await app.inject({
+        method: 'POST',
+        url: '/hooks/github',
+        payload: releaseEvent,
+        headers: { 'content-type': 'application/json', 'x-github-event': 'release', ...headers },
+      });
       expect(res.statusCode).toBe(401);
     }
     expect(lines.filter((l) => l.includes('bad or missing signature'))).toHaveLength(3);
@@ -65,11 +83,18 @@ describe('GitHub webhook', () => {
       method: 'POST',
       url: '/hooks/github',
       payload: releaseEvent,
-      headers: { 'content-type': 'application/json', 'x-github-event': 'release', 'x-hub-signature-256': sign(releaseEvent), 'x-github-delivery': 'abc' },
+      headers: {
+        'content-type': 'application/json',
+        'x-github-event': 'release',
+        'x-hub-signature-256': sign(releaseEvent),
+        'x-github-delivery': 'abc',
+      },
     });
     expect(res.statusCode).toBe(202);
     expect(res.json()).toEqual({ checking: ['tool', 'tool-tags'] });
-    await vi.waitFor(() => expect(checked.sort()).toEqual(['tool', 'tool-tags']), { timeout: 5000 });
+    await vi.waitFor(() => expect(checked.sort()).toEqual(['tool', 'tool-tags']), {
+      timeout: 5000,
+    });
     expect(watcher.status().find((s) => s.recipe === 'other')?.lastCheckedAt).toBeUndefined();
   });
 
@@ -77,12 +102,39 @@ describe('GitHub webhook', () => {
     const { app, checked } = await setup();
     const send = (event: string, body: object) => {
       const text = JSON.stringify(body);
-      return app.inject({ method: 'POST', url: '/hooks/github', payload: text, headers: { 'content-type': 'application/json', 'x-github-event': event, 'x-hub-signature-256': sign(text) } });
+      return app.inject({
+        method: 'POST',
+        url: '/hooks/github',
+        payload: text,
+        headers: {
+          'content-type': 'application/json',
+          'x-github-event': event,
+          'x-hub-signature-256': sign(text),
+        },
+      });
     };
-    expect((await send('create', { ref: 'feature', ref_type: 'branch', repository: { full_name: 'acme/other' } })).json()).toEqual({ ignored: 'create branch' });
+    expect(
+      (
+        await send('create', {
+          ref: 'feature',
+          ref_type: 'branch',
+          repository: { full_name: 'acme/other' },
+        })
+      ).json(),
+    ).toEqual({ ignored: 'create branch' });
     expect((await send('push', { repository: { full_name: 'acme/other' } })).statusCode).toBe(202);
-    expect((await send('ping', { zen: 'hi', repository: { full_name: 'acme/other' } })).statusCode).toBe(200);
-    expect((await send('create', { ref: 'v1.0.0', ref_type: 'tag', repository: { full_name: 'acme/other' } })).json()).toEqual({ checking: ['other'] });
+    expect(
+      (await send('ping', { zen: 'hi', repository: { full_name: 'acme/other' } })).statusCode,
+    ).toBe(200);
+    expect(
+      (
+        await send('create', {
+          ref: 'v1.0.0',
+          ref_type: 'tag',
+          repository: { full_name: 'acme/other' },
+        })
+      ).json(),
+    ).toEqual({ checking: ['other'] });
     await vi.waitFor(() => expect(checked).toEqual(['other']), { timeout: 5000 });
   });
 });
@@ -91,19 +143,51 @@ describe('check hook', () => {
   it('needs the bearer token and a known recipe, then checks it', async () => {
     const { app, checked } = await setup();
     expect((await app.inject({ method: 'POST', url: '/hooks/check/other' })).statusCode).toBe(401);
-    expect((await app.inject({ method: 'POST', url: '/hooks/check/other', headers: { authorization: 'Bearer nope' } })).statusCode).toBe(401);
-    expect((await app.inject({ method: 'POST', url: '/hooks/check/missing', headers: { authorization: `Bearer ${apiToken}` } })).statusCode).toBe(404);
-    const res = await app.inject({ method: 'POST', url: '/hooks/check/other', headers: { authorization: `Bearer ${apiToken}` } });
+    expect(
+      (
+        await app.inject({
+          method: 'POST',
+          url: '/hooks/check/other',
+          headers: { authorization: 'Bearer nope' },
+        })
+      ).statusCode,
+    ).toBe(401);
+    expect(
+      (
+        await app.inject({
+          method: 'POST',
+          url: '/hooks/check/missing',
+          headers: { authorization: `Bearer ${apiToken}` },
+        })
+      ).statusCode,
+    ).toBe(404);
+    const res = await app.inject({
+      method: 'POST',
+      url: '/hooks/check/other',
+      headers: { authorization: `Bearer ${apiToken}` },
+    });
     expect(res.statusCode).toBe(202);
     await vi.waitFor(() => expect(checked).toEqual(['other']), { timeout: 5000 });
   });
 });
 
 describe('verifyGithubSignature', () => {
-  it('matches GitHub\'s documented example', () => {
+  it("matches GitHub's documented example", () => {
     // From GitHub's "Validating webhook deliveries" page.
     const body = Buffer.from('Hello, World!');
-    expect(verifyGithubSignature("It's a Secret to Everybody", body, 'sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17')).toBe(true);
-    expect(verifyGithubSignature("It's a Secret to Everybody", body, 'sha1=757107ea0eb2509fc211221cce984b8a37570b6d')).toBe(false);
+    expect(
+      verifyGithubSignature(
+        "It's a Secret to Everybody",
+        body,
+        'sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17',
+      ),
+    ).toBe(true);
+    expect(
+      verifyGithubSignature(
+        "It's a Secret to Everybody",
+        body,
+        'sha1=757107ea0eb2509fc211221cce984b8a37570b6d',
+      ),
+    ).toBe(false);
   });
 });

@@ -30,15 +30,18 @@ export function webhookRoutes(watcher: Watcher, config: Config, log?: Logger): F
   return async (app) => {
     const logger = (log ?? app.log).child({ part: 'webhooks' });
     // GitHub signs the exact bytes it sent: keep them, parse afterwards.
-    app.addContentTypeParser(['application/json', 'application/x-www-form-urlencoded'], { parseAs: 'buffer', bodyLimit: 25 * 1024 * 1024 }, (_req, body, done) =>
-      done(null, body),
+    app.addContentTypeParser(
+      ['application/json', 'application/x-www-form-urlencoded'],
+      { parseAs: 'buffer', bodyLimit: 25 * 1024 * 1024 },
+      (_req, body, done) => done(null, body),
     );
 
     const background = (names: string[]) => {
       for (const name of names) {
         watcher.checkNow(name).then(
           (outcome) => logger.debug({ recipe: name, ok: outcome.ok }, 'webhook check done'),
-          (error: unknown) => logger.warn({ recipe: name, error: describeError(error) }, 'webhook check failed'),
+          (error: unknown) =>
+            logger.warn({ recipe: name, error: describeError(error) }, 'webhook check failed'),
         );
       }
     };
@@ -48,31 +51,47 @@ export function webhookRoutes(watcher: Watcher, config: Config, log?: Logger): F
       const secret = config.githubWebhookSecret;
       const delivery = request.headers['x-github-delivery'];
       if (!secret) {
-        logger.warn({ delivery, ip: request.ip }, 'GitHub webhook refused: KILN_GITHUB_WEBHOOK_SECRET is not set');
+        logger.warn(
+          { delivery, ip: request.ip },
+          'GitHub webhook refused: KILN_GITHUB_WEBHOOK_SECRET is not set',
+        );
         return reply.code(401).send({ error: 'webhooks are disabled: no secret configured' });
       }
       const signature = request.headers['x-hub-signature-256'];
-      if (!verifyGithubSignature(secret, raw, typeof signature === 'string' ? signature : undefined)) {
-        logger.warn({ delivery, ip: request.ip, signed: signature !== undefined }, 'GitHub webhook refused: bad or missing signature');
+      if (
+        !verifyGithubSignature(secret, raw, typeof signature === 'string' ? signature : undefined)
+      ) {
+        logger.warn(
+          { delivery, ip: request.ip, signed: signature !== undefined },
+          'GitHub webhook refused: bad or missing signature',
+        );
         return reply.code(401).send({ error: 'bad or missing X-Hub-Signature-256' });
       }
       const event = request.headers['x-github-event'];
       if (event === 'ping') return reply.code(200).send({ ok: true });
-      if (event !== 'release' && event !== 'create') return reply.code(202).send({ ignored: `event ${String(event)}` });
+      if (event !== 'release' && event !== 'create')
+        return reply.code(202).send({ ignored: `event ${String(event)}` });
       let text = raw.toString('utf8');
-      if (request.headers['content-type']?.startsWith('application/x-www-form-urlencoded')) text = new URLSearchParams(text).get('payload') ?? '';
+      if (request.headers['content-type']?.startsWith('application/x-www-form-urlencoded'))
+        text = new URLSearchParams(text).get('payload') ?? '';
       let parsed;
       try {
         parsed = githubEvent.safeParse(JSON.parse(text));
       } catch {
         return reply.code(400).send({ error: 'malformed JSON payload' });
       }
-      if (!parsed.success) return reply.code(400).send({ error: 'payload lacks repository.full_name' });
+      if (!parsed.success)
+        return reply.code(400).send({ error: 'payload lacks repository.full_name' });
       const payload = parsed.data;
-      if (event === 'create' && payload.ref_type !== 'tag') return reply.code(202).send({ ignored: `create ${payload.ref_type ?? ''}` });
-      if (event === 'release' && payload.action && !releaseActions.has(payload.action)) return reply.code(202).send({ ignored: `release ${payload.action}` });
+      if (event === 'create' && payload.ref_type !== 'tag')
+        return reply.code(202).send({ ignored: `create ${payload.ref_type ?? ''}` });
+      if (event === 'release' && payload.action && !releaseActions.has(payload.action))
+        return reply.code(202).send({ ignored: `release ${payload.action}` });
       const names = await watcher.recipesTracking('github', payload.repository.full_name);
-      logger.info({ delivery, event, repository: payload.repository.full_name, recipes: names }, 'GitHub webhook: checking now');
+      logger.info(
+        { delivery, event, repository: payload.repository.full_name, recipes: names },
+        'GitHub webhook: checking now',
+      );
       background(names);
       return reply.code(202).send({ checking: names });
     });
@@ -80,12 +99,16 @@ export function webhookRoutes(watcher: Watcher, config: Config, log?: Logger): F
     app.post('/hooks/check/:recipe', async (request, reply) => {
       const bearer = /^Bearer\s+(.+)$/i.exec(request.headers.authorization ?? '')?.[1];
       if (!config.apiToken || !bearer || !sameToken(bearer, config.apiToken)) {
-        logger.warn({ ip: request.ip, hasToken: bearer !== undefined }, 'check hook refused: bad or missing bearer token');
+        logger.warn(
+          { ip: request.ip, hasToken: bearer !== undefined },
+          'check hook refused: bad or missing bearer token',
+        );
         return reply.code(401).send({ error: 'bad or missing bearer token' });
       }
       const params = recipeParam.safeParse(request.params);
       if (!params.success) return reply.code(400).send({ error: 'bad recipe name' });
-      if (!(await watcher.hasRecipe(params.data.recipe))) return reply.code(404).send({ error: `no recipe named ${params.data.recipe}` });
+      if (!(await watcher.hasRecipe(params.data.recipe)))
+        return reply.code(404).send({ error: `no recipe named ${params.data.recipe}` });
       background([params.data.recipe]);
       return reply.code(202).send({ checking: [params.data.recipe] });
     });

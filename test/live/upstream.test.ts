@@ -42,11 +42,17 @@ describe('npm source (live)', () => {
 });
 
 describe('debian source (live)', () => {
-  it('reads a package\'s versions in the host\'s suite from the verified archive', async () => {
-    const suite = (await hostAptSources()).flatMap((s) => s.suites).find((s) => !/-(security|updates|backports)$/.test(s));
+  it("reads a package's versions in the host's suite from the verified archive", async () => {
+    const suite = (await hostAptSources())
+      .flatMap((s) => s.suites)
+      .find((s) => !/-(security|updates|backports)$/.test(s));
     expect(suite, 'the host has an apt source for a Debian release suite').toBeDefined();
     const client = debianSource.open(context());
-    const item = { recipe: 'bash', ref: `${suite}/bash`, upstream: { debian: { package: 'bash', suite: suite ?? '' } } };
+    const item = {
+      recipe: 'bash',
+      ref: `${suite}/bash`,
+      upstream: { debian: { package: 'bash', suite: suite ?? '' } },
+    };
     const first = await client.fetch(item);
     expect(first.releases.length).toBeGreaterThan(0);
     expect(first.releases[0]?.version).toMatch(/^\d/);

@@ -4,7 +4,10 @@ import { memoryValidatorCache } from '../../src/upstream/cache.ts';
 import type { SourceContext } from '../../src/upstream/types.ts';
 
 /** A source context for tests: config from `env` only (never the host's), a quiet logger. */
-export function testSourceContext(env: Record<string, string>, overrides: Partial<SourceContext> = {}): SourceContext {
+export function testSourceContext(
+  env: Record<string, string>,
+  overrides: Partial<SourceContext> = {},
+): SourceContext {
   const config: Config = loadConfig(env);
   return {
     config,

@@ -10,7 +10,13 @@ export interface LocalCrates extends LocalServer {
 export async function startLocalCrates(): Promise<LocalCrates> {
   const crates: LocalCrates['crates'] = new Map();
   const server = await startServer((req, res, url, self) => {
-    if (url.pathname === '/config.json') return sendConditional(req, res, self, JSON.stringify({ dl: `${self.url}/api/v1/crates`, api: self.url }));
+    if (url.pathname === '/config.json')
+      return sendConditional(
+        req,
+        res,
+        self,
+        JSON.stringify({ dl: `${self.url}/api/v1/crates`, api: self.url }),
+      );
     const name = url.pathname.split('/').pop() ?? '';
     const versions = crates.get(name);
     if (!versions || url.pathname !== `/${indexPath(name)}`) return notFound(res, 'not found');
@@ -18,7 +24,17 @@ export async function startLocalCrates(): Promise<LocalCrates> {
       JSON.stringify({
         name,
         vers: v.vers,
-        deps: [{ name: 'serde', req: '^1.0', features: [], optional: false, default_features: true, target: null, kind: 'normal' }],
+        deps: [
+          {
+            name: 'serde',
+            req: '^1.0',
+            features: [],
+            optional: false,
+            default_features: true,
+            target: null,
+            kind: 'normal',
+          },
+        ],
         cksum: v.vers.padEnd(64, '0').replace(/[^0-9a-f]/g, 'a'),
         features: { default: [] },
         yanked: v.yanked ?? false,

@@ -10,7 +10,12 @@ export interface LocalServer {
   close(): Promise<void>;
 }
 
-export type Handler = (req: IncomingMessage, res: ServerResponse, url: URL, server: LocalServer) => void;
+export type Handler = (
+  req: IncomingMessage,
+  res: ServerResponse,
+  url: URL,
+  server: LocalServer,
+) => void;
 
 /** A loopback HTTP server for one protocol's handler, counting requests per path. */
 export async function startServer(handler: Handler): Promise<LocalServer> {

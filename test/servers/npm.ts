@@ -12,7 +12,10 @@ export interface NpmPackage {
 }
 
 export function packumentOf(pkg: NpmPackage, origin: string): unknown {
-  const time: Record<string, string> = { created: pkg.versions[0]?.time ?? '2020-01-01T00:00:00.000Z', modified: pkg.versions.at(-1)?.time ?? '' };
+  const time: Record<string, string> = {
+    created: pkg.versions[0]?.time ?? '2020-01-01T00:00:00.000Z',
+    modified: pkg.versions.at(-1)?.time ?? '',
+  };
   const versions: Record<string, unknown> = {};
   for (const v of pkg.versions) {
     time[v.version] = v.time;
@@ -70,7 +73,11 @@ export async function startLocalNpm(): Promise<LocalNpm> {
       res.writeHead(status, { 'retry-after': '120', 'content-type': 'text/plain' });
       return void res.end('Service Unavailable');
     }
-    const body = raw.get(name) ?? (packages.has(name) ? JSON.stringify(packumentOf(packages.get(name) as NpmPackage, self.url)) : undefined);
+    const body =
+      raw.get(name) ??
+      (packages.has(name)
+        ? JSON.stringify(packumentOf(packages.get(name) as NpmPackage, self.url))
+        : undefined);
     if (body === undefined) return notFound(res);
     sendConditional(req, res, self, body);
   });

@@ -17,7 +17,11 @@ export async function startLocalPypi(): Promise<LocalPypi> {
     for (const v of versions) {
       releases[v.version] = ['tar.gz', 'py3-none-any.whl'].map((ext) => ({
         comment_text: '',
-        digests: { blake2b_256: 'ab'.repeat(32), md5: 'cd'.repeat(16), sha256: (v.version + ext).padEnd(64, '0').replace(/[^0-9a-f]/g, 'e') },
+        digests: {
+          blake2b_256: 'ab'.repeat(32),
+          md5: 'cd'.repeat(16),
+          sha256: (v.version + ext).padEnd(64, '0').replace(/[^0-9a-f]/g, 'e'),
+        },
         downloads: -1,
         filename: `${name}-${v.version}${ext.startsWith('py') ? '-' : '.'}${ext}`,
         has_sig: false,
@@ -34,7 +38,14 @@ export async function startLocalPypi(): Promise<LocalPypi> {
     }
     const last = versions.at(-1);
     const body = JSON.stringify({
-      info: { name, version: last?.version, summary: `The ${name} project`, license: 'MIT', requires_python: '>=3.8', yanked: false },
+      info: {
+        name,
+        version: last?.version,
+        summary: `The ${name} project`,
+        license: 'MIT',
+        requires_python: '>=3.8',
+        yanked: false,
+      },
       last_serial: 123456,
       releases,
       urls: releases[last?.version ?? ''] ?? [],

@@ -12,7 +12,8 @@ const namePattern = /^[A-Za-z][A-Za-z0-9_-]{0,63}$/;
  */
 export function cratesIndex(ctx: SourceContext, env: NodeJS.ProcessEnv = process.env): string {
   const url = ctx.config.cratesUrl ?? env.CARGO_REGISTRIES_CRATES_IO_INDEX;
-  if (!url) throw new PermanentError('crates source: no sparse index configured; set KILN_CRATES_URL');
+  if (!url)
+    throw new PermanentError('crates source: no sparse index configured; set KILN_CRATES_URL');
   return url.replace(/^sparse\+/, '');
 }
 
@@ -32,7 +33,10 @@ export const cratesSource: UpstreamSource = {
     return {
       hostOf: () => new URL(cratesIndex(ctx)).host,
       async fetch(item) {
-        if (!namePattern.test(item.ref)) throw new PermanentError(`recipe ${item.recipe}: ${JSON.stringify(item.ref)} is not a crate name`);
+        if (!namePattern.test(item.ref))
+          throw new PermanentError(
+            `recipe ${item.recipe}: ${JSON.stringify(item.ref)} is not a crate name`,
+          );
         const url = joinUrl(cratesIndex(ctx), indexPath(item.ref));
         const what = `crate ${item.ref}`;
         const key = `crates:${url}`;
@@ -42,7 +46,8 @@ export const cratesSource: UpstreamSource = {
           if (cached) return { releases: cached.releases, unchanged: true, rejected: [] };
           response = await httpGet(ctx, url, { what });
         }
-        if (!('body' in response)) throw new PermanentError(`${what}: 304 to an unconditional request`);
+        if (!('body' in response))
+          throw new PermanentError(`${what}: 304 to an unconditional request`);
         const raws: RawRelease[] = [];
         for (const [n, line] of response.body.toString('utf8').split('\n').entries()) {
           if (line.trim() === '') continue;
@@ -50,7 +55,9 @@ export const cratesSource: UpstreamSource = {
           try {
             data = JSON.parse(line);
           } catch (cause) {
-            throw new PermanentError(`${what}: malformed JSON on line ${n + 1} of the index file`, { cause });
+            throw new PermanentError(`${what}: malformed JSON on line ${n + 1} of the index file`, {
+              cause,
+            });
           }
           const entry = checkShape(data, indexLine, `${what}, index line ${n + 1}`);
           if (entry.yanked) continue;
@@ -64,7 +71,11 @@ export const cratesSource: UpstreamSource = {
         }
         // The index lists oldest first; kiln's lists are newest first.
         const result = toFetchResult(what, raws.reverse());
-        await ctx.cache.set(key, { etag: response.etag, lastModified: response.lastModified, releases: result.releases });
+        await ctx.cache.set(key, {
+          etag: response.etag,
+          lastModified: response.lastModified,
+          releases: result.releases,
+        });
         return result;
       },
     };

@@ -26,23 +26,39 @@ afterAll(async () => {
   await rm(cacheDir, { recursive: true, force: true });
 });
 
-const item = (pkg: string, suite = 'stable') => ({ recipe: pkg, ref: `${suite}/${pkg}`, upstream: { debian: { package: pkg, suite } } });
+const item = (pkg: string, suite = 'stable') => ({
+  recipe: pkg,
+  ref: `${suite}/${pkg}`,
+  upstream: { debian: { package: pkg, suite } },
+});
 
 describe('debian source', () => {
-  it('reads a package\'s versions from the verified archive, and reuses them while InRelease is unchanged', async () => {
-    const ctx = testSourceContext({ KILN_DEBIAN_MIRROR: repo.url, KILN_DEBIAN_KEYRING: repo.keyring, KILN_CACHE_DIR: cacheDir });
+  it("reads a package's versions from the verified archive, and reuses them while InRelease is unchanged", async () => {
+    const ctx = testSourceContext({
+      KILN_DEBIAN_MIRROR: repo.url,
+      KILN_DEBIAN_KEYRING: repo.keyring,
+      KILN_CACHE_DIR: cacheDir,
+    });
     const client = debianSource.open(ctx);
     const first = await client.fetch(item('hello'));
     expect(first.releases.map((r) => r.version).sort()).toEqual(['1:2.12-1~bpo1', '2.10-3']);
     expect(first.releases[0]?.checksums?.sha256).toMatch(/^[0-9a-f]{64}$/);
     const again = await client.fetch(item('hello'));
     expect(again.unchanged).toBe(true);
-    expect((await client.fetch(item('tzdata'))).releases.map((r) => r.version)).toEqual(['2024a-0+deb12u1']);
+    expect((await client.fetch(item('tzdata'))).releases.map((r) => r.version)).toEqual([
+      '2024a-0+deb12u1',
+    ]);
     await expect(client.fetch(item('absent'))).rejects.toBeInstanceOf(UpstreamNotFoundError);
   });
 
   it('refuses an archive signed by another key', async () => {
-    const ctx = testSourceContext({ KILN_DEBIAN_MIRROR: repo.url, KILN_DEBIAN_KEYRING: repo.otherKeyring, KILN_CACHE_DIR: cacheDir });
-    await expect(debianSource.open(ctx).fetch(item('hello'))).rejects.toBeInstanceOf(PermanentError);
+    const ctx = testSourceContext({
+      KILN_DEBIAN_MIRROR: repo.url,
+      KILN_DEBIAN_KEYRING: repo.otherKeyring,
+      KILN_CACHE_DIR: cacheDir,
+    });
+    await expect(debianSource.open(ctx).fetch(item('hello'))).rejects.toBeInstanceOf(
+      PermanentError,
+    );
   });
 });

@@ -18,18 +18,34 @@ const indexArch = 'amd64';
  */
 export const debianSource: UpstreamSource = {
   id: 'debian',
-  refOf: (upstream) => (upstream.debian ? `${upstream.debian.suite}/${upstream.debian.package}` : undefined),
+  refOf: (upstream) =>
+    upstream.debian ? `${upstream.debian.suite}/${upstream.debian.package}` : undefined,
   open(ctx: SourceContext) {
-    const settings = { debianMirror: ctx.config.debianMirror, debianSecurityMirror: ctx.config.debianSecurityMirror, debianKeyring: ctx.config.debianKeyring };
+    const settings = {
+      debianMirror: ctx.config.debianMirror,
+      debianSecurityMirror: ctx.config.debianSecurityMirror,
+      debianKeyring: ctx.config.debianKeyring,
+    };
     /** Per suite: the InRelease digest the versions map was built from. */
-    const indexes = new Map<string, { digest: string; versions: Promise<Map<string, { version: string; sha256: string; filename: string }[]>> }>();
+    const indexes = new Map<
+      string,
+      {
+        digest: string;
+        versions: Promise<Map<string, { version: string; sha256: string; filename: string }[]>>;
+      }
+    >();
 
     const versionsOf = (suite: string, digest: string) => {
       const current = indexes.get(suite);
       if (current?.digest === digest) return current.versions;
       const versions = (async () => {
         const sources = await hostSuiteSources([suite], settings);
-        const archive = await loadArchive({ sources, components: ['main'], archs: [indexArch], cacheDir: ctx.config.cacheDir });
+        const archive = await loadArchive({
+          sources,
+          components: ['main'],
+          archs: [indexArch],
+          cacheDir: ctx.config.cacheDir,
+        });
         const map = new Map<string, { version: string; sha256: string; filename: string }[]>();
         for (const r of archive.packages.get(indexArch) ?? []) {
           const list = map.get(r.name) ?? [];
@@ -51,7 +67,10 @@ export const debianSource: UpstreamSource = {
       },
       async fetch(item) {
         const m = debianRefPattern.exec(item.ref);
-        if (!m?.[1] || !m[2]) throw new PermanentError(`recipe ${item.recipe}: ${JSON.stringify(item.ref)} is not suite/package`);
+        if (!m?.[1] || !m[2])
+          throw new PermanentError(
+            `recipe ${item.recipe}: ${JSON.stringify(item.ref)} is not suite/package`,
+          );
         const [suite, pkg] = [m[1], m[2]];
         const [source] = await hostSuiteSources([suite], settings);
         if (!source) throw new PermanentError(`no Debian mirror for suite ${suite}`);
@@ -59,16 +78,36 @@ export const debianSource: UpstreamSource = {
         const inKey = `debian:inrelease:${source.mirror}/${suite}`;
         const key = `debian:${source.mirror}/${suite}/${pkg}`;
         const [cachedIn, cached] = await Promise.all([ctx.cache.get(inKey), ctx.cache.get(key)]);
-        const response = await httpGet(ctx, `${source.mirror}/dists/${suite}/InRelease`, { what: `InRelease of ${suite}`, validators: cachedIn });
-        const digest = 'body' in response ? createHash('sha256').update(response.body).digest('hex') : cachedIn?.extra?.sha256;
-        if (cached && digest && cached.extra?.inRelease === digest) return { releases: cached.releases, unchanged: true, rejected: [] };
-        if (!digest) throw new PermanentError(`${what}: InRelease answered 304 but no copy is cached`);
-        if ('body' in response) await ctx.cache.set(inKey, { etag: response.etag, lastModified: response.lastModified, releases: [], extra: { sha256: digest } });
+        const response = await httpGet(ctx, `${source.mirror}/dists/${suite}/InRelease`, {
+          what: `InRelease of ${suite}`,
+          validators: cachedIn,
+        });
+        const digest =
+          'body' in response
+            ? createHash('sha256').update(response.body).digest('hex')
+            : cachedIn?.extra?.sha256;
+        if (cached && digest && cached.extra?.inRelease === digest)
+          return { releases: cached.releases, unchanged: true, rejected: [] };
+        if (!digest)
+          throw new PermanentError(`${what}: InRelease answered 304 but no copy is cached`);
+        if ('body' in response)
+          await ctx.cache.set(inKey, {
+            etag: response.etag,
+            lastModified: response.lastModified,
+            releases: [],
+            extra: { sha256: digest },
+          });
         const entries = (await versionsOf(suite, digest)).get(pkg);
-        if (!entries) throw new UpstreamNotFoundError(`${what}: not in the suite's main/${indexArch} index`);
+        if (!entries)
+          throw new UpstreamNotFoundError(`${what}: not in the suite's main/${indexArch} index`);
         const result = toFetchResult(
           what,
-          entries.map((e) => ({ tag: e.version, version: e.version, url: `${source.mirror}/${e.filename}`, checksums: { sha256: e.sha256 } })),
+          entries.map((e) => ({
+            tag: e.version,
+            version: e.version,
+            url: `${source.mirror}/${e.filename}`,
+            checksums: { sha256: e.sha256 },
+          })),
         );
         await ctx.cache.set(key, { releases: result.releases, extra: { inRelease: digest } });
         return result;

@@ -52,7 +52,11 @@ export class AdaptiveBatcher {
    * Runs `send` over all items. Returns one outcome per item, in order. A rate-limit error ends
    * the run: every item not yet done gets it, so the caller pauses the source.
    */
-  async run<I, O>(items: I[], send: (batch: I[]) => Promise<(O | Error)[]>, shrinkable: (error: unknown) => boolean): Promise<(O | Error)[]> {
+  async run<I, O>(
+    items: I[],
+    send: (batch: I[]) => Promise<(O | Error)[]>,
+    shrinkable: (error: unknown) => boolean,
+  ): Promise<(O | Error)[]> {
     const out: (O | Error)[] = new Array<O | Error>(items.length);
     const pending: number[][] = [];
     let next = 0;

@@ -43,6 +43,7 @@ export class RateBudget {
     const remaining = Number(headers['x-ratelimit-remaining']);
     const reset = Number(headers['x-ratelimit-reset']);
     const limit = Number(headers['x-ratelimit-limit']);
-    if (Number.isFinite(remaining) && Number.isFinite(reset)) this.update(remaining, reset * 1000, Number.isFinite(limit) ? limit : undefined);
+    if (Number.isFinite(remaining) && Number.isFinite(reset))
+      this.update(remaining, reset * 1000, Number.isFinite(limit) ? limit : undefined);
   }
 }

@@ -36,7 +36,10 @@ let instances = 0;
  * (5xx backoff). Primary-limit exhaustion is not waited out here: the error reaches the watcher,
  * which pauses every GitHub check until the reset while other sources go on.
  */
-export function createGithubClient(ctx: SourceContext, options: GithubClientOptions = {}): GithubOctokit {
+export function createGithubClient(
+  ctx: SourceContext,
+  options: GithubClientOptions = {},
+): GithubOctokit {
   const log = ctx.log.child({ source: 'github' });
   const maxInline = options.maxInlineWaitSeconds ?? 10;
   const throttle = {
@@ -46,10 +49,18 @@ export function createGithubClient(ctx: SourceContext, options: GithubClientOpti
     // `global` (all reads) is read by plugin-throttling from its options though not in its types.
     global: new Bottleneck.Group({ maxConcurrent: options.restConcurrency ?? 10 }),
     onRateLimit: (retryAfter: number) => {
-      log.warn({ retryAfterSeconds: retryAfter }, 'GitHub rate limit exhausted; pausing GitHub checks');
+      log.warn(
+        { retryAfterSeconds: retryAfter },
+        'GitHub rate limit exhausted; pausing GitHub checks',
+      );
       return false;
     },
-    onSecondaryRateLimit: (retryAfter: number, _options: unknown, _octokit: unknown, retryCount: number) => {
+    onSecondaryRateLimit: (
+      retryAfter: number,
+      _options: unknown,
+      _octokit: unknown,
+      retryCount: number,
+    ) => {
       const wait = retryCount === 0 && retryAfter <= maxInline;
       log.warn({ retryAfterSeconds: retryAfter, retrying: wait }, 'GitHub secondary rate limit');
       return wait;
@@ -83,8 +94,15 @@ function cappedFetch(ctx: SourceContext): typeof globalThis.fetch {
       redirect: 'follow',
       signal,
     });
-    const body = response.status === 304 || response.status === 204 ? null : await readCapped(response, ctx.maxBodyBytes, 'GitHub API response');
-    return new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers });
+    const body =
+      response.status === 304 || response.status === 204
+        ? null
+        : await readCapped(response, ctx.maxBodyBytes, 'GitHub API response');
+    return new Response(body, {
+      status: response.status,
+      statusText: response.statusText,
+      headers: response.headers,
+    });
   };
   return capped as unknown as typeof globalThis.fetch;
 }

@@ -12,7 +12,12 @@ function isOctokitError(error: unknown): error is OctokitLikeError {
 }
 
 function statusOf(error: unknown): number | undefined {
-  return typeof error === 'object' && error !== null && 'status' in error && typeof error.status === 'number' ? error.status : undefined;
+  return typeof error === 'object' &&
+    error !== null &&
+    'status' in error &&
+    typeof error.status === 'number'
+    ? error.status
+    : undefined;
 }
 
 /** Whether a failed GraphQL batch should be retried smaller: a gateway error or a timeout. */
@@ -21,9 +26,15 @@ export function isShrinkable(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
   if (error.name === 'TimeoutError' || error.name === 'AbortError') return true;
   const cause = error.cause;
-  if (cause instanceof Error && (cause.name === 'TimeoutError' || cause.name === 'AbortError')) return true;
+  if (cause instanceof Error && (cause.name === 'TimeoutError' || cause.name === 'AbortError'))
+    return true;
   const status = statusOf(error);
-  return status === 502 || status === 503 || status === 504 || (status === 500 && /Something went wrong/.test(error.message));
+  return (
+    status === 502 ||
+    status === 503 ||
+    status === 504 ||
+    (status === 500 && /Something went wrong/.test(error.message))
+  );
 }
 
 /** GitHub refused a GraphQL query as too large (MAX_NODE_LIMIT_EXCEEDED and kin). */
@@ -33,7 +44,10 @@ export class BatchTooLargeError extends TransientError {}
 export function mapGithubError(error: unknown, what: string): Error {
   if (error instanceof PermanentError || error instanceof TransientError) return error;
   if (!isOctokitError(error)) {
-    return new TransientError(`${what}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+    return new TransientError(
+      `${what}: ${error instanceof Error ? error.message : String(error)}`,
+      { cause: error },
+    );
   }
   const status = error.status ?? 0;
   const headers = error.response?.headers ?? {};
@@ -46,19 +60,39 @@ export function mapGithubError(error: unknown, what: string): Error {
   if (rateLimited) {
     const reset = Number(headers['x-ratelimit-reset']);
     const resetAt = Number.isFinite(reset) && reset > 0 ? reset * 1000 : Date.now() + 60_000;
-    return new RateLimitedError(`${what}: GitHub rate limit exhausted until ${new Date(resetAt).toISOString()}`, resetAt, { cause: error });
+    return new RateLimitedError(
+      `${what}: GitHub rate limit exhausted until ${new Date(resetAt).toISOString()}`,
+      resetAt,
+      { cause: error },
+    );
   }
-  if ((status === 403 || status === 429) && (/secondary rate/i.test(error.message) || headers['retry-after'] !== undefined)) {
+  if (
+    (status === 403 || status === 429) &&
+    (/secondary rate/i.test(error.message) || headers['retry-after'] !== undefined)
+  ) {
     const wait = parseRetryAfter(String(headers['retry-after'] ?? '')) ?? 60_000;
-    return new RateLimitedError(`${what}: GitHub secondary rate limit, retry after ${Math.ceil(wait / 1000)}s`, Date.now() + wait, { cause: error });
+    return new RateLimitedError(
+      `${what}: GitHub secondary rate limit, retry after ${Math.ceil(wait / 1000)}s`,
+      Date.now() + wait,
+      { cause: error },
+    );
   }
-  if (status === 404) return new UpstreamNotFoundError(`${what}: repository not found on GitHub (404)`, { cause: error });
-  if (status === 401) return new PermanentError(`${what}: GitHub rejected the credentials (401); check GITHUB_TOKEN`, { cause: error });
+  if (status === 404)
+    return new UpstreamNotFoundError(`${what}: repository not found on GitHub (404)`, {
+      cause: error,
+    });
+  if (status === 401)
+    return new PermanentError(
+      `${what}: GitHub rejected the credentials (401); check GITHUB_TOKEN`,
+      { cause: error },
+    );
   if (status === 429 || status >= 500 || status === 0) {
     return new TransientError(`${what}: GitHub answered ${status || 'nothing'}: ${error.message}`, {
       cause: error,
       retryAfterMs: parseRetryAfter(String(headers['retry-after'] ?? '')),
     });
   }
-  return new PermanentError(`${what}: GitHub answered ${status}: ${error.message}`, { cause: error });
+  return new PermanentError(`${what}: GitHub answered ${status}: ${error.message}`, {
+    cause: error,
+  });
 }

@@ -40,19 +40,38 @@ export class GraphqlFieldError extends TransientError {}
 /** Per-item outcome of one batch: a result, or an error for that repository alone. */
 export type BatchOutcome = FetchResult | Error;
 
-const sizeErrors = new Set(['MAX_NODE_LIMIT_EXCEEDED', 'EXCESSIVE_PAGINATION', 'RESOURCE_LIMITS_EXCEEDED']);
+const sizeErrors = new Set([
+  'MAX_NODE_LIMIT_EXCEEDED',
+  'EXCESSIVE_PAGINATION',
+  'RESOURCE_LIMITS_EXCEEDED',
+]);
 
 /** Sends one batch; whole-batch failures throw (BatchTooLargeError, RateLimitedError, …). */
-export async function sendBatch(octokit: GithubOctokit, url: string, budget: RateBudget, items: BatchItem[]): Promise<BatchOutcome[]> {
+export async function sendBatch(
+  octokit: GithubOctokit,
+  url: string,
+  budget: RateBudget,
+  items: BatchItem[],
+): Promise<BatchOutcome[]> {
   const what = `GitHub GraphQL batch of ${items.length} repositories`;
   budget.ensure(Math.max(1, Math.ceil(items.length / 100)));
   let response;
   try {
-    response = await octokit.request({ method: 'POST', url, query: buildBatchQuery(items), request: { retries: 0 } });
+    response = await octokit.request({
+      method: 'POST',
+      url,
+      query: buildBatchQuery(items),
+      request: { retries: 0 },
+    });
   } catch (error) {
-    const headers = (error as { response?: { headers?: Record<string, string> } }).response?.headers;
+    const headers = (error as { response?: { headers?: Record<string, string> } }).response
+      ?.headers;
     if (headers) budget.updateFromHeaders(headers);
-    if (isShrinkable(error)) throw new BatchTooLargeError(`${what}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+    if (isShrinkable(error))
+      throw new BatchTooLargeError(
+        `${what}: ${error instanceof Error ? error.message : String(error)}`,
+        { cause: error },
+      );
     throw mapGithubError(error, what);
   }
   budget.updateFromHeaders(response.headers);
@@ -61,12 +80,17 @@ export async function sendBatch(octokit: GithubOctokit, url: string, budget: Rat
   const whole = errors.filter((e) => !e.path || e.path.length === 0);
   if (whole.some((e) => e.type === 'RATE_LIMITED')) {
     const resetAt = budget.resetAt > Date.now() ? budget.resetAt : Date.now() + 60_000;
-    throw new RateLimitedError(`${what}: GitHub GraphQL rate limit exhausted until ${new Date(resetAt).toISOString()}`, resetAt);
+    throw new RateLimitedError(
+      `${what}: GitHub GraphQL rate limit exhausted until ${new Date(resetAt).toISOString()}`,
+      resetAt,
+    );
   }
   const tooLarge = whole.find((e) => e.type && sizeErrors.has(e.type));
   if (tooLarge) throw new BatchTooLargeError(`${what}: ${tooLarge.message}`);
   if (!body.data) {
-    throw new TransientError(`${what}: no data: ${whole.map((e) => e.message).join('; ') || 'empty answer'}`);
+    throw new TransientError(
+      `${what}: no data: ${whole.map((e) => e.message).join('; ') || 'empty answer'}`,
+    );
   }
   const rate = rateLimitField.safeParse(body.data.rateLimit);
   if (rate.success) {
@@ -88,10 +112,21 @@ function outcomeOf(item: BatchItem, value: unknown, error: GraphqlError | undefi
     const raws: RawRelease[] =
       item.use === 'releases'
         ? (repo.releases?.nodes ?? []).flatMap((n) =>
-            n && !n.isDraft ? [{ tag: n.tagName, prerelease: n.isPrerelease, publishedAt: n.publishedAt, url: n.url }] : [],
+            n && !n.isDraft
+              ? [
+                  {
+                    tag: n.tagName,
+                    prerelease: n.isPrerelease,
+                    publishedAt: n.publishedAt,
+                    url: n.url,
+                  },
+                ]
+              : [],
           )
         : (repo.refs?.nodes ?? []).flatMap((n) =>
-            n ? [{ tag: n.name, publishedAt: n.target?.committedDate ?? n.target?.tagger?.date }] : [],
+            n
+              ? [{ tag: n.name, publishedAt: n.target?.committedDate ?? n.target?.tagger?.date }]
+              : [],
           );
     return toFetchResult(what, raws);
   } catch (error) {

@@ -8,7 +8,11 @@ import { graphqlUrl } from './client.ts';
 import { githubSource } from './index.ts';
 
 const token = 'ghp_testtoken0123456789';
-const item = (repo: string, use?: 'releases' | 'tags'): WatchItem => ({ recipe: repo.replace('/', '-'), ref: repo, upstream: { github: repo, ...(use ? { use } : {}) } });
+const item = (repo: string, use?: 'releases' | 'tags'): WatchItem => ({
+  recipe: repo.replace('/', '-'),
+  ref: repo,
+  upstream: { github: repo, ...(use ? { use } : {}) },
+});
 
 let gh: LocalGithub;
 beforeEach(async () => {
@@ -36,10 +40,18 @@ describe('github source over GraphQL', () => {
   it('reads many repositories in one query for one point', async () => {
     for (let i = 0; i < 150; i++) gh.state.addRepo(`o/r${i}`, { releases: 3 });
     gh.state.publish('o/r7', 'v2.0.0-rc.1');
-    const client = githubSource.open(testSourceContext({ GITHUB_TOKEN: token, KILN_GITHUB_API_URL: gh.apiUrl }));
-    const out = results(await client.fetchMany!(Array.from({ length: 150 }, (_, i) => item(`o/r${i}`))));
+    const client = githubSource.open(
+      testSourceContext({ GITHUB_TOKEN: token, KILN_GITHUB_API_URL: gh.apiUrl }),
+    );
+    const out = results(
+      await client.fetchMany!(Array.from({ length: 150 }, (_, i) => item(`o/r${i}`))),
+    );
     expect(out[0]?.releases.map((r) => r.version)).toEqual(['1.2.0', '1.1.0', '1.0.0']);
-    expect(out[7]?.releases[0]).toMatchObject({ tag: 'v2.0.0-rc.1', version: '2.0.0-rc.1', prerelease: true });
+    expect(out[7]?.releases[0]).toMatchObject({
+      tag: 'v2.0.0-rc.1',
+      version: '2.0.0-rc.1',
+      prerelease: true,
+    });
     expect(gh.state.stats.batchSizes).toEqual([100, 50]);
     expect(gh.state.stats.graphqlPoints).toBe(2);
     expect(client.stats?.().graphqlRemaining).toBe(4998);
@@ -48,8 +60,12 @@ describe('github source over GraphQL', () => {
   it('shrinks the batch on a 502 and still completes the check', async () => {
     for (let i = 0; i < 100; i++) gh.state.addRepo(`o/r${i}`);
     gh.state.faults.graphql502Above = 30;
-    const client = githubSource.open(testSourceContext({ GITHUB_TOKEN: token, KILN_GITHUB_API_URL: gh.apiUrl }));
-    const out = results(await client.fetchMany!(Array.from({ length: 100 }, (_, i) => item(`o/r${i}`))));
+    const client = githubSource.open(
+      testSourceContext({ GITHUB_TOKEN: token, KILN_GITHUB_API_URL: gh.apiUrl }),
+    );
+    const out = results(
+      await client.fetchMany!(Array.from({ length: 100 }, (_, i) => item(`o/r${i}`))),
+    );
     expect(out).toHaveLength(100);
     expect(out.every((r) => r.releases.length === 3)).toBe(true);
     expect(gh.state.stats.injected502).toBeGreaterThan(0);
@@ -61,15 +77,21 @@ describe('github source over GraphQL', () => {
   it('shrinks the batch on a node-limit error', async () => {
     for (let i = 0; i < 40; i++) gh.state.addRepo(`o/r${i}`);
     gh.state.faults.nodeLimit = 200; // 20 releases per repository: 10 repositories fit
-    const client = githubSource.open(testSourceContext({ GITHUB_TOKEN: token, KILN_GITHUB_API_URL: gh.apiUrl }));
-    const out = results(await client.fetchMany!(Array.from({ length: 40 }, (_, i) => item(`o/r${i}`))));
+    const client = githubSource.open(
+      testSourceContext({ GITHUB_TOKEN: token, KILN_GITHUB_API_URL: gh.apiUrl }),
+    );
+    const out = results(
+      await client.fetchMany!(Array.from({ length: 40 }, (_, i) => item(`o/r${i}`))),
+    );
     expect(out.every((r) => r.releases.length === 3)).toBe(true);
     expect(gh.state.stats.batchSizes.filter((n) => n <= 10).length).toBeGreaterThanOrEqual(4);
   });
 
   it('reads tags, and reports a missing repository as not found', async () => {
     gh.state.addRepo('o/tagged', { releases: 2, tags: 4 });
-    const client = githubSource.open(testSourceContext({ GITHUB_TOKEN: token, KILN_GITHUB_API_URL: gh.apiUrl }));
+    const client = githubSource.open(
+      testSourceContext({ GITHUB_TOKEN: token, KILN_GITHUB_API_URL: gh.apiUrl }),
+    );
     const [tags, missing] = await client.fetchMany!([item('o/tagged', 'tags'), item('o/missing')]);
     expect(tags).not.toBeInstanceOf(Error);
     expect((tags as FetchResult).releases.map((r) => r.tag)).toEqual(['v1.1.0', 'v1.0.0']);
@@ -81,7 +103,9 @@ describe('github source over GraphQL', () => {
     await gh.close();
     gh = await startLocalGithub({ tokens: [token], limits: { graphql: 1 } });
     gh.state.addRepo('o/a');
-    const client = githubSource.open(testSourceContext({ GITHUB_TOKEN: token, KILN_GITHUB_API_URL: gh.apiUrl }));
+    const client = githubSource.open(
+      testSourceContext({ GITHUB_TOKEN: token, KILN_GITHUB_API_URL: gh.apiUrl }),
+    );
     await client.fetch(item('o/a'));
     const error = await client.fetch(item('o/a')).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(RateLimitedError);
@@ -93,7 +117,9 @@ describe('github source over GraphQL', () => {
     await gh.close();
     gh = await startLocalGithub({ tokens: [token], ghesPaths: true });
     gh.state.addRepo('o/a');
-    const client = githubSource.open(testSourceContext({ GITHUB_TOKEN: token, KILN_GITHUB_API_URL: gh.apiUrl }));
+    const client = githubSource.open(
+      testSourceContext({ GITHUB_TOKEN: token, KILN_GITHUB_API_URL: gh.apiUrl }),
+    );
     expect((await client.fetch(item('o/a'))).releases).toHaveLength(3);
     expect(gh.apiUrl).toMatch(/\/api\/v3$/);
   });
@@ -102,7 +128,12 @@ describe('github source over GraphQL', () => {
 describe('github source over REST', () => {
   it('polls an unchanged repository again for no rate-limit point (304)', async () => {
     gh.state.addRepo('o/a', { releases: 3 });
-    const client = githubSource.open(testSourceContext({ GITHUB_TOKEN: token, KILN_GITHUB_API_URL: gh.apiUrl }, { sourceOptions: { github: { graphql: false, retryBaseMs: 5 } } }));
+    const client = githubSource.open(
+      testSourceContext(
+        { GITHUB_TOKEN: token, KILN_GITHUB_API_URL: gh.apiUrl },
+        { sourceOptions: { github: { graphql: false, retryBaseMs: 5 } } },
+      ),
+    );
     const first = await client.fetch(item('o/a'));
     expect(first.unchanged).toBe(false);
     expect(first.releases[0]?.checksums).toBeDefined();
@@ -133,7 +164,12 @@ describe('github source over REST', () => {
     gh = await startLocalGithub({ tokens: [token], limits: { core: 1 } });
     gh.state.addRepo('o/a');
     gh.state.addRepo('o/b');
-    const client = githubSource.open(testSourceContext({ GITHUB_TOKEN: token, KILN_GITHUB_API_URL: gh.apiUrl }, { sourceOptions: { github: { graphql: false } } }));
+    const client = githubSource.open(
+      testSourceContext(
+        { GITHUB_TOKEN: token, KILN_GITHUB_API_URL: gh.apiUrl },
+        { sourceOptions: { github: { graphql: false } } },
+      ),
+    );
     await client.fetch(item('o/a'));
     const error = await client.fetch(item('o/b')).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(RateLimitedError);

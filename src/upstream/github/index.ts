@@ -1,6 +1,12 @@
 import pLimit from 'p-limit';
 import { PermanentError } from '../../errors.ts';
-import type { FetchResult, SourceClient, SourceContext, UpstreamSource, WatchItem } from '../types.ts';
+import type {
+  FetchResult,
+  SourceClient,
+  SourceContext,
+  UpstreamSource,
+  WatchItem,
+} from '../types.ts';
 import { AdaptiveBatcher, type AdaptiveBatchOptions } from './batcher.ts';
 import { RateBudget } from './budget.ts';
 import { createGithubClient, graphqlUrl, type GithubClientOptions } from './client.ts';
@@ -43,7 +49,9 @@ export const githubSource: UpstreamSource = {
 
     const check = (item: WatchItem): void => {
       if (!repoPattern.test(item.ref)) {
-        throw new PermanentError(`recipe ${item.recipe}: upstream.github ${JSON.stringify(item.ref)} is not owner/name`);
+        throw new PermanentError(
+          `recipe ${item.recipe}: upstream.github ${JSON.stringify(item.ref)} is not owner/name`,
+        );
       }
     };
 
@@ -62,24 +70,39 @@ export const githubSource: UpstreamSource = {
         }
       });
       if (!useGraphql) {
-        await Promise.all(batchable.map(async (i) => (out[i] = await viaRest(items[i] as WatchItem).catch((e: unknown) => asError(e)))));
+        await Promise.all(
+          batchable.map(
+            async (i) =>
+              (out[i] = await viaRest(items[i] as WatchItem).catch((e: unknown) => asError(e))),
+          ),
+        );
         return out;
       }
       // One entry per (repository, use): several recipes of one repository cost one field.
       const unique = new Map<string, BatchItem>();
       for (const i of batchable) {
         const item = items[i] as WatchItem;
-        unique.set(`${item.ref.toLowerCase()}#${useOf(item)}`, { repo: item.ref, use: useOf(item) });
+        unique.set(`${item.ref.toLowerCase()}#${useOf(item)}`, {
+          repo: item.ref,
+          use: useOf(item),
+        });
       }
       const keys = [...unique.keys()];
-      const outcomes = await batcher.run([...unique.values()], (batch) => sendBatch(octokit, url, graphql, batch), isShrinkable);
+      const outcomes = await batcher.run(
+        [...unique.values()],
+        (batch) => sendBatch(octokit, url, graphql, batch),
+        isShrinkable,
+      );
       const byKey = new Map(keys.map((k, j) => [k, outcomes[j]]));
       await Promise.all(
         batchable.map(async (i) => {
           const item = items[i] as WatchItem;
           const outcome = byKey.get(`${item.ref.toLowerCase()}#${useOf(item)}`);
           // A per-repository GraphQL error other than "not found" gets a second chance over REST.
-          out[i] = outcome instanceof GraphqlFieldError ? await viaRest(item).catch((e: unknown) => asError(e)) : (outcome ?? new PermanentError('no outcome'));
+          out[i] =
+            outcome instanceof GraphqlFieldError
+              ? await viaRest(item).catch((e: unknown) => asError(e))
+              : (outcome ?? new PermanentError('no outcome'));
         }),
       );
       return out;
@@ -94,7 +117,13 @@ export const githubSource: UpstreamSource = {
         if (!result) throw new PermanentError(`GitHub ${item.ref}: no result`);
         return result;
       },
-      stats: () => ({ graphqlPointsSpent: graphql.spent, restPointsSpent: core.spent, batchSize: batcher.size, graphqlRemaining: graphql.remaining, restRemaining: core.remaining }),
+      stats: () => ({
+        graphqlPointsSpent: graphql.spent,
+        restPointsSpent: core.spent,
+        batchSize: batcher.size,
+        graphqlRemaining: graphql.remaining,
+        restRemaining: core.remaining,
+      }),
     };
   },
 };

@@ -28,17 +28,22 @@ export async function fetchRepoRest(
   budget.ensure(cached?.etag ? 0 : 1);
   let response;
   try {
-    response = await octokit.request(use === 'releases' ? 'GET /repos/{owner}/{repo}/releases' : 'GET /repos/{owner}/{repo}/tags', {
-      owner,
-      repo: name,
-      per_page: 100,
-      headers: cached?.etag ? { 'if-none-match': cached.etag } : {},
-    });
+    response = await octokit.request(
+      use === 'releases' ? 'GET /repos/{owner}/{repo}/releases' : 'GET /repos/{owner}/{repo}/tags',
+      {
+        owner,
+        repo: name,
+        per_page: 100,
+        headers: cached?.etag ? { 'if-none-match': cached.etag } : {},
+      },
+    );
   } catch (error) {
     const status = (error as { status?: number }).status;
-    const headers = (error as { response?: { headers?: Record<string, string> } }).response?.headers;
+    const headers = (error as { response?: { headers?: Record<string, string> } }).response
+      ?.headers;
     if (headers) budget.updateFromHeaders(headers);
-    if (status === 304 && cached) return { releases: cached.releases, unchanged: true, rejected: [] };
+    if (status === 304 && cached)
+      return { releases: cached.releases, unchanged: true, rejected: [] };
     throw mapGithubError(error, what);
   }
   budget.updateFromHeaders(response.headers);
@@ -52,7 +57,9 @@ export async function fetchRepoRest(
             publishedAt: r.published_at ?? r.created_at,
             prerelease: r.prerelease,
             url: r.html_url,
-            checksums: Object.fromEntries((r.assets ?? []).flatMap((a) => (a.digest ? [[a.name, a.digest]] : []))),
+            checksums: Object.fromEntries(
+              (r.assets ?? []).flatMap((a) => (a.digest ? [[a.name, a.digest]] : [])),
+            ),
           }))
       : checkShape(response.data, restTags, what).map((t) => ({ tag: t.name }));
   const result = toFetchResult(what, raws);

@@ -10,13 +10,13 @@ export const restRelease = z.object({
   published_at: z.string().nullish(),
   created_at: z.string().nullish(),
   html_url: z.string().nullish(),
-  assets: z
-    .array(z.object({ name: z.string(), digest: z.string().nullish() }))
-    .optional(),
+  assets: z.array(z.object({ name: z.string(), digest: z.string().nullish() })).optional(),
 });
 export const restReleases = z.array(restRelease);
 
-export const restTags = z.array(z.object({ name: z.string(), commit: z.object({ sha: z.string() }).optional() }));
+export const restTags = z.array(
+  z.object({ name: z.string(), commit: z.object({ sha: z.string() }).optional() }),
+);
 
 const releaseNode = z.object({
   tagName: z.string(),

@@ -16,7 +16,10 @@ const maxInfoPerCheck = 20;
 export function goProxy(ctx: SourceContext, env: NodeJS.ProcessEnv = process.env): string {
   if (ctx.config.goproxy) return ctx.config.goproxy;
   const first = (env.GOPROXY ?? '').split(/[,|]/).find((p) => /^https?:\/\//.test(p));
-  if (!first) throw new PermanentError('go source: no module proxy configured; set KILN_GOPROXY (or GOPROXY)');
+  if (!first)
+    throw new PermanentError(
+      'go source: no module proxy configured; set KILN_GOPROXY (or GOPROXY)',
+    );
   return first;
 }
 
@@ -34,7 +37,9 @@ export const goSource: UpstreamSource = {
       hostOf: () => new URL(goProxy(ctx)).host,
       async fetch(item) {
         if (!modulePattern.test(item.ref) || item.ref.includes('..')) {
-          throw new PermanentError(`recipe ${item.recipe}: ${JSON.stringify(item.ref)} is not a Go module path`);
+          throw new PermanentError(
+            `recipe ${item.recipe}: ${JSON.stringify(item.ref)} is not a Go module path`,
+          );
         }
         const base = joinUrl(goProxy(ctx), escapeModulePath(item.ref), '@v');
         const what = `Go module ${item.ref}`;
@@ -62,15 +67,28 @@ export const goSource: UpstreamSource = {
         let fetched = 0;
         for (const tag of sorted) {
           let publishedAt = known.get(tag);
-          if (publishedAt === undefined && fetched < maxInfoPerCheck && /^v[0-9A-Za-z.+-]+$/.test(tag)) {
+          if (
+            publishedAt === undefined &&
+            fetched < maxInfoPerCheck &&
+            /^v[0-9A-Za-z.+-]+$/.test(tag)
+          ) {
             fetched++;
             const info = await httpGet(ctx, `${base}/${tag}.info`, { what: `${what} ${tag}` });
-            if ('body' in info) publishedAt = parseJson(info.body, versionInfo, `${what} ${tag}.info`).Time;
+            if ('body' in info)
+              publishedAt = parseJson(info.body, versionInfo, `${what} ${tag}.info`).Time;
           }
-          raws.push({ tag, publishedAt, prerelease: semver.prerelease(semver.valid(tag) ?? '0.0.0') !== null });
+          raws.push({
+            tag,
+            publishedAt,
+            prerelease: semver.prerelease(semver.valid(tag) ?? '0.0.0') !== null,
+          });
         }
         const result = toFetchResult(what, raws);
-        await ctx.cache.set(key, { etag: list.etag, lastModified: list.lastModified, releases: result.releases });
+        await ctx.cache.set(key, {
+          etag: list.etag,
+          lastModified: list.lastModified,
+          releases: result.releases,
+        });
         return result;
       },
     };

@@ -10,7 +10,10 @@ const namePattern = /^(@[a-z0-9-~][a-z0-9-._~]*\/)?[a-z0-9-~][a-z0-9-._~]*$/;
 /** The registry: KILN_NPM_REGISTRY, else the host's npm configuration. Never a literal. */
 async function registryOf(ctx: SourceContext): Promise<string> {
   const registry = ctx.config.npmRegistry ?? (await hostNpmRegistry());
-  if (!registry) throw new PermanentError('npm source: no registry configured; set KILN_NPM_REGISTRY or `npm config set registry`');
+  if (!registry)
+    throw new PermanentError(
+      'npm source: no registry configured; set KILN_NPM_REGISTRY or `npm config set registry`',
+    );
   return registry;
 }
 
@@ -24,7 +27,10 @@ export const npmSource: UpstreamSource = {
     return {
       hostOf: async () => new URL(await base()).host,
       async fetch(item) {
-        if (!namePattern.test(item.ref)) throw new PermanentError(`recipe ${item.recipe}: ${JSON.stringify(item.ref)} is not an npm package name`);
+        if (!namePattern.test(item.ref))
+          throw new PermanentError(
+            `recipe ${item.recipe}: ${JSON.stringify(item.ref)} is not an npm package name`,
+          );
         const url = joinUrl(await base(), item.ref.replace('/', '%2f'));
         return fetchConditionalJson(ctx, {
           key: `npm:${url}`,

@@ -9,7 +9,13 @@ export const packument = z.object({
     z.object({
       version: z.string(),
       deprecated: z.unknown().optional(),
-      dist: z.object({ tarball: z.string().optional(), integrity: z.string().optional(), shasum: z.string().optional() }).optional(),
+      dist: z
+        .object({
+          tarball: z.string().optional(),
+          integrity: z.string().optional(),
+          shasum: z.string().optional(),
+        })
+        .optional(),
     }),
   ),
   time: z.record(z.string(), z.string()).optional(),

@@ -17,9 +17,17 @@ export function parseChallenge(header: string): { scheme: string; params: Record
  * Gets a pull token for a repository from the realm named in a 401's challenge (anonymous, or
  * with kiln's registry credentials when the registry is kiln's own).
  */
-export async function fetchToken(ctx: SourceContext, challenge: string, repository: string, host: string): Promise<string> {
+export async function fetchToken(
+  ctx: SourceContext,
+  challenge: string,
+  repository: string,
+  host: string,
+): Promise<string> {
   const { scheme, params } = parseChallenge(challenge);
-  if (scheme !== 'bearer' || !params.realm) throw new PermanentError(`OCI registry ${host}: unsupported authentication challenge (${scheme || 'none'})`);
+  if (scheme !== 'bearer' || !params.realm)
+    throw new PermanentError(
+      `OCI registry ${host}: unsupported authentication challenge (${scheme || 'none'})`,
+    );
   const url = new URL(params.realm);
   if (params.service) url.searchParams.set('service', params.service);
   url.searchParams.set('scope', params.scope ?? `repository:${repository}:pull`);
@@ -28,7 +36,10 @@ export async function fetchToken(ctx: SourceContext, challenge: string, reposito
   if (auth && ctx.config.registry?.split('/')[0] === host) {
     headers.authorization = `Basic ${Buffer.from(`${auth.username}:${auth.password}`).toString('base64')}`;
   }
-  const response = await httpGet(ctx, url.toString(), { what: `a pull token for ${host}/${repository}`, headers });
+  const response = await httpGet(ctx, url.toString(), {
+    what: `a pull token for ${host}/${repository}`,
+    headers,
+  });
   if (!('body' in response)) throw new PermanentError(`token server for ${host}: unexpected 304`);
   const body = parseJson(response.body, tokenResponse, `token server for ${host}`);
   const token = body.token ?? body.access_token;

@@ -14,7 +14,9 @@ export function pypiBase(ctx: SourceContext, env: NodeJS.ProcessEnv = process.en
   if (ctx.config.pypiUrl) return ctx.config.pypiUrl;
   const pip = env.PIP_INDEX_URL;
   if (pip && /\/simple\/?$/.test(pip)) return pip.replace(/\/simple\/?$/, '');
-  throw new PermanentError('pypi source: no index configured; set KILN_PYPI_URL (the base whose /pypi/<name>/json is the JSON API)');
+  throw new PermanentError(
+    'pypi source: no index configured; set KILN_PYPI_URL (the base whose /pypi/<name>/json is the JSON API)',
+  );
 }
 
 /** PEP 440 pre-releases and development releases. */
@@ -30,7 +32,10 @@ export const pypiSource: UpstreamSource = {
     return {
       hostOf: () => new URL(pypiBase(ctx)).host,
       async fetch(item) {
-        if (!namePattern.test(item.ref)) throw new PermanentError(`recipe ${item.recipe}: ${JSON.stringify(item.ref)} is not a PyPI project name`);
+        if (!namePattern.test(item.ref))
+          throw new PermanentError(
+            `recipe ${item.recipe}: ${JSON.stringify(item.ref)} is not a PyPI project name`,
+          );
         const base = pypiBase(ctx);
         const url = joinUrl(base, 'pypi', item.ref, 'json');
         return fetchConditionalJson(ctx, {
@@ -45,10 +50,17 @@ export const pypiSource: UpstreamSource = {
               .map(([version, files]) => ({
                 tag: version,
                 version,
-                publishedAt: files.map((f) => f.upload_time_iso_8601 ?? '').filter(Boolean).sort()[0],
+                publishedAt: files
+                  .map((f) => f.upload_time_iso_8601 ?? '')
+                  .filter(Boolean)
+                  .sort()[0],
                 prerelease: isPre(version),
                 url: joinUrl(base, 'project', doc.info.name, version) + '/',
-                checksums: Object.fromEntries(files.flatMap((f) => (f.digests?.sha256 ? [[f.filename, `sha256:${f.digests.sha256}`]] : []))),
+                checksums: Object.fromEntries(
+                  files.flatMap((f) =>
+                    f.digests?.sha256 ? [[f.filename, `sha256:${f.digests.sha256}`]] : [],
+                  ),
+                ),
               }))
               .sort((a, b) => (b.publishedAt ?? '').localeCompare(a.publishedAt ?? '')),
         });

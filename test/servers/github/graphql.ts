@@ -50,7 +50,10 @@ const schema = buildSchema(`
 const connections = new Set(['releases', 'refs']);
 
 /** Requests and nodes a query asks for, by GitHub's rules; with the largest `first` seen. */
-function costOf(selection: SelectionSetNode, multiplier: number): { requests: number; nodes: number; maxFirst: number; missing: string | undefined } {
+function costOf(
+  selection: SelectionSetNode,
+  multiplier: number,
+): { requests: number; nodes: number; maxFirst: number; missing: string | undefined } {
   let requests = 0;
   let nodes = 0;
   let maxFirst = 0;
@@ -92,7 +95,14 @@ function repositoryValue(repo: FakeRepo, origin: string) {
   const page = <T>(items: T[], args: { first?: number; last?: number }) => {
     const n = args.first ?? args.last ?? 0;
     const slice = args.first !== undefined ? items.slice(0, n) : items.slice(-n);
-    return { totalCount: items.length, nodes: slice, pageInfo: { hasNextPage: items.length > slice.length, endCursor: slice.length ? Buffer.from(`cursor:${slice.length}`).toString('base64') : null } };
+    return {
+      totalCount: items.length,
+      nodes: slice,
+      pageInfo: {
+        hasNextPage: items.length > slice.length,
+        endCursor: slice.length ? Buffer.from(`cursor:${slice.length}`).toString('base64') : null,
+      },
+    };
   };
   const releases = repo.releases.map((r, i) => ({
     id: Buffer.from(`RE_${r.id}`).toString('base64'),
@@ -107,7 +117,11 @@ function repositoryValue(repo: FakeRepo, origin: string) {
     url: `${html}/releases/tag/${r.tagName}`,
     description: `Release ${r.tagName}`,
   }));
-  const refs = repo.tags.map((t) => ({ name: t.name, prefix: 'refs/tags/', target: { __typename: 'Commit', oid: t.sha, committedDate: t.date } }));
+  const refs = repo.tags.map((t) => ({
+    name: t.name,
+    prefix: 'refs/tags/',
+    target: { __typename: 'Commit', oid: t.sha, committedDate: t.date },
+  }));
   return {
     id: Buffer.from(`R_${repo.id}`).toString('base64'),
     name: repo.name,
@@ -117,62 +131,163 @@ function repositoryValue(repo: FakeRepo, origin: string) {
     latestRelease: releases[0] ?? null,
     releases: (args: { first?: number; last?: number; orderBy?: { direction: string } }) =>
       page(args.orderBy?.direction === 'ASC' ? [...releases].reverse() : releases, args),
-    refs: (args: { refPrefix: string; first?: number; last?: number; orderBy?: { direction: string } }) =>
-      args.refPrefix === 'refs/tags/' ? page(args.orderBy?.direction === 'ASC' ? [...refs].reverse() : refs, args) : page([], args),
+    refs: (args: {
+      refPrefix: string;
+      first?: number;
+      last?: number;
+      orderBy?: { direction: string };
+    }) =>
+      args.refPrefix === 'refs/tags/'
+        ? page(args.orderBy?.direction === 'ASC' ? [...refs].reverse() : refs, args)
+        : page([], args),
   };
 }
 
-export async function handleGraphql(state: GithubState, origin: string, req: IncomingMessage, res: ServerResponse, raw: string): Promise<void> {
+export async function handleGraphql(
+  state: GithubState,
+  origin: string,
+  req: IncomingMessage,
+  res: ServerResponse,
+  raw: string,
+): Promise<void> {
   state.stats.graphqlRequests++;
   const who = bucketFor(state, req, 'graphql');
-  if (who === 'anonymous') return sendJson(res, 401, { message: 'This endpoint requires you to be authenticated.', documentation_url: `${origin}/docs/graphql` });
-  if (who === 'unauthorized') return sendJson(res, 401, { message: 'Bad credentials', documentation_url: `${origin}/docs/graphql` });
+  if (who === 'anonymous')
+    return sendJson(res, 401, {
+      message: 'This endpoint requires you to be authenticated.',
+      documentation_url: `${origin}/docs/graphql`,
+    });
+  if (who === 'unauthorized')
+    return sendJson(res, 401, {
+      message: 'Bad credentials',
+      documentation_url: `${origin}/docs/graphql`,
+    });
   const bucket = who;
   let document: DocumentNode;
   let variables: Record<string, unknown> | undefined;
   try {
     const body = JSON.parse(raw) as { query?: unknown; variables?: Record<string, unknown> };
-    if (typeof body.query !== 'string') throw new Error('A query attribute must be specified and must be a string.');
+    if (typeof body.query !== 'string')
+      throw new Error('A query attribute must be specified and must be a string.');
     document = parse(body.query);
     variables = body.variables;
   } catch (error) {
-    return sendJson(res, 200, { errors: [{ message: (error as Error).message }] }, rateHeaders(bucket, 'graphql'));
+    return sendJson(
+      res,
+      200,
+      { errors: [{ message: (error as Error).message }] },
+      rateHeaders(bucket, 'graphql'),
+    );
   }
   const invalid = validate(schema, document);
-  if (invalid.length > 0) return sendJson(res, 200, { errors: invalid.map(formatError) }, rateHeaders(bucket, 'graphql'));
+  if (invalid.length > 0)
+    return sendJson(res, 200, { errors: invalid.map(formatError) }, rateHeaders(bucket, 'graphql'));
   const operation = document.definitions.find((d) => d.kind === Kind.OPERATION_DEFINITION);
-  if (!operation || operation.kind !== Kind.OPERATION_DEFINITION) return sendJson(res, 200, { errors: [{ message: 'No operation' }] });
-  const repoFields = operation.selectionSet.selections.filter((s) => s.kind === Kind.FIELD && s.name.value === 'repository').length;
+  if (!operation || operation.kind !== Kind.OPERATION_DEFINITION)
+    return sendJson(res, 200, { errors: [{ message: 'No operation' }] });
+  const repoFields = operation.selectionSet.selections.filter(
+    (s) => s.kind === Kind.FIELD && s.name.value === 'repository',
+  ).length;
   state.stats.batchSizes.push(repoFields);
   if (state.faults.graphql502Next > 0 || repoFields > state.faults.graphql502Above) {
     if (state.faults.graphql502Next > 0) state.faults.graphql502Next--;
     state.stats.injected502++;
     res.writeHead(502, { 'content-type': 'application/json' });
-    return void res.end(JSON.stringify({ data: null, errors: [{ message: 'Something went wrong while executing your query. This may be the result of a timeout, or it could be a GitHub bug.' }] }));
+    return void res.end(
+      JSON.stringify({
+        data: null,
+        errors: [
+          {
+            message:
+              'Something went wrong while executing your query. This may be the result of a timeout, or it could be a GitHub bug.',
+          },
+        ],
+      }),
+    );
   }
   const cost = costOf(operation.selectionSet, 1);
   if (cost.missing) {
-    return sendJson(res, 200, { errors: [{ type: 'MISSING_PAGINATION_BOUNDARIES', message: `You must provide a \`first\` or \`last\` value to properly paginate the \`${cost.missing}\` connection.` }] }, rateHeaders(bucket, 'graphql'));
+    return sendJson(
+      res,
+      200,
+      {
+        errors: [
+          {
+            type: 'MISSING_PAGINATION_BOUNDARIES',
+            message: `You must provide a \`first\` or \`last\` value to properly paginate the \`${cost.missing}\` connection.`,
+          },
+        ],
+      },
+      rateHeaders(bucket, 'graphql'),
+    );
   }
   if (cost.maxFirst > 100) {
-    return sendJson(res, 200, { errors: [{ type: 'EXCESSIVE_PAGINATION', message: `Requesting ${cost.maxFirst} records on the connection exceeds the \`first\` limit of 100 records.` }] }, rateHeaders(bucket, 'graphql'));
+    return sendJson(
+      res,
+      200,
+      {
+        errors: [
+          {
+            type: 'EXCESSIVE_PAGINATION',
+            message: `Requesting ${cost.maxFirst} records on the connection exceeds the \`first\` limit of 100 records.`,
+          },
+        ],
+      },
+      rateHeaders(bucket, 'graphql'),
+    );
   }
   if (cost.nodes > state.faults.nodeLimit) {
-    return sendJson(res, 200, { errors: [{ type: 'MAX_NODE_LIMIT_EXCEEDED', message: `This query requests up to ${cost.nodes.toLocaleString('en-US')} possible nodes which exceeds the maximum limit of ${state.faults.nodeLimit.toLocaleString('en-US')}.` }] }, rateHeaders(bucket, 'graphql'));
+    return sendJson(
+      res,
+      200,
+      {
+        errors: [
+          {
+            type: 'MAX_NODE_LIMIT_EXCEEDED',
+            message: `This query requests up to ${cost.nodes.toLocaleString('en-US')} possible nodes which exceeds the maximum limit of ${state.faults.nodeLimit.toLocaleString('en-US')}.`,
+          },
+        ],
+      },
+      rateHeaders(bucket, 'graphql'),
+    );
   }
   const points = Math.max(1, Math.round(cost.requests / 100));
   if (!state.spend(bucket, points)) {
     state.stats.rateLimited++;
-    return sendJson(res, 200, { errors: [{ type: 'RATE_LIMITED', code: 'graphql_rate_limit', message: 'API rate limit already exceeded for user ID 1.' }] }, rateHeaders(bucket, 'graphql'));
+    return sendJson(
+      res,
+      200,
+      {
+        errors: [
+          {
+            type: 'RATE_LIMITED',
+            code: 'graphql_rate_limit',
+            message: 'API rate limit already exceeded for user ID 1.',
+          },
+        ],
+      },
+      rateHeaders(bucket, 'graphql'),
+    );
   }
   state.stats.graphqlPoints += points;
   const rootValue = {
     repository: ({ owner, name }: { owner: string; name: string }) => {
       const repo = state.get(owner, name);
-      if (!repo) throw new TypedError('NOT_FOUND', `Could not resolve to a Repository with the name '${owner}/${name}'.`);
+      if (!repo)
+        throw new TypedError(
+          'NOT_FOUND',
+          `Could not resolve to a Repository with the name '${owner}/${name}'.`,
+        );
       return repositoryValue(repo, origin);
     },
-    rateLimit: () => ({ cost: points, limit: bucket.limit, nodeCount: cost.nodes, remaining: bucket.remaining, resetAt: new Date(bucket.reset * 1000).toISOString().replace('.000', ''), used: bucket.used }),
+    rateLimit: () => ({
+      cost: points,
+      limit: bucket.limit,
+      nodeCount: cost.nodes,
+      remaining: bucket.remaining,
+      resetAt: new Date(bucket.reset * 1000).toISOString().replace('.000', ''),
+      used: bucket.used,
+    }),
   };
   const result = await execute({ schema, document, rootValue, variableValues: variables });
   const body: Record<string, unknown> = { data: result.data ?? null };
@@ -182,5 +297,10 @@ export async function handleGraphql(state: GithubState, origin: string, req: Inc
 
 function formatError(error: GraphQLError) {
   const type = error.originalError instanceof TypedError ? error.originalError.type : undefined;
-  return { ...(type ? { type } : {}), path: error.path, locations: error.locations, message: error.message };
+  return {
+    ...(type ? { type } : {}),
+    path: error.path,
+    locations: error.locations,
+    message: error.message,
+  };
 }

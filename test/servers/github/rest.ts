@@ -17,14 +17,23 @@ export function rateHeaders(bucket: Bucket, resource: string): Record<string, st
   };
 }
 
-export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+export function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
   const text = JSON.stringify(body);
   res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers });
   res.end(text);
 }
 
 /** Which bucket a request spends from, or 'unauthorized' for a bad token. */
-export function bucketFor(state: GithubState, req: IncomingMessage, kind: 'core' | 'graphql'): Bucket | 'unauthorized' | 'anonymous' {
+export function bucketFor(
+  state: GithubState,
+  req: IncomingMessage,
+  kind: 'core' | 'graphql',
+): Bucket | 'unauthorized' | 'anonymous' {
   const auth = req.headers.authorization;
   if (!auth) return 'anonymous';
   const token = /^(?:token|bearer)\s+(.+)$/i.exec(auth)?.[1];
@@ -32,10 +41,21 @@ export function bucketFor(state: GithubState, req: IncomingMessage, kind: 'core'
   return state.buckets[kind];
 }
 
-export function handleRest(state: GithubState, origin: string, req: IncomingMessage, res: ServerResponse, url: URL): void {
+export function handleRest(
+  state: GithubState,
+  origin: string,
+  req: IncomingMessage,
+  res: ServerResponse,
+  url: URL,
+): void {
   state.stats.restRequests++;
   const who = bucketFor(state, req, 'core');
-  if (who === 'unauthorized') return sendJson(res, 401, { message: 'Bad credentials', documentation_url: `${origin}/docs/rest`, status: '401' });
+  if (who === 'unauthorized')
+    return sendJson(res, 401, {
+      message: 'Bad credentials',
+      documentation_url: `${origin}/docs/rest`,
+      status: '401',
+    });
   const bucket = who === 'anonymous' ? state.buckets.anonymous : who;
   const resource = who === 'anonymous' ? 'core' : 'core';
   if (state.faults.rest502Rate > 0 && state.random() < state.faults.rest502Rate) {
@@ -49,18 +69,34 @@ export function handleRest(state: GithubState, origin: string, req: IncomingMess
     return sendJson(
       res,
       403,
-      { message: 'You have exceeded a secondary rate limit. Please wait a few minutes before you try again.', documentation_url: `${origin}/docs/rest` },
+      {
+        message:
+          'You have exceeded a secondary rate limit. Please wait a few minutes before you try again.',
+        documentation_url: `${origin}/docs/rest`,
+      },
       { 'retry-after': String(state.faults.secondaryRetryAfter), ...rateHeaders(bucket, resource) },
     );
   }
   if (url.pathname === '/rate_limit') {
-    return sendJson(res, 200, { resources: { core: bucket, graphql: state.buckets.graphql }, rate: bucket }, rateHeaders(bucket, resource));
+    return sendJson(
+      res,
+      200,
+      { resources: { core: bucket, graphql: state.buckets.graphql }, rate: bucket },
+      rateHeaders(bucket, resource),
+    );
   }
   const m = /^\/repos\/([^/]+)\/([^/]+)\/(releases|tags)$/.exec(url.pathname);
-  if (!m) return sendJson(res, 404, { message: 'Not Found', documentation_url: `${origin}/docs/rest`, status: '404' });
+  if (!m)
+    return sendJson(res, 404, {
+      message: 'Not Found',
+      documentation_url: `${origin}/docs/rest`,
+      status: '404',
+    });
   const [, owner = '', name = '', kind] = m;
   const repo = state.get(owner, name);
-  const body = repo ? listPage(repo, kind === 'releases' ? 'releases' : 'tags', origin, url) : undefined;
+  const body = repo
+    ? listPage(repo, kind === 'releases' ? 'releases' : 'tags', origin, url)
+    : undefined;
   const ifNoneMatch = req.headers['if-none-match'];
   if (body && ifNoneMatch && ifNoneMatch === body.etag) {
     // GitHub: a 304 to an authorised conditional request does not count against the limit.
@@ -73,12 +109,21 @@ export function handleRest(state: GithubState, origin: string, req: IncomingMess
     return sendJson(
       res,
       403,
-      { message: `API rate limit exceeded for ${who === 'anonymous' ? 'this address' : 'user ID 1'}.`, documentation_url: `${origin}/docs/rest` },
+      {
+        message: `API rate limit exceeded for ${who === 'anonymous' ? 'this address' : 'user ID 1'}.`,
+        documentation_url: `${origin}/docs/rest`,
+      },
       rateHeaders(bucket, resource),
     );
   }
   state.stats.restPoints++;
-  if (!body) return sendJson(res, 404, { message: 'Not Found', documentation_url: `${origin}/docs/rest`, status: '404' }, rateHeaders(bucket, resource));
+  if (!body)
+    return sendJson(
+      res,
+      404,
+      { message: 'Not Found', documentation_url: `${origin}/docs/rest`, status: '404' },
+      rateHeaders(bucket, resource),
+    );
   res.writeHead(200, {
     'content-type': 'application/json; charset=utf-8',
     etag: body.etag,
@@ -90,13 +135,21 @@ export function handleRest(state: GithubState, origin: string, req: IncomingMess
   res.end(body.text);
 }
 
-function listPage(repo: FakeRepo, kind: 'releases' | 'tags', origin: string, url: URL): { text: string; etag: string; link: string | undefined } {
+function listPage(
+  repo: FakeRepo,
+  kind: 'releases' | 'tags',
+  origin: string,
+  url: URL,
+): { text: string; etag: string; link: string | undefined } {
   const perPage = Math.min(100, Math.max(1, Number(url.searchParams.get('per_page') ?? 30) || 30));
   const page = Math.max(1, Number(url.searchParams.get('page') ?? 1) || 1);
   const all = kind === 'releases' ? repo.releases : repo.tags;
   const slice = all.slice((page - 1) * perPage, page * perPage);
   const api = `${origin}/repos/${repo.owner}/${repo.name}`;
-  const items = kind === 'releases' ? slice.map((r) => releaseJson(repo, r as FakeRepo['releases'][number], origin)) : slice.map((t) => tagJson(repo, t as FakeRepo['tags'][number], origin));
+  const items =
+    kind === 'releases'
+      ? slice.map((r) => releaseJson(repo, r as FakeRepo['releases'][number], origin))
+      : slice.map((t) => tagJson(repo, t as FakeRepo['tags'][number], origin));
   const text = JSON.stringify(items);
   const last = Math.max(1, Math.ceil(all.length / perPage));
   const links: string[] = [];

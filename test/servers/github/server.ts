@@ -36,7 +36,9 @@ export async function startLocalGithub(options: LocalGithubOptions = {}): Promis
       const graphqlPath = options.ghesPaths ? '/api/graphql' : '/graphql';
       if (url.pathname.startsWith('/_kiln/')) return control(state, url, raw, res);
       if (req.method === 'POST' && url.pathname === graphqlPath) {
-        handleGraphql(state, origin + restBase, req, res, raw).catch((error: unknown) => sendJson(res, 500, { message: String(error) }));
+        handleGraphql(state, origin + restBase, req, res, raw).catch((error: unknown) =>
+          sendJson(res, 500, { message: String(error) }),
+        );
         return;
       }
       if (req.method === 'GET' && url.pathname.startsWith(restBase)) {
@@ -60,12 +62,18 @@ export async function startLocalGithub(options: LocalGithubOptions = {}): Promis
   };
 }
 
-function control(state: GithubState, url: URL, raw: string, res: import('node:http').ServerResponse): void {
+function control(
+  state: GithubState,
+  url: URL,
+  raw: string,
+  res: import('node:http').ServerResponse,
+): void {
   const body = raw ? (JSON.parse(raw) as Record<string, unknown>) : {};
   switch (url.pathname) {
     case '/_kiln/seed': {
       const count = Number(body.count ?? 0);
-      for (let i = 0; i < count; i++) state.addRepo(`org${i % 50}/repo${i}`, { releases: Number(body.releases ?? 5) });
+      for (let i = 0; i < count; i++)
+        state.addRepo(`org${i % 50}/repo${i}`, { releases: Number(body.releases ?? 5) });
       return sendJson(res, 200, { repos: state.repos.size });
     }
     case '/_kiln/publish': {

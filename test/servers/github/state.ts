@@ -61,13 +61,29 @@ export interface Faults {
 }
 
 export function newStats(): Stats {
-  return { restRequests: 0, graphqlRequests: 0, notModified: 0, restPoints: 0, graphqlPoints: 0, injected502: 0, rateLimited: 0, batchSizes: [] };
+  return {
+    restRequests: 0,
+    graphqlRequests: 0,
+    notModified: 0,
+    restPoints: 0,
+    graphqlPoints: 0,
+    injected502: 0,
+    rateLimited: 0,
+    batchSizes: [],
+  };
 }
 
 export class GithubState {
   readonly repos = new Map<string, FakeRepo>();
   stats = newStats();
-  faults: Faults = { rest502Rate: 0, graphql502Above: Infinity, graphql502Next: 0, nodeLimit: 500_000, secondaryNext: 0, secondaryRetryAfter: 1 };
+  faults: Faults = {
+    rest502Rate: 0,
+    graphql502Above: Infinity,
+    graphql502Next: 0,
+    nodeLimit: 500_000,
+    secondaryNext: 0,
+    secondaryRetryAfter: 1,
+  };
   readonly buckets: { core: Bucket; graphql: Bucket; anonymous: Bucket };
   private seed = 1;
   /** Length of a rate-limit window in seconds (GitHub: one hour). */
@@ -84,7 +100,12 @@ export class GithubState {
     this.buckets = {
       core: { limit: limits.core ?? 5000, remaining: limits.core ?? 5000, reset, used: 0 },
       graphql: { limit: limits.graphql ?? 5000, remaining: limits.graphql ?? 5000, reset, used: 0 },
-      anonymous: { limit: limits.anonymous ?? 60, remaining: limits.anonymous ?? 60, reset, used: 0 },
+      anonymous: {
+        limit: limits.anonymous ?? 60,
+        remaining: limits.anonymous ?? 60,
+        reset,
+        used: 0,
+      },
     };
   }
 
@@ -97,7 +118,10 @@ export class GithubState {
   }
 
   /** Adds a repository with `releases` published releases (semver, newest first) and as many tags. */
-  addRepo(fullName: string, options: { releases?: number; tags?: number; prefix?: string } = {}): FakeRepo {
+  addRepo(
+    fullName: string,
+    options: { releases?: number; tags?: number; prefix?: string } = {},
+  ): FakeRepo {
     const [owner = '', name = ''] = fullName.split('/');
     const repo: FakeRepo = { id: this.nextId++, owner, name, releases: [], tags: [] };
     const count = options.releases ?? 3;
@@ -107,20 +131,34 @@ export class GithubState {
       this.pushRelease(repo, `${options.prefix ?? 'v'}1.${i}.0`, at);
     }
     const tagCount = options.tags ?? count;
-    for (let i = repo.tags.length; i < tagCount; i++) repo.tags.push({ name: `nightly-${String.fromCharCode(97 + (i % 26))}`, sha: this.sha(), date: new Date(base).toISOString() });
+    for (let i = repo.tags.length; i < tagCount; i++)
+      repo.tags.push({
+        name: `nightly-${String.fromCharCode(97 + (i % 26))}`,
+        sha: this.sha(),
+        date: new Date(base).toISOString(),
+      });
     this.repos.set(this.key(owner, name), repo);
     return repo;
   }
 
   /** Publishes a new release (and its tag) at the front of the lists: the repository changes. */
-  publish(fullName: string, tagName: string, options: { prerelease?: boolean; draft?: boolean } = {}): void {
+  publish(
+    fullName: string,
+    tagName: string,
+    options: { prerelease?: boolean; draft?: boolean } = {},
+  ): void {
     const [owner = '', name = ''] = fullName.split('/');
     const repo = this.get(owner, name);
     if (!repo) throw new Error(`no repository ${fullName}`);
     this.pushRelease(repo, tagName, new Date().toISOString().replace(/\.\d{3}/, ''), options);
   }
 
-  private pushRelease(repo: FakeRepo, tagName: string, at: string, options: { prerelease?: boolean; draft?: boolean } = {}): void {
+  private pushRelease(
+    repo: FakeRepo,
+    tagName: string,
+    at: string,
+    options: { prerelease?: boolean; draft?: boolean } = {},
+  ): void {
     const sha = this.sha();
     repo.releases.unshift({
       id: this.nextId++,
