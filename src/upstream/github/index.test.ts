@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startLocalGithub, type LocalGithub } from '../../../test/servers/github/server.ts';
 import { testSourceContext } from '../../../test/servers/context.ts';
 import { PermanentError } from '../../errors.ts';
+import { createLogger } from '../../log.ts';
 import { RateLimitedError, UpstreamNotFoundError } from '../errors.ts';
 import type { FetchResult, WatchItem } from '../types.ts';
 import { graphqlUrl } from './client.ts';
@@ -187,5 +188,47 @@ describe('github source over REST', () => {
     const result = await client.fetch(item('o/evil'));
     expect(result.releases.map((r) => r.version)).toEqual(['1.0.1']);
     expect(result.rejected).toHaveLength(2);
+  });
+});
+
+describe('github source limits and secrets', () => {
+  it('waits out a short secondary limit (Retry-After) in place, and pauses on a long one', async () => {
+    gh.state.addRepo('o/a');
+    const rest = { sourceOptions: { github: { graphql: false, retryBaseMs: 5 } } };
+    const client = githubSource.open(
+      testSourceContext({ GITHUB_TOKEN: token, KILN_GITHUB_API_URL: gh.apiUrl }, rest),
+    );
+    gh.state.faults.secondaryNext = 1;
+    gh.state.faults.secondaryRetryAfter = 1;
+    expect((await client.fetch(item('o/a'))).releases).toHaveLength(3);
+    expect(gh.state.stats.rateLimited).toBe(1);
+    gh.state.faults.secondaryNext = 1;
+    gh.state.faults.secondaryRetryAfter = 600;
+    const error = await client.fetch(item('o/a')).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RateLimitedError);
+    expect((error as RateLimitedError).resetAt).toBeGreaterThan(Date.now() + 500_000);
+  });
+
+  it('never puts the token in errors or logs', async () => {
+    const lines: string[] = [];
+    const log = createLogger(
+      { level: 'trace' },
+      { write: (line: string) => void lines.push(line) },
+    );
+    const ctx = testSourceContext(
+      { GITHUB_TOKEN: 'ghp_wrongtoken_0123456789', KILN_GITHUB_API_URL: gh.apiUrl },
+      { log },
+    );
+    gh.state.addRepo('o/a');
+    const error = await githubSource
+      .open(ctx)
+      .fetch(item('o/a'))
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(PermanentError);
+    expect(String(error)).toMatch(/rejected the credentials/);
+    log.error({ err: error }, 'check failed');
+    expect(JSON.stringify(error) + String(error) + lines.join('\n')).not.toContain(
+      'ghp_wrongtoken_0123456789',
+    );
   });
 });
