@@ -1,28 +1,50 @@
 import type { Command } from 'commander';
+import { describeError } from '../errors.ts';
 import { lintPaths } from '../recipe/lint.ts';
 import { formatProblem } from '../recipe/problem.ts';
+import type { UpstreamRelease } from '../versioning/release.ts';
 import { cliContext, CliExit, ExitCode } from './context.ts';
+import { upstreamReleaseSource } from './plan.ts';
+
+const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
 
 export function registerLint(program: Command): void {
   program
     .command('lint')
     .argument('[paths...]', 'recipe files or folders (default: KILN_RECIPES_DIR or ./recipes)')
+    .option(
+      '--upstream',
+      'also ask each upstream for its releases: flags patches already fixed in the tracked version and streams no release matches',
+    )
     .description('validate recipes; every problem as file:line:col: message; exit 1 if any')
-    .action(async (paths: string[]) => {
-      const { config } = cliContext();
+    .action(async (paths: string[], options: { upstream?: boolean }) => {
+      const { config, log } = cliContext();
       const targets = paths.length > 0 ? paths : [config.recipesDir];
-      const { recipes, problems } = await lintPaths(targets);
-      for (const p of problems)
+      let result = await lintPaths(targets);
+      if (options.upstream && result.recipes.length > 0) {
+        // Offline lint first: only valid recipes are worth a request to their upstream.
+        const source = upstreamReleaseSource(config, log);
+        const releases = new Map<string, UpstreamRelease[]>();
+        for (const { recipe } of result.recipes) {
+          try {
+            releases.set(recipe.name, await source(recipe));
+          } catch (error) {
+            log.warn({ recipe: recipe.name }, `upstream not checked: ${describeError(error)}`);
+          }
+        }
+        result = await lintPaths(targets, { releasesOf: (recipe) => releases.get(recipe.name) });
+      }
+      const { recipes, problems } = result;
+      for (const p of problems) {
         process.stdout.write(`${formatProblem(p, { relativeTo: process.cwd() })}\n`);
+      }
       if (problems.length > 0) {
         const files = new Set(problems.map((p) => p.file)).size;
         throw new CliExit(
-          `kiln lint: ${problems.length} problem${problems.length === 1 ? '' : 's'} in ${files} file${files === 1 ? '' : 's'}; ${recipes.length} recipe${recipes.length === 1 ? '' : 's'} valid`,
+          `kiln lint: ${plural(problems.length, 'problem')} in ${plural(files, 'file')}; ${plural(recipes.length, 'recipe')} valid`,
           ExitCode.failure,
         );
       }
-      process.stderr.write(
-        `kiln lint: ${recipes.length} recipe${recipes.length === 1 ? '' : 's'} valid\n`,
-      );
+      process.stderr.write(`kiln lint: ${plural(recipes.length, 'recipe')} valid\n`);
     });
 }

@@ -1,8 +1,11 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import type { Command } from 'commander';
 import type { Config } from '../config.ts';
 import type { Logger } from '../log.ts';
 import { emptyPublishedState, type PublishedState } from '../plan/published-state.ts';
 import { planRecipes, type RecipePlan, type ReleaseSource } from '../plan/plan-recipes.ts';
+import { sha256Digest } from '../oci/digest.ts';
 import type { Decision } from '../plan/decide.ts';
 import { getBuilder } from '../build/registry.ts';
 import type { Builder } from '../build/types.ts';
@@ -66,6 +69,7 @@ export async function runPlan(
     published,
     now,
     builderVersion: (id) => `${id}/${builder(id).version}`,
+    localFiles: localFilesOf,
     resolve:
       deps.resolve === false
         ? undefined
@@ -82,6 +86,21 @@ export async function runPlan(
     })),
     recipes: plans,
   };
+}
+
+/** Digests of the files beside the recipe that shape the image: its patches and Dockerfile. */
+async function localFilesOf(loaded: LoadedRecipe): Promise<Record<string, string>> {
+  const dir = path.dirname(loaded.file);
+  const { recipe } = loaded;
+  const files = [...recipe.patches.map((p) => p.file)];
+  if (recipe.build.builder === 'dockerfile')
+    files.push(recipe.build.dockerfile?.path ?? 'Dockerfile');
+  const out: Record<string, string> = {};
+  for (const file of files) {
+    // A missing file is the build's error to report; here it only has to change the digest.
+    out[file] = await readFile(path.resolve(dir, file)).then(sha256Digest, () => 'missing');
+  }
+  return out;
 }
 
 /** What the builder will consume for each arch (e.g. a Debian lockfile), keyed by arch. */
