@@ -105,19 +105,24 @@ export async function createApiServer(options: ApiServerOptions): Promise<Fastif
     return reply.type(metrics.registry.contentType).send(text);
   });
 
-  const imagesJson = cached(catalog, async (now) => {
-    const { images, freshness } = await catalog.listImages(read(now));
-    return JSON.stringify({
-      images: images.map((i) => summaryView(config, i)),
-      freshness: {
-        images: freshness.count,
-        medianSeconds:
-          freshness.medianMs === undefined ? null : Math.round(freshness.medianMs / 1000),
-        p95Seconds: freshness.p95Ms === undefined ? null : Math.round(freshness.p95Ms / 1000),
-      },
-      staleAfterSeconds: Math.round(config.staleAfterMs / 1000),
-    });
-  });
+  // The JSON shows how long pending releases have waited: it may lag the clock by 5 s.
+  const imagesJson = cached(
+    catalog,
+    (now) => String(Math.floor(now / 5000)),
+    async (now) => {
+      const { images, freshness } = await catalog.listImages(read(now));
+      return JSON.stringify({
+        images: images.map((i) => summaryView(config, i)),
+        freshness: {
+          images: freshness.count,
+          medianSeconds:
+            freshness.medianMs === undefined ? null : Math.round(freshness.medianMs / 1000),
+          p95Seconds: freshness.p95Ms === undefined ? null : Math.round(freshness.p95Ms / 1000),
+        },
+        staleAfterSeconds: Math.round(config.staleAfterMs / 1000),
+      });
+    },
+  );
   app.get('/api/images', async (_request, reply) =>
     reply.type('application/json; charset=utf-8').send(await imagesJson.get()),
   );
@@ -140,13 +145,18 @@ export async function createApiServer(options: ApiServerOptions): Promise<Fastif
     });
   });
 
-  const catalogHtml = cached(catalog, async (now) => {
-    const { images, freshness } = await catalog.listImages(read(now));
-    return catalogPage(
-      images.map((i) => summaryView(config, i)),
-      freshness,
-    ).value;
-  });
+  // The page shows time only through stale badges (bounds of hours): a 30 s lag is invisible.
+  const catalogHtml = cached(
+    catalog,
+    (now) => String(Math.floor(now / 30_000)),
+    async (now) => {
+      const { images, freshness } = await catalog.listImages(read(now));
+      return catalogPage(
+        images.map((i) => summaryView(config, i)),
+        freshness,
+      ).value;
+    },
+  );
   app.get('/', async (_request, reply) =>
     reply.type('text/html; charset=utf-8').send(await catalogHtml.get()),
   );
@@ -174,10 +184,19 @@ export async function createApiServer(options: ApiServerOptions): Promise<Fastif
   return app;
 }
 
-/** Lists are cached by catalog revision when the reader has one, else rendered for each request. */
-function cached(catalog: CatalogReader, render: (now: number) => Promise<string>): ResponseCache {
+/**
+ * Lists are cached by catalog revision plus `timeKey` (what the time-dependent part depends on)
+ * when the reader has a revision; otherwise they are rendered for each request.
+ */
+function cached(
+  catalog: CatalogReader,
+  timeKey: (now: number) => string | Promise<string>,
+  render: (now: number) => Promise<string>,
+): ResponseCache {
   const revision = catalog.revision;
-  return revision
-    ? responseCache(() => revision.call(catalog), render)
-    : { get: async () => Buffer.from(await render(Date.now())) };
+  if (!revision) return { get: async () => Buffer.from(await render(Date.now())) };
+  return responseCache(
+    async (now) => `${await revision.call(catalog)}@${await timeKey(now)}`,
+    render,
+  );
 }
