@@ -44,7 +44,6 @@ export function paint(text: string, color: ColorName | undefined, enabled: boole
   return `\x1b[${codes[color]}m${text}\x1b[${reset}m`;
 }
 
-// eslint-disable-next-line no-control-regex
 const ansi = /\x1b\[[0-9;]*m/g;
 
 /** Display width: code points, ignoring colour codes (kiln prints no wide characters). */
