@@ -3,15 +3,13 @@ import type { Command } from 'commander';
 import type { Config } from '../config.ts';
 import type { Logger } from '../log.ts';
 import { createPipelineContext } from '../pipeline/context.ts';
-import { redisOptions } from '../queue/connection.ts';
-import { createFlowProducer } from '../queue/enqueue.ts';
 import { withLocalDefaults } from '../run/local-defaults.ts';
-import { enqueueAndWait, verifyPublished, type OnceOutcome } from '../run/once.ts';
-import { planCycle, registryPublishedState } from '../run/planner.ts';
+import { waitForPlans, verifyPublished, type OnceOutcome } from '../run/once.ts';
 import { exitOnSignals } from '../run/shutdown.ts';
 import {
   configuredBuilders,
   loadRecipesLogged,
+  planAndEnqueue,
   recipePaths,
   releasesOnce,
   startApi,
@@ -50,7 +48,7 @@ export function registerRun(program: Command): void {
         throw new CliExit(`kiln worker: --queue is build or publish, not ${flags.queue}`, ExitCode.usage);
       }
       const ctx = await createPipelineContext(config, log);
-      const queue = flags.queue === 'build' || flags.queue === 'publish' ? [flags.queue] : undefined;
+      const queue: ('build' | 'publish')[] | undefined = flags.queue === 'build' || flags.queue === 'publish' ? [flags.queue] : undefined;
       const workers = startPipelineWorkers(ctx, queue);
       log.info({ concurrency: config.concurrency, queues: queue ?? ['build', 'publish'] }, 'worker started');
       exitOnSignals(log, [() => workers.drain(), () => ctx.close()]);
@@ -103,15 +101,12 @@ async function upOnce(config: Config, log: Logger, names: string[], flags: UpFla
   const cfg = local.config;
   const ctx = await createPipelineContext(cfg, log);
   const workers = startPipelineWorkers(ctx);
-  const flows = createFlowProducer(redisOptions(cfg.redisUrl ?? ''), cfg.queuePrefix);
   let failed = false;
   try {
     const recipes = await loadRecipesLogged(recipePaths(cfg, names), log);
     if (recipes.length === 0) throw new CliExit('kiln up --once: no recipe to build', ExitCode.failure);
-    const releases = await releasesOnce(ctx, recipes);
-    const published = await registryPublishedState(ctx.registry, ctx.namespace, recipes, log);
-    const plans = await planCycle({ config: cfg, log, recipes, releases, published, builders: configuredBuilders(cfg) });
-    const outcomes = await enqueueAndWait(cfg, flows, plans, cfg.registry ?? '', log);
+    const plans = await planAndEnqueue(ctx, recipes, await releasesOnce(ctx, recipes), configuredBuilders(cfg));
+    const outcomes = await waitForPlans(cfg, plans, cfg.registry ?? '', log);
     printOutcomes(outcomes);
     failed = outcomes.some((o) => o.outcome === 'failed');
     if (flags.verify) {
@@ -124,7 +119,6 @@ async function upOnce(config: Config, log: Logger, names: string[], flags: UpFla
       }
     }
   } finally {
-    await flows.close();
     await workers.drain();
     await ctx.close();
     await local.stop();

@@ -1,6 +1,6 @@
 import { createPublicKey } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { Job, Queue, QueueEvents, type FlowProducer } from 'bullmq';
+import { Job, Queue, QueueEvents } from 'bullmq';
 import { execa } from 'execa';
 import type { Config } from '../config.ts';
 import { describeError } from '../errors.ts';
@@ -9,7 +9,7 @@ import { parseReference } from '../oci/reference.ts';
 import type { RecipePlan } from '../plan/plan-recipes.ts';
 import type { PipelineContext } from '../pipeline/context.ts';
 import { redisOptions } from '../queue/connection.ts';
-import { enqueueBuild } from '../queue/enqueue.ts';
+import { publishJobId as publishJobIdOf } from '../queue/ids.ts';
 import { QueueName } from '../queue/names.ts';
 import type { PublishResult } from '../queue/types.ts';
 import { which } from '../stack/packages.ts';
@@ -24,13 +24,11 @@ export interface OnceOutcome {
 }
 
 /**
- * Enqueues every build the plan decided and waits for each publish job to finish: the job of
- * `kiln up --once`, which the demo runs. Failures are reported, not thrown, so every recipe's
- * outcome is printed.
+ * Waits for the publish job of every build the plan enqueued: the end of `kiln up --once`, which
+ * the demo runs. Failures are reported, not thrown, so every recipe's outcome is printed.
  */
-export async function enqueueAndWait(
+export async function waitForPlans(
   config: Config,
-  flows: FlowProducer,
   plans: readonly RecipePlan[],
   registry: string,
   log: Logger,
@@ -46,8 +44,7 @@ export async function enqueueAndWait(
         if (d.kind !== 'build') {
           return { ...base, outcome: d.kind === 'error' ? 'failed' : d.kind, detail: d.reason };
         }
-        const { publishJobId } = await enqueueBuild(flows, d.request);
-        log.info({ recipe: d.recipe, version: d.version, epoch: d.epoch, reason: d.reason }, 'enqueued');
+        const publishJobId = publishJobIdOf(d.request.recipe, d.request.version, d.request.inputsDigest);
         const job = await Job.fromId(publishQueue, publishJobId);
         if (!job) return { ...base, outcome: 'failed', detail: `publish job ${publishJobId} vanished` };
         try {

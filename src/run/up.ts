@@ -17,6 +17,8 @@ import { startWorkers, type PipelineWorkers } from '../queue/workers.ts';
 import { formatProblem } from '../recipe/problem.ts';
 import { loadRecipes, type LoadedRecipe } from '../recipe/load.ts';
 import { createWatcher, webhookRoutes, type Watcher } from '../watch/index.ts';
+import { recordUpstreamSeen } from '../catalog/store.ts';
+import { withFirstSeen } from './first-seen.ts';
 import { planCycle, registryPublishedState } from './planner.ts';
 
 /** Every builder, configured: the planner asks them for versions and resolved inputs. */
@@ -54,7 +56,9 @@ export async function planAndEnqueue(
   builderMap: ReadonlyMap<string, Builder>,
 ): Promise<RecipePlan[]> {
   const published = await registryPublishedState(ctx.registry, ctx.namespace, recipes, ctx.log);
-  const plans = await planCycle({ config: ctx.config, log: ctx.log, recipes, releases, published, builders: builderMap });
+  const stamped: ReleaseSource = async (recipe) => withFirstSeen(ctx.redis, ctx.config.queuePrefix, recipe.name, await releases(recipe));
+  const plans = await planCycle({ config: ctx.config, log: ctx.log, recipes, releases: stamped, published, builders: builderMap });
+  await recordCandidates(ctx, plans);
   const flows = createFlowProducer(redisOptions(ctx.config.redisUrl ?? ''), ctx.config.queuePrefix);
   try {
     for (const plan of plans) {
@@ -71,6 +75,17 @@ export async function planAndEnqueue(
     await flows.close();
   }
   return plans;
+}
+
+/** Tells the catalog which upstream versions exist and since when: the basis of freshness and staleness. */
+export async function recordCandidates(ctx: PipelineContext, plans: readonly RecipePlan[]): Promise<void> {
+  for (const plan of plans) {
+    for (const d of plan.decisions) {
+      if (d.kind === 'build' && d.request.upstream.releasedAt) {
+        await recordUpstreamSeen(ctx.redis, ctx.config.queuePrefix, d.recipe, d.version, d.request.upstream.releasedAt);
+      }
+    }
+  }
 }
 
 /** A watcher whose every new answer from an upstream is planned and, where needed, enqueued. */

@@ -1,0 +1,27 @@
+import type { Redis } from 'ioredis';
+import type { UpstreamRelease } from '../versioning/release.ts';
+
+/**
+ * Releases whose upstream states no publication time (a Debian package in a suite) get the time
+ * kiln first saw them, kept in Redis so a restart does not reset it. Freshness and the cooldown
+ * then count from when the release became visible, not from never.
+ */
+export async function withFirstSeen(
+  redis: Redis,
+  prefix: string,
+  recipe: string,
+  releases: readonly UpstreamRelease[],
+  now: Date = new Date(),
+): Promise<UpstreamRelease[]> {
+  const unstamped = releases.filter((r) => !r.publishedAt);
+  if (unstamped.length === 0) return [...releases];
+  const key = `${prefix}:first-seen:${recipe}`;
+  const multi = redis.multi();
+  for (const r of unstamped) multi.hsetnx(key, r.version, now.toISOString());
+  multi.hmget(key, ...unstamped.map((r) => r.version));
+  const results = await multi.exec();
+  const last = results?.[results.length - 1]?.[1];
+  const times = Array.isArray(last) ? last : [];
+  const seen = new Map(unstamped.map((r, i) => [r.version, typeof times[i] === 'string' ? times[i] : now.toISOString()]));
+  return releases.map((r) => (r.publishedAt ? r : { ...r, publishedAt: seen.get(r.version) }));
+}
