@@ -34,12 +34,12 @@ export function schemasAt(root: z.core.$ZodType, path: Path): z.core.$ZodType[] 
     const next: z.core.$ZodType[] = [];
     for (const s of current.flatMap(expandUnion)) {
       if (s instanceof z.ZodObject && typeof segment === 'string') {
-        const field = (s.shape as Record<string, z.core.$ZodType>)[segment];
+        const field = s.shape[segment];
         if (field) next.push(unwrap(field));
       } else if (s instanceof z.ZodArray && typeof segment === 'number') {
-        next.push(unwrap(s.element as z.core.$ZodType));
+        next.push(unwrap(s.element));
       } else if (s instanceof z.ZodRecord) {
-        next.push(unwrap(s.valueType as z.core.$ZodType));
+        next.push(unwrap(s.valueType));
       }
     }
     current = next;
@@ -49,7 +49,7 @@ export function schemasAt(root: z.core.$ZodType, path: Path): z.core.$ZodType[] 
 
 function expandUnion(s: z.core.$ZodType): z.core.$ZodType[] {
   return s instanceof z.ZodUnion
-    ? (s.options as z.core.$ZodType[]).map(unwrap).flatMap(expandUnion)
+    ? s.options.map(unwrap).flatMap(expandUnion)
     : [s];
 }
 
@@ -69,6 +69,6 @@ export function kindName(s: z.core.$ZodType): string {
   if (u instanceof z.ZodArray) return 'a list';
   if (u instanceof z.ZodObject || u instanceof z.ZodRecord) return 'a map';
   if (u instanceof z.ZodEnum) return `one of ${u.options.join(', ')}`;
-  if (u instanceof z.ZodUnion) return (u.options as z.core.$ZodType[]).map(kindName).join(' or ');
+  if (u instanceof z.ZodUnion) return u.options.map(kindName).join(' or ');
   return 'a value';
 }
