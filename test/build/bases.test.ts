@@ -6,7 +6,7 @@ import { gzipSync } from 'node:zlib';
 import { execa } from 'execa';
 import tar from 'tar-stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { resolveBases } from '../../src/build/dockerfile/bases.ts';
+import { baseDigests, resolveBases } from '../../src/build/dockerfile/bases.ts';
 import { PermanentError } from '../../src/errors.ts';
 import { OciLayout } from '../../src/oci/layout.ts';
 import { MediaType, type Descriptor } from '../../src/oci/media-types.ts';
@@ -91,6 +91,13 @@ describe('kiln-built bases for FROM', () => {
     expect(base?.digest).toBe(image.digest);
     expect(base?.uri).toBe(`docker://${registry}/tools:2.0`);
     expect(base?.layoutDir).toBe(path.join(dir, 'cache', 'bases', 'tools-2.0'));
+    // What the planner puts into the inputs digest: the digest each base names now, nothing copied.
+    expect(
+      await baseDigests(
+        { tools: 'kiln:tools:2.0', local: 'oci-layout:layouts/tools:2.0' },
+        { recipeDir: path.join(dir, 'recipes'), cacheDir: path.join(dir, 'cache2'), registry },
+      ),
+    ).toEqual({ local: image.digest, tools: image.digest });
     await expect(
       resolveBases({ tools: 'kiln:tools' }, { recipeDir: dir, cacheDir: dir }),
     ).rejects.toThrow('needs KILN_REGISTRY');

@@ -1,7 +1,9 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
-import { PermanentError } from '../../errors.ts';
+import { execa } from 'execa';
+import { PermanentError, TransientError } from '../../errors.ts';
+import { sha256Digest } from '../../oci/digest.ts';
 import type { Logger } from '../../log.ts';
 import { Annotation } from '../../oci/media-types.ts';
 import { runTool } from '../exec.ts';
@@ -111,12 +113,15 @@ export async function pickImage(
   return { layoutDir, ...(ref ? { ref } : {}), digest: entry.digest };
 }
 
-/** Copies `<KILN_REGISTRY>/<recipe>:<tag>` (all arches) into a local layout with skopeo. */
-async function fetchKilnBase(
-  spec: string,
-  name: string,
-  options: BaseSourceOptions,
-): Promise<Omit<ResolvedBase, 'name'>> {
+interface KilnImage {
+  image: string;
+  tag: string;
+  recipe: string;
+  /** Plain HTTP / unverified TLS: loopback registries and KILN_REGISTRY_INSECURE hosts. */
+  insecure: boolean;
+}
+
+function kilnImage(spec: string, name: string, options: BaseSourceOptions): KilnImage {
   if (!options.registry) throw new PermanentError(`base ${name}: kiln:${spec} needs KILN_REGISTRY`);
   const [recipe, tag = 'latest'] = spec.split(':');
   if (!recipe || !/^[a-z0-9]+(-[a-z0-9]+)*$/.test(recipe) || !/^[A-Za-z0-9_.-]+$/.test(tag)) {
@@ -126,9 +131,18 @@ async function fetchKilnBase(
   const insecure =
     /^(127\.|localhost(:|$)|\[::1\])/.test(host) ||
     (options.insecureRegistries ?? []).some((h) => h === host);
+  return { image: `${options.registry}/${recipe}:${tag}`, tag, recipe, insecure };
+}
+
+/** Copies `<KILN_REGISTRY>/<recipe>:<tag>` (all arches) into a local layout with skopeo. */
+async function fetchKilnBase(
+  spec: string,
+  name: string,
+  options: BaseSourceOptions,
+): Promise<Omit<ResolvedBase, 'name'>> {
+  const { image, tag, recipe, insecure } = kilnImage(spec, name, options);
   const layoutDir = path.join(options.cacheDir, 'bases', `${recipe}-${tag}`);
   await mkdir(path.dirname(layoutDir), { recursive: true });
-  const image = `${options.registry}/${recipe}:${tag}`;
   await runTool({
     what: `copying base ${name} from ${image}`,
     file: 'skopeo',
@@ -146,4 +160,41 @@ async function fetchKilnBase(
     classify: () => 'transient',
   });
   return { ...(await pickImage(layoutDir, tag, name)), uri: `docker://${image}` };
+}
+
+/**
+ * The digest each base names right now, without copying anything: part of the build's inputs
+ * digest, so a rebuilt kiln base (a nano update of `static`) rebuilds what stands on it.
+ */
+export async function baseDigests(
+  bases: Record<string, string> | undefined,
+  options: BaseSourceOptions,
+): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const [name, source] of Object.entries(bases ?? {}).sort(([a], [b]) => (a < b ? -1 : 1))) {
+    if (!source.startsWith('kiln:')) {
+      const [resolved] = await resolveBases({ [name]: source }, options);
+      if (resolved) out[name] = resolved.digest;
+      continue;
+    }
+    const { image, insecure } = kilnImage(source.slice('kiln:'.length), name, options);
+    const result = await execa(
+      'skopeo',
+      ['inspect', '--raw', ...(insecure ? ['--tls-verify=false'] : []), `docker://${image}`],
+      {
+        encoding: 'buffer',
+        reject: false,
+        cancelSignal: options.signal,
+        timeout: 120_000,
+        stdin: 'ignore',
+      },
+    );
+    if (result.exitCode !== 0) {
+      throw new TransientError(
+        `reading base ${name} (${image}): ${Buffer.from(result.stderr).toString().trim()}`,
+      );
+    }
+    out[name] = sha256Digest(result.stdout);
+  }
+  return out;
 }

@@ -10,7 +10,7 @@ import { runTool, type ToolRun } from '../exec.ts';
 import { hostArch } from '../host-arch.ts';
 import { testInSandbox, type ImageTestRequest } from '../sandbox-tests.ts';
 import type { ArchOutput, BuildInput, BuildOutput, Builder } from '../types.ts';
-import { resolveBases } from './bases.ts';
+import { baseDigests, resolveBases } from './bases.ts';
 import { buildArgs, writeSecrets } from './build-args.ts';
 import { budArgs, classifyBuildahFailure, preloadBases, privateStorage } from './buildah.ts';
 import { buildctlArgs, classifyBuildkitFailure } from './buildkit.ts';
@@ -35,6 +35,16 @@ export function createDockerfileBuilder(options: DockerfileBuilderOptions): Buil
   return {
     id: 'dockerfile',
     version: '1',
+    // The bases' digests go into the inputs digest: a rebuilt base is a new input.
+    resolve: async (recipe, recipeFile, _version, _arch, signal) => ({
+      bases: await baseDigests(recipe.build.dockerfile?.bases, {
+        recipeDir: path.dirname(path.resolve(recipeFile)),
+        registry: options.config.registry,
+        insecureRegistries: options.config.insecureRegistries,
+        cacheDir: options.config.cacheDir,
+        signal,
+      }),
+    }),
     build: (input) => buildDockerfile(input, options),
   };
 }
