@@ -10,8 +10,8 @@ export {
   type ImageVersion,
   type TagMove,
 } from './floating-tags.ts';
+export { assembleIndex } from './image-index.ts';
 export {
-  assembleIndex,
   publishImage,
   publishSteps,
   type PublishOptions,

@@ -1,26 +1,17 @@
 import { PermanentError } from '../errors.ts';
 import type { Logger } from '../log.ts';
-import { canonicalJson, sha256Digest } from '../oci/digest.ts';
 import { annotationsOf } from '../oci/manifest-schema.ts';
-import {
-  Annotation,
-  MediaType,
-  platformOf,
-  type Descriptor,
-  type ImageIndex,
-} from '../oci/media-types.ts';
+import { Annotation, MediaType } from '../oci/media-types.ts';
 import type { RegistryClient } from '../oci/registry-client.ts';
 import type { BuildRequest, BuildResult, PublishResult } from '../queue/types.ts';
-import { cyclonedxBom } from '../sbom/cyclonedx.ts';
-import { spdxDocument } from '../sbom/spdx.ts';
 import { attestationTag, signatureTag } from '../sign/cosign-objects.ts';
-import { PredicateType, statement } from '../sign/in-toto.ts';
-import { slsaProvenance } from '../sign/provenance.ts';
 import type { Signer } from '../sign/signer.ts';
-import { ensureAttestations, type StatementToAttest } from './attestations.ts';
+import { ensureAttestations } from './attestations.ts';
 import { moveFloatingTags } from './floating-tags.ts';
 import { ensureBundleReferrers } from './referrers.ts';
 import { ensureSignature } from './signature.ts';
+import { assembleIndex } from './image-index.ts';
+import { attestationStatements, attestationTypes } from './statements.ts';
 
 /** The steps of a publish, in order; {@link PublishOptions.onStep} fires after each one. */
 export const publishSteps = [
@@ -55,48 +46,6 @@ export interface PublishOptions {
   log?: Logger;
   /** Called after each step; tests use it to stop a publish half-way, as a crash would. */
   onStep?: (step: PublishStep, digest: string) => void | Promise<void>;
-}
-
-/** The image index over the arch manifests, with kiln's annotations; canonical JSON, so deterministic. */
-export function assembleIndex(
-  request: BuildRequest,
-  archResults: BuildResult[],
-  created: string,
-): { bytes: Buffer; descriptor: Descriptor } {
-  const manifests = [...archResults]
-    .sort((a, b) => a.arch.localeCompare(b.arch))
-    .map((r) => ({
-      mediaType: r.manifest.mediaType,
-      digest: r.manifest.digest,
-      size: r.manifest.size,
-      platform: r.manifest.platform ?? platformOf(r.arch),
-    }));
-  const annotations: Record<string, string> = {
-    [Annotation.version]: request.version,
-    [Annotation.epoch]: String(request.epoch),
-    [Annotation.created]: created,
-    [Annotation.inputsDigest]: request.inputsDigest,
-    [Annotation.recipe]: request.recipe,
-  };
-  if (request.upstream.url) annotations[Annotation.source] = request.upstream.url;
-  if (request.upstream.tag) annotations[Annotation.revision] = request.upstream.tag;
-  if (request.upstream.releasedAt)
-    annotations[Annotation.upstreamReleasedAt] = request.upstream.releasedAt;
-  const index: ImageIndex = {
-    schemaVersion: 2,
-    mediaType: MediaType.imageIndex,
-    manifests,
-    annotations,
-  };
-  const bytes = Buffer.from(canonicalJson(index));
-  return {
-    bytes,
-    descriptor: {
-      mediaType: MediaType.imageIndex,
-      digest: sha256Digest(bytes),
-      size: bytes.length,
-    },
-  };
 }
 
 /**
@@ -252,12 +201,6 @@ export async function publishImage(options: PublishOptions): Promise<PublishResu
   };
 }
 
-const attestationTypes = [
-  PredicateType.spdx,
-  PredicateType.slsaProvenance,
-  PredicateType.cyclonedx,
-];
-
 /**
  * Whether an image the exact tag already points at needs nothing more: the tag is only set after
  * signing and attesting, so the `.sig`/`.att` tags existing (two HEADs) is enough; a publish
@@ -275,40 +218,4 @@ async function alreadyComplete(
     client.headManifest(repository, attestationTag(digest)),
   ]);
   return sig !== undefined && att !== undefined;
-}
-
-/** The three statements about the image: SPDX SBOM, SLSA provenance, CycloneDX SBOM. */
-function attestationStatements(
-  options: PublishOptions,
-  subjectName: string,
-  digest: string,
-  created: string,
-): StatementToAttest[] {
-  const { request, archResults } = options;
-  const packages = archResults.flatMap((r) => r.packages);
-  const name = `${request.recipe}-${request.version}-r${request.epoch}`;
-  const spdx = spdxDocument({ name, digest, packages, created });
-  const provenance = slsaProvenance({
-    request,
-    archResults,
-    ...(options.builderId ? { builderId: options.builderId } : {}),
-  });
-  const cyclonedx = JSON.parse(
-    cyclonedxBom({
-      name: request.recipe,
-      version: `${request.version}-r${request.epoch}`,
-      digest,
-      packages,
-      created,
-    }),
-  ) as unknown;
-  const make = (predicateType: string, predicate: unknown): StatementToAttest => ({
-    predicateType,
-    payload: Buffer.from(JSON.stringify(statement(subjectName, digest, predicateType, predicate))),
-  });
-  return [
-    make(PredicateType.spdx, spdx),
-    make(PredicateType.slsaProvenance, provenance),
-    make(PredicateType.cyclonedx, cyclonedx),
-  ];
 }

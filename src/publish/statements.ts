@@ -1,0 +1,49 @@
+import { cyclonedxBom } from '../sbom/cyclonedx.ts';
+import { spdxDocument } from '../sbom/spdx.ts';
+import { PredicateType, statement } from '../sign/in-toto.ts';
+import { slsaProvenance } from '../sign/provenance.ts';
+import type { StatementToAttest } from './attestations.ts';
+import type { PublishOptions } from './publish-image.ts';
+
+/** The predicate types every kiln image is attested with. */
+export const attestationTypes = [
+  PredicateType.spdx,
+  PredicateType.slsaProvenance,
+  PredicateType.cyclonedx,
+];
+
+/** The three statements about the image: SPDX SBOM, SLSA provenance, CycloneDX SBOM. */
+export function attestationStatements(
+  options: Pick<PublishOptions, 'request' | 'archResults' | 'builderId'>,
+  subjectName: string,
+  digest: string,
+  created: string,
+): StatementToAttest[] {
+  const { request, archResults } = options;
+  const packages = archResults.flatMap((r) => r.packages);
+  const name = `${request.recipe}-${request.version}-r${request.epoch}`;
+  const spdx = spdxDocument({ name, digest, packages, created });
+  const provenance = slsaProvenance({
+    request,
+    archResults,
+    ...(options.builderId ? { builderId: options.builderId } : {}),
+  });
+  const cyclonedx = JSON.parse(
+    cyclonedxBom({
+      name: request.recipe,
+      version: `${request.version}-r${request.epoch}`,
+      digest,
+      packages,
+      created,
+    }),
+  ) as unknown;
+  const make = (predicateType: string, predicate: unknown): StatementToAttest => ({
+    predicateType,
+    payload: Buffer.from(JSON.stringify(statement(subjectName, digest, predicateType, predicate))),
+  });
+  return [
+    make(PredicateType.spdx, spdx),
+    make(PredicateType.slsaProvenance, provenance),
+    make(PredicateType.cyclonedx, cyclonedx),
+  ];
+}
