@@ -1,4 +1,4 @@
-import { FlowProducer, type ConnectionOptions, type JobsOptions } from 'bullmq';
+import { FlowProducer, type ConnectionOptions, type FlowJob, type JobsOptions } from 'bullmq';
 import { backoffType } from './backoff.ts';
 import { buildJobId, publishJobId } from './ids.ts';
 import { QueueName } from './names.ts';
@@ -16,16 +16,8 @@ export interface EnqueuedFlow {
   buildJobIds: string[];
 }
 
-/**
- * Enqueues one build request as a BullMQ flow: one build job per arch, then a publish job that
- * runs once all of them have succeeded. Ids come from the request's identity, so enqueueing the
- * same request again (from any process) adds nothing.
- */
-export async function enqueueBuild(
-  flows: FlowProducer,
-  request: BuildRequest,
-  options: EnqueueOptions = {},
-): Promise<EnqueuedFlow> {
+/** The BullMQ flow of one build request: one build job per arch under one publish job. */
+function flowOf(request: BuildRequest, options: EnqueueOptions): { flow: FlowJob; ids: EnqueuedFlow } {
   const common: JobsOptions = {
     priority: Priority[request.priority],
     attempts: options.attempts ?? 5,
@@ -35,7 +27,7 @@ export async function enqueueBuild(
   };
   const parentId = publishJobId(request.recipe, request.version, request.inputsDigest);
   const buildIds = request.archs.map((arch) => buildJobId(request.recipe, request.version, request.inputsDigest, arch));
-  await flows.add({
+  const flow: FlowJob = {
     name: `publish ${request.recipe} ${request.version}-r${request.epoch}`,
     queueName: QueueName.publish,
     data: { request } satisfies PublishJobData,
@@ -46,8 +38,37 @@ export async function enqueueBuild(
       data: { request, arch } satisfies BuildJobData,
       opts: { ...common, jobId: buildIds[i], failParentOnFailure: true },
     })),
-  });
-  return { publishJobId: parentId, buildJobIds: buildIds };
+  };
+  return { flow, ids: { publishJobId: parentId, buildJobIds: buildIds } };
+}
+
+/**
+ * Enqueues one build request as a BullMQ flow: one build job per arch, then a publish job that
+ * runs once all of them have succeeded. Ids come from the request's identity, so enqueueing the
+ * same request again (from any process) adds nothing.
+ */
+export async function enqueueBuild(
+  flows: FlowProducer,
+  request: BuildRequest,
+  options: EnqueueOptions = {},
+): Promise<EnqueuedFlow> {
+  const { flow, ids } = flowOf(request, options);
+  await flows.add(flow);
+  return ids;
+}
+
+/** Enqueues many build requests in one Redis transaction per batch: what a planning cycle does. */
+export async function enqueueBuilds(
+  flows: FlowProducer,
+  requests: readonly BuildRequest[],
+  options: EnqueueOptions & { batchSize?: number } = {},
+): Promise<EnqueuedFlow[]> {
+  const made = requests.map((r) => flowOf(r, options));
+  const size = options.batchSize ?? 200;
+  for (let i = 0; i < made.length; i += size) {
+    await flows.addBulk(made.slice(i, i + size).map((m) => m.flow));
+  }
+  return made.map((m) => m.ids);
 }
 
 export function createFlowProducer(connection: ConnectionOptions, prefix: string): FlowProducer {

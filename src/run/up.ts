@@ -11,7 +11,7 @@ import { createPipelineContext, type PipelineContext } from '../pipeline/context
 import { pipelineProcessors } from '../pipeline/processors.ts';
 import type { RecipePlan, ReleaseSource } from '../plan/plan-recipes.ts';
 import { redisOptions } from '../queue/connection.ts';
-import { createFlowProducer, enqueueBuild } from '../queue/enqueue.ts';
+import { createFlowProducer, enqueueBuilds } from '../queue/enqueue.ts';
 import { QueueName } from '../queue/names.ts';
 import { startWorkers, type PipelineWorkers } from '../queue/workers.ts';
 import { formatProblem } from '../recipe/problem.ts';
@@ -61,15 +61,14 @@ export async function planAndEnqueue(
   await recordCandidates(ctx, plans);
   const flows = createFlowProducer(redisOptions(ctx.config.redisUrl ?? ''), ctx.config.queuePrefix);
   try {
-    for (const plan of plans) {
-      for (const d of plan.decisions) {
-        if (d.kind === 'build') {
-          await enqueueBuild(flows, d.request);
-          ctx.log.info({ recipe: d.recipe, version: d.version, epoch: d.epoch, priority: d.request.priority, reason: d.reason }, 'enqueued');
-        } else if (d.kind === 'error') {
-          ctx.log.warn({ recipe: d.recipe, stream: d.stream, reason: d.reason }, 'not planned');
-        }
-      }
+    const decisions = plans.flatMap((p) => p.decisions);
+    const builds = decisions.flatMap((d) => (d.kind === 'build' ? [d] : []));
+    await enqueueBuilds(flows, builds.map((d) => d.request));
+    for (const d of builds) {
+      ctx.log.info({ recipe: d.recipe, version: d.version, epoch: d.epoch, priority: d.request.priority, reason: d.reason }, 'enqueued');
+    }
+    for (const d of decisions) {
+      if (d.kind === 'error') ctx.log.warn({ recipe: d.recipe, stream: d.stream, reason: d.reason }, 'not planned');
     }
   } finally {
     await flows.close();

@@ -6,7 +6,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { PermanentError, TransientError } from '../../src/errors.ts';
 import { createLogger } from '../../src/log.ts';
 import { createRedis, redisOptions } from '../../src/queue/connection.ts';
-import { createFlowProducer, enqueueBuild } from '../../src/queue/enqueue.ts';
+import { createFlowProducer, enqueueBuild, enqueueBuilds } from '../../src/queue/enqueue.ts';
 import { QueueName } from '../../src/queue/names.ts';
 import type { BuildResult, PublishResult } from '../../src/queue/types.ts';
 import { startWorkers, type PipelineWorkers, type Processors } from '../../src/queue/workers.ts';
@@ -133,6 +133,20 @@ describe('the build → publish flow on BullMQ', () => {
     const job = await Job.fromId(q.publish, (await enqueueBuild(a, request)).publishJobId);
     await job!.waitUntilFinished(q.events, 20_000);
     expect(builds).toBe(2);
+  });
+
+  it('enqueues a planning cycle in bulk, still one set of jobs per request', async () => {
+    const prefix = uniqueName('q');
+    const q = queues(prefix);
+    const producer = createFlowProducer(redisOptions(testRedisUrl()), prefix);
+    cleanups.push(() => producer.close());
+    const a = buildRequest({ recipe: 'a', archs: ['amd64', 'arm64'] });
+    const b = buildRequest({ recipe: 'b' });
+    const ids = await enqueueBuilds(producer, [a, b, a], { batchSize: 2 });
+    await enqueueBuilds(producer, [b, a]);
+    expect(ids[0]).toEqual(ids[2]);
+    expect(await q.build.getJobCountByTypes('waiting', 'prioritized')).toBe(3);
+    expect(await q.publish.getJobCountByTypes('waiting-children')).toBe(2);
   });
 
   it('retries a transient failure with backoff and then succeeds', async () => {
