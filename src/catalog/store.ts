@@ -114,6 +114,19 @@ export async function tagHistory(
   return raw.map((json) => parseStored(tagEventSchema, json, `tag history of ${name}`));
 }
 
+/** Forgets what was published of one image (records, tags, history); upstream releases seen stay. */
+export async function clearImage(redis: Redis, prefix: string, recipe: string): Promise<void> {
+  const k = catalogKeys(prefix, recipe);
+  await exec(
+    redis
+      .multi()
+      .del(k.versions, k.tags, k.history)
+      .zrem(k.images, recipe)
+      .incr(k.revision),
+    `removing ${recipe} from the catalog`,
+  );
+}
+
 /** Deletes every catalog key under `prefix` (tests, and `rebuildCatalogFromRegistry`). */
 export async function clearCatalog(redis: Redis, prefix: string): Promise<void> {
   let cursor = '0';

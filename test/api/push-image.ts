@@ -63,6 +63,7 @@ export async function pushSmallImage(
   version: string,
   archs: string[],
   tags: string[],
+  annotations: Record<string, string> = {},
 ): Promise<PushedImage> {
   const base = `http://${host}/v2/${repository}`;
   const manifests: PushedImage['archs'] = [];
@@ -112,7 +113,7 @@ export async function pushSmallImage(
     schemaVersion: 2,
     mediaType: 'application/vnd.oci.image.index.v1+json',
     manifests: descriptors,
-    annotations: { 'org.opencontainers.image.version': version },
+    annotations: { 'org.opencontainers.image.version': version, ...annotations },
   });
   const digest = sha(index);
   await putManifest(base, digest, 'application/vnd.oci.image.index.v1+json', index);
@@ -150,4 +151,37 @@ export async function registryIndexArchs(
     manifests: { digest: string; platform: { architecture: string } }[];
   };
   return Object.fromEntries(index.manifests.map((m) => [m.platform.architecture, m.digest]));
+}
+
+/** Pushes an OCI manifest of the given layers (blobs uploaded) under `tag`: cosign's .sig/.att shapes. */
+export async function pushArtifact(
+  host: string,
+  repository: string,
+  tag: string,
+  layers: { mediaType: string; data: Buffer; annotations?: Record<string, string> }[],
+): Promise<string> {
+  const base = `http://${host}/v2/${repository}`;
+  const config = Buffer.from('{}');
+  const configDigest = await pushBlob(base, config);
+  const descriptors = [];
+  for (const l of layers) {
+    descriptors.push({
+      mediaType: l.mediaType,
+      digest: await pushBlob(base, l.data),
+      size: l.data.length,
+      ...(l.annotations ? { annotations: l.annotations } : {}),
+    });
+  }
+  const manifest = JSON.stringify({
+    schemaVersion: 2,
+    mediaType: 'application/vnd.oci.image.manifest.v1+json',
+    config: {
+      mediaType: 'application/vnd.oci.image.config.v1+json',
+      digest: configDigest,
+      size: config.length,
+    },
+    layers: descriptors,
+  });
+  await putManifest(base, tag, 'application/vnd.oci.image.manifest.v1+json', manifest);
+  return sha(manifest);
 }
