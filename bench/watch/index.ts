@@ -66,6 +66,7 @@ async function measure(approach: string, recipes: number): Promise<Row[]> {
 
 const rows: Row[] = [];
 try {
+  // Interleaved, so a budget cut on a loaded machine loses the largest baseline, not a whole size.
   for (const n of sizes) {
     rows.push(...(await measure('graphql', n)));
     rows.push(...(await measure('rest', n)));

@@ -185,7 +185,7 @@ export function createWatcher(options: WatcherOptions): Watcher {
   async function check(list: Entry[]): Promise<Map<string, CheckOutcome>> {
     const out = new Map<string, CheckOutcome>();
     const bySource = new Map<SourceId, Entry[]>();
-    for (const e of list) bySource.set(e.source.id, [...(bySource.get(e.source.id) ?? []), e]);
+    for (const e of list) groupInto(bySource, e.source.id, e);
     for (const e of list) {
       const state = states.get(e.item.recipe);
       if (state) state.running = true;
@@ -259,7 +259,7 @@ export function createWatcher(options: WatcherOptions): Watcher {
         const state = states.get(entry.item.recipe);
         if (!state || state.running || state.nextDueAt > now || pauseOf(entry.source.id, now))
           continue;
-        due.set(entry.source.id, [...(due.get(entry.source.id) ?? []), entry]);
+        groupInto(due, entry.source.id, entry);
       }
       for (const [id, list] of due) {
         const source = sources.get(id);
@@ -331,6 +331,12 @@ function fingerprintOf(releases: Release[]): string {
   for (const r of releases)
     h.update(`${r.tag}\0${r.version}\0${r.publishedAt ?? ''}\0${r.prerelease}\n`);
   return h.digest('hex');
+}
+
+function groupInto<K, V>(map: Map<K, V[]>, key: K, value: V): void {
+  const list = map.get(key);
+  if (list) list.push(value);
+  else map.set(key, [value]);
 }
 
 function asError(error: unknown): Error {
