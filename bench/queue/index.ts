@@ -9,7 +9,7 @@ import { redisOptions } from '../../src/queue/connection.ts';
 import { createFlowProducer, enqueueBuilds } from '../../src/queue/enqueue.ts';
 import { QueueName } from '../../src/queue/names.ts';
 import { startWorkers } from '../../src/queue/workers.ts';
-import { buildRequest } from '../../test/helpers/requests.ts';
+import { buildRequest, noopBuildResult, noopPublishResult } from '../../test/helpers/requests.ts';
 import { benchStack } from '../lib/stack.ts';
 import { fixed, printTable } from '../lib/table.ts';
 
@@ -57,30 +57,10 @@ async function kilnFlow(url: string): Promise<number> {
     log,
     jobTimeoutMs: 60_000,
     processors: {
-      build: async ({ arch }) => ({
-        arch,
-        manifest: { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: `sha256:${'0'.repeat(64)}`, size: 1 },
-        size: 1,
-        packages: [],
-        materials: [],
-        tests: [],
-        builder: { id: 'noop', version: '0' },
-        startedAt: '',
-        finishedAt: '',
-      }),
+      build: async ({ arch }) => noopBuildResult(arch),
       publish: async ({ request }) => {
         if (++published === N) finish();
-        return {
-          recipe: request.recipe,
-          version: request.version,
-          repository: request.repository,
-          digest: request.inputsDigest,
-          tags: [],
-          signed: false,
-          attestations: [],
-          changed: false,
-          publishedAt: '',
-        };
+        return noopPublishResult(request);
       },
     },
   });

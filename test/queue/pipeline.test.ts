@@ -10,7 +10,7 @@ import { createFlowProducer, enqueueBuild, enqueueBuilds } from '../../src/queue
 import { QueueName } from '../../src/queue/names.ts';
 import type { BuildResult, PublishResult } from '../../src/queue/types.ts';
 import { startWorkers, type PipelineWorkers, type Processors } from '../../src/queue/workers.ts';
-import { buildRequest } from '../helpers/requests.ts';
+import { buildRequest, noopBuildResult, noopPublishResult } from '../helpers/requests.ts';
 import { testRedisUrl, testRegistryHost, uniqueName } from '../helpers/stack.ts';
 
 const log = createLogger({ level: 'silent' });
@@ -26,31 +26,11 @@ afterEach(async () => {
 });
 
 function fakeBuild(arch: string): BuildResult {
-  return {
-    arch,
-    manifest: { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: `sha256:${'0'.repeat(64)}`, size: 1 },
-    size: 1,
-    packages: [],
-    materials: [],
-    tests: [],
-    builder: { id: 'noop', version: '0' },
-    startedAt: new Date(0).toISOString(),
-    finishedAt: new Date(0).toISOString(),
-  };
+  return noopBuildResult(arch);
 }
 
 function fakePublish(archs: string[]): PublishResult {
-  return {
-    recipe: 'demo',
-    version: '1.2.3',
-    repository: 'demo',
-    digest: `sha256:${'1'.repeat(64)}`,
-    tags: archs,
-    signed: false,
-    attestations: [],
-    changed: true,
-    publishedAt: new Date(0).toISOString(),
-  };
+  return noopPublishResult({ recipe: 'demo', version: '1.2.3', repository: 'demo' }, archs);
 }
 
 function queues(prefix: string) {
