@@ -1,5 +1,5 @@
 import type { KeyObject } from 'node:crypto';
-import { bundleFromJSON } from '@sigstore/bundle';
+import { assertBundle, bundleFromJSON } from '@sigstore/bundle';
 import { PermanentError } from '../errors.ts';
 import { parseIndex, parseManifest } from '../oci/manifest-schema.ts';
 import { MediaType } from '../oci/media-types.ts';
@@ -227,6 +227,7 @@ async function checkBundles(
     let envelope: DsseEnvelope;
     try {
       const bundle = bundleFromJSON(JSON.parse(bytes.toString('utf8')));
+      assertBundle(bundle);
       if (bundle.content.$case !== 'dsseEnvelope') throw new Error('not a DSSE bundle');
       const e = bundle.content.dsseEnvelope;
       envelope = {
