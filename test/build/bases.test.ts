@@ -13,9 +13,9 @@ import { MediaType, type Descriptor } from '../../src/oci/media-types.ts';
 import { testRegistryHost, uniqueName } from '../helpers/stack.ts';
 
 /** A one-file image in an OCI layout, tagged `tag`. */
-async function makeImage(dir: string, tag: string): Promise<Descriptor> {
+async function makeImage(dir: string, tag: string, text = 'hello\n'): Promise<Descriptor> {
   const pack = tar.pack();
-  pack.entry({ name: 'hello.txt', mtime: new Date(0) }, 'hello\n');
+  pack.entry({ name: 'hello.txt', mtime: new Date(0) }, text);
   pack.finalize();
   const chunks: Buffer[] = [];
   for await (const chunk of pack) chunks.push(chunk as Buffer);
@@ -98,6 +98,32 @@ describe('kiln-built bases for FROM', () => {
         { recipeDir: path.join(dir, 'recipes'), cacheDir: path.join(dir, 'cache2'), registry },
       ),
     ).toEqual({ local: image.digest, tools: image.digest });
+    // The tag moves on (a nano update of the base) between plan and build: the build still
+    // uses the digest the plan resolved.
+    const newer = await makeImage(path.join(dir, 'newer'), '2.0', 'hello again\n');
+    await execa('skopeo', [
+      'copy',
+      '--quiet',
+      '--dest-tls-verify=false',
+      `oci:${path.join(dir, 'newer')}:2.0`,
+      `docker://${registry}/tools:2.0`,
+    ]);
+    const [pinned] = await resolveBases(
+      { tools: 'kiln:tools:2.0' },
+      {
+        recipeDir: dir,
+        cacheDir: path.join(dir, 'cache3'),
+        registry,
+        pinned: { tools: image.digest },
+      },
+    );
+    expect(pinned?.digest).toBe(image.digest);
+    const [latest] = await resolveBases(
+      { tools: 'kiln:tools:2.0' },
+      { recipeDir: dir, cacheDir: path.join(dir, 'cache4'), registry },
+    );
+    expect(latest?.digest).toBe(newer.digest);
+
     await expect(
       resolveBases({ tools: 'kiln:tools' }, { recipeDir: dir, cacheDir: dir }),
     ).rejects.toThrow('needs KILN_REGISTRY');

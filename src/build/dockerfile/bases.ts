@@ -44,8 +44,10 @@ export interface BaseSourceOptions {
   /** KILN_REGISTRY, for `kiln:` bases. */
   registry?: string;
   insecureRegistries?: readonly string[];
-  /** Where `kiln:` bases are copied to, as OCI layouts. */
+  /** Where `kiln:` bases are copied to, as OCI layouts (a job-private folder: no sharing races). */
   cacheDir: string;
+  /** Digests the planner resolved (see `baseDigests`): `kiln:` bases are copied at exactly these. */
+  pinned?: Readonly<Record<string, string>>;
   signal?: AbortSignal;
   log?: Logger;
 }
@@ -140,7 +142,10 @@ async function fetchKilnBase(
   name: string,
   options: BaseSourceOptions,
 ): Promise<Omit<ResolvedBase, 'name'>> {
-  const { image, tag, recipe, insecure } = kilnImage(spec, name, options);
+  const { image: tagged, tag, recipe, insecure } = kilnImage(spec, name, options);
+  const pin = options.pinned?.[name];
+  // Pinned: the build uses the very image its inputs digest was computed from, even if the tag moved.
+  const image = pin ? `${tagged.slice(0, tagged.lastIndexOf(':'))}@${pin}` : tagged;
   const layoutDir = path.join(options.cacheDir, 'bases', `${recipe}-${tag}`);
   await mkdir(path.dirname(layoutDir), { recursive: true });
   await runTool({

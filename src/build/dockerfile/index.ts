@@ -1,5 +1,6 @@
 import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
+import { z } from 'zod';
 import type { Config } from '../../config.ts';
 import { PermanentError } from '../../errors.ts';
 import type { Descriptor } from '../../oci/media-types.ts';
@@ -86,7 +87,8 @@ async function buildDockerfile(
     recipeDir: path.dirname(path.resolve(input.recipeFile)),
     registry: options.config.registry,
     insecureRegistries: options.config.insecureRegistries,
-    cacheDir: options.config.cacheDir,
+    cacheDir: scratch,
+    pinned: pinnedBases(input.resolved),
     signal: input.signal,
     log: input.log,
   });
@@ -224,6 +226,16 @@ async function testArch(
     signal: input.signal,
     onLogLine: input.onLogLine,
   });
+}
+
+const resolvedSchema = z.record(z.string(), z.object({ bases: z.record(z.string(), z.string()) }));
+
+/** The base digests the planner resolved (the same for every arch: they name indexes). */
+function pinnedBases(
+  resolved: Record<string, unknown> | undefined,
+): Record<string, string> | undefined {
+  const parsed = resolvedSchema.safeParse(resolved ?? {});
+  return parsed.success ? Object.values(parsed.data)[0]?.bases : undefined;
 }
 
 /** The upstream project itself, as the SBOM lists it. */
