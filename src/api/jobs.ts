@@ -27,6 +27,22 @@ export interface JobView {
   createdAt: string | undefined;
   startedAt: string | undefined;
   finishedAt: string | undefined;
+  /** The stage a running job reported last (`build`, `push`, `signature`…), and how far it is. */
+  progress: { stage: string; percent: number | undefined } | undefined;
+}
+
+/** Reads a job's reported progress leniently: kiln reports `{ stage, percent? }`. */
+function progressOf(value: unknown): JobView['progress'] {
+  if (
+    typeof value !== 'object' ||
+    value === null ||
+    !('stage' in value) ||
+    typeof value.stage !== 'string'
+  )
+    return undefined;
+  const percent =
+    'percent' in value && typeof value.percent === 'number' ? value.percent : undefined;
+  return { stage: value.stage, percent };
 }
 
 const iso = (ms: number | undefined) => (ms ? new Date(ms).toISOString() : undefined);
@@ -55,6 +71,7 @@ function view(job: Job, queue: string, state: JobState): JobView {
     createdAt: iso(job.timestamp),
     startedAt: iso(job.processedOn),
     finishedAt: iso(job.finishedOn),
+    progress: progressOf(job.progress),
   };
 }
 

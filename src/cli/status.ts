@@ -12,7 +12,7 @@ const counted = ['active', 'waiting', 'prioritized', 'waiting-children', 'delaye
 
 type StatusResult = {
   queues: { name: string; counts: Record<string, number> }[];
-  running: { name: string; attemptsMade: number; startedAt: string | undefined }[];
+  running: { name: string; attemptsMade: number; startedAt: string | undefined; progress: { stage: string; percent: number | undefined } | undefined }[];
   failed: { name: string; queue: string; failedReason: string | undefined }[];
   images: { name: string; version: string; epoch: number; publishedAt: string; freshnessMs: number | undefined; stale: boolean }[];
 };
@@ -24,7 +24,10 @@ function humanStatus(r: StatusResult, color: boolean): string {
     renderTable(r.queues, [{ header: 'QUEUE', value: (q) => q.name }, ...counted.map((s) => ({ header: s.toUpperCase(), value: (q: StatusResult['queues'][number]) => q.counts[s] ?? 0, align: 'right' as const }))], { color }),
   );
   out.push(`RUNNING (${r.running.length})`);
-  for (const j of r.running) out.push(`  ${j.name}  attempt ${j.attemptsMade + 1}  since ${j.startedAt ?? '?'}`);
+  for (const j of r.running) {
+    const stage = j.progress ? `  ${j.progress.stage}${j.progress.percent === undefined ? '' : ` ${j.progress.percent}%`}` : '';
+    out.push(`  ${j.name}${stage}  attempt ${j.attemptsMade + 1}  since ${j.startedAt ?? '?'}`);
+  }
   const rootCauses = r.failed.filter((j) => !(j.queue === 'publish' && /^child .* failed$/.test(j.failedReason ?? '')));
   out.push('', `FAILED (${rootCauses.length})`);
   for (const j of rootCauses) out.push(`  ${j.name}: ${j.failedReason ?? 'no reason recorded'}`);
