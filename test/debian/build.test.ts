@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
@@ -106,6 +106,18 @@ describe.skipIf(hostArch() !== 'amd64')('debian builder (local repository)', () 
 
     const inspect = await execa('skopeo', ['inspect', `oci:${a.layoutDir}`]);
     expect(JSON.parse(inspect.stdout)).toMatchObject({ Architecture: 'amd64', Os: 'linux' });
+  });
+
+  it('rebuilds a cached layer whose blob was damaged, to the same bytes', async () => {
+    const recipe = testRecipe({ suites: ['stable'], packages: ['envtool', 'tzfake'] });
+    const first = await builder().build(buildInput(recipe, path.join(work, 'g')));
+    const layersDir = path.join(cacheDir, 'debian', 'layers');
+    for (const name of await readdir(layersDir)) {
+      const record = JSON.parse(await readFile(path.join(layersDir, name), 'utf8')) as { digest: string };
+      await writeFile(path.join(cacheDir, 'debian', 'blobs', 'sha256', record.digest.slice(7)), 'damaged');
+    }
+    const again = await builder().build(buildInput(recipe, path.join(work, 'h')));
+    expect(again.index.digest).toBe(first.index.digest);
   });
 
   it('rewrites only the changed package layer when one package is updated', async () => {

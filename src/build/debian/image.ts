@@ -1,5 +1,6 @@
 import os from 'node:os';
 import pLimit from 'p-limit';
+import { readDeb, type DebContents } from '../../debian/deb.ts';
 import type { Lockfile } from '../../debian/lockfile.ts';
 import { OciLayout } from '../../oci/layout.ts';
 import { Annotation, MediaType, platformOf, type Descriptor, type ImageConfig, type ImageManifest } from '../../oci/media-types.ts';
@@ -7,10 +8,12 @@ import { gzipLayer, writeTarLayer, type LayerEntry } from '../../oci/tar.ts';
 import type { BuildPackage } from '../../queue/types.ts';
 import type { Recipe } from '../../recipe/schema.ts';
 import { accountEntries, type Accounts } from './accounts.ts';
-import { planLayers } from './layers.ts';
+import { debianBuilderVersion } from './builder-version.ts';
+import { layerCache, layerKey } from './layer-cache.ts';
+import { mergeEntries, planLayers } from './layers.ts';
 import { licenseFromCopyright } from './license.ts';
-import type { FetchedPackage } from './packages.ts';
-import { assembleTrees, caBundle, withParents, type PackageTree } from './rootfs.ts';
+import type { FetchedDeb } from './packages.ts';
+import { caBundle, packageTree, pathIndexOf, treeView, withParents, type PackageTree, type TreeView } from './rootfs.ts';
 
 export const defaultPath = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 export const caBundlePath = '/etc/ssl/certs/ca-certificates.crt';
@@ -20,7 +23,9 @@ export interface ArchImageInput {
   layout: OciLayout;
   recipe: Recipe;
   lock: Lockfile;
-  fetched: FetchedPackage[];
+  debs: FetchedDeb[];
+  /** KILN_CACHE_DIR: path indexes and finished layers are kept there. */
+  cacheDir: string;
   accounts: Accounts;
   annotations: Record<string, string>;
   /** SOURCE_DATE_EPOCH when set: every entry's mtime. Otherwise each layer takes its packages' date. */
@@ -30,7 +35,7 @@ export interface ArchImageInput {
 export interface ArchImage {
   manifest: Descriptor;
   packages: BuildPackage[];
-  layers: { digest: string; size: number; packages: string[] }[];
+  layers: { digest: string; size: number; packages: string[]; cached: boolean }[];
   /** The image config's `created`, also the SBOM's creation time. */
   created: string;
 }
@@ -41,12 +46,12 @@ export function debPurl(name: string, version: string, arch: string): string {
 }
 
 /** The control file as scanners expect it in status.d (dpkg's status format, one package). */
-function statusEntries(p: FetchedPackage): LayerEntry[] {
-  let control = p.contents.control.get('control')?.toString('utf8') ?? '';
+function statusEntries(name: string, contents: DebContents): LayerEntry[] {
+  let control = contents.control.get('control')?.toString('utf8') ?? '';
   if (!control.endsWith('\n')) control += '\n';
-  const out: LayerEntry[] = [{ path: `var/lib/dpkg/status.d/${p.locked.name}`, type: 'file', mode: 0o644, data: Buffer.from(control) }];
-  const md5sums = p.contents.control.get('md5sums');
-  if (md5sums) out.push({ path: `var/lib/dpkg/status.d/${p.locked.name}.md5sums`, type: 'file', mode: 0o644, data: md5sums });
+  const out: LayerEntry[] = [{ path: `var/lib/dpkg/status.d/${name}`, type: 'file', mode: 0o644, data: Buffer.from(control) }];
+  const md5sums = contents.control.get('md5sums');
+  if (md5sums) out.push({ path: `var/lib/dpkg/status.d/${name}.md5sums`, type: 'file', mode: 0o644, data: md5sums });
   return out;
 }
 
@@ -55,35 +60,89 @@ function licenseOf(tree: PackageTree): string | undefined {
   return copyright?.data ? licenseFromCopyright(copyright.data.toString('utf8')) : undefined;
 }
 
+/** Builds (or takes from the layer cache) one package layer: its files, status.d entry, CA bundle. */
+async function packageLayer(
+  members: string[],
+  ctx: { view: TreeView; load: (name: string) => Promise<DebContents>; what: string; mtime: number },
+): Promise<{ tar: Buffer; diffId: string; licenses: Record<string, string> }> {
+  const entries: LayerEntry[] = [];
+  const licenses: Record<string, string> = {};
+  for (const name of members) {
+    const contents = await ctx.load(name);
+    const tree = packageTree(name, contents, ctx.view);
+    const bundle = name === 'ca-certificates' ? caBundle(tree) : undefined;
+    entries.push(...withParents([...tree.entries.values(), ...statusEntries(name, contents), ...(bundle ? [bundle] : [])]));
+    const license = licenseOf(tree);
+    if (license) licenses[name] = license;
+  }
+  const { tar, diffId } = await writeTarLayer(mergeEntries(entries), { mtime: ctx.mtime, what: ctx.what });
+  return { tar, diffId, licenses };
+}
+
 /** Assembles one arch's root filesystem into layers, and writes its config and manifest. */
 export async function writeArchImage(input: ArchImageInput): Promise<ArchImage> {
   const { lock, recipe, layout } = input;
-  const byName = new Map(input.fetched.map((f) => [f.locked.name, f]));
-  const trees = assembleTrees(input.fetched.map((f) => ({ name: f.locked.name, contents: f.contents })));
-  const packageLayers = trees.map((tree) => {
-    const fetched = byName.get(tree.name);
-    const extra = fetched ? statusEntries(fetched) : [];
-    const bundle = tree.name === 'ca-certificates' ? caBundle(tree) : undefined;
-    return { name: tree.name, entries: withParents([...tree.entries.values(), ...extra, ...(bundle ? [bundle] : [])]) };
-  });
-  const planned = planLayers(withParents(accountEntries(input.accounts)), packageLayers);
-  const newest = (names: string[]): number => Math.max(0, ...names.map((n) => byName.get(n)?.contents.mtime ?? 0));
-  const allNewest = newest([...byName.keys()]);
-  const createdEpoch = input.sourceDateEpoch ?? allNewest;
-  const created = new Date(createdEpoch * 1000).toISOString().replace(/\.000Z$/, 'Z');
-
-  const limit = pLimit(Math.max(1, os.availableParallelism()));
-  const written = await Promise.all(
-    planned.map((layer, i) =>
+  const cache = layerCache(input.cacheDir);
+  const debs = new Map(input.debs.map((d) => [d.locked.name, d]));
+  const unpacked = new Map<string, Promise<DebContents>>();
+  const load = (name: string): Promise<DebContents> => {
+    let p = unpacked.get(name);
+    if (!p) {
+      const deb = debs.get(name);
+      if (!deb) throw new Error(`package ${name} is not in the lockfile for ${lock.arch}`);
+      p = readDeb(deb.bytes, `package ${name} ${deb.locked.version} (${lock.arch})`);
+      unpacked.set(name, p);
+    }
+    return p;
+  };
+  const limit = pLimit(Math.max(2, os.availableParallelism()));
+  const indexes = await Promise.all(
+    lock.packages.map((p) =>
       limit(async () => {
-        const mtime = input.sourceDateEpoch ?? newest(layer.packages);
-        const what = `layer ${i} (${layer.packages.join(', ') || 'base'}) of ${recipe.name} ${lock.arch}`;
-        const { tar, diffId } = await writeTarLayer(layer.entries, { mtime, what });
-        const desc = await layout.writeBlob(await gzipLayer(tar), MediaType.layerGzip);
-        return { desc, diffId, packages: layer.packages };
+        const cached = await cache.readPathIndex(p.sha256);
+        if (cached) return { name: p.name, index: cached, mtime: cached.mtime };
+        const contents = await load(p.name);
+        const index = pathIndexOf(contents);
+        await cache.writePathIndex(p.sha256, index, contents.mtime);
+        return { name: p.name, index, mtime: contents.mtime };
       }),
     ),
   );
+  const view = treeView(indexes);
+  const mtimes = new Map(indexes.map((i) => [i.name, i.mtime]));
+  const newest = (names: string[]): number => Math.max(0, ...names.map((n) => mtimes.get(n) ?? 0));
+  const createdEpoch = input.sourceDateEpoch ?? newest([...mtimes.keys()]);
+  const created = new Date(createdEpoch * 1000).toISOString().replace(/\.000Z$/, 'Z');
+  const bySha = new Map(lock.packages.map((p) => [p.name, p.sha256]));
+
+  const base = await writeTarLayer(withParents(accountEntries(input.accounts)), { mtime: input.sourceDateEpoch ?? 0, what: `base layer of ${recipe.name} ${lock.arch}` });
+  const baseDesc = await layout.writeBlob(await gzipLayer(base.tar), MediaType.layerGzip);
+  const groups = planLayers(lock.packages.map((p) => ({ name: p.name, size: p.size })));
+  const built = await Promise.all(
+    groups.map((members) =>
+      limit(async () => {
+        const mtime = input.sourceDateEpoch ?? newest(members);
+        const key = layerKey({
+          builder: debianBuilderVersion,
+          mtime,
+          members: members.map((name) => ({ name, sha256: bySha.get(name), context: view.context.get(name) })),
+        });
+        const hit = await cache.readLayer(key);
+        if (hit) {
+          const desc = await layout.writeBlob(hit.blob, MediaType.layerGzip);
+          return { desc, diffId: hit.record.diffId, packages: members, licenses: hit.record.licenses, cached: true };
+        }
+        const what = `layer of ${members.join(', ')} (${recipe.name} ${lock.arch})`;
+        const layer = await packageLayer(members, { view, load, what, mtime });
+        const gz = await gzipLayer(layer.tar);
+        const desc = await layout.writeBlob(gz, MediaType.layerGzip);
+        await cache.writeLayer(key, { digest: desc.digest, diffId: layer.diffId, size: desc.size, licenses: layer.licenses }, gz);
+        return { desc, diffId: layer.diffId, packages: members, licenses: layer.licenses, cached: false };
+      }),
+    ),
+  );
+  const written = [{ desc: baseDesc, diffId: base.diffId, packages: [] as string[], licenses: {} as Record<string, string>, cached: false }, ...built];
+  const licenses = new Map(written.flatMap((w) => Object.entries(w.licenses)));
 
   const env: Record<string, string> = { PATH: defaultPath, SSL_CERT_FILE: caBundlePath, ...recipe.build.env };
   const platform = platformOf(lock.arch);
@@ -112,10 +171,8 @@ export async function writeArchImage(input: ArchImageInput): Promise<ArchImage> 
     annotations: input.annotations,
   };
   const manifestDesc = await layout.writeJson(manifest, MediaType.imageManifest);
-  const treeByName = new Map(trees.map((t) => [t.name, t]));
   const packages: BuildPackage[] = lock.packages.map((p) => {
-    const tree = treeByName.get(p.name);
-    const license = tree ? licenseOf(tree) : undefined;
+    const license = licenses.get(p.name);
     return {
       name: p.name,
       version: p.version,
@@ -130,7 +187,7 @@ export async function writeArchImage(input: ArchImageInput): Promise<ArchImage> 
   return {
     manifest: { ...manifestDesc, platform, annotations: { [Annotation.inputsDigest]: input.annotations[Annotation.inputsDigest] ?? '' } },
     packages,
-    layers: written.map((w) => ({ digest: w.desc.digest, size: w.desc.size, packages: w.packages })),
+    layers: written.map((w) => ({ digest: w.desc.digest, size: w.desc.size, packages: w.packages, cached: w.cached })),
     created,
   };
 }

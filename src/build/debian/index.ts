@@ -13,12 +13,12 @@ import { hostArch } from '../host-arch.ts';
 import { testInSandbox } from '../sandbox-tests.ts';
 import type { ArchOutput, Builder, BuildInput, BuildOutput } from '../types.ts';
 import { accountsOf } from './accounts.ts';
+import { debianBuilderVersion } from './builder-version.ts';
 import { debPurl, writeArchImage } from './image.ts';
-import { fetchPackages } from './packages.ts';
+import { fetchDebs } from './packages.ts';
 import { archiveSettingsFromConfig, resolveLockfiles, type ArchiveSettings } from './resolve.ts';
 
-/** Bumped whenever the bytes this builder writes for the same lockfile change. */
-export const debianBuilderVersion = '1.0.0';
+export { debianBuilderVersion };
 
 /** What {@link Builder.resolve} returns for one arch, and {@link BuildInput.resolved} accepts. */
 const perArchSchema = z.object({ arch: z.string(), lockfile: lockfileSchema });
@@ -92,9 +92,9 @@ async function buildDebian(input: BuildInput, settings: ArchiveSettings, sourceD
     if (!lock) throw new Error(`no lockfile for ${arch}`);
     progress({ stage: `fetch ${arch}`, percent: 10 });
     const sources = await hostSuiteSources(lock.suites, settings);
-    const fetched = await fetchPackages(lock, sources, settings.cacheDir, { signal });
+    const debs = await fetchDebs(lock, sources, settings.cacheDir, { signal });
     progress({ stage: `assemble ${arch}`, percent: 40 });
-    const image = await writeArchImage({ layout, recipe, lock, fetched, accounts, annotations, sourceDateEpoch });
+    const image = await writeArchImage({ layout, recipe, lock, debs, cacheDir: settings.cacheDir, accounts, annotations, sourceDateEpoch });
     const lockText = serializeLockfile(lock);
     await writeFile(path.join(layoutDir, `lockfile-${arch}.json`), lockText);
     const sbom = spdxDocument({
@@ -110,7 +110,10 @@ async function buildDebian(input: BuildInput, settings: ArchiveSettings, sourceD
     }
     progress({ stage: `test ${arch}`, percent: 80 });
     const tests = await testArch(input, layoutDir, image.manifest, arch);
-    log.info({ recipe: recipe.name, arch, manifest: image.manifest.digest, layers: image.layers.length, packages: lock.packages.length }, 'debian image assembled');
+    log.info(
+      { recipe: recipe.name, arch, manifest: image.manifest.digest, layers: image.layers.length, cachedLayers: image.layers.filter((l) => l.cached).length, packages: lock.packages.length },
+      'debian image assembled',
+    );
     archs.push({ arch, manifest: image.manifest, packages: image.packages, tests, lockfileDigest: lockfileDigest(lock) });
   }
   const index = await layout.writeJson(

@@ -25,13 +25,14 @@ export function isDropped(p: string): boolean {
  * dpkg's unpack does: a package shipping `lib/x` where another ships `lib -> usr/lib` puts the
  * file at `usr/lib/x`. A link that leads out of the root is refused.
  */
-export function canonicalise(p: string, links: Map<string, string>, what: string, followLast: boolean): string {
+export function canonicalise(p: string, links: Map<string, string>, what: string, followLast: boolean, used?: Set<string>): string {
   let parts = p.split('/');
   for (let hops = 0, i = 0; i < parts.length; i++) {
     if (i === parts.length - 1 && !followLast) break;
     const prefix = parts.slice(0, i + 1).join('/');
     const target = links.get(prefix);
     if (target === undefined) continue;
+    used?.add(prefix);
     if (++hops > 40) throw new PermanentError(`${what}: too many symlinks resolving ${p}`);
     if (symlinkEscapes(prefix, target)) throw new PermanentError(`${what}: refusing ${p}, the symlink ${prefix} -> ${target} escapes the root`);
     const base = target.startsWith('/') ? target.slice(1) : path.posix.join(path.posix.dirname(prefix), target);
@@ -47,13 +48,113 @@ export function canonicalise(p: string, links: Map<string, string>, what: string
   return parts.join('/');
 }
 
-/** Every symlink every package ships, by its path as shipped (first shipped wins, by name order). */
-function collectLinks(debs: { name: string; contents: DebContents }[]): Map<string, string> {
-  const links = new Map<string, string>();
-  for (const { contents } of debs) {
-    for (const e of contents.data) if (e.type === 'symlink' && e.linkname && e.path !== '' && !links.has(e.path)) links.set(e.path, e.linkname);
+/** What the whole-tree decisions need from one package, without its file contents. */
+export interface PathIndex {
+  /** Symlinks as shipped: path → target. */
+  links: [string, string][];
+  /** Every non-folder path as shipped (files, hard links, symlinks). */
+  paths: string[];
+  /** Every folder as shipped. */
+  dirs: string[];
+}
+
+/** The path index of a package's data (small; cached per .deb so warm builds skip unpacking). */
+export function pathIndexOf(contents: DebContents): PathIndex {
+  const links: [string, string][] = [];
+  const paths: string[] = [];
+  const dirs: string[] = [];
+  for (const e of contents.data) {
+    if (e.path === '') continue;
+    if (e.type === 'directory') {
+      dirs.push(e.path);
+      continue;
+    }
+    paths.push(e.path);
+    if (e.type === 'symlink' && e.linkname) links.push([e.path, e.linkname]);
   }
-  return links;
+  return { links, paths, dirs };
+}
+
+/** The decisions that span packages: where directory symlinks lead, and who owns each path. */
+export interface TreeView {
+  links: Map<string, string>;
+  /** Canonical path → the package that ships it last by name (dpkg's Replaces, simplified). */
+  owner: Map<string, string>;
+  /**
+   * Per package, what its layer depends on beyond its own .deb: the symlinks its paths pass
+   * through and the paths it loses to other packages. With the .deb's SHA256 this keys the layer
+   * cache, so a one-package update leaves every other layer's cache entry valid.
+   */
+  context: Map<string, { links: [string, string][]; lost: string[] }>;
+}
+
+const byName = <T extends { name: string }>(a: T, b: T): number => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+
+/** Builds the {@link TreeView} from every package's path index. */
+export function treeView(indexes: { name: string; index: PathIndex }[]): TreeView {
+  const sorted = [...indexes].sort(byName);
+  const links = new Map<string, string>();
+  for (const { index } of sorted) for (const [p, t] of index.links) if (!links.has(p)) links.set(p, t);
+  const owner = new Map<string, string>();
+  const canonical = new Map<string, string[]>();
+  const used = new Map<string, Set<string>>();
+  for (const { name, index } of sorted) {
+    const what = `package ${name}`;
+    const through = new Set<string>();
+    const mine: string[] = [];
+    for (const raw of index.paths) {
+      if (isDropped(raw)) continue;
+      checkLayerPath(raw, what);
+      const p = canonicalise(raw, links, what, false, through);
+      if (p === '' || isDropped(p)) continue;
+      owner.set(p, name);
+      mine.push(p);
+    }
+    for (const raw of index.dirs) if (!isDropped(raw)) canonicalise(raw, links, what, true, through);
+    canonical.set(name, mine);
+    used.set(name, through);
+  }
+  const context = new Map<string, { links: [string, string][]; lost: string[] }>();
+  for (const { name } of sorted) {
+    const through = [...(used.get(name) ?? [])].sort();
+    context.set(name, {
+      links: through.map((p): [string, string] => [p, links.get(p) ?? '']),
+      lost: (canonical.get(name) ?? []).filter((p) => owner.get(p) !== name).sort(),
+    });
+  }
+  return { links, owner, context };
+}
+
+/** The part of the tree that one package contributes: only the paths it owns in the view. */
+export function packageTree(name: string, contents: DebContents, view: TreeView): PackageTree {
+  const what = `package ${name}`;
+  const tree: PackageTree = { name, entries: new Map() };
+  const files = new Map<string, Buffer | undefined>();
+  for (const e of contents.data) if (e.type === 'file') files.set(e.path, e.data);
+  for (const e of contents.data) {
+    if (e.path === '' || e.path === '.') continue;
+    checkLayerPath(e.path, what);
+    if (isDropped(e.path)) continue;
+    // A directory or a file is placed where dpkg would put it; a symlink keeps its own name
+    // but its folder is resolved.
+    const p = canonicalise(e.path, view.links, what, e.type === 'directory');
+    if (p === '' || isDropped(p)) continue;
+    checkLayerPath(p, what);
+    if (e.type === 'directory') {
+      if (!tree.entries.has(p)) tree.entries.set(p, toEntry(e, p, undefined));
+      continue;
+    }
+    if (view.owner.get(p) !== name) continue;
+    if (e.type === 'link') {
+      const target = normaliseLinkTarget(e.linkname, what, e.path);
+      const data = files.get(target);
+      if (data === undefined) throw new PermanentError(`${what}: hard link ${e.path} points to ${target}, which the package does not ship`);
+      tree.entries.set(p, { path: p, type: 'file', mode: e.mode, uid: e.uid, gid: e.gid, data });
+    } else {
+      tree.entries.set(p, toEntry(e, p, e.data));
+    }
+  }
+  return tree;
 }
 
 function toEntry(e: TarEntry, p: string, data: Buffer | undefined): LayerEntry {
@@ -69,45 +170,9 @@ function toEntry(e: TarEntry, p: string, data: Buffer | undefined): LayerEntry {
  * Replaces would, so no path appears in two layers.
  */
 export function assembleTrees(debs: { name: string; contents: DebContents }[]): PackageTree[] {
-  const sorted = [...debs].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  const links = collectLinks(sorted);
-  const owner = new Map<string, PackageTree>();
-  const trees: PackageTree[] = [];
-  for (const { name, contents } of sorted) {
-    const what = `package ${name}`;
-    const tree: PackageTree = { name, entries: new Map() };
-    trees.push(tree);
-    const files = new Map<string, Buffer | undefined>();
-    for (const e of contents.data) if (e.type === 'file') files.set(e.path, e.data);
-    for (const e of contents.data) {
-      if (e.path === '' || e.path === '.') continue;
-      checkLayerPath(e.path, what);
-      if (isDropped(e.path)) continue;
-      // A directory or a file is placed where dpkg would put it; a symlink keeps its own name
-      // but its folder is resolved.
-      const p = canonicalise(e.path, links, what, e.type === 'directory');
-      if (p === '' || isDropped(p)) continue;
-      checkLayerPath(p, what);
-      let entry: LayerEntry;
-      if (e.type === 'link') {
-        const target = normaliseLinkTarget(e.linkname, what, e.path);
-        const data = files.get(target);
-        if (data === undefined) throw new PermanentError(`${what}: hard link ${e.path} points to ${target}, which the package does not ship`);
-        entry = { path: p, type: 'file', mode: e.mode, uid: e.uid, gid: e.gid, data };
-      } else {
-        entry = toEntry(e, p, e.data);
-      }
-      if (entry.type === 'directory') {
-        if (!tree.entries.has(p)) tree.entries.set(p, entry);
-        continue;
-      }
-      const previous = owner.get(p);
-      if (previous && previous !== tree) previous.entries.delete(p);
-      owner.set(p, tree);
-      tree.entries.set(p, entry);
-    }
-  }
-  return trees;
+  const sorted = [...debs].sort(byName);
+  const view = treeView(sorted.map((d) => ({ name: d.name, index: pathIndexOf(d.contents) })));
+  return sorted.map((d) => packageTree(d.name, d.contents, view));
 }
 
 function normaliseLinkTarget(raw: string | undefined, what: string, p: string): string {
