@@ -3,6 +3,7 @@ import path from 'node:path';
 import { Job, Queue, QueueEvents } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { listJobs } from '../../src/api/jobs.ts';
 import { PermanentError, TransientError } from '../../src/errors.ts';
 import { createLogger } from '../../src/log.ts';
 import { createRedis, redisOptions } from '../../src/queue/connection.ts';
@@ -127,6 +128,28 @@ describe('the build → publish flow on BullMQ', () => {
     expect(ids[0]).toEqual(ids[2]);
     expect(await q.build.getJobCountByTypes('waiting', 'prioritized')).toBe(3);
     expect(await q.publish.getJobCountByTypes('waiting-children')).toBe(2);
+  });
+
+  it('reports a running job’s stage, which the job listing shows', async () => {
+    const prefix = uniqueName('q');
+    const q = queues(prefix);
+    let release: () => void = () => {};
+    const gate = new Promise<void>((r) => (release = r));
+    workers(prefix, {
+      build: async ({ arch }, ctx) => {
+        await ctx.progress({ stage: 'push', percent: 90 });
+        await gate;
+        return fakeBuild(arch);
+      },
+      publish: async (_d, bs) => fakePublish(bs.map((x) => x.arch)),
+    });
+    const producer = createFlowProducer(redisOptions(testRedisUrl()), prefix);
+    cleanups.push(() => producer.close());
+    await enqueueBuild(producer, buildRequest());
+    await expect
+      .poll(async () => (await listJobs([q.build], { states: ['active'] })).jobs[0]?.progress, { timeout: 10_000 })
+      .toEqual({ stage: 'push', percent: 90 });
+    release();
   });
 
   it('retries a transient failure with backoff and then succeeds', async () => {
