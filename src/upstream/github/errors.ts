@@ -43,6 +43,12 @@ export class BatchTooLargeError extends TransientError {}
 /** Maps an Octokit failure to kiln's error kinds, naming what was being fetched. */
 export function mapGithubError(error: unknown, what: string): Error {
   if (error instanceof PermanentError || error instanceof TransientError) return error;
+  // Octokit wraps what our fetch threw (a body over the cap) in a RequestError 500: unwrap it.
+  if (
+    error instanceof Error &&
+    (error.cause instanceof PermanentError || error.cause instanceof TransientError)
+  )
+    return error.cause;
   if (!isOctokitError(error)) {
     return new TransientError(
       `${what}: ${error instanceof Error ? error.message : String(error)}`,

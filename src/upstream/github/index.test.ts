@@ -231,4 +231,15 @@ describe('github source limits and secrets', () => {
       'ghp_wrongtoken_0123456789',
     );
   });
+
+  it('refuses an enormous answer while reading it', async () => {
+    gh.state.addRepo('o/big', { releases: 100 });
+    const ctx = testSourceContext({ KILN_GITHUB_API_URL: gh.apiUrl }, { maxBodyBytes: 50_000 });
+    const error = await githubSource
+      .open(ctx)
+      .fetch(item('o/big'))
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(PermanentError);
+    expect(String(error)).toMatch(/larger than the 50000-byte limit/);
+  });
 });
