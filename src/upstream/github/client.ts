@@ -71,7 +71,12 @@ export function createGithubClient(
     auth: ctx.config.githubToken,
     userAgent: 'kiln',
     request: { fetch: cappedFetch(ctx) },
-    retry: { retries: 2, retryAfterBaseValue: options.retryBaseMs ?? 1000 },
+    // 429 is left to plugin-throttling, which honours Retry-After; plugin-retry would not.
+    retry: {
+      retries: 2,
+      retryAfterBaseValue: options.retryBaseMs ?? 1000,
+      doNotRetry: [400, 401, 403, 404, 410, 422, 429, 451],
+    },
     throttle,
     log: {
       debug: (message: string) => log.debug(message),

@@ -204,6 +204,7 @@ describe('github source limits and secrets', () => {
     expect(gh.state.stats.rateLimited).toBe(1);
     gh.state.faults.secondaryNext = 1;
     gh.state.faults.secondaryRetryAfter = 600;
+    gh.state.faults.secondaryStatus = 429;
     const error = await client.fetch(item('o/a')).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(RateLimitedError);
     expect((error as RateLimitedError).resetAt).toBeGreaterThan(Date.now() + 500_000);

@@ -68,7 +68,7 @@ export function handleRest(
     state.stats.rateLimited++;
     return sendJson(
       res,
-      403,
+      state.faults.secondaryStatus,
       {
         message:
           'You have exceeded a secondary rate limit. Please wait a few minutes before you try again.',

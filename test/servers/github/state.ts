@@ -58,6 +58,8 @@ export interface Faults {
   /** The next N REST requests get a secondary rate limit 403 with this Retry-After (seconds). */
   secondaryNext: number;
   secondaryRetryAfter: number;
+  /** GitHub answers secondary limits with 403 or 429. */
+  secondaryStatus: 403 | 429;
 }
 
 export function newStats(): Stats {
@@ -83,6 +85,7 @@ export class GithubState {
     nodeLimit: 500_000,
     secondaryNext: 0,
     secondaryRetryAfter: 1,
+    secondaryStatus: 403,
   };
   readonly buckets: { core: Bucket; graphql: Bucket; anonymous: Bucket };
   private seed = 1;
