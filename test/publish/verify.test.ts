@@ -5,12 +5,15 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { sha256Digest } from '../../src/oci/digest.ts';
-import { parseManifest } from '../../src/oci/manifest-schema.ts';
+import { parseIndex, parseManifest } from '../../src/oci/manifest-schema.ts';
 import { MediaType, type Descriptor } from '../../src/oci/media-types.ts';
 import { parseReference } from '../../src/oci/reference.ts';
 import type { RegistryClient } from '../../src/oci/registry-client.ts';
 import {
   attestationTag,
+  bundleManifest,
+  referrersIndex,
+  referrersTag,
   cosignManifest,
   signatureAnnotation,
   signatureTag,
@@ -171,6 +174,56 @@ describe('kiln verify fails with a clear reason', () => {
     ]);
     await expect(verifyImage(client, ref, signer.publicKey)).rejects.toThrow(
       new RegExp(`subject is ${otherDigest}, not this image ${digest}`),
+    );
+  });
+});
+
+describe('kiln verify checks the Sigstore bundle referrers too', () => {
+  it('fails on a bundle whose DSSE payload was changed', async () => {
+    const { client, repository, signer, digest, ref } = await published();
+    const tag = referrersTag(digest);
+    const index = parseIndex((await client.getManifest(repository, tag))!.bytes, tag);
+    const first = index.manifests[0]!;
+    const manifest = parseManifest(
+      (await client.getManifest(repository, first.digest))!.bytes,
+      'bundle',
+    );
+    const bundle = JSON.parse(
+      (await client.getBlob(repository, manifest.layers[0]!.digest))!.toString(),
+    ) as {
+      dsseEnvelope: { payload: string };
+    };
+    const original = Buffer.from(bundle.dsseEnvelope.payload, 'base64').toString();
+    const body = original
+      .replace('"SPDX-2.3"', '"SPDX-2.2"')
+      .replace('Statement/v1', 'Statement/v9');
+    expect(body).not.toBe(original);
+    bundle.dsseEnvelope.payload = Buffer.from(body).toString('base64');
+    const bytes = Buffer.from(JSON.stringify(bundle));
+    const layer = {
+      mediaType: MediaType.sigstoreBundle,
+      digest: sha256Digest(bytes),
+      size: bytes.length,
+    };
+    await client.pushBlob(repository, layer.digest, { data: bytes });
+    const forged = bundleManifest(
+      { descriptor: layer, bytes },
+      manifest.subject!,
+      manifest.annotations ?? {},
+    );
+    await client.putManifest(
+      repository,
+      forged.descriptor.digest,
+      forged.bytes,
+      MediaType.imageManifest,
+    );
+    const manifests = [
+      { ...first, digest: forged.descriptor.digest, size: forged.bytes.length },
+      ...index.manifests.slice(1),
+    ];
+    await client.putManifest(repository, tag, referrersIndex(manifests), MediaType.imageIndex);
+    await expect(verifyImage(client, ref, signer.publicKey)).rejects.toThrow(
+      /Sigstore bundle sha256:[a-f0-9]{64}: signature does not verify/,
     );
   });
 });
