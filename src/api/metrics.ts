@@ -1,15 +1,17 @@
 import { Job, QueueEvents, type Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { listImages } from '../catalog/store.ts';
 import { readSignals } from '../catalog/signals.ts';
 import type { Logger } from '../log.ts';
+import type { CatalogReader } from './catalog-reader.ts';
 import { jobStates } from './jobs.ts';
 
 export interface MetricsOptions {
   redis: Redis;
-  /** config.queuePrefix: where the catalog and signals live. */
+  /** config.queuePrefix: where the watcher's signals live. */
   prefix: string;
+  /** Where images are read from (the server's reader, so scrapes share its cache). */
+  catalog: CatalogReader;
   queues: readonly Queue[];
   staleAfterMs: number;
   log: Logger;
@@ -135,7 +137,7 @@ export function createMetrics(options: MetricsOptions): Metrics {
 
   async function refresh(): Promise<void> {
     const [catalog, signals, counts] = await Promise.all([
-      listImages(redis, prefix, { staleAfterMs: options.staleAfterMs }),
+      options.catalog.listImages({ staleAfterMs: options.staleAfterMs }),
       readSignals(redis, prefix),
       Promise.all(
         queues.map(async (q) => ({ name: q.name, counts: await q.getJobCounts(...jobStates) })),

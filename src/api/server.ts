@@ -88,6 +88,7 @@ export async function createApiServer(options: ApiServerOptions): Promise<Fastif
   const metrics = createMetrics({
     redis,
     prefix: config.queuePrefix,
+    catalog,
     queues,
     staleAfterMs: config.staleAfterMs,
     log,

@@ -2,7 +2,7 @@ import type { TagEvent } from '../../catalog/record.ts';
 import type { ImageDetailView } from '../image-view.ts';
 import { yesNo } from './catalog-page.ts';
 import { formatBytes, formatDuration, formatTime, shortDigest } from './format.ts';
-import { html, safeHref, type Html } from './html.ts';
+import { cell, html, safeHref, type Html } from './html.ts';
 import { layout } from './layout.ts';
 
 function link(url: string | null, text: string): Html {
@@ -99,6 +99,29 @@ export function imagePage(image: ImageDetailView, history: readonly TagEvent[]):
         <dt>Upstream</dt>
         <dd>${image.upstream.url ? link(image.upstream.url, image.upstream.url) : '—'}</dd>
       </dl>
+    </section>
+
+    <section>
+      <h2>Versions</h2>
+      <table class="versions">
+        <thead>
+          <tr>
+            <th>Version</th>
+            <th>Index digest</th>
+            <th>Upstream release</th>
+            <th>Published</th>
+            <th>Signature</th>
+          </tr>
+        </thead>
+        <tbody>
+          ${image.versions.map(
+            (v) =>
+              html`<tr>
+                ${cell('Version', html`<code class="version">${v.versionTag}</code>`)}${cell('Digest', html`<code class="digest" title="${v.digest}">${shortDigest(v.digest)}</code>`)}${cell('Upstream', formatTime(v.upstream.releasedAt))}${cell('Published', formatTime(v.publishedAt))}${cell('Signature', yesNo(v.signed, 'signed', 'unsigned'))}
+              </tr>`,
+          )}
+        </tbody>
+      </table>
     </section>
 
     <section>
