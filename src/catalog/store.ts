@@ -118,11 +118,7 @@ export async function tagHistory(
 export async function clearImage(redis: Redis, prefix: string, recipe: string): Promise<void> {
   const k = catalogKeys(prefix, recipe);
   await exec(
-    redis
-      .multi()
-      .del(k.versions, k.tags, k.history)
-      .zrem(k.images, recipe)
-      .incr(k.revision),
+    redis.multi().del(k.versions, k.tags, k.history).zrem(k.images, recipe).incr(k.revision),
     `removing ${recipe} from the catalog`,
   );
 }
