@@ -48,9 +48,7 @@ export function schemasAt(root: z.core.$ZodType, path: Path): z.core.$ZodType[] 
 }
 
 function expandUnion(s: z.core.$ZodType): z.core.$ZodType[] {
-  return s instanceof z.ZodUnion
-    ? s.options.map(unwrap).flatMap(expandUnion)
-    : [s];
+  return s instanceof z.ZodUnion ? s.options.map(unwrap).flatMap(expandUnion) : [s];
 }
 
 /** Field names an object at this path accepts. */
