@@ -50,6 +50,7 @@ export async function runBuildJob(ctx: PipelineContext, data: BuildJobData, job:
       sourceDateEpoch,
       log: job.log,
       onProgress: (p) => void job.progress(p),
+      onLogLine: (line) => job.appendLog(line),
       resolved: request.resolved,
       annotations: imageAnnotations(recipe, request, createdAt(sourceDateEpoch)),
     });

@@ -1,6 +1,6 @@
 import { UnrecoverableError, Worker, type ConnectionOptions, type Job } from 'bullmq';
 import { describeError, isPermanent } from '../errors.ts';
-import type { Logger } from '../log.ts';
+import { maskSecrets, type Logger } from '../log.ts';
 import { backoffDelay, backoffType } from './backoff.ts';
 import { QueueName } from './names.ts';
 import type { BuildJobData, BuildResult, PublishJobData, PublishResult } from './types.ts';
@@ -13,6 +13,8 @@ export interface JobContext {
   /** Aborted when the job exceeds its timeout or the worker is force-closed. */
   signal: AbortSignal;
   progress(update: { stage: string; percent?: number; detail?: string }): Promise<void>;
+  /** Appends a line to the job's own log (the dashboard shows it); never throws. */
+  appendLog(line: string): void;
   log: Logger;
 }
 
@@ -74,6 +76,9 @@ export function startWorkers(options: WorkerOptions): PipelineWorkers {
         attempt: job.attemptsMade + 1,
         signal: controller.signal,
         progress: (update) => job.updateProgress(update),
+        appendLog: (line) => {
+          job.log(maskSecrets(line)).catch(() => {});
+        },
         log,
       });
     } catch (error) {

@@ -130,7 +130,7 @@ describe('the build → publish flow on BullMQ', () => {
     expect(await q.publish.getJobCountByTypes('waiting-children')).toBe(2);
   });
 
-  it('reports a running job’s stage, which the job listing shows', async () => {
+  it('reports a running job’s stage, which the job listing shows, and its log lines', async () => {
     const prefix = uniqueName('q');
     const q = queues(prefix);
     let release: () => void = () => {};
@@ -138,6 +138,7 @@ describe('the build → publish flow on BullMQ', () => {
     workers(prefix, {
       build: async ({ arch }, ctx) => {
         await ctx.progress({ stage: 'push', percent: 90 });
+        ctx.appendLog('STEP 2/3: RUN make');
         await gate;
         return fakeBuild(arch);
       },
@@ -149,6 +150,8 @@ describe('the build → publish flow on BullMQ', () => {
     await expect
       .poll(async () => (await listJobs([q.build], { states: ['active'] })).jobs[0]?.progress, { timeout: 10_000 })
       .toEqual({ stage: 'push', percent: 90 });
+    const [active] = (await listJobs([q.build], { states: ['active'] })).jobs;
+    await expect.poll(async () => (await q.build.getJobLogs(active?.id ?? '')).logs).toEqual(['STEP 2/3: RUN make']);
     release();
   });
 
