@@ -1,16 +1,15 @@
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import type { FastifyInstance } from 'fastify';
+import { spawn, type ChildProcess } from 'node:child_process';
 import type { Redis } from 'ioredis';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApiServer } from '../../src/api/server.ts';
 import { clearCatalog, recordPublished, recordUpstreamSeen } from '../../src/catalog/store.ts';
 import { loadConfig, type Config } from '../../src/config.ts';
-import { createLogger } from '../../src/log.ts';
+import { freePort } from '../../src/stack/ports.ts';
 import { sampleRecord } from '../catalog/fixtures.ts';
-import { testRedis, testRegistryHost, uniqueName } from '../helpers/stack.ts';
+import { testRedis, testRedisUrl, testRegistryHost, uniqueName } from '../helpers/stack.ts';
 import { pushSmallImage, registryDigest, registryIndexArchs } from './push-image.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -21,7 +20,8 @@ const XSS =
 
 let redis: Redis;
 let config: Config;
-let app: FastifyInstance;
+let serve: ChildProcess | undefined;
+let serveOutput = '';
 let base: string;
 let browser: Browser | undefined;
 let namespace: string;
@@ -91,8 +91,26 @@ beforeAll(async () => {
   );
   await recordUpstreamSeen(redis, namespace, 'legacy-tool', '1.0.0', ago(48));
 
-  app = await createApiServer({ config, redis, log: createLogger({ level: 'silent' }) });
-  base = await app.listen({ host: '127.0.0.1', port: 0 });
+  // The pages as operators run them: `kiln serve`, a separate process over the same Redis and registry.
+  const port = await freePort();
+  serve = spawn(process.execPath, ['bin/kiln.js', 'serve'], {
+    env: {
+      ...process.env,
+      KILN_REDIS_URL: testRedisUrl(),
+      KILN_REGISTRY: config.registry,
+      KILN_QUEUE_PREFIX: namespace,
+      KILN_STALE_AFTER: '6h',
+      KILN_API_HOST: '127.0.0.1',
+      KILN_API_PORT: String(port),
+      KILN_LOG_LEVEL: 'warn',
+      NO_COLOR: '1',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  serve.stdout?.on('data', (d: Buffer) => (serveOutput += d.toString()));
+  serve.stderr?.on('data', (d: Buffer) => (serveOutput += d.toString()));
+  base = `http://127.0.0.1:${port}`;
+  await waitForHealth(base, serve);
   await mkdir(SHOTS, { recursive: true });
   browser = await chromium.launch({
     executablePath: CHROMIUM,
@@ -112,10 +130,25 @@ beforeAll(async () => {
 afterAll(async () => {
   if (!hasChromium) return;
   await browser?.close();
-  await app?.close();
+  serve?.kill('SIGTERM');
+  if (serve && serve.exitCode === null) await new Promise((r) => serve?.once('exit', r));
   await clearCatalog(redis, namespace);
   await redis.quit();
 });
+
+async function waitForHealth(url: string, child: ChildProcess): Promise<void> {
+  for (let i = 0; i < 300; i++) {
+    if (child.exitCode !== null)
+      throw new Error(`kiln serve exited with ${child.exitCode}:\n${serveOutput}`);
+    try {
+      if ((await fetch(`${url}/healthz`)).ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`kiln serve did not answer /healthz within 30 s:\n${serveOutput}`);
+}
 
 const skipNote = hasChromium ? '' : ` (skipped: ${CHROMIUM} missing; apt-get install -y chromium)`;
 
