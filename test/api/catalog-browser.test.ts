@@ -25,6 +25,7 @@ let serveOutput = '';
 let base: string;
 let browser: Browser | undefined;
 let namespace: string;
+const DASHBOARD_TOKEN = 'browser-test-dashboard-token';
 const tags = ['1.4.2-r0', '1.4.2', '1.4', '1', 'latest'];
 
 beforeAll(async () => {
@@ -100,6 +101,7 @@ beforeAll(async () => {
       KILN_REGISTRY: config.registry,
       KILN_QUEUE_PREFIX: namespace,
       KILN_STALE_AFTER: '6h',
+      KILN_API_TOKEN: DASHBOARD_TOKEN,
       KILN_API_HOST: '127.0.0.1',
       KILN_API_PORT: String(port),
       KILN_LOG_LEVEL: 'warn',
@@ -247,4 +249,20 @@ describe('catalog pages in chromium', () => {
     }
     await context.close();
   });
+
+  it.skipIf(!hasChromium)(
+    `opens the queue dashboard with ?token= and keeps the token out of the address${skipNote}`,
+    async () => {
+      const context = await browser!.newContext({ viewport: { width: 1280, height: 800 } });
+      const page = await context.newPage();
+      expect((await page.goto(`${base}/queues`))?.status()).toBe(401);
+      await page.goto(`${base}/queues?token=${DASHBOARD_TOKEN}`);
+      expect(page.url()).toBe(`${base}/queues`);
+      // bull-board's UI fetches its data with the session cookie: both queues show up.
+      await page.getByText('publish', { exact: true }).first().waitFor({ timeout: 20_000 });
+      await page.getByText('build', { exact: true }).first().waitFor({ timeout: 20_000 });
+      await page.screenshot({ path: path.join(SHOTS, 'queues-dashboard.png') });
+      await context.close();
+    },
+  );
 });
