@@ -3,7 +3,6 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { gzip as gzipCb } from 'node:zlib';
 import { execa } from 'execa';
-import { readDeb } from '../../src/debian/deb.ts';
 import { blobPath } from '../../src/debian/deb-cache.ts';
 import type { Lockfile } from '../../src/debian/lockfile.ts';
 import { gzipLevel } from '../../src/oci/tar.ts';
@@ -21,7 +20,9 @@ export interface Measured {
 }
 
 /** Wall and CPU time of `fn`. */
-export async function timed<T>(fn: () => Promise<T>): Promise<{ ms: number; cpuMs: number; value: T }> {
+export async function timed<T>(
+  fn: () => Promise<T>,
+): Promise<{ ms: number; cpuMs: number; value: T }> {
   const cpu = process.cpuUsage();
   const start = performance.now();
   const value = await fn();
@@ -53,7 +54,10 @@ async function rootfsSizes(dir: string): Promise<{ du: number; targz: number }> 
   await rm(path.join(dir, 'var', 'cache', 'apt', 'archives'), { recursive: true, force: true });
   await rm(path.join(dir, 'var', 'lib', 'apt', 'lists'), { recursive: true, force: true });
   const du = Number((await execa('du', ['-sb', dir])).stdout.split(/\s+/)[0]);
-  const tar = await execa('bash', ['-c', `tar -C ${JSON.stringify(dir)} --numeric-owner -cf - . | gzip -${gzipLevel} | wc -c`]);
+  const tar = await execa('bash', [
+    '-c',
+    `tar -C ${JSON.stringify(dir)} --numeric-owner -cf - . | gzip -${gzipLevel} | wc -c`,
+  ]);
   return { du, targz: Number(tar.stdout.trim()) };
 }
 
@@ -67,15 +71,30 @@ export interface Debootstrapped {
  * `debootstrap --variant=minbase` of a suite (optionally with extra packages), from the host's
  * mirror, with a package cache kept between runs so it is measured warm like kiln.
  */
-export async function debootstrap(suite: string, mirror: string, include: string[], work: string, cacheDir: string, timeoutMs: number): Promise<Debootstrapped | string> {
+export async function debootstrap(
+  suite: string,
+  mirror: string,
+  include: string[],
+  work: string,
+  cacheDir: string,
+  timeoutMs: number,
+): Promise<Debootstrapped | string> {
   const target = path.join(work, `debootstrap-${suite}-${include.join('-') || 'minbase'}`);
   await rm(target, { recursive: true, force: true });
   await mkdir(cacheDir, { recursive: true });
   const start = performance.now();
-  const args = ['--variant=minbase', `--cache-dir=${cacheDir}`, ...(include.length ? [`--include=${include.join(',')}`] : []), suite, target, mirror];
+  const args = [
+    '--variant=minbase',
+    `--cache-dir=${cacheDir}`,
+    ...(include.length ? [`--include=${include.join(',')}`] : []),
+    suite,
+    target,
+    mirror,
+  ];
   const r = await execa('debootstrap', args, { reject: false, timeout: timeoutMs, all: true });
   const ms = performance.now() - start;
-  if (r.exitCode !== 0) return `failed (${r.timedOut ? 'timeout' : `exit ${r.exitCode}`}): ${(r.all ?? '').split('\n').slice(-2).join(' ')}`;
+  if (r.exitCode !== 0)
+    return `failed (${r.timedOut ? 'timeout' : `exit ${r.exitCode}`}): ${(r.all ?? '').split('\n').slice(-2).join(' ')}`;
   const sizes = await rootfsSizes(target);
   await rm(target, { recursive: true, force: true });
   return { ms, ...sizes };

@@ -2,7 +2,11 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { createDebianBuilder } from '../../src/build/debian/index.ts';
-import { archiveSettingsFromConfig, contentsOf, resolveLockfiles } from '../../src/build/debian/resolve.ts';
+import {
+  archiveSettingsFromConfig,
+  contentsOf,
+  resolveLockfiles,
+} from '../../src/build/debian/resolve.ts';
 import type { BuildOutput } from '../../src/build/types.ts';
 import type { Lockfile } from '../../src/debian/lockfile.ts';
 import { hostSuiteSources } from '../../src/debian/sources.ts';
@@ -37,8 +41,16 @@ async function recipe(file: string): Promise<Recipe> {
   return { ...loaded.recipe, test: [], build: { ...loaded.recipe.build, archs: [arch] } };
 }
 
-async function build(r: Recipe, version: string, lock: Lockfile, workDir: string): Promise<{ ms: number; cpuMs: number; out: BuildOutput }> {
-  const builder = createDebianBuilder({ settings: () => settings, sourceDateEpoch: () => undefined });
+async function build(
+  r: Recipe,
+  version: string,
+  lock: Lockfile,
+  workDir: string,
+): Promise<{ ms: number; cpuMs: number; out: BuildOutput }> {
+  const builder = createDebianBuilder({
+    settings: () => settings,
+    sourceDateEpoch: () => undefined,
+  });
   const t = await timed(() =>
     builder.build({
       recipe: r,
@@ -72,7 +84,8 @@ async function layers(out: BuildOutput): Promise<{ digest: string; size: number 
   return [manifest.config, ...manifest.layers].map((d) => ({ digest: d.digest, size: d.size }));
 }
 
-const imageBytes = async (out: BuildOutput): Promise<number> => (await layers(out)).reduce((a, l) => a + l.size, 0);
+const imageBytes = async (out: BuildOutput): Promise<number> =>
+  (await layers(out)).reduce((a, l) => a + l.size, 0);
 
 async function main(): Promise<void> {
   const work = await mkdtemp(path.join(os.tmpdir(), 'kiln-bench-debian-'));
@@ -94,7 +107,8 @@ async function main(): Promise<void> {
       await dropLayerCache();
       const cold = await build(img.recipe, img.version, lock, path.join(work, `${img.name}-cold`));
       const warm = await build(img.recipe, img.version, lock, path.join(work, `${img.name}-warm`));
-      if (warm.out.index.digest !== cold.out.index.digest) throw new Error(`${img.name}: the layer cache changed the image`);
+      if (warm.out.index.digest !== cold.out.index.digest)
+        throw new Error(`${img.name}: the layer cache changed the image`);
       const size = await imageBytes(cold.out);
       const floor = await gzipFloor(lock, settings.cacheDir);
       rows.push([
@@ -112,7 +126,17 @@ async function main(): Promise<void> {
     }
     printTable(
       `debian builder, ${arch}, warm package cache (build from the lockfile; resolve measured separately; times are wall / CPU)`,
-      ['image', 'packages', 'resolve', 'build, no layer cache', 'build, warm layer cache', 'kiln size (gzip layers + config)', 'gzip floor', 'gzip floor size', 'build / floor (no layer cache)'],
+      [
+        'image',
+        'packages',
+        'resolve',
+        'build, no layer cache',
+        'build, warm layer cache',
+        'kiln size (gzip layers + config)',
+        'gzip floor',
+        'gzip floor size',
+        'build / floor (no layer cache)',
+      ],
       rows,
     );
 
@@ -127,9 +151,17 @@ async function main(): Promise<void> {
         ['minbase', [] as string[], 'static'],
         ['minbase + python3', ['python3'], 'python'],
       ] as const) {
-        const d: Debootstrapped | string = await debootstrap('trixie', source?.mirror ?? '', [...include], work, cache, 480_000);
+        const d: Debootstrapped | string = await debootstrap(
+          'trixie',
+          source?.mirror ?? '',
+          [...include],
+          work,
+          cache,
+          480_000,
+        );
         const kiln = sizes.get(ours);
-        if (typeof d === 'string' || !kiln) baseRows.push([`debootstrap --variant=minbase ${label}`, String(d), '', '', '', '']);
+        if (typeof d === 'string' || !kiln)
+          baseRows.push([`debootstrap --variant=minbase ${label}`, String(d), '', '', '', '']);
         else {
           baseRows.push([
             `debootstrap --variant=minbase ${label}`,
@@ -141,19 +173,53 @@ async function main(): Promise<void> {
           ]);
         }
       }
-      printTable('baseline: debootstrap of the same suite (trixie), warm package cache, sizes without apt caches', ['baseline', 'time', 'rootfs on disk', 'rootfs as gzip tar', 'kiln (build without layer cache, size)', 'kiln / baseline'], baseRows);
+      printTable(
+        'baseline: debootstrap of the same suite (trixie), warm package cache, sizes without apt caches',
+        [
+          'baseline',
+          'time',
+          'rootfs on disk',
+          'rootfs as gzip tar',
+          'kiln (build without layer cache, size)',
+          'kiln / baseline',
+        ],
+        baseRows,
+      );
     }
 
     // A one-package update: the python lockfile with tzdata taken from a different suite version.
     const lock = locks.get('python');
     const py = images[1];
     if (lock && py) {
-      const older = (await resolveLockfiles({ ...py.recipe, build: { ...py.recipe.build, contents: { ...contentsOf(py.recipe), suites: ['trixie'] } } }, py.version, [arch], settings)).get(arch);
-      const changed = lock.packages.find((p) => older?.packages.some((o) => o.name === p.name && o.sha256 !== p.sha256) && p.name === 'tzdata') ??
-        lock.packages.find((p) => older?.packages.some((o) => o.name === p.name && o.sha256 !== p.sha256));
+      const older = (
+        await resolveLockfiles(
+          {
+            ...py.recipe,
+            build: {
+              ...py.recipe.build,
+              contents: { ...contentsOf(py.recipe), suites: ['trixie'] },
+            },
+          },
+          py.version,
+          [arch],
+          settings,
+        )
+      ).get(arch);
+      const changed =
+        lock.packages.find(
+          (p) =>
+            older?.packages.some((o) => o.name === p.name && o.sha256 !== p.sha256) &&
+            p.name === 'tzdata',
+        ) ??
+        lock.packages.find((p) =>
+          older?.packages.some((o) => o.name === p.name && o.sha256 !== p.sha256),
+        );
       const replacement = older?.packages.find((o) => o.name === changed?.name);
       if (changed && replacement) {
-        const variant: Lockfile = { ...lock, packages: lock.packages.map((p) => (p.name === changed.name ? replacement : p)) };
+        const variant: Lockfile = {
+          ...lock,
+          packages: lock.packages.map((p) => (p.name === changed.name ? replacement : p)),
+        };
         const a = await build(py.recipe, py.version, lock, path.join(work, 'update-a'));
         const b = await build(py.recipe, py.version, variant, path.join(work, 'update-b'));
         const la = await layers(a.out);
@@ -162,11 +228,29 @@ async function main(): Promise<void> {
         const rewritten = lb.filter((l) => !before.has(l.digest));
         const total = lb.reduce((s, l) => s + l.size, 0);
         const rewrittenBytes = rewritten.reduce((s, l) => s + l.size, 0);
-        printTable('one-package update (python image)', ['package changed', 'blobs rewritten (config + layers)', 'bytes rewritten', 'image bytes', 'share'], [
-          [`${changed.name} ${replacement.version} → ${changed.version}`, `${rewritten.length} of ${lb.length}`, mb(rewrittenBytes), mb(total), `${fixed((rewrittenBytes * 100) / total, 2)} %`],
-        ]);
+        printTable(
+          'one-package update (python image)',
+          [
+            'package changed',
+            'blobs rewritten (config + layers)',
+            'bytes rewritten',
+            'image bytes',
+            'share',
+          ],
+          [
+            [
+              `${changed.name} ${replacement.version} → ${changed.version}`,
+              `${rewritten.length} of ${lb.length}`,
+              mb(rewrittenBytes),
+              mb(total),
+              `${fixed((rewrittenBytes * 100) / total, 2)} %`,
+            ],
+          ],
+        );
       } else {
-        process.stdout.write('\n(no package differs between trixie and its update suites today: one-package update not measured)\n');
+        process.stdout.write(
+          '\n(no package differs between trixie and its update suites today: one-package update not measured)\n',
+        );
       }
     }
   } finally {

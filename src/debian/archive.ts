@@ -7,7 +7,13 @@ import { decompress, compressionOf } from './decompress.ts';
 import { fetchBytes } from './http.ts';
 import { loadKeyring } from './keyring.ts';
 import { parsePackages, type PackageRecord } from './packages.ts';
-import { checkSuite, parseRelease, verifyInRelease, type Release, type ReleaseFile } from './release.ts';
+import {
+  checkSuite,
+  parseRelease,
+  verifyInRelease,
+  type Release,
+  type ReleaseFile,
+} from './release.ts';
 import type { SuiteSource } from './sources.ts';
 
 /** What to read from the archive. */
@@ -71,7 +77,13 @@ function indexCandidates(component: string, arch: string): string[] {
  * Fetches one index the InRelease vouches for, checks its SHA256 and size, and keeps it in the
  * content-addressed cache (a cached copy is hashed again before use).
  */
-async function fetchIndex(suite: LoadedSuite, name: string, file: ReleaseFile, cacheDir: string, signal?: AbortSignal): Promise<Buffer> {
+async function fetchIndex(
+  suite: LoadedSuite,
+  name: string,
+  file: ReleaseFile,
+  cacheDir: string,
+  signal?: AbortSignal,
+): Promise<Buffer> {
   const cachePath = path.join(cacheDir, 'debian', 'blobs', 'sha256', file.sha256);
   const cached = await readFile(cachePath).catch(() => undefined);
   if (cached && sha256(cached) === file.sha256) return cached;
@@ -118,20 +130,34 @@ async function fetchIndex(suite: LoadedSuite, name: string, file: ReleaseFile, c
 const parsedIndexes = new Map<string, Promise<PackageRecord[]>>();
 const parsedIndexLimit = 12;
 
-async function loadPackages(suite: LoadedSuite, component: string, arch: string, cacheDir: string, signal?: AbortSignal): Promise<PackageRecord[]> {
+async function loadPackages(
+  suite: LoadedSuite,
+  component: string,
+  arch: string,
+  cacheDir: string,
+  signal?: AbortSignal,
+): Promise<PackageRecord[]> {
   const candidates = indexCandidates(component, arch);
   const name = candidates.find((c) => suite.release.files.has(c));
   const file = name ? suite.release.files.get(name) : undefined;
   if (!name || !file) {
-    throw new PermanentError(`suite ${suite.source.suite} has no Packages index for ${component}/${arch} in its InRelease`);
+    throw new PermanentError(
+      `suite ${suite.source.suite} has no Packages index for ${component}/${arch} in its InRelease`,
+    );
   }
   const key = `${file.sha256}\0${suite.source.suite}\0${suite.source.mirror}`;
   const memo = parsedIndexes.get(key);
   if (memo) return memo;
   const parsing = (async () => {
     const compressed = await fetchIndex(suite, name, file, cacheDir, signal);
-    const text = (await decompress(compressed, compressionOf(name) ?? 'none', signal)).toString('utf8');
-    return parsePackages(text, { suite: suite.source.suite, mirror: suite.source.mirror, indexName: `${suite.source.suite}/${name}` });
+    const text = (await decompress(compressed, compressionOf(name) ?? 'none', signal)).toString(
+      'utf8',
+    );
+    return parsePackages(text, {
+      suite: suite.source.suite,
+      mirror: suite.source.mirror,
+      indexName: `${suite.source.suite}/${name}`,
+    });
   })();
   parsedIndexes.set(key, parsing);
   parsing.catch(() => parsedIndexes.delete(key));
@@ -152,9 +178,11 @@ export async function loadArchive(request: ArchiveRequest): Promise<ArchiveIndex
       suites.flatMap((suite) =>
         request.components.flatMap((component) => {
           const own = loadPackages(suite, component, arch, request.cacheDir, request.signal);
-          const all = suite.release.allInSeparateIndex && indexCandidates(component, 'all').some((c) => suite.release.files.has(c))
-            ? [loadPackages(suite, component, 'all', request.cacheDir, request.signal)]
-            : [];
+          const all =
+            suite.release.allInSeparateIndex &&
+            indexCandidates(component, 'all').some((c) => suite.release.files.has(c))
+              ? [loadPackages(suite, component, 'all', request.cacheDir, request.signal)]
+              : [];
           return [own, ...all];
         }),
       ),

@@ -5,7 +5,9 @@ import { compareDebianVersions, satisfiesConstraint } from './version.ts';
 
 describe('deb822 control data', () => {
   it('parses paragraphs, case-insensitive names and continuation lines', () => {
-    const [a, b] = parseControl('Package: a\nDescription: short\n long\n .\n more\n\n\nPackage: b\nSHA256:\n abc 1 x\n def 2 y\n');
+    const [a, b] = parseControl(
+      'Package: a\nDescription: short\n long\n .\n more\n\n\nPackage: b\nSHA256:\n abc 1 x\n def 2 y\n',
+    );
     expect(a?.get('package')).toBe('a');
     expect(a?.get('description')).toBe('short\nlong\n\nmore');
     expect(b?.get('sha256')).toBe('\nabc 1 x\ndef 2 y');
@@ -14,7 +16,12 @@ describe('deb822 control data', () => {
 
 describe('relations', () => {
   it('parses alternatives, constraints, arch qualifiers and strips restrictions', () => {
-    expect(parseDependencies('libc6 (>= 2.36), a | b:any (<< 2~), c [amd64] <!nocheck>, python3:native', 't')).toEqual([
+    expect(
+      parseDependencies(
+        'libc6 (>= 2.36), a | b:any (<< 2~), c [amd64] <!nocheck>, python3:native',
+        't',
+      ),
+    ).toEqual([
       [{ name: 'libc6', archQualifier: undefined, constraint: { op: '>=', version: '2.36' } }],
       [
         { name: 'a', archQualifier: undefined, constraint: undefined },

@@ -30,9 +30,15 @@ export function blobPath(cacheDir: string, hex: string): string {
  * Returns a .deb's bytes, from the cache or the mirror, always checked against the SHA256 the
  * verified index (or the lockfile) gave: a tampered file is a permanent error and is not kept.
  */
-export async function fetchDeb(ref: DebRef, cacheDir: string, signal?: AbortSignal): Promise<Buffer> {
+export async function fetchDeb(
+  ref: DebRef,
+  cacheDir: string,
+  signal?: AbortSignal,
+): Promise<Buffer> {
   if (ref.filename.split('/').includes('..') || ref.filename.startsWith('/')) {
-    throw new PermanentError(`package ${ref.name} ${ref.version}: unsafe Filename ${JSON.stringify(ref.filename)}`);
+    throw new PermanentError(
+      `package ${ref.name} ${ref.version}: unsafe Filename ${JSON.stringify(ref.filename)}`,
+    );
   }
   const file = blobPath(cacheDir, ref.sha256);
   const cached = await readFile(file).catch(() => undefined);

@@ -44,7 +44,13 @@ export async function readTar(data: Buffer, what: string): Promise<TarEntry[]> {
       });
       stream.on('end', () => {
         const type = header.type;
-        if (type === 'file' || type === 'directory' || type === 'symlink' || type === 'link' || type === 'contiguous-file') {
+        if (
+          type === 'file' ||
+          type === 'directory' ||
+          type === 'symlink' ||
+          type === 'link' ||
+          type === 'contiguous-file'
+        ) {
           out.push({
             path: normaliseTarPath(header.name),
             type: type === 'contiguous-file' ? 'file' : type,
@@ -56,7 +62,9 @@ export async function readTar(data: Buffer, what: string): Promise<TarEntry[]> {
             data: type === 'file' || type === 'contiguous-file' ? Buffer.concat(chunks) : undefined,
           });
         } else {
-          reject(new PermanentError(`${what}: unsupported tar entry type ${type} at ${header.name}`));
+          reject(
+            new PermanentError(`${what}: unsupported tar entry type ${type} at ${header.name}`),
+          );
         }
         next();
       });
@@ -84,7 +92,8 @@ export async function readDeb(deb: Buffer, what: string): Promise<DebContents> {
   }
   const controlMember = members.find((m) => m.name.startsWith('control.tar'));
   const dataMember = members.find((m) => m.name.startsWith('data.tar'));
-  if (!controlMember || !dataMember) throw new PermanentError(`reading ${what}: control.tar or data.tar missing`);
+  if (!controlMember || !dataMember)
+    throw new PermanentError(`reading ${what}: control.tar or data.tar missing`);
   const unpack = async (m: { name: string; data: Buffer }): Promise<TarEntry[]> => {
     const compression = compressionOf(m.name);
     if (!compression) throw new PermanentError(`reading ${what}: unsupported member ${m.name}`);
@@ -98,6 +107,7 @@ export async function readDeb(deb: Buffer, what: string): Promise<DebContents> {
   const [controlEntries, data] = await Promise.all([unpack(controlMember), unpack(dataMember)]);
   const control = new Map<string, Buffer>();
   for (const e of controlEntries) if (e.type === 'file' && e.data) control.set(e.path, e.data);
-  if (!control.has('control')) throw new PermanentError(`reading ${what}: control.tar has no control file`);
+  if (!control.has('control'))
+    throw new PermanentError(`reading ${what}: control.tar has no control file`);
   return { control, data, mtime: Math.max(...members.map((m) => m.mtime)) };
 }

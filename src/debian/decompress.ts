@@ -14,7 +14,11 @@ export function compressionOf(name: string): Compression | undefined {
 }
 
 /** Decompresses a whole buffer; Debian's members and indexes are bounded, so memory is fine. */
-export async function decompress(data: Uint8Array, compression: Compression, signal?: AbortSignal): Promise<Buffer> {
+export async function decompress(
+  data: Uint8Array,
+  compression: Compression,
+  signal?: AbortSignal,
+): Promise<Buffer> {
   switch (compression) {
     case 'xz':
       // Not given the signal: @napi-rs/lzma refuses a plain AbortSignal (InvalidArg); the

@@ -20,7 +20,11 @@ export interface FetchedBytes {
  * GETs a file from a mirror. 5xx, 429 and network failures are transient (the mirror may come
  * back); 404 and other 4xx are permanent (the file is not there, retrying will not help).
  */
-export async function fetchBytes(url: string, what: string, options: FetchOptions = {}): Promise<FetchedBytes> {
+export async function fetchBytes(
+  url: string,
+  what: string,
+  options: FetchOptions = {},
+): Promise<FetchedBytes> {
   const timeout = AbortSignal.timeout(options.timeoutMs ?? 120_000);
   const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
   let response: Response;

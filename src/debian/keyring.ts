@@ -17,7 +17,8 @@ export async function loadKeyring(source: string): Promise<openpgp.PublicKey[]> 
     }
     const bytes = await readFile(trimmed);
     const head = bytes.subarray(0, 64).toString('latin1');
-    if (head.includes('-----BEGIN PGP')) return await openpgp.readKeys({ armoredKeys: bytes.toString('utf8') });
+    if (head.includes('-----BEGIN PGP'))
+      return await openpgp.readKeys({ armoredKeys: bytes.toString('utf8') });
     return await openpgp.readKeys({ binaryKeys: new Uint8Array(bytes) });
   } catch (cause) {
     const label = trimmed.startsWith('-----') ? 'inline Signed-By key block' : trimmed;

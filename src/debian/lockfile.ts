@@ -33,7 +33,12 @@ export const lockfileSchema = z.strictObject({
 export type Lockfile = z.infer<typeof lockfileSchema>;
 export type LockedPackage = z.infer<typeof lockedPackage>;
 
-export function lockfileOf(arch: string, suites: string[], packages: PackageRecord[], cut: CutDependency[]): Lockfile {
+export function lockfileOf(
+  arch: string,
+  suites: string[],
+  packages: PackageRecord[],
+  cut: CutDependency[],
+): Lockfile {
   return {
     'lockfile-version': 1,
     arch,
@@ -64,11 +69,19 @@ export function lockfileDigest(lock: Lockfile): string {
 }
 
 /** Which packages differ between two lockfiles: for provenance ("openssl 3.0.15 → 3.0.16"). */
-export function diffLockfiles(before: Lockfile, after: Lockfile): { name: string; from?: string; to?: string; suite?: string }[] {
+export function diffLockfiles(
+  before: Lockfile,
+  after: Lockfile,
+): { name: string; from?: string; to?: string; suite?: string }[] {
   const a = new Map(before.packages.map((p) => [p.name, p]));
   const b = new Map(after.packages.map((p) => [p.name, p]));
   const names = [...new Set([...a.keys(), ...b.keys()])].sort();
   return names
     .filter((n) => a.get(n)?.sha256 !== b.get(n)?.sha256)
-    .map((n) => ({ name: n, from: a.get(n)?.version, to: b.get(n)?.version, suite: b.get(n)?.suite }));
+    .map((n) => ({
+      name: n,
+      from: a.get(n)?.version,
+      to: b.get(n)?.version,
+      suite: b.get(n)?.suite,
+    }));
 }

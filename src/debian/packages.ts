@@ -78,14 +78,21 @@ function* paragraphs(text: string): Generator<Map<string, string>> {
 }
 
 /** `Source: name (version)` or `Source: name` or absent (then it is the package itself). */
-function sourceOf(raw: string | undefined, name: string, version: string): { source: string; sourceVersion: string } {
+function sourceOf(
+  raw: string | undefined,
+  name: string,
+  version: string,
+): { source: string; sourceVersion: string } {
   if (!raw) return { source: name, sourceVersion: version };
   const m = /^(\S+)(?:\s+\((\S+)\))?$/.exec(raw.trim());
   return { source: m?.[1] ?? name, sourceVersion: m?.[2] ?? version };
 }
 
 /** Parses a Packages index. Entries without a SHA256 or filename are refused: nothing unverified. */
-export function parsePackages(text: string, origin: { suite: string; mirror: string; indexName: string }): PackageRecord[] {
+export function parsePackages(
+  text: string,
+  origin: { suite: string; mirror: string; indexName: string },
+): PackageRecord[] {
   const out: PackageRecord[] = [];
   for (const p of paragraphs(text)) {
     const name = p.get('package');
@@ -127,7 +134,10 @@ export function dependenciesOf(r: PackageRecord): Dependency[] {
   let deps = parsedDependencies.get(r);
   if (!deps) {
     const where = `${r.indexName}: ${r.name} ${r.version}`;
-    deps = [...parseDependencies(r.preDependsField, where), ...parseDependencies(r.dependsField, where)];
+    deps = [
+      ...parseDependencies(r.preDependsField, where),
+      ...parseDependencies(r.dependsField, where),
+    ];
     parsedDependencies.set(r, deps);
   }
   return deps;

@@ -16,11 +16,15 @@ export interface Relation {
 /** One dependency: any one of its alternatives satisfies it. */
 export type Dependency = Relation[];
 
-const relationPattern = /^([a-z0-9][a-z0-9+.-]*)(?::([a-z0-9-]+))?\s*(?:\(\s*(<<|<=|=|>=|>>|<|>)\s*([0-9A-Za-z][^\s)]*)\s*\))?$/;
+const relationPattern =
+  /^([a-z0-9][a-z0-9+.-]*)(?::([a-z0-9-]+))?\s*(?:\(\s*(<<|<=|=|>=|>>|<|>)\s*([0-9A-Za-z][^\s)]*)\s*\))?$/;
 
 /** Parses one alternative, e.g. `libc6 (>= 2.36)`; undefined when it is not well formed. */
 export function parseRelation(text: string): Relation | undefined {
-  const cleaned = text.replace(/\[[^\]]*\]/g, '').replace(/<[^>]*>/g, '').trim();
+  const cleaned = text
+    .replace(/\[[^\]]*\]/g, '')
+    .replace(/<[^>]*>/g, '')
+    .trim();
   const m = relationPattern.exec(cleaned);
   if (!m?.[1]) return undefined;
   // `<` and `>` are obsolete spellings of `<=` and `>=` (deb-control(5)).
@@ -41,7 +45,8 @@ export function parseDependencies(field: string | undefined, context: string): D
     const alternatives: Relation[] = [];
     for (const alt of group.split('|')) {
       const relation = parseRelation(alt);
-      if (!relation) throw new Error(`${context}: cannot parse relation ${JSON.stringify(alt.trim())}`);
+      if (!relation)
+        throw new Error(`${context}: cannot parse relation ${JSON.stringify(alt.trim())}`);
       alternatives.push(relation);
     }
     out.push(alternatives);

@@ -20,32 +20,61 @@ describe('Release parsing', () => {
 
   it('refuses an expired Release (Valid-Until), as apt does against replays', () => {
     const text = release('Valid-Until: Sat, 08 Nov 2025 10:00:00 UTC\n');
-    expect(() => parseRelease(text, 'test', new Date('2025-11-09T00:00:00Z'))).toThrow(PermanentError);
+    expect(() => parseRelease(text, 'test', new Date('2025-11-09T00:00:00Z'))).toThrow(
+      PermanentError,
+    );
     expect(() => parseRelease(text, 'test', new Date('2025-11-07T00:00:00Z'))).not.toThrow();
   });
 
   it('refuses a Release without SHA256 sums or with a malformed line', () => {
     expect(() => parseRelease('Suite: x\nMD5Sum:\n abc 1 f\n', 'test')).toThrow(/no SHA256/);
-    expect(() => parseRelease('Suite: x\nSHA256:\n nothex 1 f\n', 'test')).toThrow(/malformed SHA256/);
+    expect(() => parseRelease('Suite: x\nSHA256:\n nothex 1 f\n', 'test')).toThrow(
+      /malformed SHA256/,
+    );
   });
 });
 
 describe('suite sources', () => {
   const host = [
-    { uri: 'http://mirror.invalid/debian', suites: ['bookworm', 'bookworm-updates'], components: ['main'], signedBy: '/keys/archive.gpg' },
-    { uri: 'http://mirror.invalid/debian-security', suites: ['bookworm-security'], components: ['main'], signedBy: '/keys/archive.gpg' },
+    {
+      uri: 'http://mirror.invalid/debian',
+      suites: ['bookworm', 'bookworm-updates'],
+      components: ['main'],
+      signedBy: '/keys/archive.gpg',
+    },
+    {
+      uri: 'http://mirror.invalid/debian-security',
+      suites: ['bookworm-security'],
+      components: ['main'],
+      signedBy: '/keys/archive.gpg',
+    },
   ];
 
   it("takes each suite's mirror and keyring from the host, security suites from the security source", () => {
     expect(pickSources(['trixie', 'trixie-security'], {}, host)).toEqual([
       { suite: 'trixie', mirror: 'http://mirror.invalid/debian', keyring: '/keys/archive.gpg' },
-      { suite: 'trixie-security', mirror: 'http://mirror.invalid/debian-security', keyring: '/keys/archive.gpg' },
+      {
+        suite: 'trixie-security',
+        mirror: 'http://mirror.invalid/debian-security',
+        keyring: '/keys/archive.gpg',
+      },
     ]);
   });
 
   it('prefers KILN_DEBIAN_MIRROR / _SECURITY_MIRROR / _KEYRING', () => {
-    const s = pickSources(['trixie', 'trixie-security'], { debianMirror: 'http://a.invalid/', debianSecurityMirror: 'http://b.invalid', debianKeyring: '/k.gpg' }, host);
-    expect(s.map((x) => `${x.mirror} ${x.keyring}`)).toEqual(['http://a.invalid /k.gpg', 'http://b.invalid /k.gpg']);
+    const s = pickSources(
+      ['trixie', 'trixie-security'],
+      {
+        debianMirror: 'http://a.invalid/',
+        debianSecurityMirror: 'http://b.invalid',
+        debianKeyring: '/k.gpg',
+      },
+      host,
+    );
+    expect(s.map((x) => `${x.mirror} ${x.keyring}`)).toEqual([
+      'http://a.invalid /k.gpg',
+      'http://b.invalid /k.gpg',
+    ]);
   });
 
   it('says which variable to set when nothing serves a suite', () => {

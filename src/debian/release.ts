@@ -24,19 +24,29 @@ export interface Release {
   files: Map<string, ReleaseFile>;
 }
 
-const sha256Line = z.tuple([z.string().regex(/^[a-f0-9]{64}$/), z.string().regex(/^\d+$/), z.string().min(1)]);
+const sha256Line = z.tuple([
+  z.string().regex(/^[a-f0-9]{64}$/),
+  z.string().regex(/^\d+$/),
+  z.string().min(1),
+]);
 
 /**
  * Verifies a cleartext-signed InRelease against a keyring and parses the signed text. At least
  * one signature must verify with a key in the keyring (as apt requires); the text that is parsed
  * is the one openpgp returns as signed, never the raw input.
  */
-export async function verifyInRelease(text: string, keys: openpgp.PublicKey[], what: string): Promise<string> {
+export async function verifyInRelease(
+  text: string,
+  keys: openpgp.PublicKey[],
+  what: string,
+): Promise<string> {
   let message: openpgp.CleartextMessage;
   try {
     message = await openpgp.readCleartextMessage({ cleartextMessage: text });
   } catch (cause) {
-    throw new PermanentError(`InRelease of ${what} is not a cleartext-signed OpenPGP message`, { cause });
+    throw new PermanentError(`InRelease of ${what} is not a cleartext-signed OpenPGP message`, {
+      cause,
+    });
   }
   const result = await openpgp.verify({ message, verificationKeys: keys, format: 'utf8' });
   const failures: string[] = [];
@@ -45,7 +55,9 @@ export async function verifyInRelease(text: string, keys: openpgp.PublicKey[], w
       await signature.verified;
       return result.data;
     } catch (cause) {
-      failures.push(`key ${signature.keyID.toHex()}: ${cause instanceof Error ? cause.message : String(cause)}`);
+      failures.push(
+        `key ${signature.keyID.toHex()}: ${cause instanceof Error ? cause.message : String(cause)}`,
+      );
     }
   }
   throw new PermanentError(
@@ -61,7 +73,10 @@ export function parseRelease(signedText: string, what: string, now = new Date())
   for (const line of (paragraph.get('sha256') ?? '').split('\n')) {
     if (line.trim() === '') continue;
     const parsed = sha256Line.safeParse(line.trim().split(/\s+/));
-    if (!parsed.success) throw new PermanentError(`InRelease of ${what}: malformed SHA256 line ${JSON.stringify(line)}`);
+    if (!parsed.success)
+      throw new PermanentError(
+        `InRelease of ${what}: malformed SHA256 line ${JSON.stringify(line)}`,
+      );
     const [sha256, size, name] = parsed.data;
     files.set(name, { sha256, size: Number(size) });
   }
@@ -70,7 +85,9 @@ export function parseRelease(signedText: string, what: string, now = new Date())
   const validUntil = parseDate(paragraph.get('valid-until'));
   // apt refuses an expired Release: an attacker could otherwise replay an old, vulnerable archive.
   if (validUntil && validUntil.getTime() < now.getTime()) {
-    throw new PermanentError(`InRelease of ${what} expired at ${validUntil.toISOString()} (Valid-Until): refusing a possibly replayed archive`);
+    throw new PermanentError(
+      `InRelease of ${what} expired at ${validUntil.toISOString()} (Valid-Until): refusing a possibly replayed archive`,
+    );
   }
   return {
     suite: paragraph.get('suite') ?? '',

@@ -46,12 +46,16 @@ function universe(available: PackageRecord[], arch: string): Universe {
     byName.set(r.name, list);
     for (const p of r.provides) {
       const plist = providers.get(p.name) ?? [];
-      plist.push({ record: r, version: p.constraint?.op === '=' ? p.constraint.version : undefined });
+      plist.push({
+        record: r,
+        version: p.constraint?.op === '=' ? p.constraint.version : undefined,
+      });
       providers.set(p.name, plist);
     }
   }
   // Highest version first; a stable sort keeps the recipe's suite order between equal versions.
-  for (const list of byName.values()) list.sort((a, b) => compareDebianVersions(b.version, a.version));
+  for (const list of byName.values())
+    list.sort((a, b) => compareDebianVersions(b.version, a.version));
   return { byName, providers };
 }
 
@@ -65,14 +69,22 @@ function qualifierAllows(rel: Relation, target: PackageRecord, arch: string): bo
 
 function satisfiedBy(rel: Relation, r: PackageRecord, arch: string): boolean {
   if (r.name !== rel.name || !qualifierAllows(rel, r, arch)) return false;
-  return !rel.constraint || satisfiesConstraint(r.version, rel.constraint.op, rel.constraint.version);
+  return (
+    !rel.constraint || satisfiesConstraint(r.version, rel.constraint.op, rel.constraint.version)
+  );
 }
 
-function providedBy(rel: Relation, provider: { record: PackageRecord; version: string | undefined }): boolean {
+function providedBy(
+  rel: Relation,
+  provider: { record: PackageRecord; version: string | undefined },
+): boolean {
   if (rel.archQualifier === 'any' && provider.record.multiArch !== 'allowed') return false;
   if (!rel.constraint) return true;
   // A versioned dependency is only satisfied by a versioned Provides (deb-control(5)).
-  return provider.version !== undefined && satisfiesConstraint(provider.version, rel.constraint.op, rel.constraint.version);
+  return (
+    provider.version !== undefined &&
+    satisfiesConstraint(provider.version, rel.constraint.op, rel.constraint.version)
+  );
 }
 
 const describe = (r: PackageRecord): string => `${r.name} ${r.version} (${r.suite})`;
@@ -98,11 +110,17 @@ export function resolve(request: ResolveRequest): Resolution {
 
   for (const spec of request.packages) {
     const [name = '', pin] = spec.split('=', 2);
-    if (excluded.has(name)) throw new PermanentError(`package ${name} for ${arch} is both requested and excluded`);
-    const candidates = (u.byName.get(name) ?? []).filter((r) => pin === undefined || compareDebianVersions(r.version, pin) === 0);
+    if (excluded.has(name))
+      throw new PermanentError(`package ${name} for ${arch} is both requested and excluded`);
+    const candidates = (u.byName.get(name) ?? []).filter(
+      (r) => pin === undefined || compareDebianVersions(r.version, pin) === 0,
+    );
     const chosen = candidates[0];
     if (!chosen) {
-      const known = u.byName.get(name)?.map((r) => r.version).join(', ');
+      const known = u.byName
+        .get(name)
+        ?.map((r) => r.version)
+        .join(', ');
       throw new PermanentError(
         `requested package ${spec} is not available for ${arch}${known ? ` (available: ${known})` : u.providers.has(name) ? ' (it is a virtual package: name a real one)' : ''}`,
       );
@@ -114,7 +132,9 @@ export function resolve(request: ResolveRequest): Resolution {
     dep.some((rel) => {
       const s = selected.get(rel.name);
       if (s && satisfiedBy(rel, s, arch)) return true;
-      return (u.providers.get(rel.name) ?? []).some((p) => selected.get(p.record.name) === p.record && providedBy(rel, p));
+      return (u.providers.get(rel.name) ?? []).some(
+        (p) => selected.get(p.record.name) === p.record && providedBy(rel, p),
+      );
     });
 
   while (queue.length > 0) {
@@ -141,7 +161,9 @@ export function resolve(request: ResolveRequest): Resolution {
       );
     }
   }
-  const packages = [...selected.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const packages = [...selected.values()].sort((a, b) =>
+    a.name < b.name ? -1 : a.name > b.name ? 1 : 0,
+  );
   const uniqueCut = [...new Map(cut.map((c) => [`${c.package}\0${c.neededBy}`, c])).values()].sort(
     (a, b) => a.package.localeCompare(b.package) || a.neededBy.localeCompare(b.neededBy),
   );
@@ -149,7 +171,13 @@ export function resolve(request: ResolveRequest): Resolution {
 }
 
 /** The first alternative that can be installed: a real package (highest version), else a provider. */
-function choose(dep: Dependency, u: Universe, selected: Map<string, PackageRecord>, excluded: Set<string>, arch: string): PackageRecord | undefined {
+function choose(
+  dep: Dependency,
+  u: Universe,
+  selected: Map<string, PackageRecord>,
+  excluded: Set<string>,
+  arch: string,
+): PackageRecord | undefined {
   for (const rel of dep) {
     if (selected.has(rel.name)) continue; // chosen at another version: it cannot be swapped out
     const real = (u.byName.get(rel.name) ?? []).find((r) => satisfiedBy(rel, r, arch));
@@ -157,7 +185,13 @@ function choose(dep: Dependency, u: Universe, selected: Map<string, PackageRecor
     const providers = (u.providers.get(rel.name) ?? [])
       .filter((p) => !excluded.has(p.record.name) && providedBy(rel, p))
       .filter((p) => !selected.has(p.record.name))
-      .sort((a, b) => (a.record.name < b.record.name ? -1 : a.record.name > b.record.name ? 1 : compareDebianVersions(b.record.version, a.record.version)));
+      .sort((a, b) =>
+        a.record.name < b.record.name
+          ? -1
+          : a.record.name > b.record.name
+            ? 1
+            : compareDebianVersions(b.record.version, a.record.version),
+      );
     // A virtual package with one provider is unambiguous; with several, apt also takes a
     // deterministic pick, here the first by name (the lockfile shows which).
     const provider = providers[0];

@@ -18,14 +18,19 @@ export interface MirrorSettings {
   debianKeyring?: string | undefined;
 }
 
-const isSecurity = (suite: string): boolean => /-security$/.test(suite) || suite.endsWith('/updates');
+const isSecurity = (suite: string): boolean =>
+  /-security$/.test(suite) || suite.endsWith('/updates');
 
 /**
  * Picks the mirror for each suite: the configured one, else the host's apt source that lists
  * the suite, else the host source of the same kind (security or not) — so a bookworm host can
  * build trixie from the same mirror. Mirror host names never come from kiln's code.
  */
-export function pickSources(suites: string[], settings: MirrorSettings, host: AptSource[]): SuiteSource[] {
+export function pickSources(
+  suites: string[],
+  settings: MirrorSettings,
+  host: AptSource[],
+): SuiteSource[] {
   return suites.map((suite) => {
     const security = isSecurity(suite);
     const configured = security ? settings.debianSecurityMirror : settings.debianMirror;
@@ -38,12 +43,16 @@ export function pickSources(suites: string[], settings: MirrorSettings, host: Ap
         `no Debian mirror for suite ${suite}: set ${security ? 'KILN_DEBIAN_SECURITY_MIRROR' : 'KILN_DEBIAN_MIRROR'} or add it to the host's apt sources`,
       );
     }
-    const keyring = settings.debianKeyring ?? (configured ? undefined : source?.signedBy) ?? defaultKeyringPath;
+    const keyring =
+      settings.debianKeyring ?? (configured ? undefined : source?.signedBy) ?? defaultKeyringPath;
     return { suite, mirror: mirror.replace(/\/+$/, ''), keyring };
   });
 }
 
 /** {@link pickSources} against the host's /etc/apt. */
-export async function hostSuiteSources(suites: string[], settings: MirrorSettings): Promise<SuiteSource[]> {
+export async function hostSuiteSources(
+  suites: string[],
+  settings: MirrorSettings,
+): Promise<SuiteSource[]> {
   return pickSources(suites, settings, await hostAptSources());
 }

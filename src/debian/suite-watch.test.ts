@@ -13,7 +13,9 @@ describe('suite change checks', () => {
       res.writeHead(304).end();
       return;
     }
-    res.writeHead(200, { etag: '"v1"', 'last-modified': 'Sat, 01 Nov 2025 10:00:00 GMT' }).end('signed text');
+    res
+      .writeHead(200, { etag: '"v1"', 'last-modified': 'Sat, 01 Nov 2025 10:00:00 GMT' })
+      .end('signed text');
   });
   beforeAll(async () => {
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -34,12 +36,29 @@ describe('suite change checks', () => {
 
 describe('lockfile change reasons', () => {
   const pkg = (name: string, version: string, suite: string) => ({
-    name, version, arch: 'amd64', source: name, 'source-version': version, suite, filename: `pool/${name}_${version}.deb`, size: 1, sha256: version.padEnd(64, '0').replace(/[^a-f0-9]/g, 'a'),
+    name,
+    version,
+    arch: 'amd64',
+    source: name,
+    'source-version': version,
+    suite,
+    filename: `pool/${name}_${version}.deb`,
+    size: 1,
+    sha256: version.padEnd(64, '0').replace(/[^a-f0-9]/g, 'a'),
   });
-  const lock = (packages: ReturnType<typeof pkg>[]): Lockfile => ({ 'lockfile-version': 1, arch: 'amd64', suites: ['x'], packages, excluded: [] });
+  const lock = (packages: ReturnType<typeof pkg>[]): Lockfile => ({
+    'lockfile-version': 1,
+    arch: 'amd64',
+    suites: ['x'],
+    packages,
+    excluded: [],
+  });
 
   it('names each changed package and marks security updates', () => {
-    const change = describeLockfileChange(lock([pkg('libssl3', '3.0.15', 'bookworm'), pkg('zlib', '1', 'bookworm')]), lock([pkg('libssl3', '3.0.16', 'bookworm-security'), pkg('zlib', '1', 'bookworm')]));
+    const change = describeLockfileChange(
+      lock([pkg('libssl3', '3.0.15', 'bookworm'), pkg('zlib', '1', 'bookworm')]),
+      lock([pkg('libssl3', '3.0.16', 'bookworm-security'), pkg('zlib', '1', 'bookworm')]),
+    );
     expect(change.security).toBe(true);
     expect(change.reason).toBe('libssl3 3.0.15 → 3.0.16 (bookworm-security)');
   });

@@ -23,11 +23,19 @@ export interface SuiteCheck {
  * unchanged archive costs one 304. A changed one is only a hint to re-resolve: the resolution
  * fetches and verifies the InRelease again, so nothing here is trusted.
  */
-export async function pollSuite(source: SuiteSource, previous: SuiteState | undefined, signal?: AbortSignal): Promise<SuiteCheck> {
+export async function pollSuite(
+  source: SuiteSource,
+  previous: SuiteState | undefined,
+  signal?: AbortSignal,
+): Promise<SuiteCheck> {
   const headers: Record<string, string> = {};
   if (previous?.etag) headers['if-none-match'] = previous.etag;
   if (previous?.lastModified) headers['if-modified-since'] = previous.lastModified;
-  const r = await fetchBytes(`${source.mirror}/dists/${source.suite}/InRelease`, `InRelease of ${source.suite}`, { signal, headers, timeoutMs: 30_000 });
+  const r = await fetchBytes(
+    `${source.mirror}/dists/${source.suite}/InRelease`,
+    `InRelease of ${source.suite}`,
+    { signal, headers, timeoutMs: 30_000 },
+  );
   if (r.status === 304) return { suite: source.suite, changed: false, state: previous ?? {} };
   const sha256 = createHash('sha256').update(r.body).digest('hex');
   return {
@@ -50,7 +58,10 @@ export function describeLockfileChange(before: Lockfile, after: Lockfile): Lockf
   const packages = diffLockfiles(before, after);
   const security = packages.some((p) => p.suite !== undefined && /-security$/.test(p.suite));
   const reason = packages
-    .map((p) => `${p.name} ${p.from ?? '(new)'} → ${p.to ?? '(removed)'}${p.suite ? ` (${p.suite})` : ''}`)
+    .map(
+      (p) =>
+        `${p.name} ${p.from ?? '(new)'} → ${p.to ?? '(removed)'}${p.suite ? ` (${p.suite})` : ''}`,
+    )
     .join(', ');
   return { packages, security, reason };
 }

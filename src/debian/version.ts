@@ -18,7 +18,11 @@ export function compareDebianVersions(a: string, b: string): number {
 }
 
 /** Whether `version` satisfies `op constraint`, as in a Depends field. */
-export function satisfiesConstraint(version: string, op: VersionOperator, constraint: string): boolean {
+export function satisfiesConstraint(
+  version: string,
+  op: VersionOperator,
+  constraint: string,
+): boolean {
   const c = compareDebianVersions(version, constraint);
   switch (op) {
     case '<<':

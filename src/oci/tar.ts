@@ -43,7 +43,10 @@ export function checkLayerPath(p: string, what: string): string {
     p.startsWith('/') ||
     p.includes('\0') ||
     p.split('/').some((seg) => seg === '' || seg === '.' || seg === '..');
-  if (bad) throw new PermanentError(`${what}: refusing unsafe path ${JSON.stringify(p)} (absolute, empty or containing ..)`);
+  if (bad)
+    throw new PermanentError(
+      `${what}: refusing unsafe path ${JSON.stringify(p)} (absolute, empty or containing ..)`,
+    );
   return p;
 }
 
@@ -59,7 +62,8 @@ export function symlinkEscapes(linkPath: string, target: string): boolean {
   return false;
 }
 
-const byPath = (a: LayerEntry, b: LayerEntry): number => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
+const byPath = (a: LayerEntry, b: LayerEntry): number =>
+  a.path < b.path ? -1 : a.path > b.path ? 1 : 0;
 
 /**
  * Writes entries as a reproducible tar: sorted by path, one entry per path, the same mtime,
@@ -73,18 +77,24 @@ export async function writeTarLayer(entries: LayerEntry[], options: TarOptions):
     const e = sorted[i];
     if (!e) continue;
     checkLayerPath(e.path, options.what);
-    if (i > 0 && sorted[i - 1]?.path === e.path) throw new PermanentError(`${options.what}: duplicate path ${e.path}`);
+    if (i > 0 && sorted[i - 1]?.path === e.path)
+      throw new PermanentError(`${options.what}: duplicate path ${e.path}`);
     if (e.type === 'symlink') {
       if (!e.linkname) throw new PermanentError(`${options.what}: symlink ${e.path} has no target`);
       if (symlinkEscapes(e.path, e.linkname)) {
-        throw new PermanentError(`${options.what}: refusing symlink ${e.path} -> ${e.linkname}, it escapes the root`);
+        throw new PermanentError(
+          `${options.what}: refusing symlink ${e.path} -> ${e.linkname}, it escapes the root`,
+        );
       }
       symlinks.add(e.path);
     }
     const parts = e.path.split('/');
     for (let n = 1; n < parts.length; n++) {
       const parent = parts.slice(0, n).join('/');
-      if (symlinks.has(parent)) throw new PermanentError(`${options.what}: refusing ${e.path}, it lies under the symlink ${parent}`);
+      if (symlinks.has(parent))
+        throw new PermanentError(
+          `${options.what}: refusing ${e.path}, it lies under the symlink ${parent}`,
+        );
     }
   }
   const pack = tar.pack();
@@ -126,5 +136,9 @@ export async function writeTarLayer(entries: LayerEntry[], options: TarOptions):
 export const gzipLevel = 6;
 
 export async function gzipLayer(tarBytes: Buffer): Promise<Buffer> {
-  return gzip(tarBytes, { level: gzipLevel, memLevel: 9, strategy: zlibConstants.Z_DEFAULT_STRATEGY });
+  return gzip(tarBytes, {
+    level: gzipLevel,
+    memLevel: 9,
+    strategy: zlibConstants.Z_DEFAULT_STRATEGY,
+  });
 }

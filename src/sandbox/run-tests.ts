@@ -35,23 +35,35 @@ function envRecord(env: ImageTestOptions['env']): Record<string, string> {
 }
 
 /** The bwrap arguments: every namespace unshared (so no network), the root read-only. */
-export function bwrapArgs(options: Pick<ImageTestOptions, 'rootfs' | 'env' | 'user' | 'workdir'>, command: string[]): string[] {
+export function bwrapArgs(
+  options: Pick<ImageTestOptions, 'rootfs' | 'env' | 'user' | 'workdir'>,
+  command: string[],
+): string[] {
   const [uid = '0', gid] = (options.user ?? '0').split(':');
-  const numeric = (v: string | undefined, fallback: string): string => (v !== undefined && /^\d+$/.test(v) ? v : fallback);
+  const numeric = (v: string | undefined, fallback: string): string =>
+    v !== undefined && /^\d+$/.test(v) ? v : fallback;
   const args = [
     '--unshare-all',
     '--die-with-parent',
     '--new-session',
-    '--ro-bind', options.rootfs, '/',
-    '--proc', '/proc',
-    '--dev', '/dev',
-    '--tmpfs', '/tmp',
-    '--uid', numeric(uid, '0'),
-    '--gid', numeric(gid, numeric(uid, '0')),
+    '--ro-bind',
+    options.rootfs,
+    '/',
+    '--proc',
+    '/proc',
+    '--dev',
+    '/dev',
+    '--tmpfs',
+    '/tmp',
+    '--uid',
+    numeric(uid, '0'),
+    '--gid',
+    numeric(gid, numeric(uid, '0')),
     '--clearenv',
   ];
   const env = { HOME: '/', ...envRecord(options.env) };
-  for (const [k, v] of Object.entries(env).sort(([a], [b]) => (a < b ? -1 : 1))) args.push('--setenv', k, v);
+  for (const [k, v] of Object.entries(env).sort(([a], [b]) => (a < b ? -1 : 1)))
+    args.push('--setenv', k, v);
   args.push('--chdir', options.workdir ?? '/', '--', ...command);
   return args;
 }
@@ -64,7 +76,8 @@ export function bwrapArgs(options: Pick<ImageTestOptions, 'rootfs' | 'env' | 'us
 export async function runImageTests(options: ImageTestOptions): Promise<TestOutcome[]> {
   // bwrap mounts /proc, /dev and /tmp over the read-only root: the mount points must exist.
   // A minimal image may lack them; the unpacked copy is ours to add them to.
-  for (const dir of ['proc', 'dev', 'tmp']) await mkdir(path.join(options.rootfs, dir), { recursive: true });
+  for (const dir of ['proc', 'dev', 'tmp'])
+    await mkdir(path.join(options.rootfs, dir), { recursive: true });
   const outcomes: TestOutcome[] = [];
   for (const [i, test] of options.tests.entries()) {
     const name = test.name ?? test.run.join(' ');
@@ -79,13 +92,19 @@ export async function runImageTests(options: ImageTestOptions): Promise<TestOutc
     for (const line of output.split('\n')) if (line) options.onLogLine?.(`[test ${name}] ${line}`);
     if (options.signal?.aborted) throw options.signal.reason;
     const expected = test['expect-output'];
-    if (result.exitCode !== 0 || result.timedOut || (expected !== undefined && !output.includes(expected))) {
+    if (
+      result.exitCode !== 0 ||
+      result.timedOut ||
+      (expected !== undefined && !output.includes(expected))
+    ) {
       const why = result.timedOut
         ? 'timed out'
         : result.exitCode !== 0
           ? `exited with ${result.exitCode ?? result.signal ?? 'no code'}`
           : `its output lacks ${JSON.stringify(expected)}`;
-      throw new PermanentError(`image test ${i + 1} (${name}) failed: ${why}\n--- output ---\n${output}`);
+      throw new PermanentError(
+        `image test ${i + 1} (${name}) failed: ${why}\n--- output ---\n${output}`,
+      );
     }
     outcomes.push({ name, status: 'passed' });
   }

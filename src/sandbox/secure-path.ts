@@ -8,7 +8,12 @@ import { PermanentError } from '../errors.ts';
  * only when `followLast` is set. Nothing the image contains can make this leave `root`.
  * `knownDirs` holds absolute paths the caller created as real folders and has not replaced since.
  */
-export async function secureJoin(root: string, rel: string, followLast = false, knownDirs?: Set<string>): Promise<string> {
+export async function secureJoin(
+  root: string,
+  rel: string,
+  followLast = false,
+  knownDirs?: Set<string>,
+): Promise<string> {
   const pending = rel.split('/').filter((s) => s !== '' && s !== '.');
   const done: string[] = [];
   let hops = 0;

@@ -9,7 +9,12 @@ import { MediaType } from '../oci/media-types.ts';
 import { bwrapArgs } from './run-tests.ts';
 import { unpackLayout } from './unpack.ts';
 
-type Raw = { name: string; type?: 'file' | 'directory' | 'symlink' | 'link'; data?: string; linkname?: string };
+type Raw = {
+  name: string;
+  type?: 'file' | 'directory' | 'symlink' | 'link';
+  data?: string;
+  linkname?: string;
+};
 
 async function rawTar(entries: Raw[]): Promise<Buffer> {
   const pack = tar.pack();
@@ -32,8 +37,14 @@ async function layoutOf(dir: string, layers: Raw[][]): Promise<string> {
   const layout = await OciLayout.create(dir);
   const descs = [];
   for (const l of layers) descs.push(await layout.writeBlob(await rawTar(l), MediaType.layerGzip));
-  const config = await layout.writeJson({ architecture: 'amd64', os: 'linux', config: {}, rootfs: { type: 'layers', diff_ids: [] } }, MediaType.imageConfig);
-  const manifest = await layout.writeJson({ schemaVersion: 2, mediaType: MediaType.imageManifest, config, layers: descs }, MediaType.imageManifest);
+  const config = await layout.writeJson(
+    { architecture: 'amd64', os: 'linux', config: {}, rootfs: { type: 'layers', diff_ids: [] } },
+    MediaType.imageConfig,
+  );
+  const manifest = await layout.writeJson(
+    { schemaVersion: 2, mediaType: MediaType.imageManifest, config, layers: descs },
+    MediaType.imageManifest,
+  );
   return manifest.digest;
 }
 
@@ -51,8 +62,19 @@ describe('unpackLayout', () => {
   it('applies layers in order with whiteouts and opaque folders', async () => {
     const dir = await temp();
     const digest = await layoutOf(path.join(dir, 'oci'), [
-      [{ name: 'etc/', type: 'directory' }, { name: 'etc/a', data: 'a' }, { name: 'etc/b', data: 'b' }, { name: 'opt/x/old', data: 'o' }],
-      [{ name: 'etc/.wh.a' }, { name: 'etc/b', data: 'b2' }, { name: 'opt/x/.wh..wh..opq' }, { name: 'opt/x/new', data: 'n' }, { name: 'etc/l', type: 'symlink', linkname: 'b' }],
+      [
+        { name: 'etc/', type: 'directory' },
+        { name: 'etc/a', data: 'a' },
+        { name: 'etc/b', data: 'b' },
+        { name: 'opt/x/old', data: 'o' },
+      ],
+      [
+        { name: 'etc/.wh.a' },
+        { name: 'etc/b', data: 'b2' },
+        { name: 'opt/x/.wh..wh..opq' },
+        { name: 'opt/x/new', data: 'n' },
+        { name: 'etc/l', type: 'symlink', linkname: 'b' },
+      ],
     ]);
     const root = path.join(dir, 'root');
     await unpackLayout(path.join(dir, 'oci'), digest, root);
@@ -68,7 +90,11 @@ describe('unpackLayout', () => {
     const outside = await temp();
     const digest = await layoutOf(path.join(dir, 'oci'), [
       [{ name: 'escape', type: 'symlink', linkname: outside }],
-      [{ name: 'escape/pwned', data: 'x' }, { name: 'up', type: 'symlink', linkname: '../../../../..' }, { name: 'up/pwned2', data: 'y' }],
+      [
+        { name: 'escape/pwned', data: 'x' },
+        { name: 'up', type: 'symlink', linkname: '../../../../..' },
+        { name: 'up/pwned2', data: 'y' },
+      ],
     ]);
     const root = path.join(dir, 'root');
     await unpackLayout(path.join(dir, 'oci'), digest, root);
@@ -81,15 +107,29 @@ describe('unpackLayout', () => {
   it('refuses `..` entries', async () => {
     const dir = await temp();
     const digest = await layoutOf(path.join(dir, 'oci'), [[{ name: '../evil', data: 'x' }]]);
-    await expect(unpackLayout(path.join(dir, 'oci'), digest, path.join(dir, 'root'))).rejects.toThrow(/unsafe path/);
+    await expect(
+      unpackLayout(path.join(dir, 'oci'), digest, path.join(dir, 'root')),
+    ).rejects.toThrow(/unsafe path/);
   });
 });
 
 describe('bwrap arguments', () => {
   it('unshares every namespace (no network), binds the root read-only and runs as the image user', () => {
-    const args = bwrapArgs({ rootfs: '/r', user: '65532:65532', env: ['A=1'], workdir: '/w' }, ['/bin/x', '-c']);
-    expect(args.slice(0, 6)).toEqual(['--unshare-all', '--die-with-parent', '--new-session', '--ro-bind', '/r', '/']);
-    expect(args).toEqual(expect.arrayContaining(['--uid', '65532', '--gid', '65532', '--clearenv', '--chdir', '/w']));
+    const args = bwrapArgs({ rootfs: '/r', user: '65532:65532', env: ['A=1'], workdir: '/w' }, [
+      '/bin/x',
+      '-c',
+    ]);
+    expect(args.slice(0, 6)).toEqual([
+      '--unshare-all',
+      '--die-with-parent',
+      '--new-session',
+      '--ro-bind',
+      '/r',
+      '/',
+    ]);
+    expect(args).toEqual(
+      expect.arrayContaining(['--uid', '65532', '--gid', '65532', '--clearenv', '--chdir', '/w']),
+    );
     expect(args.slice(-3)).toEqual(['--', '/bin/x', '-c']);
   });
 });

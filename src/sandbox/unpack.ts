@@ -1,4 +1,15 @@
-import { chmod, chown, lchown, link, lstat, mkdir, readdir, rm, symlink, writeFile } from 'node:fs/promises';
+import {
+  chmod,
+  chown,
+  lchown,
+  link,
+  lstat,
+  mkdir,
+  readdir,
+  rm,
+  symlink,
+  writeFile,
+} from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
@@ -12,7 +23,9 @@ import { checkLayerPath } from '../oci/tar.ts';
 import { secureJoin } from './secure-path.ts';
 
 const manifestSchema = z.object({
-  layers: z.array(z.object({ mediaType: z.string(), digest: z.string().regex(/^sha256:[a-f0-9]{64}$/) })),
+  layers: z.array(
+    z.object({ mediaType: z.string(), digest: z.string().regex(/^sha256:[a-f0-9]{64}$/) }),
+  ),
 });
 
 const isRoot = process.getuid?.() === 0;
@@ -23,15 +36,24 @@ const isRoot = process.getuid?.() === 0;
  * outside it. Device nodes and fifos are skipped (tests do not need them, and creating them
  * needs privileges).
  */
-export async function unpackLayout(layoutDir: string, manifestDigest: string, dest: string): Promise<void> {
+export async function unpackLayout(
+  layoutDir: string,
+  manifestDigest: string,
+  dest: string,
+): Promise<void> {
   const layout = new OciLayout(layoutDir);
   const manifest = manifestSchema.parse(await layout.readJson(manifestDigest));
   await mkdir(dest, { recursive: true });
   const knownDirs = new Set<string>();
   for (const layer of manifest.layers) {
-    const gzipped = layer.mediaType === MediaType.layerGzip || layer.mediaType.endsWith('.tar.gzip') || layer.mediaType.endsWith('diff.tar.gzip');
+    const gzipped =
+      layer.mediaType === MediaType.layerGzip ||
+      layer.mediaType.endsWith('.tar.gzip') ||
+      layer.mediaType.endsWith('diff.tar.gzip');
     if (!gzipped && layer.mediaType !== MediaType.layerTar) {
-      throw new PermanentError(`unpacking ${manifestDigest}: layer ${layer.digest} has unsupported media type ${layer.mediaType}`);
+      throw new PermanentError(
+        `unpacking ${manifestDigest}: layer ${layer.digest} has unsupported media type ${layer.mediaType}`,
+      );
     }
     // Read fully and check the digest first: nothing unverified is unpacked.
     const blob = await layout.readBlob(layer.digest);
@@ -39,7 +61,13 @@ export async function unpackLayout(layoutDir: string, manifestDigest: string, de
   }
 }
 
-async function applyLayer(blob: Buffer, gzipped: boolean, dest: string, what: string, knownDirs: Set<string>): Promise<void> {
+async function applyLayer(
+  blob: Buffer,
+  gzipped: boolean,
+  dest: string,
+  what: string,
+  knownDirs: Set<string>,
+): Promise<void> {
   const extract = tar.extract();
   extract.on('entry', (header, stream, next) => {
     const chunks: Buffer[] = [];
@@ -67,15 +95,25 @@ interface EntryHeader {
   mtime?: Date;
 }
 
-async function applyEntry(header: EntryHeader, data: Buffer, dest: string, what: string, knownDirs: Set<string>): Promise<void> {
-  const rel = header.name.replace(/^(\.\/)+/, '').replace(/^\/+/, '').replace(/\/+$/, '');
+async function applyEntry(
+  header: EntryHeader,
+  data: Buffer,
+  dest: string,
+  what: string,
+  knownDirs: Set<string>,
+): Promise<void> {
+  const rel = header.name
+    .replace(/^(\.\/)+/, '')
+    .replace(/^\/+/, '')
+    .replace(/\/+$/, '');
   if (rel === '' || rel === '.') return;
   checkLayerPath(rel, what);
   const dir = path.posix.dirname(rel);
   const base = path.posix.basename(rel);
   if (base === '.wh..wh..opq') {
     const target = await secureJoin(dest, dir, true, knownDirs);
-    for (const name of await readdir(target).catch(() => [] as string[])) await rm(path.join(target, name), { recursive: true, force: true });
+    for (const name of await readdir(target).catch(() => [] as string[]))
+      await rm(path.join(target, name), { recursive: true, force: true });
     knownDirs.clear();
     return;
   }

@@ -14,14 +14,23 @@ export async function hostEnvPackage(version = '1.0'): Promise<FakePackage> {
     depends: 'libc-fake (>= 1.0)',
     files: {
       'usr/bin/env': { data: await read('/usr/bin/env'), mode: 0o755 },
-      'lib64/ld-linux-x86-64.so.2': { data: await read('/lib64/ld-linux-x86-64.so.2'), mode: 0o755 },
-      'lib/x86_64-linux-gnu/libc.so.6': { data: await read('/lib/x86_64-linux-gnu/libc.so.6'), mode: 0o755 },
+      'lib64/ld-linux-x86-64.so.2': {
+        data: await read('/lib64/ld-linux-x86-64.so.2'),
+        mode: 0o755,
+      },
+      'lib/x86_64-linux-gnu/libc.so.6': {
+        data: await read('/lib/x86_64-linux-gnu/libc.so.6'),
+        mode: 0o755,
+      },
     },
   };
 }
 
 /** A valid recipe for the debian builder; `over` replaces fields of `build` and the top level. */
-export function testRecipe(contents: { suites: string[]; packages: string[]; exclude?: string[] }, over: Partial<Recipe> = {}): Recipe {
+export function testRecipe(
+  contents: { suites: string[]; packages: string[]; exclude?: string[] },
+  over: Partial<Recipe> = {},
+): Recipe {
   return recipeSchema.parse({
     name: 'testimg',
     description: 'test image',
@@ -33,7 +42,11 @@ export function testRecipe(contents: { suites: string[]; packages: string[]; exc
   });
 }
 
-export function buildInput(recipe: Recipe, workDir: string, extra: Partial<BuildInput> = {}): BuildInput {
+export function buildInput(
+  recipe: Recipe,
+  workDir: string,
+  extra: Partial<BuildInput> = {},
+): BuildInput {
   return {
     recipe,
     recipeFile: '/nonexistent/recipe.yaml',

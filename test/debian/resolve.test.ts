@@ -15,7 +15,12 @@ import { testRecipe } from './fixtures.ts';
 describe('debian resolver against a local signed repository', () => {
   let repo: DebianTestRepo;
   let cacheDir: string;
-  const settings = () => ({ cacheDir, debianMirror: repo.url, debianSecurityMirror: repo.url, debianKeyring: repo.keyring });
+  const settings = () => ({
+    cacheDir,
+    debianMirror: repo.url,
+    debianSecurityMirror: repo.url,
+    debianKeyring: repo.keyring,
+  });
 
   beforeAll(async () => {
     cacheDir = await mkdtemp(path.join(os.tmpdir(), 'kiln-resolve-cache-'));
@@ -36,7 +41,8 @@ describe('debian resolver against a local signed repository', () => {
           name: 'app',
           version: '1:1.0-1',
           preDepends: 'libc-fake (>= 1.0)',
-          depends: 'libold (>= 9) | libfoo (>= 2.0), mail-transport-agent, helper:any, virt-v (>= 2), shell-fake, data-all',
+          depends:
+            'libold (>= 9) | libfoo (>= 2.0), mail-transport-agent, helper:any, virt-v (>= 2), shell-fake, data-all',
         },
         { name: 'broken', version: '1.0', depends: 'libc-fake, nonexistent (>= 1)' },
         { name: 'needs-new-libc', version: '1.0', depends: 'libc-fake (>= 3.0)' },
@@ -50,9 +56,15 @@ describe('debian resolver against a local signed repository', () => {
   });
 
   it('resolves alternatives, virtual packages, versions and Multi-Arch; the security suite wins; exclusions are cut', async () => {
-    const recipe = testRecipe({ suites: ['stable', 'stable-security'], packages: ['app'], exclude: ['shell-fake'] });
+    const recipe = testRecipe({
+      suites: ['stable', 'stable-security'],
+      packages: ['app'],
+      exclude: ['shell-fake'],
+    });
     const lock = (await resolveLockfiles(recipe, '1.0', ['amd64'], settings())).get('amd64');
-    const got = Object.fromEntries((lock?.packages ?? []).map((p) => [p.name, `${p.version} ${p.suite}`]));
+    const got = Object.fromEntries(
+      (lock?.packages ?? []).map((p) => [p.name, `${p.version} ${p.suite}`]),
+    );
     expect(got).toEqual({
       app: '1:1.0-1 stable',
       'data-all': '1 stable',
@@ -63,7 +75,11 @@ describe('debian resolver against a local signed repository', () => {
       'provider-v': '1.0 stable',
     });
     expect(lock?.excluded).toEqual([{ package: 'shell-fake', 'needed-by': 'app' }]);
-    expect(lock?.packages.every((p) => /^[a-f0-9]{64}$/.test(p.sha256) && p.size > 0 && p.filename.startsWith('pool/'))).toBe(true);
+    expect(
+      lock?.packages.every(
+        (p) => /^[a-f0-9]{64}$/.test(p.sha256) && p.size > 0 && p.filename.startsWith('pool/'),
+      ),
+    ).toBe(true);
   });
 
   it('resolves the same lockfile for arm64 from arm64 and arch-all packages only', async () => {
@@ -74,20 +90,28 @@ describe('debian resolver against a local signed repository', () => {
 
   it('names the missing dependency', async () => {
     const recipe = testRecipe({ suites: ['stable'], packages: ['broken'] });
-    const error = await resolveLockfiles(recipe, '1.0', ['amd64'], settings()).catch((e: unknown) => e);
+    const error = await resolveLockfiles(recipe, '1.0', ['amd64'], settings()).catch(
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(PermanentError);
     expect(String(error)).toMatch(/broken 1\.0 \(stable\) needs nonexistent \(>= 1\)/);
   });
 
   it('refuses an unsatisfiable version constraint, naming both sides', async () => {
     const recipe = testRecipe({ suites: ['stable'], packages: ['libc-fake', 'needs-new-libc'] });
-    const error = await resolveLockfiles(recipe, '1.0', ['amd64'], settings()).catch((e: unknown) => e);
+    const error = await resolveLockfiles(recipe, '1.0', ['amd64'], settings()).catch(
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(PermanentError);
-    expect(String(error)).toMatch(/needs-new-libc 1\.0 \(stable\) needs libc-fake \(>= 3\.0\), but libc-fake 1\.0/);
+    expect(String(error)).toMatch(
+      /needs-new-libc 1\.0 \(stable\) needs libc-fake \(>= 3\.0\), but libc-fake 1\.0/,
+    );
   });
 
   it('refuses a requested package that does not exist', async () => {
     const recipe = testRecipe({ suites: ['stable'], packages: ['mail-transport-agent'] });
-    await expect(resolveLockfiles(recipe, '1.0', ['amd64'], settings())).rejects.toThrow(/virtual package/);
+    await expect(resolveLockfiles(recipe, '1.0', ['amd64'], settings())).rejects.toThrow(
+      /virtual package/,
+    );
   });
 });

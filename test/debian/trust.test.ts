@@ -16,16 +16,26 @@ describe('debian trust chain', () => {
     for (const c of cleanup.splice(0)) await c();
   });
 
-  async function setup(packages: FakePackage[]): Promise<{ repo: DebianTestRepo; cacheDir: string; workDir: string }> {
+  async function setup(
+    packages: FakePackage[],
+  ): Promise<{ repo: DebianTestRepo; cacheDir: string; workDir: string }> {
     const repo = await makeDebianRepo(packages, { archs: ['amd64'] });
     const cacheDir = await mkdtemp(path.join(os.tmpdir(), 'kiln-trust-cache-'));
     const workDir = await mkdtemp(path.join(os.tmpdir(), 'kiln-trust-work-'));
-    cleanup.push(() => repo.close(), () => rm(cacheDir, { recursive: true, force: true }), () => rm(workDir, { recursive: true, force: true }));
+    cleanup.push(
+      () => repo.close(),
+      () => rm(cacheDir, { recursive: true, force: true }),
+      () => rm(workDir, { recursive: true, force: true }),
+    );
     return { repo, cacheDir, workDir };
   }
 
   const recipe = testRecipe({ suites: ['stable'], packages: ['hello'] });
-  const hello: FakePackage = { name: 'hello', version: '1.0', files: { 'usr/share/hello/greeting': 'hello\n' } };
+  const hello: FakePackage = {
+    name: 'hello',
+    version: '1.0',
+    files: { 'usr/share/hello/greeting': 'hello\n' },
+  };
 
   async function failure(promise: Promise<unknown>): Promise<string> {
     const error = await promise.then(
@@ -38,42 +48,86 @@ describe('debian trust chain', () => {
 
   it('refuses an InRelease signed by a key outside the keyring', async () => {
     const { repo, cacheDir } = await setup([hello]);
-    const message = await failure(resolveLockfiles(recipe, '1.0', ['amd64'], { cacheDir, debianMirror: repo.url, debianKeyring: repo.otherKeyring }));
+    const message = await failure(
+      resolveLockfiles(recipe, '1.0', ['amd64'], {
+        cacheDir,
+        debianMirror: repo.url,
+        debianKeyring: repo.otherKeyring,
+      }),
+    );
     expect(message).toMatch(/InRelease of stable .*bad OpenPGP signature/);
   });
 
   it('refuses an InRelease whose signed text was altered', async () => {
     const { repo, cacheDir } = await setup([hello]);
-    await repo.tamper('dists/stable/InRelease', (d) => Buffer.from(d.toString('utf8').replace(/^Codename: stable$/m, 'Codename: other')));
-    const message = await failure(resolveLockfiles(recipe, '1.0', ['amd64'], { cacheDir, debianMirror: repo.url, debianKeyring: repo.keyring }));
+    await repo.tamper('dists/stable/InRelease', (d) =>
+      Buffer.from(d.toString('utf8').replace(/^Codename: stable$/m, 'Codename: other')),
+    );
+    const message = await failure(
+      resolveLockfiles(recipe, '1.0', ['amd64'], {
+        cacheDir,
+        debianMirror: repo.url,
+        debianKeyring: repo.keyring,
+      }),
+    );
     expect(message).toMatch(/bad OpenPGP signature/);
   });
 
   it('refuses a Packages index that does not match the InRelease', async () => {
     const { repo, cacheDir } = await setup([hello]);
-    await repo.tamper('dists/stable/main/binary-amd64/Packages.gz', (d) => gzipSync(gunzipSync(d).toString('utf8').replace('Version: 1.0', 'Version: 9.9')));
-    const message = await failure(resolveLockfiles(recipe, '1.0', ['amd64'], { cacheDir, debianMirror: repo.url, debianKeyring: repo.keyring }));
-    expect(message).toMatch(/index main\/binary-amd64\/Packages\.gz of stable .* does not match its InRelease/);
+    await repo.tamper('dists/stable/main/binary-amd64/Packages.gz', (d) =>
+      gzipSync(gunzipSync(d).toString('utf8').replace('Version: 1.0', 'Version: 9.9')),
+    );
+    const message = await failure(
+      resolveLockfiles(recipe, '1.0', ['amd64'], {
+        cacheDir,
+        debianMirror: repo.url,
+        debianKeyring: repo.keyring,
+      }),
+    );
+    expect(message).toMatch(
+      /index main\/binary-amd64\/Packages\.gz of stable .* does not match its InRelease/,
+    );
   });
 
   it('refuses a .deb that does not match its index, and keeps nothing of it', async () => {
     const { repo, cacheDir, workDir } = await setup([hello]);
     const settings = { cacheDir, debianMirror: repo.url, debianKeyring: repo.keyring };
-    const resolved = await createDebianBuilder({ settings: () => settings, sourceDateEpoch: () => undefined }).resolve?.(recipe, '', '1.0', 'amd64', new AbortController().signal);
+    const resolved = await createDebianBuilder({
+      settings: () => settings,
+      sourceDateEpoch: () => undefined,
+    }).resolve?.(recipe, '', '1.0', 'amd64', new AbortController().signal);
     const pool = path.join('pool', 'stable');
     const [deb] = await readdir(path.join(repo.dir, pool));
-    await repo.tamper(path.join(pool, deb ?? ''), (d) => Buffer.concat([d.subarray(0, d.length - 1), Buffer.from([(d[d.length - 1] ?? 0) ^ 0xff])]));
-    const builder = createDebianBuilder({ settings: () => settings, sourceDateEpoch: () => undefined });
+    await repo.tamper(path.join(pool, deb ?? ''), (d) =>
+      Buffer.concat([d.subarray(0, d.length - 1), Buffer.from([(d[d.length - 1] ?? 0) ^ 0xff])]),
+    );
+    const builder = createDebianBuilder({
+      settings: () => settings,
+      sourceDateEpoch: () => undefined,
+    });
     const message = await failure(builder.build(buildInput(recipe, workDir, { resolved })));
-    expect(message).toMatch(/package hello 1\.0 from .* does not match its index: sha256 [a-f0-9]{64}/);
+    expect(message).toMatch(
+      /package hello 1\.0 from .* does not match its index: sha256 [a-f0-9]{64}/,
+    );
     expect(await readdir(path.join(cacheDir, 'debian', 'blobs', 'sha256'))).toHaveLength(1); // the index only
   });
 
   it('refuses a .deb with a path-traversal entry', async () => {
     const { repo, cacheDir, workDir } = await setup([
-      { name: 'hello', version: '1.0', rawDataEntries: [{ name: './usr/', type: 'directory' }, { name: './../../etc/evil', data: 'x' }] },
+      {
+        name: 'hello',
+        version: '1.0',
+        rawDataEntries: [
+          { name: './usr/', type: 'directory' },
+          { name: './../../etc/evil', data: 'x' },
+        ],
+      },
     ]);
-    const builder = createDebianBuilder({ settings: () => ({ cacheDir, debianMirror: repo.url, debianKeyring: repo.keyring }), sourceDateEpoch: () => undefined });
+    const builder = createDebianBuilder({
+      settings: () => ({ cacheDir, debianMirror: repo.url, debianKeyring: repo.keyring }),
+      sourceDateEpoch: () => undefined,
+    });
     const message = await failure(builder.build(buildInput(recipe, workDir)));
     expect(message).toMatch(/package hello: refusing unsafe path "\.\.\/\.\.\/etc\/evil"/);
   });
@@ -90,8 +144,13 @@ describe('debian trust chain', () => {
         ],
       },
     ]);
-    const builder = createDebianBuilder({ settings: () => ({ cacheDir, debianMirror: repo.url, debianKeyring: repo.keyring }), sourceDateEpoch: () => undefined });
+    const builder = createDebianBuilder({
+      settings: () => ({ cacheDir, debianMirror: repo.url, debianKeyring: repo.keyring }),
+      sourceDateEpoch: () => undefined,
+    });
     const message = await failure(builder.build(buildInput(recipe, workDir)));
-    expect(message).toMatch(/package hello: refusing usr\/escape\/evil, the symlink usr\/escape -> \.\.\/\.\.\/\.\.\/etc escapes the root/);
+    expect(message).toMatch(
+      /package hello: refusing usr\/escape\/evil, the symlink usr\/escape -> \.\.\/\.\.\/\.\.\/etc escapes the root/,
+    );
   });
 });

@@ -23,9 +23,17 @@ export interface FakePackage {
   provides?: string;
   multiArch?: 'same' | 'foreign' | 'allowed';
   /** Files: path inside the image → content (string or bytes) or `{ symlink }` or `{ data, mode }`. */
-  files?: Record<string, string | Buffer | { symlink: string } | { data: string | Buffer; mode: number }>;
+  files?: Record<
+    string,
+    string | Buffer | { symlink: string } | { data: string | Buffer; mode: number }
+  >;
   /** Raw data.tar entries written by hand (dpkg-deb refuses hostile paths): for attack tests. */
-  rawDataEntries?: { name: string; type?: 'file' | 'symlink' | 'directory'; data?: string; linkname?: string }[];
+  rawDataEntries?: {
+    name: string;
+    type?: 'file' | 'symlink' | 'directory';
+    data?: string;
+    linkname?: string;
+  }[];
   suite?: string;
 }
 
@@ -43,7 +51,21 @@ export interface DebianTestRepo {
 }
 
 async function gpg(home: string, args: string[], input?: string): Promise<string> {
-  const r = await execa('gpg', ['--homedir', home, '--batch', '--yes', '--pinentry-mode', 'loopback', '--passphrase', '', ...args], { input });
+  const r = await execa(
+    'gpg',
+    [
+      '--homedir',
+      home,
+      '--batch',
+      '--yes',
+      '--pinentry-mode',
+      'loopback',
+      '--passphrase',
+      '',
+      ...args,
+    ],
+    { input },
+  );
   return r.stdout;
 }
 
@@ -51,7 +73,13 @@ async function makeKey(dir: string, name: string): Promise<{ home: string; keyri
   const home = path.join(dir, `gnupg-${name}`);
   await mkdir(home, { recursive: true });
   await chmod(home, 0o700);
-  await gpg(home, ['--quick-gen-key', `kiln test ${name} <${name}@kiln.invalid>`, 'ed25519', 'sign', 'never']);
+  await gpg(home, [
+    '--quick-gen-key',
+    `kiln test ${name} <${name}@kiln.invalid>`,
+    'ed25519',
+    'sign',
+    'never',
+  ]);
   const keyring = path.join(dir, `${name}.gpg`);
   await execa('gpg', ['--homedir', home, '--batch', '--export', '--output', keyring]);
   return { home, keyring };
@@ -73,7 +101,12 @@ function controlText(p: FakePackage, arch: string): string {
   return `${lines.join('\n')}\n`;
 }
 
-async function buildWithDpkgDeb(p: FakePackage, arch: string, work: string, out: string): Promise<void> {
+async function buildWithDpkgDeb(
+  p: FakePackage,
+  arch: string,
+  work: string,
+  out: string,
+): Promise<void> {
   const root = path.join(work, `${p.name}_${p.version}_${arch}`);
   await mkdir(path.join(root, 'DEBIAN'), { recursive: true });
   await writeFile(path.join(root, 'DEBIAN', 'control'), controlText(p, arch));
@@ -94,7 +127,14 @@ async function buildWithDpkgDeb(p: FakePackage, arch: string, work: string, out:
 
 /** A .deb assembled by hand (ar + tar), so hostile entries dpkg-deb would refuse can be made. */
 async function buildByHand(p: FakePackage, arch: string, out: string): Promise<void> {
-  const tarOf = async (entries: { name: string; type?: 'file' | 'symlink' | 'directory'; data?: string; linkname?: string }[]): Promise<Buffer> => {
+  const tarOf = async (
+    entries: {
+      name: string;
+      type?: 'file' | 'symlink' | 'directory';
+      data?: string;
+      linkname?: string;
+    }[],
+  ): Promise<Buffer> => {
     const pack = tar.pack();
     const chunks: Buffer[] = [];
     pack.on('data', (c: unknown) => {
@@ -114,13 +154,28 @@ async function buildByHand(p: FakePackage, arch: string, out: string): Promise<v
   const data = await tarOf(p.rawDataEntries ?? []);
   const member = (name: string, body: Buffer): Buffer => {
     const header = `${name.padEnd(16)}${'0'.padEnd(12)}${'0'.padEnd(6)}${'0'.padEnd(6)}${'100644'.padEnd(8)}${String(body.length).padEnd(10)}\`\n`;
-    return Buffer.concat([Buffer.from(header, 'latin1'), body, body.length % 2 ? Buffer.from('\n') : Buffer.alloc(0)]);
+    return Buffer.concat([
+      Buffer.from(header, 'latin1'),
+      body,
+      body.length % 2 ? Buffer.from('\n') : Buffer.alloc(0),
+    ]);
   };
-  await writeFile(out, Buffer.concat([Buffer.from('!<arch>\n'), member('debian-binary', Buffer.from('2.0\n')), member('control.tar.gz', control), member('data.tar.gz', data)]));
+  await writeFile(
+    out,
+    Buffer.concat([
+      Buffer.from('!<arch>\n'),
+      member('debian-binary', Buffer.from('2.0\n')),
+      member('control.tar.gz', control),
+      member('data.tar.gz', data),
+    ]),
+  );
 }
 
 /** Builds, indexes, signs and serves a repository with the given packages. */
-export async function makeDebianRepo(packages: FakePackage[], options: { suites?: string[]; archs?: string[] } = {}): Promise<DebianTestRepo> {
+export async function makeDebianRepo(
+  packages: FakePackage[],
+  options: { suites?: string[]; archs?: string[] } = {},
+): Promise<DebianTestRepo> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'kiln-debrepo-'));
   const archs = options.archs ?? ['amd64', 'arm64'];
   const suites = options.suites ?? [...new Set(packages.map((p) => p.suite ?? 'stable'))];
@@ -139,7 +194,11 @@ export async function makeDebianRepo(packages: FakePackage[], options: { suites?
     for (const arch of archs) {
       const bin = path.join(dists, 'main', `binary-${arch}`);
       await mkdir(bin, { recursive: true });
-      const { stdout } = await execa('apt-ftparchive', ['--arch', arch, 'packages', `pool/${suite}`], { cwd: dir });
+      const { stdout } = await execa(
+        'apt-ftparchive',
+        ['--arch', arch, 'packages', `pool/${suite}`],
+        { cwd: dir },
+      );
       const text = stdout.length > 0 ? `${stdout}\n` : '';
       await writeFile(path.join(bin, 'Packages'), text);
       await writeFile(path.join(bin, 'Packages.gz'), gzipSync(text));
@@ -148,16 +207,26 @@ export async function makeDebianRepo(packages: FakePackage[], options: { suites?
     const { stdout: release } = await execa(
       'apt-ftparchive',
       [
-        '-o', `APT::FTPArchive::Release::Suite=${suite}`,
-        '-o', `APT::FTPArchive::Release::Codename=${suite}`,
-        '-o', `APT::FTPArchive::Release::Architectures=${archs.join(' ')}`,
-        '-o', 'APT::FTPArchive::Release::Components=main',
-        'release', '.',
+        '-o',
+        `APT::FTPArchive::Release::Suite=${suite}`,
+        '-o',
+        `APT::FTPArchive::Release::Codename=${suite}`,
+        '-o',
+        `APT::FTPArchive::Release::Architectures=${archs.join(' ')}`,
+        '-o',
+        'APT::FTPArchive::Release::Components=main',
+        'release',
+        '.',
       ],
       { cwd: dists },
     );
     await writeFile(path.join(dists, 'Release'), `${release}\n`);
-    await gpg(signer.home, ['--clearsign', '--output', path.join(dists, 'InRelease'), path.join(dists, 'Release')]);
+    await gpg(signer.home, [
+      '--clearsign',
+      '--output',
+      path.join(dists, 'InRelease'),
+      path.join(dists, 'Release'),
+    ]);
   }
   await rm(work, { recursive: true, force: true });
 
@@ -175,7 +244,8 @@ export async function makeDebianRepo(packages: FakePackage[], options: { suites?
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const address: AddressInfo | string | null = server.address();
-  if (!address || typeof address === 'string') throw new Error('test Debian repository: server has no port');
+  if (!address || typeof address === 'string')
+    throw new Error('test Debian repository: server has no port');
   const port = address.port;
   return {
     url: `http://127.0.0.1:${port}`,

@@ -39,32 +39,53 @@ export function accountsOf(recipe: Recipe): Accounts {
   const users = [...baseUsers];
   const groups = [...baseGroups];
   for (const g of spec?.groups ?? []) {
-    if (groups.some((x) => x.name === g.name || x.gid === g.gid)) throw new PermanentError(`recipe ${recipe.name}: group ${g.name} (${g.gid}) clashes with an existing group`);
+    if (groups.some((x) => x.name === g.name || x.gid === g.gid))
+      throw new PermanentError(
+        `recipe ${recipe.name}: group ${g.name} (${g.gid}) clashes with an existing group`,
+      );
     groups.push({ name: g.name, gid: g.gid, members: g.members ?? [] });
   }
   for (const u of spec?.users ?? []) {
-    if (users.some((x) => x.name === u.name || x.uid === u.uid)) throw new PermanentError(`recipe ${recipe.name}: user ${u.name} (${u.uid}) clashes with an existing user`);
+    if (users.some((x) => x.name === u.name || x.uid === u.uid))
+      throw new PermanentError(
+        `recipe ${recipe.name}: user ${u.name} (${u.uid}) clashes with an existing user`,
+      );
     const gid = u.gid ?? u.uid;
     users.push({ name: u.name, uid: u.uid, gid, home: u.home ?? `/home/${u.name}` });
     if (!groups.some((g) => g.gid === gid)) groups.push({ name: u.name, gid, members: [] });
   }
   const runAsSpec = spec?.['run-as'] ?? 'nonroot';
-  const user = typeof runAsSpec === 'number' ? users.find((u) => u.uid === runAsSpec) : users.find((u) => u.name === runAsSpec);
-  if (!user && typeof runAsSpec !== 'number') throw new PermanentError(`recipe ${recipe.name}: run-as ${runAsSpec} is not a known user`);
+  const user =
+    typeof runAsSpec === 'number'
+      ? users.find((u) => u.uid === runAsSpec)
+      : users.find((u) => u.name === runAsSpec);
+  if (!user && typeof runAsSpec !== 'number')
+    throw new PermanentError(`recipe ${recipe.name}: run-as ${runAsSpec} is not a known user`);
   const runAs = user ? `${user.uid}:${user.gid}` : String(runAsSpec);
   return { users, groups, runAs };
 }
 
 /** /etc/passwd, /etc/group, home folders and the few files every root needs, as layer entries. */
 export function accountEntries(accounts: Accounts): LayerEntry[] {
-  const passwd = accounts.users.map((u) => `${u.name}:x:${u.uid}:${u.gid}:${u.name}:${u.home}:/sbin/nologin\n`).join('');
-  const group = accounts.groups.map((g) => `${g.name}:x:${g.gid}:${g.members.join(',')}\n`).join('');
+  const passwd = accounts.users
+    .map((u) => `${u.name}:x:${u.uid}:${u.gid}:${u.name}:${u.home}:/sbin/nologin\n`)
+    .join('');
+  const group = accounts.groups
+    .map((g) => `${g.name}:x:${g.gid}:${g.members.join(',')}\n`)
+    .join('');
   const entries: LayerEntry[] = [
     { path: 'etc', type: 'directory', mode: 0o755 },
     { path: 'etc/passwd', type: 'file', mode: 0o644, data: Buffer.from(passwd) },
     { path: 'etc/group', type: 'file', mode: 0o644, data: Buffer.from(group) },
     // glibc's resolver reads this; base-files only ships a template that its postinst copies.
-    { path: 'etc/nsswitch.conf', type: 'file', mode: 0o644, data: Buffer.from('passwd: files\ngroup: files\nshadow: files\nhosts: files dns\nnetworks: files\nprotocols: files\nservices: files\n') },
+    {
+      path: 'etc/nsswitch.conf',
+      type: 'file',
+      mode: 0o644,
+      data: Buffer.from(
+        'passwd: files\ngroup: files\nshadow: files\nhosts: files dns\nnetworks: files\nprotocols: files\nservices: files\n',
+      ),
+    },
     { path: 'tmp', type: 'directory', mode: 0o1777 },
     { path: 'var', type: 'directory', mode: 0o755 },
     { path: 'var/lib', type: 'directory', mode: 0o755 },
@@ -75,7 +96,8 @@ export function accountEntries(accounts: Accounts): LayerEntry[] {
     if (u.home === '/nonexistent') continue;
     const home = u.home.replace(/^\/+/, '');
     const parts = home.split('/');
-    for (let n = 1; n < parts.length; n++) entries.push({ path: parts.slice(0, n).join('/'), type: 'directory', mode: 0o755 });
+    for (let n = 1; n < parts.length; n++)
+      entries.push({ path: parts.slice(0, n).join('/'), type: 'directory', mode: 0o755 });
     entries.push({ path: home, type: 'directory', mode: 0o700, uid: u.uid, gid: u.gid });
   }
   const unique = new Map(entries.map((e) => [e.path, e]));

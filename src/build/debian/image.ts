@@ -3,7 +3,14 @@ import pLimit from 'p-limit';
 import { readDeb, type DebContents } from '../../debian/deb.ts';
 import type { Lockfile } from '../../debian/lockfile.ts';
 import { OciLayout } from '../../oci/layout.ts';
-import { Annotation, MediaType, platformOf, type Descriptor, type ImageConfig, type ImageManifest } from '../../oci/media-types.ts';
+import {
+  Annotation,
+  MediaType,
+  platformOf,
+  type Descriptor,
+  type ImageConfig,
+  type ImageManifest,
+} from '../../oci/media-types.ts';
 import { gzipLayer, writeTarLayer, type LayerEntry } from '../../oci/tar.ts';
 import type { BuildPackage } from '../../queue/types.ts';
 import type { Recipe } from '../../recipe/schema.ts';
@@ -13,7 +20,15 @@ import { layerCache, layerKey } from './layer-cache.ts';
 import { mergeEntries, planLayers } from './layers.ts';
 import { licenseFromCopyright } from './license.ts';
 import type { FetchedDeb } from './packages.ts';
-import { caBundle, packageTree, pathIndexOf, treeView, withParents, type PackageTree, type TreeView } from './rootfs.ts';
+import {
+  caBundle,
+  packageTree,
+  pathIndexOf,
+  treeView,
+  withParents,
+  type PackageTree,
+  type TreeView,
+} from './rootfs.ts';
 
 export const defaultPath = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 export const caBundlePath = '/etc/ssl/certs/ca-certificates.crt';
@@ -49,9 +64,22 @@ export function debPurl(name: string, version: string, arch: string): string {
 function statusEntries(name: string, contents: DebContents): LayerEntry[] {
   let control = contents.control.get('control')?.toString('utf8') ?? '';
   if (!control.endsWith('\n')) control += '\n';
-  const out: LayerEntry[] = [{ path: `var/lib/dpkg/status.d/${name}`, type: 'file', mode: 0o644, data: Buffer.from(control) }];
+  const out: LayerEntry[] = [
+    {
+      path: `var/lib/dpkg/status.d/${name}`,
+      type: 'file',
+      mode: 0o644,
+      data: Buffer.from(control),
+    },
+  ];
   const md5sums = contents.control.get('md5sums');
-  if (md5sums) out.push({ path: `var/lib/dpkg/status.d/${name}.md5sums`, type: 'file', mode: 0o644, data: md5sums });
+  if (md5sums)
+    out.push({
+      path: `var/lib/dpkg/status.d/${name}.md5sums`,
+      type: 'file',
+      mode: 0o644,
+      data: md5sums,
+    });
   return out;
 }
 
@@ -63,7 +91,12 @@ function licenseOf(tree: PackageTree): string | undefined {
 /** Builds (or takes from the layer cache) one package layer: its files, status.d entry, CA bundle. */
 async function packageLayer(
   members: string[],
-  ctx: { view: TreeView; load: (name: string) => Promise<DebContents>; what: string; mtime: number },
+  ctx: {
+    view: TreeView;
+    load: (name: string) => Promise<DebContents>;
+    what: string;
+    mtime: number;
+  },
 ): Promise<{ tar: Buffer; diffId: string; licenses: Record<string, string> }> {
   const entries: LayerEntry[] = [];
   const licenses: Record<string, string> = {};
@@ -71,11 +104,20 @@ async function packageLayer(
     const contents = await ctx.load(name);
     const tree = packageTree(name, contents, ctx.view);
     const bundle = name === 'ca-certificates' ? caBundle(tree) : undefined;
-    entries.push(...withParents([...tree.entries.values(), ...statusEntries(name, contents), ...(bundle ? [bundle] : [])]));
+    entries.push(
+      ...withParents([
+        ...tree.entries.values(),
+        ...statusEntries(name, contents),
+        ...(bundle ? [bundle] : []),
+      ]),
+    );
     const license = licenseOf(tree);
     if (license) licenses[name] = license;
   }
-  const { tar, diffId } = await writeTarLayer(mergeEntries(entries), { mtime: ctx.mtime, what: ctx.what });
+  const { tar, diffId } = await writeTarLayer(mergeEntries(entries), {
+    mtime: ctx.mtime,
+    what: ctx.what,
+  });
   return { tar, diffId, licenses };
 }
 
@@ -115,7 +157,10 @@ export async function writeArchImage(input: ArchImageInput): Promise<ArchImage> 
   const created = new Date(createdEpoch * 1000).toISOString().replace(/\.000Z$/, 'Z');
   const bySha = new Map(lock.packages.map((p) => [p.name, p.sha256]));
 
-  const base = await writeTarLayer(withParents(accountEntries(input.accounts)), { mtime: input.sourceDateEpoch ?? 0, what: `base layer of ${recipe.name} ${lock.arch}` });
+  const base = await writeTarLayer(withParents(accountEntries(input.accounts)), {
+    mtime: input.sourceDateEpoch ?? 0,
+    what: `base layer of ${recipe.name} ${lock.arch}`,
+  });
   const baseDesc = await layout.writeBlob(await gzipLayer(base.tar), MediaType.layerGzip);
   const groups = planLayers(lock.packages.map((p) => ({ name: p.name, size: p.size })));
   const built = await Promise.all(
@@ -125,26 +170,59 @@ export async function writeArchImage(input: ArchImageInput): Promise<ArchImage> 
         const key = layerKey({
           builder: debianBuilderVersion,
           mtime,
-          members: members.map((name) => ({ name, sha256: bySha.get(name), context: view.context.get(name) })),
+          members: members.map((name) => ({
+            name,
+            sha256: bySha.get(name),
+            context: view.context.get(name),
+          })),
         });
         const hit = await cache.readLayer(key);
         if (hit) {
           const desc = await layout.writeBlob(hit.blob, MediaType.layerGzip);
-          return { desc, diffId: hit.record.diffId, packages: members, licenses: hit.record.licenses, cached: true };
+          return {
+            desc,
+            diffId: hit.record.diffId,
+            packages: members,
+            licenses: hit.record.licenses,
+            cached: true,
+          };
         }
         const what = `layer of ${members.join(', ')} (${recipe.name} ${lock.arch})`;
         const layer = await packageLayer(members, { view, load, what, mtime });
         const gz = await gzipLayer(layer.tar);
         const desc = await layout.writeBlob(gz, MediaType.layerGzip);
-        await cache.writeLayer(key, { digest: desc.digest, diffId: layer.diffId, size: desc.size, licenses: layer.licenses }, gz);
-        return { desc, diffId: layer.diffId, packages: members, licenses: layer.licenses, cached: false };
+        await cache.writeLayer(
+          key,
+          { digest: desc.digest, diffId: layer.diffId, size: desc.size, licenses: layer.licenses },
+          gz,
+        );
+        return {
+          desc,
+          diffId: layer.diffId,
+          packages: members,
+          licenses: layer.licenses,
+          cached: false,
+        };
       }),
     ),
   );
-  const written = [{ desc: baseDesc, diffId: base.diffId, packages: [] as string[], licenses: {} as Record<string, string>, cached: false }, ...built];
+  const written = [
+    {
+      desc: baseDesc,
+      diffId: base.diffId,
+      packages: [] as string[],
+      licenses: {} as Record<string, string>,
+      cached: false,
+    },
+    ...built,
+  ];
   const licenses = new Map(written.flatMap((w) => Object.entries(w.licenses)));
 
-  const env: Record<string, string> = { PATH: defaultPath, SSL_CERT_FILE: caBundlePath, ...recipe.build.env };
+  const env: Record<string, string> = {
+    PATH: defaultPath,
+    SSL_CERT_FILE: caBundlePath,
+    ...recipe.build.env,
+  };
   const platform = platformOf(lock.arch);
   const config: ImageConfig = {
     created,
@@ -160,7 +238,10 @@ export async function writeArchImage(input: ArchImageInput): Promise<ArchImage> 
       Labels: input.annotations,
     },
     rootfs: { type: 'layers', diff_ids: written.map((w) => w.diffId) },
-    history: written.map((w) => ({ created, created_by: `kiln debian: ${w.packages.join(' ') || 'accounts and base folders'}` })),
+    history: written.map((w) => ({
+      created,
+      created_by: `kiln debian: ${w.packages.join(' ') || 'accounts and base folders'}`,
+    })),
   };
   const configDesc = await layout.writeJson(config, MediaType.imageConfig);
   const manifest: ImageManifest = {
@@ -185,9 +266,18 @@ export async function writeArchImage(input: ArchImageInput): Promise<ArchImage> 
     };
   });
   return {
-    manifest: { ...manifestDesc, platform, annotations: { [Annotation.inputsDigest]: input.annotations[Annotation.inputsDigest] ?? '' } },
+    manifest: {
+      ...manifestDesc,
+      platform,
+      annotations: { [Annotation.inputsDigest]: input.annotations[Annotation.inputsDigest] ?? '' },
+    },
     packages,
-    layers: written.map((w) => ({ digest: w.desc.digest, size: w.desc.size, packages: w.packages, cached: w.cached })),
+    layers: written.map((w) => ({
+      digest: w.desc.digest,
+      size: w.desc.size,
+      packages: w.packages,
+      cached: w.cached,
+    })),
     created,
   };
 }

@@ -2,7 +2,12 @@ import { rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { loadConfig } from '../../config.ts';
-import { lockfileDigest, lockfileSchema, serializeLockfile, type Lockfile } from '../../debian/lockfile.ts';
+import {
+  lockfileDigest,
+  lockfileSchema,
+  serializeLockfile,
+  type Lockfile,
+} from '../../debian/lockfile.ts';
 import { hostSuiteSources } from '../../debian/sources.ts';
 import { OciLayout } from '../../oci/layout.ts';
 import { Annotation, MediaType, type Descriptor } from '../../oci/media-types.ts';
@@ -56,7 +61,13 @@ export function createDebianBuilder(options: DebianBuilderOptions = {}): Builder
   return {
     id: 'debian',
     version: debianBuilderVersion,
-    async resolve(recipe: Recipe, _recipeFile: string, version: string, arch: string, signal: AbortSignal) {
+    async resolve(
+      recipe: Recipe,
+      _recipeFile: string,
+      version: string,
+      arch: string,
+      signal: AbortSignal,
+    ) {
       const lock = (await resolveLockfiles(recipe, version, [arch], settings(), signal)).get(arch);
       if (!lock) throw new Error(`resolving ${recipe.name} for ${arch} gave no lockfile`);
       return { arch, lockfile: lock, lockfileDigest: lockfileDigest(lock) };
@@ -67,14 +78,25 @@ export function createDebianBuilder(options: DebianBuilderOptions = {}): Builder
 
 export const debianBuilder: Builder = createDebianBuilder();
 
-async function buildDebian(input: BuildInput, settings: ArchiveSettings, sourceDateEpoch: number | undefined): Promise<BuildOutput> {
+async function buildDebian(
+  input: BuildInput,
+  settings: ArchiveSettings,
+  sourceDateEpoch: number | undefined,
+): Promise<BuildOutput> {
   const { recipe, signal, log } = input;
   const progress = input.onProgress ?? (() => undefined);
   const lockfiles = lockfilesFrom(input.resolved);
   const missing = input.archs.filter((a) => !lockfiles.has(a));
   if (missing.length > 0) {
     progress({ stage: 'resolve', detail: missing.join(',') });
-    for (const [arch, lock] of await resolveLockfiles(recipe, input.version, missing, settings, signal)) lockfiles.set(arch, lock);
+    for (const [arch, lock] of await resolveLockfiles(
+      recipe,
+      input.version,
+      missing,
+      settings,
+      signal,
+    ))
+      lockfiles.set(arch, lock);
   }
   const layoutDir = path.join(input.workDir, 'oci');
   await rm(layoutDir, { recursive: true, force: true });
@@ -94,7 +116,16 @@ async function buildDebian(input: BuildInput, settings: ArchiveSettings, sourceD
     const sources = await hostSuiteSources(lock.suites, settings);
     const debs = await fetchDebs(lock, sources, settings.cacheDir, { signal });
     progress({ stage: `assemble ${arch}`, percent: 40 });
-    const image = await writeArchImage({ layout, recipe, lock, debs, cacheDir: settings.cacheDir, accounts, annotations, sourceDateEpoch });
+    const image = await writeArchImage({
+      layout,
+      recipe,
+      lock,
+      debs,
+      cacheDir: settings.cacheDir,
+      accounts,
+      annotations,
+      sourceDateEpoch,
+    });
     const lockText = serializeLockfile(lock);
     await writeFile(path.join(layoutDir, `lockfile-${arch}.json`), lockText);
     const sbom = spdxDocument({
@@ -104,25 +135,55 @@ async function buildDebian(input: BuildInput, settings: ArchiveSettings, sourceD
       created: image.created,
       toolVersion: debianBuilderVersion,
     });
-    await writeFile(path.join(layoutDir, `sbom-${arch}.spdx.json`), `${JSON.stringify(sbom, null, 2)}\n`);
+    await writeFile(
+      path.join(layoutDir, `sbom-${arch}.spdx.json`),
+      `${JSON.stringify(sbom, null, 2)}\n`,
+    );
     for (const p of lock.packages) {
-      materials.set(p.sha256, { uri: debPurl(p.name, p.version, p.arch), digest: { sha256: p.sha256 }, name: p.filename });
+      materials.set(p.sha256, {
+        uri: debPurl(p.name, p.version, p.arch),
+        digest: { sha256: p.sha256 },
+        name: p.filename,
+      });
     }
     progress({ stage: `test ${arch}`, percent: 80 });
     const tests = await testArch(input, layoutDir, image.manifest, arch);
     log.info(
-      { recipe: recipe.name, arch, manifest: image.manifest.digest, layers: image.layers.length, cachedLayers: image.layers.filter((l) => l.cached).length, packages: lock.packages.length },
+      {
+        recipe: recipe.name,
+        arch,
+        manifest: image.manifest.digest,
+        layers: image.layers.length,
+        cachedLayers: image.layers.filter((l) => l.cached).length,
+        packages: lock.packages.length,
+      },
       'debian image assembled',
     );
-    archs.push({ arch, manifest: image.manifest, packages: image.packages, tests, lockfileDigest: lockfileDigest(lock) });
+    archs.push({
+      arch,
+      manifest: image.manifest,
+      packages: image.packages,
+      tests,
+      lockfileDigest: lockfileDigest(lock),
+    });
   }
   const index = await layout.writeJson(
-    { schemaVersion: 2, mediaType: MediaType.imageIndex, manifests: archs.map((a) => a.manifest), annotations },
+    {
+      schemaVersion: 2,
+      mediaType: MediaType.imageIndex,
+      manifests: archs.map((a) => a.manifest),
+      annotations,
+    },
     MediaType.imageIndex,
   );
   await layout.setRoot(index, refNameOf(input.version));
   progress({ stage: 'done', percent: 100 });
-  return { layoutDir, index, archs, materials: [...materials.values()].sort((a, b) => (a.uri < b.uri ? -1 : 1)) };
+  return {
+    layoutDir,
+    index,
+    archs,
+    materials: [...materials.values()].sort((a, b) => (a.uri < b.uri ? -1 : 1)),
+  };
 }
 
 /** A valid OCI ref name from a version (`1:2.3+b1` → `1_2.3_b1`). */
@@ -132,11 +193,20 @@ function refNameOf(version: string): string {
 }
 
 /** Runs the recipe's tests on the host's arch, with the image's own config; other archs are skipped with a note. */
-async function testArch(input: BuildInput, layoutDir: string, manifest: Descriptor, arch: string): Promise<TestOutcome[]> {
+async function testArch(
+  input: BuildInput,
+  layoutDir: string,
+  manifest: Descriptor,
+  arch: string,
+): Promise<TestOutcome[]> {
   const tests = input.recipe.test;
   if (tests.length === 0) return [];
   if (arch !== hostArch()) {
-    return tests.map((t) => ({ name: t.name ?? t.run.join(' '), status: 'skipped', note: `built for ${arch}; tests run only on the host's arch (${hostArch()})` }));
+    return tests.map((t) => ({
+      name: t.name ?? t.run.join(' '),
+      status: 'skipped',
+      note: `built for ${arch}; tests run only on the host's arch (${hostArch()})`,
+    }));
   }
   return testInSandbox({
     layoutDir,

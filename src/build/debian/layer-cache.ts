@@ -51,11 +51,16 @@ async function atomicWrite(file: string, data: string | Uint8Array): Promise<voi
 
 export function layerCache(cacheDir: string) {
   const root = path.join(cacheDir, 'debian');
-  const blob = (digest: string): string => path.join(root, 'blobs', 'sha256', digest.replace(/^sha256:/, ''));
+  const blob = (digest: string): string =>
+    path.join(root, 'blobs', 'sha256', digest.replace(/^sha256:/, ''));
   return {
-    readPathIndex: (debSha256: string) => readJson(path.join(root, 'path-index', `${debSha256}.json`), pathIndexSchema),
+    readPathIndex: (debSha256: string) =>
+      readJson(path.join(root, 'path-index', `${debSha256}.json`), pathIndexSchema),
     writePathIndex: (debSha256: string, index: PathIndex, mtime: number) =>
-      atomicWrite(path.join(root, 'path-index', `${debSha256}.json`), JSON.stringify({ ...index, mtime })),
+      atomicWrite(
+        path.join(root, 'path-index', `${debSha256}.json`),
+        JSON.stringify({ ...index, mtime }),
+      ),
     /** A finished layer and its gzip blob, checked against its digest; undefined on any doubt. */
     async readLayer(key: string): Promise<{ record: LayerRecord; blob: Buffer } | undefined> {
       const record = await readJson(path.join(root, 'layers', `${key}.json`), layerRecordSchema);

@@ -26,7 +26,10 @@ export async function fetchDebs(
     lock.packages.map((locked) =>
       limit(async () => {
         const mirror = mirrors.get(locked.suite);
-        if (!mirror) throw new PermanentError(`lockfile for ${lock.arch}: package ${locked.name} is from suite ${locked.suite}, which the lockfile does not list`);
+        if (!mirror)
+          throw new PermanentError(
+            `lockfile for ${lock.arch}: package ${locked.name} is from suite ${locked.suite}, which the lockfile does not list`,
+          );
         return { locked, bytes: await fetchDeb({ ...locked, mirror }, cacheDir, options.signal) };
       }),
     ),

@@ -17,12 +17,18 @@ export interface ArchiveSettings {
 
 export function archiveSettingsFromConfig(): ArchiveSettings {
   const c = loadConfig();
-  return { cacheDir: c.cacheDir, debianMirror: c.debianMirror, debianSecurityMirror: c.debianSecurityMirror, debianKeyring: c.debianKeyring };
+  return {
+    cacheDir: c.cacheDir,
+    debianMirror: c.debianMirror,
+    debianSecurityMirror: c.debianSecurityMirror,
+    debianKeyring: c.debianKeyring,
+  };
 }
 
 export function contentsOf(recipe: Recipe): RecipeContents {
   const contents = recipe.build.contents;
-  if (!contents) throw new PermanentError(`recipe ${recipe.name}: the debian builder needs build.contents`);
+  if (!contents)
+    throw new PermanentError(`recipe ${recipe.name}: the debian builder needs build.contents`);
   return contents;
 }
 
@@ -42,7 +48,12 @@ export function suiteGroups(suites: string[]): string[][] {
 export function versionMatches(debianVersion: string, wanted: string): boolean {
   if (debianVersion === wanted) return true;
   const up = upstreamOf(debianVersion);
-  return up === wanted || up.startsWith(`${wanted}.`) || up.startsWith(`${wanted}+`) || up.startsWith(`${wanted}~`);
+  return (
+    up === wanted ||
+    up.startsWith(`${wanted}.`) ||
+    up.startsWith(`${wanted}+`) ||
+    up.startsWith(`${wanted}~`)
+  );
 }
 
 /**
@@ -60,7 +71,13 @@ export async function resolveLockfiles(
   const contents = contentsOf(recipe);
   const groups = suiteGroups(contents.suites);
   const load = async (suites: string[]): Promise<ArchiveIndex> =>
-    loadArchive({ sources: await hostSuiteSources(suites, settings), components: contents.components, archs, cacheDir: settings.cacheDir, signal });
+    loadArchive({
+      sources: await hostSuiteSources(suites, settings),
+      components: contents.components,
+      archs,
+      cacheDir: settings.cacheDir,
+      signal,
+    });
   let chosen: { suites: string[]; index: ArchiveIndex } | undefined;
   if (groups.length === 1 && groups[0]) {
     chosen = { suites: groups[0], index: await load(groups[0]) };
@@ -69,7 +86,11 @@ export async function resolveLockfiles(
     for (const suites of groups) {
       const index = await load(suites);
       const firstArch = archs[0] ?? 'amd64';
-      if ((index.packages.get(firstArch) ?? []).some((p) => p.name === pkg && versionMatches(p.version, version))) {
+      if (
+        (index.packages.get(firstArch) ?? []).some(
+          (p) => p.name === pkg && versionMatches(p.version, version),
+        )
+      ) {
         chosen = { suites, index };
         break;
       }

@@ -5,7 +5,11 @@ import { planLayers, maxLayers } from './layers.ts';
 import { licenseFromCopyright } from './license.ts';
 import { assembleTrees, canonicalise, isDropped, withParents } from './rootfs.ts';
 
-const entry = (path: string, type: TarEntry['type'] = 'file', extra: Partial<TarEntry> = {}): TarEntry => ({
+const entry = (
+  path: string,
+  type: TarEntry['type'] = 'file',
+  extra: Partial<TarEntry> = {},
+): TarEntry => ({
   path,
   type,
   mode: type === 'directory' ? 0o755 : 0o644,
@@ -16,17 +20,42 @@ const entry = (path: string, type: TarEntry['type'] = 'file', extra: Partial<Tar
   data: type === 'file' ? Buffer.from(path) : undefined,
   ...extra,
 });
-const deb = (data: TarEntry[]): DebContents => ({ control: new Map([['control', Buffer.from('Package: x\n')]]), data, mtime: 0 });
+const deb = (data: TarEntry[]): DebContents => ({
+  control: new Map([['control', Buffer.from('Package: x\n')]]),
+  data,
+  mtime: 0,
+});
 
 describe('root filesystem assembly', () => {
   it('puts files shipped under a directory symlink where dpkg would (merged /usr)', () => {
     const trees = assembleTrees([
-      { name: 'base-files', contents: deb([entry('usr', 'directory'), entry('usr/lib', 'directory'), entry('lib', 'symlink', { linkname: 'usr/lib' })]) },
-      { name: 'libc', contents: deb([entry('lib', 'directory'), entry('lib/libc.so'), entry('lib/ld.so', 'link', { linkname: './lib/libc.so' })]) },
+      {
+        name: 'base-files',
+        contents: deb([
+          entry('usr', 'directory'),
+          entry('usr/lib', 'directory'),
+          entry('lib', 'symlink', { linkname: 'usr/lib' }),
+        ]),
+      },
+      {
+        name: 'libc',
+        contents: deb([
+          entry('lib', 'directory'),
+          entry('lib/libc.so'),
+          entry('lib/ld.so', 'link', { linkname: './lib/libc.so' }),
+        ]),
+      },
     ]);
     const libc = trees.find((t) => t.name === 'libc');
-    expect([...(libc?.entries.keys() ?? [])].sort()).toEqual(['usr/lib', 'usr/lib/ld.so', 'usr/lib/libc.so']);
-    expect(libc?.entries.get('usr/lib/ld.so')).toMatchObject({ type: 'file', data: Buffer.from('lib/libc.so') });
+    expect([...(libc?.entries.keys() ?? [])].sort()).toEqual([
+      'usr/lib',
+      'usr/lib/ld.so',
+      'usr/lib/libc.so',
+    ]);
+    expect(libc?.entries.get('usr/lib/ld.so')).toMatchObject({
+      type: 'file',
+      data: Buffer.from('lib/libc.so'),
+    });
   });
 
   it('keeps one owner per path: the later package by name', () => {
@@ -49,23 +78,41 @@ describe('root filesystem assembly', () => {
   });
 
   it('refuses a path that a symlink leads out of the root, and hard links to what the package lacks', () => {
-    expect(() => canonicalise('a/b/c', new Map([['a/b', '../../..']]), 'pkg', false)).toThrow(PermanentError);
-    expect(canonicalise('lib64/ld.so', new Map([['lib64', '/usr/lib64']]), 'pkg', false)).toBe('usr/lib64/ld.so');
-    expect(() => assembleTrees([{ name: 'p', contents: deb([entry('x', 'link', { linkname: 'missing' })]) }])).toThrow(/hard link x/);
+    expect(() => canonicalise('a/b/c', new Map([['a/b', '../../..']]), 'pkg', false)).toThrow(
+      PermanentError,
+    );
+    expect(canonicalise('lib64/ld.so', new Map([['lib64', '/usr/lib64']]), 'pkg', false)).toBe(
+      'usr/lib64/ld.so',
+    );
+    expect(() =>
+      assembleTrees([{ name: 'p', contents: deb([entry('x', 'link', { linkname: 'missing' })]) }]),
+    ).toThrow(/hard link x/);
   });
 
   it('adds the parent folders of every entry', () => {
-    expect(withParents([{ path: 'a/b/c', type: 'file', mode: 0o644 }]).map((e) => e.path).sort()).toEqual(['a', 'a/b', 'a/b/c']);
+    expect(
+      withParents([{ path: 'a/b/c', type: 'file', mode: 0o644 }])
+        .map((e) => e.path)
+        .sort(),
+    ).toEqual(['a', 'a/b', 'a/b/c']);
   });
 });
 
 describe('layer plan', () => {
   it('gives each package its own layer, by name', () => {
-    expect(planLayers([{ name: 'b', size: 1 }, { name: 'a', size: 2 }])).toEqual([['a'], ['b']]);
+    expect(
+      planLayers([
+        { name: 'b', size: 1 },
+        { name: 'a', size: 2 },
+      ]),
+    ).toEqual([['a'], ['b']]);
   });
 
   it('stays within the layer limit, and a size change moves no package between buckets', () => {
-    const many = Array.from({ length: 200 }, (_, i) => ({ name: `p${String(i).padStart(3, '0')}`, size: i }));
+    const many = Array.from({ length: 200 }, (_, i) => ({
+      name: `p${String(i).padStart(3, '0')}`,
+      size: i,
+    }));
     const plan = planLayers(many);
     expect(plan.length + 1).toBeLessThanOrEqual(maxLayers);
     expect(plan.flat().sort()).toEqual(many.map((p) => p.name));
@@ -76,7 +123,8 @@ describe('layer plan', () => {
 
 describe('licence from a DEP-5 copyright file', () => {
   it('maps Debian short names to SPDX and joins them', () => {
-    const text = 'Format: https://example.invalid/copyright-format/1.0/\n\nFiles: *\nLicense: GPL-2+\n\nFiles: lib/*\nLicense: Expat\n\nLicense: GPL-2+\n full text\n';
+    const text =
+      'Format: https://example.invalid/copyright-format/1.0/\n\nFiles: *\nLicense: GPL-2+\n\nFiles: lib/*\nLicense: Expat\n\nLicense: GPL-2+\n full text\n';
     expect(licenseFromCopyright(text)).toBe('GPL-2.0-or-later AND MIT');
     expect(licenseFromCopyright('This package was debianized by someone.\n')).toBeUndefined();
   });

@@ -25,7 +25,13 @@ export function isDropped(p: string): boolean {
  * dpkg's unpack does: a package shipping `lib/x` where another ships `lib -> usr/lib` puts the
  * file at `usr/lib/x`. A link that leads out of the root is refused.
  */
-export function canonicalise(p: string, links: Map<string, string>, what: string, followLast: boolean, used?: Set<string>): string {
+export function canonicalise(
+  p: string,
+  links: Map<string, string>,
+  what: string,
+  followLast: boolean,
+  used?: Set<string>,
+): string {
   let parts = p.split('/');
   for (let hops = 0, i = 0; i < parts.length; i++) {
     if (i === parts.length - 1 && !followLast) break;
@@ -34,13 +40,19 @@ export function canonicalise(p: string, links: Map<string, string>, what: string
     if (target === undefined) continue;
     used?.add(prefix);
     if (++hops > 40) throw new PermanentError(`${what}: too many symlinks resolving ${p}`);
-    if (symlinkEscapes(prefix, target)) throw new PermanentError(`${what}: refusing ${p}, the symlink ${prefix} -> ${target} escapes the root`);
-    const base = target.startsWith('/') ? target.slice(1) : path.posix.join(path.posix.dirname(prefix), target);
+    if (symlinkEscapes(prefix, target))
+      throw new PermanentError(
+        `${what}: refusing ${p}, the symlink ${prefix} -> ${target} escapes the root`,
+      );
+    const base = target.startsWith('/')
+      ? target.slice(1)
+      : path.posix.join(path.posix.dirname(prefix), target);
     const resolved = path.posix.normalize(base).replace(/\/+$/, '');
     if (resolved === '.' || resolved === '') {
       parts = parts.slice(i + 1);
     } else {
-      if (resolved.startsWith('..')) throw new PermanentError(`${what}: refusing ${p}, the symlink ${prefix} escapes the root`);
+      if (resolved.startsWith('..'))
+        throw new PermanentError(`${what}: refusing ${p}, the symlink ${prefix} escapes the root`);
       parts = [...resolved.split('/'), ...parts.slice(i + 1)];
     }
     i = -1; // start again: the target may itself pass through links
@@ -88,13 +100,15 @@ export interface TreeView {
   context: Map<string, { links: [string, string][]; lost: string[] }>;
 }
 
-const byName = <T extends { name: string }>(a: T, b: T): number => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+const byName = <T extends { name: string }>(a: T, b: T): number =>
+  a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
 
 /** Builds the {@link TreeView} from every package's path index. */
 export function treeView(indexes: { name: string; index: PathIndex }[]): TreeView {
   const sorted = [...indexes].sort(byName);
   const links = new Map<string, string>();
-  for (const { index } of sorted) for (const [p, t] of index.links) if (!links.has(p)) links.set(p, t);
+  for (const { index } of sorted)
+    for (const [p, t] of index.links) if (!links.has(p)) links.set(p, t);
   const owner = new Map<string, string>();
   const canonical = new Map<string, string[]>();
   const used = new Map<string, Set<string>>();
@@ -110,7 +124,8 @@ export function treeView(indexes: { name: string; index: PathIndex }[]): TreeVie
       owner.set(p, name);
       mine.push(p);
     }
-    for (const raw of index.dirs) if (!isDropped(raw)) canonicalise(raw, links, what, true, through);
+    for (const raw of index.dirs)
+      if (!isDropped(raw)) canonicalise(raw, links, what, true, through);
     canonical.set(name, mine);
     used.set(name, through);
   }
@@ -148,7 +163,10 @@ export function packageTree(name: string, contents: DebContents, view: TreeView)
     if (e.type === 'link') {
       const target = normaliseLinkTarget(e.linkname, what, e.path);
       const data = files.get(target);
-      if (data === undefined) throw new PermanentError(`${what}: hard link ${e.path} points to ${target}, which the package does not ship`);
+      if (data === undefined)
+        throw new PermanentError(
+          `${what}: hard link ${e.path} points to ${target}, which the package does not ship`,
+        );
       tree.entries.set(p, { path: p, type: 'file', mode: e.mode, uid: e.uid, gid: e.gid, data });
     } else {
       tree.entries.set(p, toEntry(e, p, e.data));
@@ -158,9 +176,18 @@ export function packageTree(name: string, contents: DebContents, view: TreeView)
 }
 
 function toEntry(e: TarEntry, p: string, data: Buffer | undefined): LayerEntry {
-  if (e.type === 'directory') return { path: p, type: 'directory', mode: e.mode, uid: e.uid, gid: e.gid };
-  if (e.type === 'symlink') return { path: p, type: 'symlink', mode: 0o777, uid: e.uid, gid: e.gid, linkname: e.linkname };
-  return { path: p, type: 'file', mode: e.mode, uid: e.uid, gid: e.gid, data: data ?? Buffer.alloc(0) };
+  if (e.type === 'directory')
+    return { path: p, type: 'directory', mode: e.mode, uid: e.uid, gid: e.gid };
+  if (e.type === 'symlink')
+    return { path: p, type: 'symlink', mode: 0o777, uid: e.uid, gid: e.gid, linkname: e.linkname };
+  return {
+    path: p,
+    type: 'file',
+    mode: e.mode,
+    uid: e.uid,
+    gid: e.gid,
+    data: data ?? Buffer.alloc(0),
+  };
 }
 
 /**
@@ -201,7 +228,12 @@ export function withParents(entries: Iterable<LayerEntry>): LayerEntry[] {
  */
 export function caBundle(tree: PackageTree): LayerEntry | undefined {
   const certs = [...tree.entries.values()]
-    .filter((e) => e.type === 'file' && e.path.startsWith('usr/share/ca-certificates/') && e.path.endsWith('.crt'))
+    .filter(
+      (e) =>
+        e.type === 'file' &&
+        e.path.startsWith('usr/share/ca-certificates/') &&
+        e.path.endsWith('.crt'),
+    )
     .sort((a, b) => (a.path < b.path ? -1 : 1));
   if (certs.length === 0) return undefined;
   const pem = Buffer.concat(
