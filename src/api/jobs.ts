@@ -1,4 +1,5 @@
 import type { Job, Queue } from 'bullmq';
+import { z } from 'zod';
 
 /** Job states the API reports, in the order people read them. */
 export const jobStates = [
@@ -47,17 +48,19 @@ function progressOf(value: unknown): JobView['progress'] {
 
 const iso = (ms: number | undefined) => (ms ? new Date(ms).toISOString() : undefined);
 
-/** Reads job data leniently: the API shows jobs from any kiln version without failing the listing. */
-function field(data: unknown, ...path: string[]): string | undefined {
-  let cur: unknown = data;
-  for (const key of path) {
-    if (typeof cur !== 'object' || cur === null || !(key in cur)) return undefined;
-    cur = (cur as Record<string, unknown>)[key];
-  }
-  return typeof cur === 'string' ? cur : undefined;
+/** What the API reads of a job's data: leniently, so jobs from any kiln version still list. */
+const jobDataSchema = z.object({
+  request: z.object({ recipe: z.string().optional(), version: z.string().optional() }).optional(),
+  arch: z.string().optional(),
+});
+
+function dataOf(data: unknown): z.infer<typeof jobDataSchema> {
+  const parsed = jobDataSchema.safeParse(data);
+  return parsed.success ? parsed.data : {};
 }
 
 function view(job: Job, queue: string, state: JobState): JobView {
+  const data = dataOf(job.data);
   return {
     id: job.id,
     queue,
@@ -65,9 +68,9 @@ function view(job: Job, queue: string, state: JobState): JobView {
     state,
     attemptsMade: job.attemptsMade,
     failedReason: job.failedReason || undefined,
-    recipe: field(job.data, 'request', 'recipe'),
-    version: field(job.data, 'request', 'version'),
-    arch: field(job.data, 'arch'),
+    recipe: data.request?.recipe,
+    version: data.request?.version,
+    arch: data.arch,
     createdAt: iso(job.timestamp),
     startedAt: iso(job.processedOn),
     finishedAt: iso(job.finishedOn),

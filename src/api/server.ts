@@ -132,7 +132,7 @@ export async function createApiServer(options: ApiServerOptions): Promise<Fastif
     const image = params.success ? await catalog.getImage(params.data.name, read()) : undefined;
     if (!image)
       return reply.code(404).send({
-        error: `no image named ${String((request.params as { name?: unknown }).name)} in the catalog`,
+        error: `no image named ${params.success ? params.data.name : 'like that'} in the catalog`,
       });
     return { ...detailView(config, image), history: await catalog.tagHistory(image.name) };
   });
