@@ -12,7 +12,8 @@ import { sampleRecord } from '../catalog/fixtures.ts';
 import { testRedis, testRedisUrl, testRegistryHost, uniqueName } from '../helpers/stack.ts';
 import { pushSmallImage, registryDigest, registryIndexArchs } from './push-image.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
+// Overridable so the skip path can be checked: KILN_TEST_CHROMIUM=/nonexistent npx vitest run …
+const CHROMIUM = process.env.KILN_TEST_CHROMIUM ?? '/usr/bin/chromium';
 const hasChromium = existsSync(CHROMIUM);
 const SHOTS = path.resolve('test/.tmp/screenshots');
 const XSS =
@@ -153,6 +154,9 @@ async function waitForHealth(url: string, child: ChildProcess): Promise<void> {
 }
 
 const skipNote = hasChromium ? '' : ` (skipped: ${CHROMIUM} missing; apt-get install -y chromium)`;
+// The default reporter folds a skipped file into a count: say why where it shows.
+if (!hasChromium)
+  console.warn(`catalog browser tests skipped: ${CHROMIUM} missing; apt-get install -y chromium`);
 
 describe('catalog pages in chromium', () => {
   it.skipIf(!hasChromium)(
