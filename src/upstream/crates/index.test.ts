@@ -15,7 +15,7 @@ afterAll(() => crates.close());
 function open(env: Record<string, string> = {}, maxBodyBytes?: number) {
   return cratesSource.open(
     testSourceContext(
-      { ...{ KILN_CRATES_URL: `sparse+${crates.url}/` }, ...env },
+      { KILN_CRATES_URL: `sparse+${crates.url}/`, ...env },
       maxBodyBytes ? { maxBodyBytes } : {},
     ),
   );

@@ -5,7 +5,6 @@ import { UpstreamNotFoundError } from '../errors.ts';
 import type { WatchItem } from '../types.ts';
 import { ociSource } from './index.ts';
 
-const at = (day: number) => new Date(Date.UTC(2024, 0, day)).toISOString();
 let oci: LocalOci;
 
 beforeAll(async () => {
