@@ -1,14 +1,13 @@
-import { readFile } from 'node:fs/promises';
-import path from 'node:path';
 import type { Command } from 'commander';
 import type { Config } from '../config.ts';
 import type { Logger } from '../log.ts';
 import { emptyPublishedState, type PublishedState } from '../plan/published-state.ts';
-import { planRecipes, type RecipePlan, type ReleaseSource } from '../plan/plan-recipes.ts';
-import { sha256Digest } from '../oci/digest.ts';
+import type { RecipePlan, ReleaseSource } from '../plan/plan-recipes.ts';
 import type { Decision } from '../plan/decide.ts';
-import { getBuilder } from '../build/registry.ts';
-import type { Builder } from '../build/types.ts';
+import { describeError } from '../errors.ts';
+import { registryClientFor, splitRegistry } from '../oci/registry-from-config.ts';
+import { readEndpoints } from '../run/local-defaults.ts';
+import { configuredBuilders, planCycle, registryPublishedState } from '../run/planner.ts';
 import { loadRecipes, type LoadedRecipe } from '../recipe/load.ts';
 import { formatProblem, type Problem } from '../recipe/problem.ts';
 import { memoryValidatorCache } from '../upstream/cache.ts';
@@ -50,7 +49,11 @@ export function registerPlan(program: Command, deps: PlanDeps = {}): void {
     });
 }
 
-/** Loads the recipes (broken ones are reported and skipped) and plans the rest. Enqueues nothing. */
+/**
+ * Loads the recipes (broken ones are reported and skipped) and plans the rest exactly as `kiln up`
+ * does (src/run/planner.ts: same inputs digest, same resolved inputs), against what the registry
+ * holds when one is configured or a `kiln up` is running. Enqueues nothing.
+ */
 export async function runPlan(
   config: Config,
   log: Logger,
@@ -61,25 +64,22 @@ export async function runPlan(
   for (const p of problems)
     log.warn({ file: p.file, line: p.line, col: p.col }, `broken recipe skipped: ${p.message}`);
   const releases = deps.releases ?? upstreamReleaseSource(config, log);
-  const published = deps.published ?? emptyPublishedState;
-  const builder = (id: string): Builder => getBuilder(id, config);
-  const plans = await planRecipes({
+  const { published, note } = deps.published
+    ? { published: deps.published, note: 'given' }
+    : await publishedFromRegistry(config, recipes, log);
+  const plans = await planCycle({
+    config,
+    log,
     recipes,
     releases,
     published,
     now,
-    builderVersion: (id) => `${id}/${builder(id).version}`,
-    localFiles: localFilesOf,
-    resolve:
-      deps.resolve === false
-        ? undefined
-        : (loaded, version) => resolveInputs(builder(loaded.recipe.build.builder), loaded, version),
+    builders: configuredBuilders(config),
+    resolve: deps.resolve !== false,
   });
   return {
     generatedAt: now.toISOString(),
-    publishedState: deps.published
-      ? 'given'
-      : 'not read: no published-state reader is wired into `kiln plan` yet, so every stream looks unpublished',
+    publishedState: note,
     problems: problems.map((p) => ({
       ...p,
       text: formatProblem(p, { relativeTo: process.cwd() }),
@@ -88,39 +88,23 @@ export async function runPlan(
   };
 }
 
-/** Digests of the files beside the recipe that shape the image: its patches and Dockerfile. */
-async function localFilesOf(loaded: LoadedRecipe): Promise<Record<string, string>> {
-  const dir = path.dirname(loaded.file);
-  const { recipe } = loaded;
-  const files = [...recipe.patches.map((p) => p.file)];
-  if (recipe.build.builder === 'dockerfile')
-    files.push(recipe.build.dockerfile?.path ?? 'Dockerfile');
-  const out: Record<string, string> = {};
-  for (const file of files) {
-    // A missing file is the build's error to report; here it only has to change the digest.
-    out[file] = await readFile(path.resolve(dir, file)).then(sha256Digest, () => 'missing');
+/** The registry's state: KILN_REGISTRY, else the registry a running `kiln up` started. */
+async function publishedFromRegistry(
+  config: Config,
+  recipes: readonly LoadedRecipe[],
+  log: Logger,
+): Promise<{ published: PublishedState; note: string }> {
+  const registry = config.registry ?? (await readEndpoints(config.stateDir))?.registry;
+  if (!registry) {
+    return { published: emptyPublishedState, note: 'no registry configured (KILN_REGISTRY): every stream looks unpublished' };
   }
-  return out;
-}
-
-/** What the builder will consume for each arch (e.g. a Debian lockfile), keyed by arch. */
-async function resolveInputs(
-  builder: Builder,
-  loaded: LoadedRecipe,
-  version: string,
-): Promise<Record<string, unknown>> {
-  if (!builder.resolve) return {};
-  const out: Record<string, unknown> = {};
-  for (const arch of loaded.recipe.build.archs) {
-    out[arch] = await builder.resolve(
-      loaded.recipe,
-      loaded.file,
-      version,
-      arch,
-      AbortSignal.timeout(10 * 60_000),
-    );
+  const { host, namespace } = splitRegistry(registry);
+  try {
+    const client = await registryClientFor(host, config);
+    return { published: await registryPublishedState(client, namespace, recipes, log), note: `read from ${registry}` };
+  } catch (error) {
+    return { published: emptyPublishedState, note: `could not read ${registry}: ${describeError(error)}` };
   }
-  return out;
 }
 
 const kindColor: Record<Decision['kind'], ColorName> = {

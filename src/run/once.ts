@@ -31,7 +31,6 @@ export async function waitForPlans(
   config: Config,
   plans: readonly RecipePlan[],
   registry: string,
-  log: Logger,
 ): Promise<OnceOutcome[]> {
   const connection = redisOptions(config.redisUrl ?? '');
   const publishQueue = new Queue(QueueName.publish, { connection, prefix: config.queuePrefix });

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import pLimit from 'p-limit';
+import { builders } from '../build/registry.ts';
 import type { Builder } from '../build/types.ts';
 import type { Config } from '../config.ts';
 import type { Logger } from '../log.ts';
@@ -74,6 +75,11 @@ export async function recipeLocalFiles(loaded: LoadedRecipe): Promise<Record<str
   return out;
 }
 
+/** Every builder, configured: the planner asks them for versions and resolved inputs. */
+export function configuredBuilders(config: Config): Map<string, Builder> {
+  return new Map([...builders].map(([id, make]) => [id, make(config)]));
+}
+
 export interface CycleOptions {
   config: Config;
   log: Logger;
@@ -83,6 +89,8 @@ export interface CycleOptions {
   builders: ReadonlyMap<string, Builder>;
   now?: Date;
   signal?: AbortSignal;
+  /** Resolve builder inputs (Debian lockfiles), so nano updates show; default true. */
+  resolve?: boolean;
 }
 
 /**
@@ -101,7 +109,7 @@ export async function planCycle(options: CycleOptions): Promise<RecipePlan[]> {
       return builder ? `${builder.id}@${builder.version}` : id;
     },
     localFiles: recipeLocalFiles,
-    resolve: async (loaded, version) => {
+    resolve: options.resolve === false ? undefined : async (loaded, version) => {
       const builder = options.builders.get(loaded.recipe.build.builder);
       if (!builder?.resolve) return {};
       const out: Record<string, unknown> = {};

@@ -2,12 +2,11 @@ import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import path from 'node:path';
 import { createApiServer } from '../api/server.ts';
-import { builders } from '../build/registry.ts';
 import type { Builder } from '../build/types.ts';
 import type { Config } from '../config.ts';
 import { describeError } from '../errors.ts';
 import type { Logger } from '../log.ts';
-import { createPipelineContext, type PipelineContext } from '../pipeline/context.ts';
+import type { PipelineContext } from '../pipeline/context.ts';
 import { pipelineProcessors } from '../pipeline/processors.ts';
 import type { RecipePlan, ReleaseSource } from '../plan/plan-recipes.ts';
 import { redisOptions } from '../queue/connection.ts';
@@ -19,12 +18,9 @@ import { loadRecipes, type LoadedRecipe } from '../recipe/load.ts';
 import { createWatcher, webhookRoutes, type Watcher } from '../watch/index.ts';
 import { recordUpstreamSeen } from '../catalog/store.ts';
 import { withFirstSeen } from './first-seen.ts';
-import { planCycle, registryPublishedState } from './planner.ts';
+import { configuredBuilders, planCycle, registryPublishedState } from './planner.ts';
 
-/** Every builder, configured: the planner asks them for versions and resolved inputs. */
-export function configuredBuilders(config: Config): Map<string, Builder> {
-  return new Map([...builders].map(([id, make]) => [id, make(config)]));
-}
+export { configuredBuilders };
 
 /** Loads the recipes under `paths`; a broken one is logged with its position and left out, the rest go on. */
 export async function loadRecipesLogged(paths: readonly string[], log: Logger): Promise<LoadedRecipe[]> {
