@@ -1,4 +1,4 @@
-import { rm, writeFile } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { loadConfig } from '../../config.ts';
@@ -192,7 +192,27 @@ function refNameOf(version: string): string {
   return cleaned.slice(0, 128) || 'latest';
 }
 
-/** Runs the recipe's tests on the host's arch, with the image's own config; other archs are skipped with a note. */
+/** The binfmt_misc entry qemu-user-static registers for a Debian arch (with the F flag it works in bwrap). */
+const qemuBinfmt: Record<string, string> = {
+  amd64: 'qemu-x86_64',
+  arm64: 'qemu-aarch64',
+  armhf: 'qemu-arm',
+  ppc64el: 'qemu-ppc64le',
+  s390x: 'qemu-s390x',
+  riscv64: 'qemu-riscv64',
+};
+
+async function canEmulate(arch: string): Promise<boolean> {
+  const entry = qemuBinfmt[arch];
+  if (!entry) return false;
+  const text = await readFile(`/proc/sys/fs/binfmt_misc/${entry}`, 'utf8').catch(() => '');
+  return /^enabled$/m.test(text) && /^flags:.*F/m.test(text);
+}
+
+/**
+ * Runs the recipe's tests with the image's own config on the host's arch, and on other archs
+ * when qemu-user-static is registered; otherwise they are skipped with a note.
+ */
 async function testArch(
   input: BuildInput,
   layoutDir: string,
@@ -201,11 +221,11 @@ async function testArch(
 ): Promise<TestOutcome[]> {
   const tests = input.recipe.test;
   if (tests.length === 0) return [];
-  if (arch !== hostArch()) {
+  if (arch !== hostArch() && !(await canEmulate(arch))) {
     return tests.map((t) => ({
       name: t.name ?? t.run.join(' '),
       status: 'skipped',
-      note: `built for ${arch}; tests run only on the host's arch (${hostArch()})`,
+      note: `built for ${arch}; tests run only on the host's arch (${hostArch()}) unless qemu-user-static is registered`,
     }));
   }
   return testInSandbox({

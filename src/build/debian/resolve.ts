@@ -79,7 +79,8 @@ export async function resolveLockfiles(
       signal,
     });
   let chosen: { suites: string[]; index: ArchiveIndex } | undefined;
-  if (groups.length === 1 && groups[0]) {
+  // Without a version (a bare `kiln build`), the first release listed is the recipe's default.
+  if ((groups.length === 1 || version === '' || version === 'latest') && groups[0]) {
     chosen = { suites: groups[0], index: await load(groups[0]) };
   } else {
     const pkg = recipe.upstream.debian?.package ?? contents.packages[0]?.split('=')[0] ?? '';
