@@ -213,7 +213,7 @@ describe('catalog pages in chromium', () => {
         `kiln verify ${ref} --key cosign.pub`,
       );
       expect(await page.locator('#cmd-cosign-verify').innerText()).toBe(
-        `cosign verify --key cosign.pub ${ref}`,
+        `cosign verify --key cosign.pub --insecure-ignore-tlog=true ${ref}`,
       );
       expect(await page.locator('table.packages tbody tr').count()).toBe(2);
       expect(await page.locator('table.history code.tag').allInnerTexts()).toEqual(
