@@ -114,6 +114,18 @@ describe('github source over GraphQL', () => {
     expect(gh.state.stats.graphqlRequests).toBe(1);
   });
 
+  it('falls back to REST for a repository GraphQL refuses, and only for it', async () => {
+    for (const r of ['o/a', 'o/saml', 'o/c']) gh.state.addRepo(r);
+    gh.state.faults.graphqlForbidden.add('o/saml');
+    const client = githubSource.open(
+      testSourceContext({ GITHUB_TOKEN: token, KILN_GITHUB_API_URL: gh.apiUrl }),
+    );
+    const out = results(await client.fetchMany!([item('o/a'), item('o/saml'), item('o/c')]));
+    expect(out.map((r) => r.releases.length)).toEqual([3, 3, 3]);
+    expect(gh.state.stats.graphqlRequests).toBe(1);
+    expect(gh.state.stats.restRequests).toBe(1);
+  });
+
   it('works against GitHub Enterprise Server paths', async () => {
     await gh.close();
     gh = await startLocalGithub({ tokens: [token], ghesPaths: true });

@@ -278,6 +278,8 @@ export async function handleGraphql(
           'NOT_FOUND',
           `Could not resolve to a Repository with the name '${owner}/${name}'.`,
         );
+      if (state.faults.graphqlForbidden.has(state.key(owner, name)))
+        throw new TypedError('FORBIDDEN', `Resource protected by organization SAML enforcement.`);
       return repositoryValue(repo, origin);
     },
     rateLimit: () => ({

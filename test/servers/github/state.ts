@@ -60,6 +60,8 @@ export interface Faults {
   secondaryRetryAfter: number;
   /** GitHub answers secondary limits with 403 or 429. */
   secondaryStatus: 403 | 429;
+  /** Repositories (`owner/name`, lowercase) GraphQL refuses with FORBIDDEN (e.g. SAML-protected). */
+  graphqlForbidden: Set<string>;
 }
 
 export function newStats(): Stats {
@@ -86,6 +88,7 @@ export class GithubState {
     secondaryNext: 0,
     secondaryRetryAfter: 1,
     secondaryStatus: 403,
+    graphqlForbidden: new Set(),
   };
   readonly buckets: { core: Bucket; graphql: Bucket; anonymous: Bucket };
   private seed = 1;
