@@ -78,6 +78,8 @@ export interface SourceClient {
   fetchMany?(items: WatchItem[]): Promise<(FetchResult | Error)[]>;
   /** Counters for logs, metrics and benchmarks. */
   stats?(): Record<string, number | undefined>;
+  /** What the upstream last said about its rate limit, for metrics; undefined if it never said. */
+  rateLimit?(): { remaining: number; limit?: number; resetAt?: number } | undefined;
 }
 
 /** A source of releases: one folder under src/upstream, registered in src/upstream/index.ts. */

@@ -41,6 +41,8 @@ export interface WatcherOptions {
   sources?: ReadonlyMap<SourceId, UpstreamSource>;
   /** How often due checks are looked for, in ms. @default 1000 */
   tickMs?: number;
+  /** How often ticks call `recipes()` again, in ms (checkNow and checkAll always do). @default 15000 */
+  recipesRefreshMs?: number;
   /** Requests in flight per upstream host. @default 8 */
   hostConcurrency?: number;
   /** How long a due check of a batching source (GitHub) may wait for a fuller batch, in ms. @default min(30 s, interval / 10) */

@@ -3,6 +3,7 @@ import { testRedis, uniqueName } from '../../test/helpers/stack.ts';
 import { startLocalGithub, type LocalGithub } from '../../test/servers/github/server.ts';
 import { startLocalNpm, type LocalNpm } from '../../test/servers/npm.ts';
 import { watchedRecipe } from '../../test/servers/recipes.ts';
+import { readSignals } from '../catalog/signals.ts';
 import { loadConfig } from '../config.ts';
 import { createLogger } from '../log.ts';
 import type { LoadedRecipe } from '../recipe/index.ts';
@@ -149,6 +150,18 @@ describe('watcher', () => {
     expect(gh.state.stats.restPoints).toBe(20);
     expect(gh.state.stats.notModified).toBe(20);
     expect([...outcomes.values()].every((o) => o.ok && o.info.unchanged)).toBe(true);
+    // Checks and the rate limit are recorded for /metrics and `kiln status`.
+    const signals = await readSignals(redis, env.KILN_QUEUE_PREFIX);
+    const count = (outcome: string) =>
+      signals.checks.find((c) => c.source === 'github' && c.outcome === outcome)?.count;
+    await vi.waitFor(async () => {
+      const s = await readSignals(redis, env.KILN_QUEUE_PREFIX);
+      expect(s.checks.find((c) => c.outcome === 'not-modified')?.count).toBe(20);
+    });
+    expect(count('ok')).toBe(20);
+    expect(signals.rateLimits.find((r) => r.source === 'github')?.remaining).toBe(
+      gh.state.buckets.core.remaining,
+    );
     // The restarted watcher still hands the (cached) releases on once.
     expect(second.seen).toHaveLength(20);
     expect(second.seen[0]?.releases).toHaveLength(3);

@@ -1,5 +1,10 @@
 import { createHash } from 'node:crypto';
 import pLimit, { type LimitFunction } from 'p-limit';
+import {
+  recordRateLimit,
+  recordUpstreamCheck,
+  type CheckOutcome as SignalOutcome,
+} from '../catalog/signals.ts';
 import { describeError, PermanentError, TransientError } from '../errors.ts';
 import { log as defaultLog, registerSecret } from '../log.ts';
 import type { LoadedRecipe } from '../recipe/index.ts';
@@ -58,6 +63,7 @@ export function createWatcher(options: WatcherOptions): Watcher {
   let timer: NodeJS.Timeout | undefined;
   let running = false;
   let ticking = false;
+  let refreshedAt = 0;
 
   const clientOf = (source: UpstreamSource): SourceClient => {
     let client = clients.get(source.id);
@@ -69,6 +75,7 @@ export function createWatcher(options: WatcherOptions): Watcher {
   };
 
   async function refresh(): Promise<Map<string, Entry>> {
+    refreshedAt = Date.now();
     const list = await options.recipes();
     const next = new Map<string, Entry>();
     const now = Date.now();
@@ -107,12 +114,34 @@ export function createWatcher(options: WatcherOptions): Watcher {
     return until !== undefined && until > now ? until : undefined;
   }
 
+  /** Operational signals for /metrics and `kiln status` (src/catalog/signals.ts); best effort. */
+  function signal(source: SourceId, outcome: SignalOutcome): void {
+    if (!options.redis) return;
+    recordUpstreamCheck(options.redis, config.queuePrefix, source, outcome).catch(
+      (error: unknown) =>
+        log.debug({ error: describeError(error) }, 'recording an upstream check failed'),
+    );
+  }
+
+  function signalRateLimit(source: SourceId, client: SourceClient): void {
+    const state = client.rateLimit?.();
+    if (!options.redis || !state) return;
+    recordRateLimit(options.redis, config.queuePrefix, source, {
+      remaining: state.remaining,
+      ...(state.limit !== undefined ? { limit: state.limit } : {}),
+      ...(state.resetAt ? { resetAt: new Date(state.resetAt).toISOString() } : {}),
+    }).catch((error: unknown) =>
+      log.debug({ error: describeError(error) }, 'recording a rate limit failed'),
+    );
+  }
+
   async function settle(entry: Entry, outcome: FetchResult | Error): Promise<CheckOutcome> {
     const state = states.get(entry.item.recipe);
     const now = Date.now();
     const interval = intervalOf(entry.loaded);
     const fields = { recipe: entry.item.recipe, source: entry.source.id, ref: entry.item.ref };
     if (outcome instanceof Error) {
+      signal(entry.source.id, outcome instanceof RateLimitedError ? 'rate-limited' : 'error');
       if (outcome instanceof RateLimitedError) {
         const until = Math.max(outcome.resetAt, pauseOf(entry.source.id) ?? 0);
         if (pauseOf(entry.source.id) === undefined)
@@ -146,6 +175,7 @@ export function createWatcher(options: WatcherOptions): Watcher {
       rejected: outcome.rejected,
       checkedAt: new Date(now).toISOString(),
     };
+    signal(entry.source.id, outcome.unchanged ? 'not-modified' : 'ok');
     const fingerprint = fingerprintOf(outcome.releases);
     const changed = fingerprint !== state?.fingerprint;
     if (changed) {
@@ -210,6 +240,7 @@ export function createWatcher(options: WatcherOptions): Watcher {
           const results = await client
             .fetchMany(group.map((e) => e.item))
             .catch((error: unknown) => group.map(() => asError(error)));
+          signalRateLimit(source.id, client);
           await Promise.all(
             group.map((e, i) => done(e, results[i] ?? new TransientError('no result'))),
           );
@@ -237,6 +268,7 @@ export function createWatcher(options: WatcherOptions): Watcher {
             await done(e, outcome);
           }),
         );
+        signalRateLimit(source.id, client);
       }),
     );
     return out;
@@ -252,7 +284,8 @@ export function createWatcher(options: WatcherOptions): Watcher {
     if (ticking) return;
     ticking = true;
     try {
-      await refresh();
+      // Loading recipes may read thousands of files: ticks reuse the list for recipesRefreshMs.
+      if (Date.now() - refreshedAt >= (options.recipesRefreshMs ?? 15_000)) await refresh();
       const now = Date.now();
       const due = new Map<SourceId, Entry[]>();
       for (const entry of entries.values()) {

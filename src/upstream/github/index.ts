@@ -117,6 +117,11 @@ export const githubSource: UpstreamSource = {
         if (!result) throw new PermanentError(`GitHub ${item.ref}: no result`);
         return result;
       },
+      rateLimit: () => {
+        const budget = useGraphql ? graphql : core;
+        if (budget.remaining === undefined) return undefined;
+        return { remaining: budget.remaining, limit: budget.limit, resetAt: budget.resetAt };
+      },
       stats: () => ({
         graphqlPointsSpent: graphql.spent,
         restPointsSpent: core.spent,
