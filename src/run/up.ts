@@ -18,6 +18,7 @@ import { loadRecipes, type LoadedRecipe } from '../recipe/load.ts';
 import { createWatcher, webhookRoutes, type Watcher } from '../watch/index.ts';
 import { recordUpstreamSeen } from '../catalog/store.ts';
 import { withFirstSeen } from './first-seen.ts';
+import { changedDebianRecipes, explainNanoUpdate } from './nano-updates.ts';
 import { configuredBuilders, planCycle, registryPublishedState } from './planner.ts';
 
 export { configuredBuilders };
@@ -59,9 +60,11 @@ export async function planAndEnqueue(
   try {
     const decisions = plans.flatMap((p) => p.decisions);
     const builds = decisions.flatMap((d) => (d.kind === 'build' ? [d] : []));
-    await enqueueBuilds(flows, builds.map((d) => d.request));
-    for (const d of builds) {
-      ctx.log.info({ recipe: d.recipe, version: d.version, epoch: d.epoch, priority: d.request.priority, reason: d.reason }, 'enqueued');
+    const requests = [];
+    for (const d of builds) requests.push(await explainNanoUpdate(ctx.redis, ctx.config.queuePrefix, d.request));
+    await enqueueBuilds(flows, requests);
+    for (const r of requests) {
+      ctx.log.info({ recipe: r.recipe, version: r.version, epoch: r.epoch, priority: r.priority, reason: r.reason }, 'enqueued');
     }
     for (const d of decisions) {
       if (d.kind === 'error') ctx.log.warn({ recipe: d.recipe, stream: d.stream, reason: d.reason }, 'not planned');
@@ -96,7 +99,45 @@ export function startPlanningWatcher(ctx: PipelineContext, recipesDir: string): 
     },
   });
   watcher.start();
-  return watcher;
+  const suites = startSuitePolling(ctx, recipesDir, watcher, builderMap);
+  return {
+    ...watcher,
+    async stop() {
+      suites.stop();
+      await watcher.stop();
+    },
+  };
+}
+
+/**
+ * Every poll interval, asks the Debian archive whether the suites the recipes read changed
+ * (one 304 each when not) and re-plans the recipes of a changed suite: their lockfile may have
+ * changed under an unchanged upstream version, which is a nano update.
+ */
+function startSuitePolling(ctx: PipelineContext, recipesDir: string, watcher: Watcher, builderMap: ReadonlyMap<string, Builder>) {
+  const controller = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  const round = async () => {
+    try {
+      const recipes = (await loadRecipesLogged([recipesDir], ctx.log)).filter((r) => r.recipe.build.builder === 'debian');
+      const changed = await changedDebianRecipes(ctx.config, ctx.redis, recipes, ctx.log, controller.signal);
+      for (const name of changed) {
+        const loaded = recipes.find((r) => r.recipe.name === name);
+        const outcome = await watcher.checkNow(name);
+        if (loaded && outcome.ok) await planAndEnqueue(ctx, [loaded], async () => outcome.releases, builderMap);
+      }
+    } catch (error) {
+      ctx.log.warn({ err: describeError(error) }, 'Debian suite polling failed; trying again next round');
+    }
+    if (!controller.signal.aborted) timer = setTimeout(() => void round(), ctx.config.pollIntervalMs);
+  };
+  timer = setTimeout(() => void round(), Math.min(ctx.config.pollIntervalMs, 60_000));
+  return {
+    stop() {
+      controller.abort();
+      clearTimeout(timer);
+    },
+  };
 }
 
 /** The API server over this process's Redis and queues, listening on KILN_API_HOST:KILN_API_PORT. */
