@@ -63,8 +63,12 @@ export const versionTransformSchema = z.strictObject({
 export const debianUpstreamSchema = z.strictObject({
   /** Binary package name. @example package: python3.11 */
   package: z.string().min(1),
-  /** Suite to read, e.g. `bookworm` or `bookworm-security`. @example suite: bookworm */
-  suite: z.string().min(1),
+  /**
+   * Suite to read, e.g. `bookworm`, or several, whose versions are merged: one recipe can follow
+   * two Debian releases as two streams (python 3.13 from trixie, 3.11 from bookworm).
+   * @example suite: [trixie, bookworm]
+   */
+  suite: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]),
 });
 
 /** Version extraction, applied to each upstream tag (order: filters, strips, extract, transforms). */

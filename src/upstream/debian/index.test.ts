@@ -17,8 +17,11 @@ beforeAll(async () => {
       { name: 'hello', version: '2.10-3', arch: 'amd64' },
       { name: 'hello', version: '1:2.12-1~bpo1', arch: 'amd64' },
       { name: 'tzdata', version: '2024a-0+deb12u1', arch: 'all' },
+      { name: 'python3', version: '3.13.5-1', suite: 'stable' },
+      { name: 'python3', version: '3.11.2-1+b1', suite: 'oldstable' },
+      { name: 'only-old', version: '1.0', suite: 'oldstable' },
     ],
-    { suites: ['stable'], archs: ['amd64'] },
+    { suites: ['stable', 'oldstable'], archs: ['amd64'] },
   );
 }, 120_000);
 afterAll(async () => {
@@ -49,6 +52,23 @@ describe('debian source', () => {
       '2024a-0+deb12u1',
     ]);
     await expect(client.fetch(item('absent'))).rejects.toBeInstanceOf(UpstreamNotFoundError);
+  });
+
+  it('merges the versions of several suites, one recipe following two Debian releases', async () => {
+    const ctx = testSourceContext({
+      KILN_DEBIAN_MIRROR: repo.url,
+      KILN_DEBIAN_KEYRING: repo.keyring,
+      KILN_CACHE_DIR: cacheDir,
+    });
+    const upstream = { debian: { package: 'python3', suite: ['stable', 'oldstable'] } };
+    const ref = debianSource.refOf(upstream);
+    expect(ref).toBe('stable,oldstable/python3');
+    const client = debianSource.open(ctx);
+    const both = await client.fetch({ recipe: 'python', ref: ref ?? '', upstream });
+    expect(both.releases.map((r) => r.version).sort()).toEqual(['3.11.2-1+b1', '3.13.5-1']);
+    const onlyOld = await client.fetch({ recipe: 'x', ref: 'stable,oldstable/only-old', upstream });
+    expect(onlyOld.releases.map((r) => r.version)).toEqual(['1.0']);
+    await expect(client.fetch({ recipe: 'y', ref: 'stable,oldstable/absent', upstream })).rejects.toBeInstanceOf(UpstreamNotFoundError);
   });
 
   it('refuses an archive signed by another key', async () => {

@@ -5,8 +5,8 @@ import { PermanentError } from '../../errors.ts';
 import { UpstreamNotFoundError } from '../errors.ts';
 import { httpGet } from '../http.ts';
 import { toFetchResult } from '../release.ts';
-import type { SourceContext, UpstreamSource } from '../types.ts';
-import { debianRefPattern } from './schema.ts';
+import type { FetchResult, SourceContext, UpstreamSource } from '../types.ts';
+import { debianRefPattern, suitesOf } from './schema.ts';
 
 /** Versions are read from this arch's index: a package's versions are the same on every arch. */
 const indexArch = 'amd64';
@@ -19,7 +19,7 @@ const indexArch = 'amd64';
 export const debianSource: UpstreamSource = {
   id: 'debian',
   refOf: (upstream) =>
-    upstream.debian ? `${upstream.debian.suite}/${upstream.debian.package}` : undefined,
+    upstream.debian ? `${suitesOf(upstream.debian.suite).join(',')}/${upstream.debian.package}` : undefined,
   open(ctx: SourceContext) {
     const settings = {
       debianMirror: ctx.config.debianMirror,
@@ -59,19 +59,8 @@ export const debianSource: UpstreamSource = {
       return versions;
     };
 
-    return {
-      async hostOf(item) {
-        const suite = debianRefPattern.exec(item.ref)?.[1] ?? '';
-        const [source] = await hostSuiteSources([suite], settings);
-        return source ? new URL(source.mirror).host : 'debian';
-      },
-      async fetch(item) {
-        const m = debianRefPattern.exec(item.ref);
-        if (!m?.[1] || !m[2])
-          throw new PermanentError(
-            `recipe ${item.recipe}: ${JSON.stringify(item.ref)} is not suite/package`,
-          );
-        const [suite, pkg] = [m[1], m[2]];
+    /** One suite's versions of `pkg`; with `optional`, a suite without the package gives undefined. */
+    const fetchSuite = async (suite: string, pkg: string, optional: boolean): Promise<FetchResult | undefined> => {
         const [source] = await hostSuiteSources([suite], settings);
         if (!source) throw new PermanentError(`no Debian mirror for suite ${suite}`);
         const what = `Debian package ${pkg} in ${suite}`;
@@ -98,8 +87,10 @@ export const debianSource: UpstreamSource = {
             extra: { sha256: digest },
           });
         const entries = (await versionsOf(suite, digest)).get(pkg);
-        if (!entries)
+        if (!entries) {
+          if (optional) return undefined;
           throw new UpstreamNotFoundError(`${what}: not in the suite's main/${indexArch} index`);
+        }
         const result = toFetchResult(
           what,
           entries.map((e) => ({
@@ -111,6 +102,35 @@ export const debianSource: UpstreamSource = {
         );
         await ctx.cache.set(key, { releases: result.releases, extra: { inRelease: digest } });
         return result;
+    };
+
+    return {
+      async hostOf(item) {
+        const suite = (debianRefPattern.exec(item.ref)?.[1] ?? '').split(',')[0] ?? '';
+        const [source] = await hostSuiteSources([suite], settings);
+        return source ? new URL(source.mirror).host : 'debian';
+      },
+      async fetch(item) {
+        const m = debianRefPattern.exec(item.ref);
+        if (!m?.[1] || !m[2])
+          throw new PermanentError(
+            `recipe ${item.recipe}: ${JSON.stringify(item.ref)} is not suite/package`,
+          );
+        const pkg = m[2];
+        const suites = m[1].split(',');
+        const results = [];
+        for (const suite of suites) results.push(await fetchSuite(suite, pkg, suites.length > 1));
+        if (results.every((r) => r === undefined))
+          throw new UpstreamNotFoundError(`Debian package ${pkg} in ${suites.join(', ')}: not in any suite's main/${indexArch} index`);
+        if (results.length === 1 && results[0]) return results[0];
+        // Several suites: one list of versions, each version once (the same .deb is in both).
+        const seen = new Set<string>();
+        const found = results.filter((r) => r !== undefined);
+        return {
+          releases: found.flatMap((r) => r.releases).filter((r) => (seen.has(r.version) ? false : (seen.add(r.version), true))),
+          unchanged: found.every((r) => r.unchanged),
+          rejected: found.flatMap((r) => r.rejected),
+        };
       },
     };
   },
