@@ -45,6 +45,8 @@ export interface ArchImageInput {
   annotations: Record<string, string>;
   /** SOURCE_DATE_EPOCH when set: every entry's mtime. Otherwise each layer takes its packages' date. */
   sourceDateEpoch: number | undefined;
+  /** The recipe's fetched `files`, already checked: one layer after the packages. */
+  files?: LayerEntry[];
 }
 
 export interface ArchImage {
@@ -157,7 +159,10 @@ export async function writeArchImage(input: ArchImageInput): Promise<ArchImage> 
   const created = new Date(createdEpoch * 1000).toISOString().replace(/\.000Z$/, 'Z');
   const bySha = new Map(lock.packages.map((p) => [p.name, p.sha256]));
 
-  const base = await writeTarLayer(withParents(accountEntries(input.accounts)), {
+  // Like Docker's WORKDIR, the working folder exists even when no package ships it.
+  const workdir = (recipe.build.workdir ?? '/').replace(/^\/+|\/+$/g, '');
+  const workdirEntries: LayerEntry[] = workdir ? [{ path: workdir, type: 'directory', mode: 0o755 }] : [];
+  const base = await writeTarLayer(withParents([...accountEntries(input.accounts), ...workdirEntries]), {
     mtime: input.sourceDateEpoch ?? 0,
     what: `base layer of ${recipe.name} ${lock.arch}`,
   });
@@ -216,6 +221,19 @@ export async function writeArchImage(input: ArchImageInput): Promise<ArchImage> 
     },
     ...built,
   ];
+  if (input.files && input.files.length > 0) {
+    const filesLayer = await writeTarLayer(withParents(input.files), {
+      mtime: createdEpoch,
+      what: `files layer of ${recipe.name} ${lock.arch}`,
+    });
+    written.push({
+      desc: await layout.writeBlob(await gzipLayer(filesLayer.tar), MediaType.layerGzip),
+      diffId: filesLayer.diffId,
+      packages: [],
+      licenses: {},
+      cached: false,
+    });
+  }
   const licenses = new Map(written.flatMap((w) => Object.entries(w.licenses)));
 
   const env: Record<string, string> = {
@@ -240,7 +258,7 @@ export async function writeArchImage(input: ArchImageInput): Promise<ArchImage> 
     rootfs: { type: 'layers', diff_ids: written.map((w) => w.diffId) },
     history: written.map((w) => ({
       created,
-      created_by: `kiln debian: ${w.packages.join(' ') || 'accounts and base folders'}`,
+      created_by: `kiln debian: ${w.packages.join(' ') || (w.desc === baseDesc ? 'accounts and base folders' : 'recipe files')}`,
     })),
   };
   const configDesc = await layout.writeJson(config, MediaType.imageConfig);

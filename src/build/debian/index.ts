@@ -11,12 +11,14 @@ import {
 import { hostSuiteSources } from '../../debian/sources.ts';
 import { OciLayout } from '../../oci/layout.ts';
 import { Annotation, MediaType, type Descriptor } from '../../oci/media-types.ts';
-import type { BuildMaterial, TestOutcome } from '../../queue/types.ts';
+import type { BuildMaterial, BuildPackage, TestOutcome } from '../../queue/types.ts';
 import type { Recipe } from '../../recipe/schema.ts';
 import { spdxDocument } from '../../sbom/spdx.ts';
 import { hostArch } from '../host-arch.ts';
 import { testInSandbox } from '../sandbox-tests.ts';
 import type { ArchOutput, Builder, BuildInput, BuildOutput } from '../types.ts';
+import { fetchFiles } from '../dockerfile/fetch-files.ts';
+import { dirEntries } from '../files/dir-entries.ts';
 import { accountsOf } from './accounts.ts';
 import { debianBuilderVersion } from './builder-version.ts';
 import { debPurl, writeArchImage } from './image.ts';
@@ -109,6 +111,20 @@ async function buildDebian(
   };
   const archs: ArchOutput[] = [];
   const materials = new Map<string, BuildMaterial>();
+  // The recipe's `files` (checked against their sha256, checksum file or npm integrity) go into
+  // one layer on top of the packages, the same for every arch.
+  const filesDir = path.join(input.workDir, 'files');
+  const fetched = recipe.build.files?.length
+    ? await fetchFiles(recipe.build.files, { version: input.version, contextDir: filesDir, signal, log })
+    : [];
+  const files = fetched.length > 0 ? await dirEntries(filesDir) : [];
+  for (const f of fetched) materials.set(f.material.uri, f.material);
+  const filePackages: BuildPackage[] = (recipe.build.files ?? [])
+    .filter((f) => f.url.startsWith('npm:'))
+    .map((f) => {
+      const name = f.url.slice('npm:'.length);
+      return { name, version: input.version, purl: `pkg:npm/${name.replace('@', '%40')}@${input.version}` };
+    });
   for (const arch of input.archs) {
     const lock = lockfiles.get(arch);
     if (!lock) throw new Error(`no lockfile for ${arch}`);
@@ -125,13 +141,14 @@ async function buildDebian(
       accounts,
       annotations,
       sourceDateEpoch,
+      files,
     });
     const lockText = serializeLockfile(lock);
     await writeFile(path.join(layoutDir, `lockfile-${arch}.json`), lockText);
     const sbom = spdxDocument({
       name: `${recipe.name}-${input.version}-${arch}`,
       digest: image.manifest.digest,
-      packages: image.packages,
+      packages: [...image.packages, ...filePackages],
       created: image.created,
       toolVersion: debianBuilderVersion,
     });
@@ -162,7 +179,7 @@ async function buildDebian(
     archs.push({
       arch,
       manifest: image.manifest,
-      packages: image.packages,
+      packages: [...image.packages, ...filePackages],
       tests,
       lockfileDigest: lockfileDigest(lock),
     });

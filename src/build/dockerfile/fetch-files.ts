@@ -11,6 +11,7 @@ import type { BuildMaterial } from '../../queue/types.ts';
 import type { z } from 'zod';
 import type { fileSchema } from '../../recipe/schema.ts';
 import { runTool } from '../exec.ts';
+import { integrityParts, npmTarball } from '../files/npm-package.ts';
 
 type RecipeFile = z.infer<typeof fileSchema>;
 
@@ -31,11 +32,10 @@ export async function fetchFiles(
 ): Promise<FetchedFile[]> {
   const out: FetchedFile[] = [];
   for (const file of files ?? []) {
-    const url = file.url.replaceAll('${version}', options.version);
-    if (url.startsWith('npm:'))
-      throw new PermanentError(
-        `file ${url}: npm: files are not supported by the dockerfile builder; fetch an https URL with a checksum`,
-      );
+    const spec = file.url.replaceAll('${version}', options.version);
+    // `npm:<package>`: the registry's tarball at this version, checked against its published integrity.
+    const npm = spec.startsWith('npm:') ? await npmTarball(spec, options.version, options.signal) : undefined;
+    const url = npm?.url ?? spec;
     const target = path.resolve(options.contextDir, file.path.replace(/^\/+/, ''));
     if (!target.startsWith(options.contextDir + path.sep)) {
       throw new PermanentError(`file ${url}: path ${file.path} leaves the build context`);
@@ -49,16 +49,20 @@ export async function fetchFiles(
             options.signal,
           )
         : undefined);
-    if (!expected)
+    if (!expected && !npm)
       throw new PermanentError(
         `file ${url}: give it a sha256 or a checksum-url; kiln fetches nothing unchecked`,
       );
     await mkdir(path.dirname(target), { recursive: true });
     const download = file.extract ? `${target}.download` : target;
-    const actual = await download_(url, download, options.signal);
-    if (actual !== expected) {
+    const { sha256: actual, integrity } = await download_(url, download, options.signal, npm ? integrityParts(npm.integrity).algorithm : undefined);
+    if (expected && actual !== expected) {
       await rm(download, { force: true });
       throw new PermanentError(`file ${url}: sha256 is ${actual}, the recipe expects ${expected}`);
+    }
+    if (npm && integrity !== integrityParts(npm.integrity).base64) {
+      await rm(download, { force: true });
+      throw new PermanentError(`file ${spec}: the tarball does not match the registry's integrity ${npm.integrity}`);
     }
     if (file.mode) await chmod(download, parseInt(file.mode, 8));
     if (file.extract) {
@@ -75,7 +79,12 @@ export async function fetchFiles(
   return out;
 }
 
-async function download_(url: string, dest: string, signal?: AbortSignal): Promise<string> {
+async function download_(
+  url: string,
+  dest: string,
+  signal?: AbortSignal,
+  integrityAlgorithm?: 'sha256' | 'sha384' | 'sha512',
+): Promise<{ sha256: string; integrity: string | undefined }> {
   let response: Response;
   try {
     response = await fetch(url, { signal, redirect: 'follow' });
@@ -90,9 +99,11 @@ async function download_(url: string, dest: string, signal?: AbortSignal): Promi
       : new PermanentError(message);
   }
   const hash = createHash('sha256');
+  const second = integrityAlgorithm ? createHash(integrityAlgorithm) : undefined;
   const hashing = new Transform({
     transform(chunk: Buffer, _enc, done) {
       hash.update(chunk);
+      second?.update(chunk);
       done(null, chunk);
     },
   });
@@ -105,7 +116,7 @@ async function download_(url: string, dest: string, signal?: AbortSignal): Promi
   } catch (cause) {
     throw new TransientError(`fetching ${url}: download interrupted`, { cause });
   }
-  return hash.digest('hex');
+  return { sha256: hash.digest('hex'), integrity: second?.digest('base64') };
 }
 
 /** Reads the sha256 for `url`'s file name from a `sha256sum`-style file (or a lone digest). */
