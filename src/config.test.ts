@@ -38,19 +38,31 @@ describe('loadConfig', () => {
   it('names each bad variable on its own line, and all of them at once', () => {
     let error: unknown;
     try {
-      loadConfig({ KILN_CONCURRENCY: 'many', KILN_REDIS_URL: 'not a url', KILN_LOG_LEVEL: 'loud', KILN_POLL_INTERVAL: '5 minutes' });
+      loadConfig({
+        KILN_CONCURRENCY: 'many',
+        KILN_REDIS_URL: 'not a url',
+        KILN_LOG_LEVEL: 'loud',
+        KILN_POLL_INTERVAL: '5 minutes',
+      });
     } catch (e) {
       error = e;
     }
     expect(error).toBeInstanceOf(ConfigError);
     const lines = (error as ConfigError).message.split('\n');
     expect(lines).toHaveLength(4);
-    expect(lines.map((l) => l.split(':')[0]).sort()).toEqual(['KILN_CONCURRENCY', 'KILN_LOG_LEVEL', 'KILN_POLL_INTERVAL', 'KILN_REDIS_URL']);
+    expect(lines.map((l) => l.split(':')[0]).sort()).toEqual([
+      'KILN_CONCURRENCY',
+      'KILN_LOG_LEVEL',
+      'KILN_POLL_INTERVAL',
+      'KILN_REDIS_URL',
+    ]);
     expect(lines.find((l) => l.startsWith('KILN_POLL_INTERVAL'))).toContain('duration');
   });
 
   it('refuses half of a credential pair without printing the half it got', () => {
-    expect(() => loadConfig({ KILN_REGISTRY_USERNAME: 'bot' })).toThrow(/KILN_REGISTRY_USERNAME: set together with KILN_REGISTRY_PASSWORD/);
+    expect(() => loadConfig({ KILN_REGISTRY_USERNAME: 'bot' })).toThrow(
+      /KILN_REGISTRY_USERNAME: set together with KILN_REGISTRY_PASSWORD/,
+    );
     try {
       loadConfig({ KILN_REGISTRY_PASSWORD: 's3cr3t-value' });
     } catch (e) {

@@ -53,7 +53,10 @@ const level = z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silen
 /** Every environment variable kiln reads, with its parser. Unset means "use the default". */
 const envSchema = {
   KILN_REDIS_URL: url.optional(),
-  KILN_QUEUE_PREFIX: z.string().regex(/^[a-zA-Z0-9:_-]+$/).optional(),
+  KILN_QUEUE_PREFIX: z
+    .string()
+    .regex(/^[a-zA-Z0-9:_-]+$/)
+    .optional(),
   KILN_REGISTRY: registryRef.optional(),
   KILN_REGISTRY_USERNAME: z.string().optional(),
   KILN_REGISTRY_PASSWORD: z.string().optional(),

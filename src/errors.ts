@@ -17,10 +17,7 @@ export class PermanentError extends KilnError {
 /** A failure that may pass: a 5xx, a timeout, a rate limit. `retryAfterMs` honours Retry-After. */
 export class TransientError extends KilnError {
   readonly transient = true;
-  constructor(
-    message: string,
-    options?: { cause?: unknown; retryAfterMs?: number },
-  ) {
+  constructor(message: string, options?: { cause?: unknown; retryAfterMs?: number }) {
     super(message, options);
     this.retryAfterMs = options?.retryAfterMs;
   }

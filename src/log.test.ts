@@ -17,7 +17,14 @@ describe('the logger', () => {
   it('redacts tokens, passwords and keys by field name, at any depth the config names', () => {
     const { lines, stream } = capture();
     const log = createLogger({ level: 'info' }, stream);
-    log.info({ token: 'ghp_abcdef123456', config: { githubToken: 'ghp_abcdef123456', signingKeyPassword: 'hunter22' }, req: { headers: { authorization: 'Bearer xyz12345' } } }, 'hello');
+    log.info(
+      {
+        token: 'ghp_abcdef123456',
+        config: { githubToken: 'ghp_abcdef123456', signingKeyPassword: 'hunter22' },
+        req: { headers: { authorization: 'Bearer xyz12345' } },
+      },
+      'hello',
+    );
     const text = lines.join('');
     expect(text).toContain('hello');
     expect(text).not.toContain('ghp_abcdef123456');
@@ -30,7 +37,10 @@ describe('the logger', () => {
     const { lines, stream } = capture();
     const log = createLogger({ level: 'info' }, stream);
     registerSecret('tok-9f8e7d6c5b4a');
-    log.error({ err: new Error('GET https://x/?access_token=tok-9f8e7d6c5b4a failed') }, 'token tok-9f8e7d6c5b4a rejected');
+    log.error(
+      { err: new Error('GET https://x/?access_token=tok-9f8e7d6c5b4a failed') },
+      'token tok-9f8e7d6c5b4a rejected',
+    );
     const text = lines.join('');
     expect(text).not.toContain('tok-9f8e7d6c5b4a');
     expect(text).toContain('rejected');

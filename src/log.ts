@@ -1,4 +1,10 @@
-import { pino, destination as pinoDestination, type DestinationStream, type Logger, type LoggerOptions } from 'pino';
+import {
+  pino,
+  destination as pinoDestination,
+  type DestinationStream,
+  type Logger,
+  type LoggerOptions,
+} from 'pino';
 
 export type { Logger };
 

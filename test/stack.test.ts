@@ -6,7 +6,10 @@ describe('local stack', () => {
     const redis = testRedis();
     try {
       expect(await redis.config('GET', 'appendonly')).toEqual(['appendonly', 'yes']);
-      expect(await redis.config('GET', 'maxmemory-policy')).toEqual(['maxmemory-policy', 'noeviction']);
+      expect(await redis.config('GET', 'maxmemory-policy')).toEqual([
+        'maxmemory-policy',
+        'noeviction',
+      ]);
     } finally {
       redis.disconnect();
     }

@@ -8,7 +8,9 @@ import { startRegistry } from '../../src/stack/registry.ts';
 export async function benchStack(options: { registry?: boolean } = {}) {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'kiln-bench-'));
   const redis = await startRedis({ dataDir: path.join(dir, 'redis') });
-  const registry = options.registry ? await startRegistry({ dataDir: path.join(dir, 'registry') }) : undefined;
+  const registry = options.registry
+    ? await startRegistry({ dataDir: path.join(dir, 'registry') })
+    : undefined;
   return {
     dir,
     redis,

@@ -33,7 +33,11 @@ async function rawBullmq(url: string): Promise<number> {
   const start = performance.now();
   for (let i = 0; i < N; i += 500) {
     await queue.addBulk(
-      Array.from({ length: Math.min(500, N - i) }, (_, j) => ({ name: 'noop', data: { i: i + j }, opts: { jobId: `raw-${i + j}` } })),
+      Array.from({ length: Math.min(500, N - i) }, (_, j) => ({
+        name: 'noop',
+        data: { i: i + j },
+        opts: { jobId: `raw-${i + j}` },
+      })),
     );
   }
   await allDone;
@@ -66,7 +70,11 @@ async function kilnFlow(url: string): Promise<number> {
   });
   const start = performance.now();
   // As a planning cycle does: every due request in bulk.
-  await enqueueBuilds(flows, Array.from({ length: N }, (_, i) => buildRequest({ recipe: `r${i}` })), { batchSize: 500 });
+  await enqueueBuilds(
+    flows,
+    Array.from({ length: N }, (_, i) => buildRequest({ recipe: `r${i}` })),
+    { batchSize: 500 },
+  );
   await allDone;
   const seconds = (performance.now() - start) / 1000;
   await workers.drain();
@@ -84,7 +92,11 @@ try {
     ['pipeline', 'jobs/s', 'vs raw BullMQ'],
     [
       ['raw BullMQ: one queue, no-op processor', fixed(raw), '100%'],
-      ["kiln flow: build(amd64) → publish pairs, no-op builder", fixed(kiln), `${fixed((kiln / raw) * 100)}% (goal ≥ 30%)`],
+      [
+        'kiln flow: build(amd64) → publish pairs, no-op builder',
+        fixed(kiln),
+        `${fixed((kiln / raw) * 100)}% (goal ≥ 30%)`,
+      ],
     ],
   );
 } finally {

@@ -58,6 +58,12 @@ export interface Builder {
    * Resolves what the build will consume (a Debian lockfile, the base image digest) without
    * building; its result goes into the inputs digest and back into {@link BuildInput.resolved}.
    */
-  resolve?(recipe: Recipe, recipeFile: string, version: string, arch: string, signal: AbortSignal): Promise<Record<string, unknown>>;
+  resolve?(
+    recipe: Recipe,
+    recipeFile: string,
+    version: string,
+    arch: string,
+    signal: AbortSignal,
+  ): Promise<Record<string, unknown>>;
   build(input: BuildInput): Promise<BuildOutput>;
 }

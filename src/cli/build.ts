@@ -32,9 +32,17 @@ export function registerBuild(program: Command): void {
     .description('build one recipe without the queue')
     .action(async (recipeArg: string, flags: BuildFlags) => {
       const { config, log } = cliContext({ interactive: true });
-      if (flags.push && !config.registry) throw new CliExit('kiln build --push: set KILN_REGISTRY (e.g. 127.0.0.1:5000/kiln)', ExitCode.usage);
+      if (flags.push && !config.registry)
+        throw new CliExit(
+          'kiln build --push: set KILN_REGISTRY (e.g. 127.0.0.1:5000/kiln)',
+          ExitCode.usage,
+        );
       const [loaded] = await loadRecipesLogged(recipePaths(config, [recipeArg]), log);
-      if (!loaded) throw new CliExit(`kiln build: ${recipeArg} is not a loadable recipe (run kiln lint on it)`, ExitCode.failure);
+      if (!loaded)
+        throw new CliExit(
+          `kiln build: ${recipeArg} is not a loadable recipe (run kiln lint on it)`,
+          ExitCode.failure,
+        );
       const progress = createProgress({ stages: flags.push ? 4 : 3, quiet: flags.json === true });
       const builderMap = configuredBuilders(config);
       const builder = getBuilder(loaded.recipe.build.builder, config);
@@ -43,14 +51,21 @@ export function registerBuild(program: Command): void {
       process.once('SIGINT', () => controller.abort(new Error('interrupted')));
       try {
         progress.stage('plan');
-        const releases = flags.version ? async () => [] : await releasesOnce(ctx ?? { config, log }, [loaded]);
-        const publishedState = ctx ? await registryPublishedState(ctx.registry, ctx.namespace, [loaded], log) : emptyPublishedState;
+        const releases = flags.version
+          ? async () => []
+          : await releasesOnce(ctx ?? { config, log }, [loaded]);
+        const publishedState = ctx
+          ? await registryPublishedState(ctx.registry, ctx.namespace, [loaded], log)
+          : emptyPublishedState;
         const choice = await chooseBuild({
           config,
           log,
           loaded,
           version: flags.version,
-          archs: flags.arch?.split(',').map((a) => a.trim()).filter(Boolean),
+          archs: flags.arch
+            ?.split(',')
+            .map((a) => a.trim())
+            .filter(Boolean),
           releases,
           published: publishedState,
           builders: builderMap,
@@ -59,7 +74,8 @@ export function registerBuild(program: Command): void {
           progress.done(choice.kind);
           if (flags.json) printJson({ built: false, kind: choice.kind, reason: choice.reason });
           else process.stdout.write(`${loaded.recipe.name}: ${choice.kind}: ${choice.reason}\n`);
-          if (choice.kind === 'error') throw new CliExit(`kiln build: ${choice.reason}`, ExitCode.failure);
+          if (choice.kind === 'error')
+            throw new CliExit(`kiln build: ${choice.reason}`, ExitCode.failure);
           return;
         }
         const request = choice.request;
@@ -80,7 +96,9 @@ export function registerBuild(program: Command): void {
         progress.done(output.index.digest);
         progress.stage('test');
         const tests = output.archs.flatMap((a) => a.tests.map((t) => ({ arch: a.arch, ...t })));
-        progress.done(`${tests.filter((t) => t.status === 'passed').length} passed, ${tests.filter((t) => t.status === 'skipped').length} skipped`);
+        progress.done(
+          `${tests.filter((t) => t.status === 'passed').length} passed, ${tests.filter((t) => t.status === 'skipped').length} skipped`,
+        );
         let published;
         if (ctx) {
           progress.stage('publish');
@@ -105,15 +123,29 @@ export function registerBuild(program: Command): void {
           inputsDigest: request.inputsDigest,
           layout: output.layoutDir,
           index: output.index.digest,
-          archs: output.archs.map((a) => ({ arch: a.arch, manifest: a.manifest.digest, packages: a.packages.length, tests: a.tests })),
+          archs: output.archs.map((a) => ({
+            arch: a.arch,
+            manifest: a.manifest.digest,
+            packages: a.packages.length,
+            tests: a.tests,
+          })),
           published,
         };
         if (flags.json) printJson(result);
         else {
-          process.stdout.write(`${request.recipe} ${request.version}-r${request.epoch}\n  layout  ${output.layoutDir}  (skopeo inspect oci:${output.layoutDir})\n  index   ${output.index.digest}\n`);
-          for (const a of result.archs) process.stdout.write(`  ${a.arch.padEnd(7)} ${a.manifest}  ${a.packages} packages\n`);
-          for (const t of tests) process.stdout.write(`  test ${t.arch} ${t.name}: ${t.status}${t.note ? ` (${t.note})` : ''}\n`);
-          if (published) process.stdout.write(`  pushed  ${config.registry}/${request.repository}@${published.digest}  tags ${published.tags.join(' ')}\n`);
+          process.stdout.write(
+            `${request.recipe} ${request.version}-r${request.epoch}\n  layout  ${output.layoutDir}  (skopeo inspect oci:${output.layoutDir})\n  index   ${output.index.digest}\n`,
+          );
+          for (const a of result.archs)
+            process.stdout.write(`  ${a.arch.padEnd(7)} ${a.manifest}  ${a.packages} packages\n`);
+          for (const t of tests)
+            process.stdout.write(
+              `  test ${t.arch} ${t.name}: ${t.status}${t.note ? ` (${t.note})` : ''}\n`,
+            );
+          if (published)
+            process.stdout.write(
+              `  pushed  ${config.registry}/${request.repository}@${published.digest}  tags ${published.tags.join(' ')}\n`,
+            );
         }
       } catch (error) {
         progress.fail(describeError(error));

@@ -36,11 +36,20 @@ export function cliContext(options: { interactive?: boolean } = {}): CliContext 
     config = loadConfig();
   } catch (error) {
     if (error instanceof ConfigError) {
-      throw new CliExit(`kiln: bad configuration\n${error.problems.map((p) => `  ${p}`).join('\n')}`, ExitCode.usage);
+      throw new CliExit(
+        `kiln: bad configuration\n${error.problems.map((p) => `  ${p}`).join('\n')}`,
+        ExitCode.usage,
+      );
     }
     throw error;
   }
-  for (const secret of [config.githubToken, config.signingKeyPassword, config.registryAuth?.password, config.apiToken, config.githubWebhookSecret]) {
+  for (const secret of [
+    config.githubToken,
+    config.signingKeyPassword,
+    config.registryAuth?.password,
+    config.apiToken,
+    config.githubWebhookSecret,
+  ]) {
     registerSecret(secret);
   }
   const level = options.interactive && !process.env.KILN_LOG_LEVEL ? 'warn' : config.logLevel;

@@ -96,14 +96,23 @@ async function publishedFromRegistry(
 ): Promise<{ published: PublishedState; note: string }> {
   const registry = config.registry ?? (await readEndpoints(config.stateDir))?.registry;
   if (!registry) {
-    return { published: emptyPublishedState, note: 'no registry configured (KILN_REGISTRY): every stream looks unpublished' };
+    return {
+      published: emptyPublishedState,
+      note: 'no registry configured (KILN_REGISTRY): every stream looks unpublished',
+    };
   }
   const { host, namespace } = splitRegistry(registry);
   try {
     const client = await registryClientFor(host, config);
-    return { published: await registryPublishedState(client, namespace, recipes, log), note: `read from ${registry}` };
+    return {
+      published: await registryPublishedState(client, namespace, recipes, log),
+      note: `read from ${registry}`,
+    };
   } catch (error) {
-    return { published: emptyPublishedState, note: `could not read ${registry}: ${describeError(error)}` };
+    return {
+      published: emptyPublishedState,
+      note: `could not read ${registry}: ${describeError(error)}`,
+    };
   }
 }
 

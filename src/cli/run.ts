@@ -45,12 +45,19 @@ export function registerRun(program: Command): void {
       const { config, log } = cliContext();
       requireShared(config, 'worker');
       if (flags.queue && flags.queue !== 'build' && flags.queue !== 'publish') {
-        throw new CliExit(`kiln worker: --queue is build or publish, not ${flags.queue}`, ExitCode.usage);
+        throw new CliExit(
+          `kiln worker: --queue is build or publish, not ${flags.queue}`,
+          ExitCode.usage,
+        );
       }
       const ctx = await createPipelineContext(config, log);
-      const queue: ('build' | 'publish')[] | undefined = flags.queue === 'build' || flags.queue === 'publish' ? [flags.queue] : undefined;
+      const queue: ('build' | 'publish')[] | undefined =
+        flags.queue === 'build' || flags.queue === 'publish' ? [flags.queue] : undefined;
       const workers = startPipelineWorkers(ctx, queue);
-      log.info({ concurrency: config.concurrency, queues: queue ?? ['build', 'publish'] }, 'worker started');
+      log.info(
+        { concurrency: config.concurrency, queues: queue ?? ['build', 'publish'] },
+        'worker started',
+      );
       exitOnSignals(log, [() => workers.drain(), () => ctx.close()]);
     });
 
@@ -80,9 +87,15 @@ export function registerRun(program: Command): void {
 
 /** Fleet commands share one Redis and registry: they never start their own. */
 function requireShared(config: Config, command: string): void {
-  const missing = [!config.redisUrl && 'KILN_REDIS_URL', !config.registry && 'KILN_REGISTRY'].filter(Boolean);
+  const missing = [
+    !config.redisUrl && 'KILN_REDIS_URL',
+    !config.registry && 'KILN_REGISTRY',
+  ].filter(Boolean);
   if (missing.length > 0) {
-    throw new CliExit(`kiln ${command}: set ${missing.join(' and ')} (only kiln up starts its own)`, ExitCode.usage);
+    throw new CliExit(
+      `kiln ${command}: set ${missing.join(' and ')} (only kiln up starts its own)`,
+      ExitCode.usage,
+    );
   }
 }
 
@@ -93,7 +106,13 @@ async function upForever(config: Config, log: Logger, flags: UpFlags): Promise<v
   const watcher = startPlanningWatcher(ctx, local.config.recipesDir);
   const api = flags.api === false ? undefined : await startApi(ctx, watcher);
   log.info({ registry: local.config.registry, recipes: local.config.recipesDir }, 'kiln is up');
-  exitOnSignals(log, [() => watcher.stop(), () => workers.drain(), async () => api?.close(), () => ctx.close(), () => local.stop()]);
+  exitOnSignals(log, [
+    () => watcher.stop(),
+    () => workers.drain(),
+    async () => api?.close(),
+    () => ctx.close(),
+    () => local.stop(),
+  ]);
 }
 
 async function upOnce(config: Config, log: Logger, names: string[], flags: UpFlags): Promise<void> {
@@ -104,18 +123,29 @@ async function upOnce(config: Config, log: Logger, names: string[], flags: UpFla
   let failed = false;
   try {
     const recipes = await loadRecipesLogged(recipePaths(cfg, names), log);
-    if (recipes.length === 0) throw new CliExit('kiln up --once: no recipe to build', ExitCode.failure);
-    const plans = await planAndEnqueue(ctx, recipes, await releasesOnce(ctx, recipes), configuredBuilders(cfg));
+    if (recipes.length === 0)
+      throw new CliExit('kiln up --once: no recipe to build', ExitCode.failure);
+    const plans = await planAndEnqueue(
+      ctx,
+      recipes,
+      await releasesOnce(ctx, recipes),
+      configuredBuilders(cfg),
+    );
     const outcomes = await waitForPlans(cfg, plans, cfg.registry ?? '');
     printOutcomes(outcomes);
     failed = outcomes.some((o) => o.outcome === 'failed');
     if (flags.verify) {
       const publicKey = cfg.signingKey?.replace(/\.key$/, '.pub') ?? '';
       const checks = await verifyPublished(ctx, outcomes, publicKey, log);
-      for (const c of checks) process.stdout.write(`${c.ok ? 'verified' : 'NOT VERIFIED'}  ${c.reference}\n  ${c.detail}\n`);
+      for (const c of checks)
+        process.stdout.write(
+          `${c.ok ? 'verified' : 'NOT VERIFIED'}  ${c.reference}\n  ${c.detail}\n`,
+        );
       if (checks.some((c) => !c.ok)) failed = true;
       if (checks.length > 0) {
-        process.stdout.write(`\nverify by hand:\n  node bin/kiln.js verify ${checks[0]?.reference} --key ${path.relative(process.cwd(), publicKey)}\n`);
+        process.stdout.write(
+          `\nverify by hand:\n  node bin/kiln.js verify ${checks[0]?.reference} --key ${path.relative(process.cwd(), publicKey)}\n`,
+        );
       }
     }
   } finally {
@@ -123,7 +153,11 @@ async function upOnce(config: Config, log: Logger, names: string[], flags: UpFla
     await ctx.close();
     await local.stop();
   }
-  if (failed) throw new CliExit('kiln up --once: some images were not published (see above)', ExitCode.failure);
+  if (failed)
+    throw new CliExit(
+      'kiln up --once: some images were not published (see above)',
+      ExitCode.failure,
+    );
 }
 
 function printOutcomes(outcomes: readonly OnceOutcome[]): void {

@@ -8,39 +8,86 @@ import { readEndpoints } from '../run/local-defaults.ts';
 import { CliExit, cliContext, ExitCode } from './context.ts';
 import { printResult, renderTable } from './table.ts';
 
-const counted = ['active', 'waiting', 'prioritized', 'waiting-children', 'delayed', 'failed', 'completed'] as const;
+const counted = [
+  'active',
+  'waiting',
+  'prioritized',
+  'waiting-children',
+  'delayed',
+  'failed',
+  'completed',
+] as const;
 
 type StatusResult = {
   queues: { name: string; counts: Record<string, number> }[];
-  running: { name: string; attemptsMade: number; startedAt: string | undefined; progress: { stage: string; percent: number | undefined } | undefined }[];
+  running: {
+    name: string;
+    attemptsMade: number;
+    startedAt: string | undefined;
+    progress: { stage: string; percent: number | undefined } | undefined;
+  }[];
   failed: { name: string; queue: string; failedReason: string | undefined }[];
-  images: { name: string; version: string; epoch: number; publishedAt: string; freshnessMs: number | undefined; stale: boolean }[];
+  images: {
+    name: string;
+    version: string;
+    epoch: number;
+    publishedAt: string;
+    freshnessMs: number | undefined;
+    stale: boolean;
+  }[];
 };
 
 /** What a person reads: a publish job that failed because its build failed is the build's failure, shown once. */
 function humanStatus(r: StatusResult, color: boolean): string {
   const out: string[] = [];
   out.push(
-    renderTable(r.queues, [{ header: 'QUEUE', value: (q) => q.name }, ...counted.map((s) => ({ header: s.toUpperCase(), value: (q: StatusResult['queues'][number]) => q.counts[s] ?? 0, align: 'right' as const }))], { color }),
+    renderTable(
+      r.queues,
+      [
+        { header: 'QUEUE', value: (q) => q.name },
+        ...counted.map((s) => ({
+          header: s.toUpperCase(),
+          value: (q: StatusResult['queues'][number]) => q.counts[s] ?? 0,
+          align: 'right' as const,
+        })),
+      ],
+      { color },
+    ),
   );
   out.push(`RUNNING (${r.running.length})`);
   for (const j of r.running) {
-    const stage = j.progress ? `  ${j.progress.stage}${j.progress.percent === undefined ? '' : ` ${j.progress.percent}%`}` : '';
+    const stage = j.progress
+      ? `  ${j.progress.stage}${j.progress.percent === undefined ? '' : ` ${j.progress.percent}%`}`
+      : '';
     out.push(`  ${j.name}${stage}  attempt ${j.attemptsMade + 1}  since ${j.startedAt ?? '?'}`);
   }
-  const rootCauses = r.failed.filter((j) => !(j.queue === 'publish' && /^child .* failed$/.test(j.failedReason ?? '')));
+  const rootCauses = r.failed.filter(
+    (j) => !(j.queue === 'publish' && /^child .* failed$/.test(j.failedReason ?? '')),
+  );
   out.push('', `FAILED (${rootCauses.length})`);
   for (const j of rootCauses) out.push(`  ${j.name}: ${j.failedReason ?? 'no reason recorded'}`);
   out.push('', `IMAGES (${r.images.length})`);
   if (r.images.length > 0) {
     out.push(
-      renderTable(r.images, [
-        { header: 'IMAGE', value: (i) => i.name },
-        { header: 'VERSION', value: (i) => `${i.version}-r${i.epoch}` },
-        { header: 'PUBLISHED', value: (i) => i.publishedAt },
-        { header: 'FRESHNESS', value: (i) => (i.freshnessMs === undefined ? 'unknown' : `${Math.round(i.freshnessMs / 60_000)} min`) },
-        { header: 'STALE', value: (i) => (i.stale ? 'STALE' : ''), color: (i) => (i.stale ? 'red' : undefined) },
-      ], { color }).trimEnd(),
+      renderTable(
+        r.images,
+        [
+          { header: 'IMAGE', value: (i) => i.name },
+          { header: 'VERSION', value: (i) => `${i.version}-r${i.epoch}` },
+          { header: 'PUBLISHED', value: (i) => i.publishedAt },
+          {
+            header: 'FRESHNESS',
+            value: (i) =>
+              i.freshnessMs === undefined ? 'unknown' : `${Math.round(i.freshnessMs / 60_000)} min`,
+          },
+          {
+            header: 'STALE',
+            value: (i) => (i.stale ? 'STALE' : ''),
+            color: (i) => (i.stale ? 'red' : undefined),
+          },
+        ],
+        { color },
+      ).trimEnd(),
     );
   }
   return `${out.join('\n')}\n`;
@@ -51,21 +98,35 @@ export function registerStatus(program: Command): void {
     .command('status')
     .option('--json', 'print JSON')
     .option('--limit <n>', 'jobs listed per state', '10')
-    .description('queue depth, running and failed jobs, and the last published version of each image')
+    .description(
+      'queue depth, running and failed jobs, and the last published version of each image',
+    )
     .action(async (opts: { json?: boolean; limit: string }) => {
       const { config: loaded } = cliContext({ interactive: true });
       // A running `kiln up` wrote where its own Redis is.
-      const config = loaded.redisUrl ? loaded : { ...loaded, redisUrl: (await readEndpoints(loaded.stateDir))?.redisUrl };
+      const config = loaded.redisUrl
+        ? loaded
+        : { ...loaded, redisUrl: (await readEndpoints(loaded.stateDir))?.redisUrl };
       if (!config.redisUrl) {
-        throw new CliExit('kiln status: set KILN_REDIS_URL to the Redis that kiln up / kiln worker use', ExitCode.usage);
+        throw new CliExit(
+          'kiln status: set KILN_REDIS_URL to the Redis that kiln up / kiln worker use',
+          ExitCode.usage,
+        );
       }
       const connection = redisOptions(config.redisUrl);
-      const queues = [QueueName.build, QueueName.publish].map((name) => new Queue(name, { connection, prefix: config.queuePrefix }));
+      const queues = [QueueName.build, QueueName.publish].map(
+        (name) => new Queue(name, { connection, prefix: config.queuePrefix }),
+      );
       const redis = createRedis(config.redisUrl);
       try {
         const limit = Number(opts.limit) || 10;
-        const jobs = await listJobs(queues, { states: ['active', 'failed', 'waiting', 'prioritized', 'delayed'], limit });
-        const { images, freshness } = await listImages(redis, config.queuePrefix, { staleAfterMs: config.staleAfterMs });
+        const jobs = await listJobs(queues, {
+          states: ['active', 'failed', 'waiting', 'prioritized', 'delayed'],
+          limit,
+        });
+        const { images, freshness } = await listImages(redis, config.queuePrefix, {
+          staleAfterMs: config.staleAfterMs,
+        });
         const result = {
           queues: jobs.queues,
           running: jobs.jobs.filter((j) => j.state === 'active'),
@@ -81,7 +142,10 @@ export function registerStatus(program: Command): void {
           })),
           freshness,
         };
-        printResult(result, { json: opts.json === true, human: (r, color) => humanStatus(r, color) });
+        printResult(result, {
+          json: opts.json === true,
+          human: (r, color) => humanStatus(r, color),
+        });
       } finally {
         await Promise.all(queues.map((q) => q.close()));
         redis.disconnect();

@@ -6,7 +6,9 @@ import path from 'node:path';
  * The npm registry this host is configured for: `registry=` from the user's and the global
  * .npmrc, or `npm_config_registry`. kiln never names a registry host itself.
  */
-export async function hostNpmRegistry(env: NodeJS.ProcessEnv = process.env): Promise<string | undefined> {
+export async function hostNpmRegistry(
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<string | undefined> {
   const fromEnv = env.npm_config_registry ?? env.NPM_CONFIG_REGISTRY;
   if (fromEnv) return fromEnv;
   const candidates = [

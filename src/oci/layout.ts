@@ -40,7 +40,11 @@ export class OciLayout {
 
   /** Streams a blob in, hashing on the way; never holds the whole blob in memory. */
   async writeBlobStream(source: Readable, mediaType: string): Promise<Descriptor> {
-    const tmp = path.join(this.dir, 'blobs', `.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`);
+    const tmp = path.join(
+      this.dir,
+      'blobs',
+      `.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`,
+    );
     const hash = createHash('sha256');
     let size = 0;
     source.on('data', (chunk: Buffer) => {
@@ -63,7 +67,8 @@ export class OciLayout {
   /** Reads a blob and checks its digest: a layout on disk is input like any other. */
   async readBlob(digest: string): Promise<Buffer> {
     const data = await readFile(this.blobPath(digest));
-    if (sha256Digest(data) !== digest) throw new Error(`blob ${digest} in ${this.dir} does not match its digest`);
+    if (sha256Digest(data) !== digest)
+      throw new Error(`blob ${digest} in ${this.dir} does not match its digest`);
     return data;
   }
 
@@ -89,9 +94,16 @@ export class OciLayout {
    */
   async setRoot(image: Descriptor, refName?: string): Promise<void> {
     const entry: Descriptor = refName
-      ? { ...image, annotations: { ...image.annotations, 'org.opencontainers.image.ref.name': refName } }
+      ? {
+          ...image,
+          annotations: { ...image.annotations, 'org.opencontainers.image.ref.name': refName },
+        }
       : image;
-    await this.writeIndex({ schemaVersion: 2, mediaType: MediaType.imageIndex, manifests: [entry] });
+    await this.writeIndex({
+      schemaVersion: 2,
+      mediaType: MediaType.imageIndex,
+      manifests: [entry],
+    });
   }
 
   async remove(): Promise<void> {

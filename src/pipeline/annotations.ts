@@ -3,7 +3,11 @@ import type { BuildRequest } from '../queue/types.ts';
 import type { Recipe } from '../recipe/schema.ts';
 
 /** The annotations every image kiln builds carries on its manifests (the index gets its own at publish). */
-export function imageAnnotations(recipe: Recipe, request: Pick<BuildRequest, 'version' | 'epoch' | 'inputsDigest' | 'upstream'>, created: string): Record<string, string> {
+export function imageAnnotations(
+  recipe: Recipe,
+  request: Pick<BuildRequest, 'version' | 'epoch' | 'inputsDigest' | 'upstream'>,
+  created: string,
+): Record<string, string> {
   const a: Record<string, string> = {
     ...recipe.build.annotations,
     [Annotation.title]: recipe.name,
@@ -25,7 +29,10 @@ export function imageAnnotations(recipe: Recipe, request: Pick<BuildRequest, 've
  * The build's timestamp: SOURCE_DATE_EPOCH when set, else the upstream release time, else 0.
  * Never the wall clock: the same inputs must give the same bytes.
  */
-export function sourceDateEpochFor(configured: number | undefined, releasedAt: string | undefined): number {
+export function sourceDateEpochFor(
+  configured: number | undefined,
+  releasedAt: string | undefined,
+): number {
   if (configured !== undefined) return configured;
   const ms = releasedAt ? Date.parse(releasedAt) : Number.NaN;
   return Number.isFinite(ms) ? Math.floor(ms / 1000) : 0;

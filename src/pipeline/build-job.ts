@@ -15,7 +15,9 @@ export async function recipeForJob(file: string) {
     throw new PermanentError(`reading recipe ${file}`, { cause: error });
   });
   if (!parsed.recipe) {
-    throw new PermanentError(`recipe ${file} is broken:\n${parsed.problems.map((p) => formatProblem(p)).join('\n')}`);
+    throw new PermanentError(
+      `recipe ${file} is broken:\n${parsed.problems.map((p) => formatProblem(p)).join('\n')}`,
+    );
   }
   return parsed.recipe;
 }
@@ -24,12 +26,19 @@ export async function recipeForJob(file: string) {
  * One arch of one build request: build it in a private folder, run its tests, push its blobs
  * and manifest by digest (untagged). Safe to run again: the push skips what the registry has.
  */
-export async function runBuildJob(ctx: PipelineContext, data: BuildJobData, job: JobContext): Promise<BuildResult> {
+export async function runBuildJob(
+  ctx: PipelineContext,
+  data: BuildJobData,
+  job: JobContext,
+): Promise<BuildResult> {
   const { request, arch } = data;
   const recipe = await recipeForJob(request.recipeFile);
   const builder = getBuilder(recipe.build.builder, ctx.config);
   const startedAt = new Date().toISOString();
-  const sourceDateEpoch = sourceDateEpochFor(ctx.config.sourceDateEpoch, request.upstream.releasedAt);
+  const sourceDateEpoch = sourceDateEpochFor(
+    ctx.config.sourceDateEpoch,
+    request.upstream.releasedAt,
+  );
   const work = await createWorkDir({
     name: `${request.recipe}-${request.version}-${arch}`,
     keepOnFailure: ctx.config.keepFailedBuilds,
@@ -55,13 +64,23 @@ export async function runBuildJob(ctx: PipelineContext, data: BuildJobData, job:
       annotations: imageAnnotations(recipe, request, createdAt(sourceDateEpoch)),
     });
     const built = output.archs.find((a) => a.arch === arch);
-    if (!built) throw new PermanentError(`builder ${builder.id} produced no ${arch} image for ${request.recipe} ${request.version}`);
+    if (!built)
+      throw new PermanentError(
+        `builder ${builder.id} produced no ${arch} image for ${request.recipe} ${request.version}`,
+      );
     const failed = built.tests.filter((t) => t.status === 'failed');
     if (failed.length > 0) {
-      throw new PermanentError(`tests failed for ${request.recipe} ${request.version} ${arch}: ${failed.map((t) => `${t.name}: ${t.note ?? ''}`).join('; ')}`);
+      throw new PermanentError(
+        `tests failed for ${request.recipe} ${request.version} ${arch}: ${failed.map((t) => `${t.name}: ${t.note ?? ''}`).join('; ')}`,
+      );
     }
     await job.progress({ stage: 'push', percent: 90 });
-    const pushed = await pushArchImage(ctx.registry, repositoryPath(ctx, request.repository), output.layoutDir, built.manifest);
+    const pushed = await pushArchImage(
+      ctx.registry,
+      repositoryPath(ctx, request.repository),
+      output.layoutDir,
+      built.manifest,
+    );
     await work.close('succeeded');
     return {
       arch,

@@ -25,7 +25,9 @@ export async function createPipelineContext(config: Config, log: Logger): Promis
   const { host, namespace } = splitRegistry(config.registry);
   const signer = await signerFromConfig(config);
   if (!signer && !config.allowUnsigned) {
-    throw new Error('no signing key: set KILN_SIGNING_KEY (kiln keygen makes one), or KILN_ALLOW_UNSIGNED=true to publish unsigned images');
+    throw new Error(
+      'no signing key: set KILN_SIGNING_KEY (kiln keygen makes one), or KILN_ALLOW_UNSIGNED=true to publish unsigned images',
+    );
   }
   const redis = createRedis(config.redisUrl);
   return {
@@ -42,6 +44,9 @@ export async function createPipelineContext(config: Config, log: Logger): Promis
 }
 
 /** `namespace/repository`: where a recipe's images live on the registry. */
-export function repositoryPath(ctx: Pick<PipelineContext, 'namespace'>, repository: string): string {
+export function repositoryPath(
+  ctx: Pick<PipelineContext, 'namespace'>,
+  repository: string,
+): string {
   return ctx.namespace ? `${ctx.namespace}/${repository}` : repository;
 }

@@ -29,12 +29,24 @@ export async function runPublishJob(
     log: job.log,
     onStep: (step) => job.progress({ stage: step }),
   });
-  await recordPublished(ctx.redis, ctx.config.queuePrefix, catalogRecord(recipe, result, builds, data));
-  job.log.info({ recipe: request.recipe, version: request.version, digest: result.digest, tags: result.tags }, 'published');
+  await recordPublished(
+    ctx.redis,
+    ctx.config.queuePrefix,
+    catalogRecord(recipe, result, builds, data),
+  );
+  job.log.info(
+    { recipe: request.recipe, version: request.version, digest: result.digest, tags: result.tags },
+    'published',
+  );
   return result;
 }
 
-function catalogRecord(recipe: Recipe, result: PublishResult, builds: BuildResult[], data: PublishJobData) {
+function catalogRecord(
+  recipe: Recipe,
+  result: PublishResult,
+  builds: BuildResult[],
+  data: PublishJobData,
+) {
   const { request } = data;
   const started = Math.min(...builds.map((b) => Date.parse(b.startedAt)));
   const finished = Math.max(...builds.map((b) => Date.parse(b.finishedAt)));
@@ -42,7 +54,12 @@ function catalogRecord(recipe: Recipe, result: PublishResult, builds: BuildResul
   const packages = builds
     .flatMap((b) => b.packages)
     .filter((p) => (seen.has(p.purl) ? false : (seen.add(p.purl), true)))
-    .map((p) => ({ name: p.name, version: p.version, purl: p.purl, ...(p.license ? { license: p.license } : {}) }));
+    .map((p) => ({
+      name: p.name,
+      version: p.version,
+      purl: p.purl,
+      ...(p.license ? { license: p.license } : {}),
+    }));
   return {
     recipe: request.recipe,
     repository: request.repository,

@@ -17,7 +17,10 @@ export interface EnqueuedFlow {
 }
 
 /** The BullMQ flow of one build request: one build job per arch under one publish job. */
-function flowOf(request: BuildRequest, options: EnqueueOptions): { flow: FlowJob; ids: EnqueuedFlow } {
+function flowOf(
+  request: BuildRequest,
+  options: EnqueueOptions,
+): { flow: FlowJob; ids: EnqueuedFlow } {
   const common: JobsOptions = {
     priority: Priority[request.priority],
     attempts: options.attempts ?? 5,
@@ -26,7 +29,9 @@ function flowOf(request: BuildRequest, options: EnqueueOptions): { flow: FlowJob
     removeOnFail: { age: 30 * 24 * 3600 },
   };
   const parentId = publishJobId(request.recipe, request.version, request.inputsDigest);
-  const buildIds = request.archs.map((arch) => buildJobId(request.recipe, request.version, request.inputsDigest, arch));
+  const buildIds = request.archs.map((arch) =>
+    buildJobId(request.recipe, request.version, request.inputsDigest, arch),
+  );
   const flow: FlowJob = {
     name: `publish ${request.recipe} ${request.version}-r${request.epoch}`,
     queueName: QueueName.publish,

@@ -10,7 +10,12 @@ function hashOf(parts: string[]): string {
   return createHash('sha256').update(parts.join('\0')).digest('hex').slice(0, 40);
 }
 
-export function buildJobId(recipe: string, version: string, inputsDigest: string, arch: string): string {
+export function buildJobId(
+  recipe: string,
+  version: string,
+  inputsDigest: string,
+  arch: string,
+): string {
   return `build-${hashOf(['build', recipe, version, inputsDigest, arch])}`;
 }
 

@@ -66,7 +66,10 @@ export function startWorkers(options: WorkerOptions): PipelineWorkers {
     const controller = new AbortController();
     controllers.add(controller);
     const timer = setTimeout(
-      () => controller.abort(new Error(`job ${job.name} exceeded its ${options.jobTimeoutMs} ms limit`)),
+      () =>
+        controller.abort(
+          new Error(`job ${job.name} exceeded its ${options.jobTimeoutMs} ms limit`),
+        ),
       options.jobTimeoutMs,
     );
     const log = options.log.child({ job: job.id, name: job.name, attempt: job.attemptsMade + 1 });

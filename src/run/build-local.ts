@@ -14,7 +14,9 @@ import { schemeOf } from '../versioning/scheme.ts';
 import { planCycle } from './planner.ts';
 
 /** What `kiln build` decided to build, or why there is nothing to build. */
-export type LocalChoice = { kind: 'build'; request: BuildRequest } | { kind: 'up-to-date' | 'held' | 'error'; reason: string };
+export type LocalChoice =
+  | { kind: 'build'; request: BuildRequest }
+  | { kind: 'up-to-date' | 'held' | 'error'; reason: string };
 
 /**
  * Picks what `kiln build` builds: the given version (any stream it belongs to), or else the
@@ -32,7 +34,9 @@ export async function chooseBuild(options: {
 }): Promise<LocalChoice> {
   const { loaded } = options;
   const releases: ReleaseSource = options.version
-    ? async () => [{ version: options.version ?? '', tag: options.version ?? '', prerelease: false }]
+    ? async () => [
+        { version: options.version ?? '', tag: options.version ?? '', prerelease: false },
+      ]
     : options.releases;
   const [plan] = await planCycle({ ...options, recipes: [loaded], releases });
   const decisions = plan?.decisions ?? [];
@@ -44,12 +48,20 @@ export async function chooseBuild(options: {
     if (va === undefined || vb === undefined) return va === undefined ? 1 : -1;
     return scheme.compare(vb, va);
   })[0];
-  if (!best) return { kind: 'error', reason: decisions.map((d) => d.reason).join('; ') || 'no stream selected a version' };
+  if (!best)
+    return {
+      kind: 'error',
+      reason: decisions.map((d) => d.reason).join('; ') || 'no stream selected a version',
+    };
   if (best.kind !== 'build') return { kind: best.kind, reason: best.reason };
   const request = options.archs ? { ...best.request, archs: options.archs } : best.request;
-  const unknown = request.archs.filter((a) => !loaded.recipe.build.archs.some((known) => known === a));
+  const unknown = request.archs.filter(
+    (a) => !loaded.recipe.build.archs.some((known) => known === a),
+  );
   if (unknown.length > 0) {
-    throw new PermanentError(`${loaded.recipe.name} does not build ${unknown.join(', ')} (its archs: ${loaded.recipe.build.archs.join(', ')})`);
+    throw new PermanentError(
+      `${loaded.recipe.name} does not build ${unknown.join(', ')} (its archs: ${loaded.recipe.build.archs.join(', ')})`,
+    );
   }
   return { kind: 'build', request };
 }
@@ -67,7 +79,11 @@ export async function buildToLayout(options: {
 }): Promise<BuildOutput> {
   const { config, loaded, request, builder } = options;
   const sourceDateEpoch = sourceDateEpochFor(config.sourceDateEpoch, request.upstream.releasedAt);
-  const work = await createWorkDir({ name: `${request.recipe}-${request.version}`, keepOnFailure: config.keepFailedBuilds, log: options.log });
+  const work = await createWorkDir({
+    name: `${request.recipe}-${request.version}`,
+    keepOnFailure: config.keepFailedBuilds,
+    log: options.log,
+  });
   try {
     const output = await builder.build({
       recipe: loaded.recipe,

@@ -22,6 +22,11 @@ export async function withFirstSeen(
   const results = await multi.exec();
   const last = results?.[results.length - 1]?.[1];
   const times = Array.isArray(last) ? last : [];
-  const seen = new Map(unstamped.map((r, i) => [r.version, typeof times[i] === 'string' ? times[i] : now.toISOString()]));
+  const seen = new Map(
+    unstamped.map((r, i) => [
+      r.version,
+      typeof times[i] === 'string' ? times[i] : now.toISOString(),
+    ]),
+  );
   return releases.map((r) => (r.publishedAt ? r : { ...r, publishedAt: seen.get(r.version) }));
 }

@@ -42,7 +42,10 @@ export async function withLocalDefaults(config: Config, log: Logger): Promise<Lo
     const redis = await startRedis({ dataDir: path.join(config.stateDir, 'redis') });
     filled.redisUrl = redis.url;
     stops.push(() => redis.stop());
-    log.info({ url: redis.url, dataDir: path.join(config.stateDir, 'redis') }, 'started redis-server (AOF on)');
+    log.info(
+      { url: redis.url, dataDir: path.join(config.stateDir, 'redis') },
+      'started redis-server (AOF on)',
+    );
   }
 
   if (!config.registry) {
@@ -67,7 +70,10 @@ export async function withLocalDefaults(config: Config, log: Logger): Promise<Lo
       const pair = generateKeyPair();
       await writeFile(privateFile, pair.privatePem, { mode: 0o600 });
       await writeFile(publicFile, pair.publicPem);
-      log.info({ publicKey: publicFile }, 'made a signing key for this machine (set KILN_SIGNING_KEY to use your own)');
+      log.info(
+        { publicKey: publicFile },
+        'made a signing key for this machine (set KILN_SIGNING_KEY to use your own)',
+      );
     }
     await chmod(privateFile, 0o600);
     filled.signingKey = privateFile;
@@ -86,10 +92,15 @@ export async function withLocalDefaults(config: Config, log: Logger): Promise<Lo
   };
 }
 
-const endpointsSchema = z.object({ redisUrl: z.string().optional(), registry: z.string().optional() });
+const endpointsSchema = z.object({
+  redisUrl: z.string().optional(),
+  registry: z.string().optional(),
+});
 
 /** The endpoints a running `kiln up` wrote, if any. */
-export async function readEndpoints(stateDir: string): Promise<{ redisUrl?: string; registry?: string } | undefined> {
+export async function readEndpoints(
+  stateDir: string,
+): Promise<{ redisUrl?: string; registry?: string } | undefined> {
   const text = await readFile(endpointsFile(stateDir), 'utf8').catch(() => undefined);
   if (!text) return undefined;
   const parsed = endpointsSchema.safeParse(JSON.parse(text));

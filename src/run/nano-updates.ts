@@ -5,7 +5,7 @@ import { describeError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { lockfileSchema, type Lockfile } from '../debian/lockfile.ts';
 import { hostSuiteSources } from '../debian/sources.ts';
-import { describeLockfileChange, pollSuite, type SuiteState } from '../debian/suite-watch.ts';
+import { describeLockfileChange, pollSuite } from '../debian/suite-watch.ts';
 import type { BuildRequest } from '../queue/types.ts';
 import type { LoadedRecipe } from '../recipe/load.ts';
 
@@ -17,7 +17,11 @@ import type { LoadedRecipe } from '../recipe/load.ts';
  * provenance), and a change from a security suite jumps the queue.
  */
 
-const suiteStateSchema = z.object({ etag: z.string().optional(), lastModified: z.string().optional(), sha256: z.string().optional() });
+const suiteStateSchema = z.object({
+  etag: z.string().optional(),
+  lastModified: z.string().optional(),
+  sha256: z.string().optional(),
+});
 
 /** The suites each Debian recipe reads. */
 export function suitesOf(recipes: readonly LoadedRecipe[]): Map<string, string[]> {
@@ -50,11 +54,17 @@ export async function changedDebianRecipes(
       const check = await pollSuite(source, previous, signal);
       await redis.set(key, JSON.stringify(check.state));
       if (check.changed && previous) {
-        log.info({ suite: source.suite }, 'Debian suite changed: re-planning the recipes that read it');
+        log.info(
+          { suite: source.suite },
+          'Debian suite changed: re-planning the recipes that read it',
+        );
         for (const name of bySuite.get(source.suite) ?? []) affected.add(name);
       }
     } catch (error) {
-      log.warn({ suite: source.suite, err: describeError(error) }, 'could not poll the Debian suite; trying again next round');
+      log.warn(
+        { suite: source.suite, err: describeError(error) },
+        'could not poll the Debian suite; trying again next round',
+      );
     }
   }
   return [...affected];
@@ -76,7 +86,11 @@ function lockfilesOf(request: BuildRequest): Map<string, Lockfile> {
  * last enqueued for this recipe and version, and raises the priority when a security suite is
  * why. Remembers the new lockfiles for next time.
  */
-export async function explainNanoUpdate(redis: Redis, prefix: string, request: BuildRequest): Promise<BuildRequest> {
+export async function explainNanoUpdate(
+  redis: Redis,
+  prefix: string,
+  request: BuildRequest,
+): Promise<BuildRequest> {
   const current = lockfilesOf(request);
   if (current.size === 0) return request;
   const key = `${prefix}:lockfiles:${request.recipe}:${request.stream}`;
@@ -101,6 +115,9 @@ export async function explainNanoUpdate(redis: Redis, prefix: string, request: B
       };
     }
   }
-  await redis.hset(key, Object.fromEntries([...current].map(([arch, lock]) => [arch, JSON.stringify(lock)])));
+  await redis.hset(
+    key,
+    Object.fromEntries([...current].map(([arch, lock]) => [arch, JSON.stringify(lock)])),
+  );
   return updated;
 }

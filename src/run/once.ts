@@ -43,9 +43,14 @@ export async function waitForPlans(
         if (d.kind !== 'build') {
           return { ...base, outcome: d.kind === 'error' ? 'failed' : d.kind, detail: d.reason };
         }
-        const publishJobId = publishJobIdOf(d.request.recipe, d.request.version, d.request.inputsDigest);
+        const publishJobId = publishJobIdOf(
+          d.request.recipe,
+          d.request.version,
+          d.request.inputsDigest,
+        );
         const job = await Job.fromId(publishQueue, publishJobId);
-        if (!job) return { ...base, outcome: 'failed', detail: `publish job ${publishJobId} vanished` };
+        if (!job)
+          return { ...base, outcome: 'failed', detail: `publish job ${publishJobId} vanished` };
         try {
           const result: PublishResult = await job.waitUntilFinished(events);
           return {
@@ -55,7 +60,11 @@ export async function waitForPlans(
             reference: `${registry}/${d.request.repository}@${result.digest}`,
           };
         } catch (error) {
-          return { ...base, outcome: 'failed', detail: await failureReason(publishQueue, publishJobId, error) };
+          return {
+            ...base,
+            outcome: 'failed',
+            detail: await failureReason(publishQueue, publishJobId, error),
+          };
         }
       }),
     );
@@ -67,9 +76,15 @@ export async function waitForPlans(
 }
 
 /** The first failed build job's reason beats the publish job's "child failed". */
-async function failureReason(publishQueue: Queue, publishJobId: string, error: unknown): Promise<string> {
+async function failureReason(
+  publishQueue: Queue,
+  publishJobId: string,
+  error: unknown,
+): Promise<string> {
   const publish = await Job.fromId(publishQueue, publishJobId).catch(() => undefined);
-  const failures: Record<string, string> = publish ? await publish.getFailedChildrenValues().catch(() => ({})) : {};
+  const failures: Record<string, string> = publish
+    ? await publish.getFailedChildrenValues().catch(() => ({}))
+    : {};
   return Object.values(failures)[0] ?? describeError(error);
 }
 
@@ -88,9 +103,20 @@ export async function verifyPublished(
       const report = await verifyImage(ctx.registry, parseReference(o.reference), key);
       let detail = `signature ok, ${report.attestations.length} attestations, SBOM ${report.sbom.packages} packages, provenance ${report.provenance.upstreamVersion ?? '?'}`;
       if (which('skopeo')) {
-        const inspected = await execa('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${o.reference}`]);
+        const inspected = await execa('skopeo', [
+          'inspect',
+          '--raw',
+          '--tls-verify=false',
+          `docker://${o.reference}`,
+        ]);
         const index: unknown = JSON.parse(inspected.stdout);
-        const count = typeof index === 'object' && index !== null && 'manifests' in index && Array.isArray(index.manifests) ? index.manifests.length : 0;
+        const count =
+          typeof index === 'object' &&
+          index !== null &&
+          'manifests' in index &&
+          Array.isArray(index.manifests)
+            ? index.manifests.length
+            : 0;
         detail += `; skopeo inspect: index of ${count} manifest(s)`;
       }
       out.push({ reference: o.reference, ok: true, detail });

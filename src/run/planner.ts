@@ -8,7 +8,11 @@ import type { Config } from '../config.ts';
 import type { Logger } from '../log.ts';
 import type { RegistryClient } from '../oci/registry-client.ts';
 import { planRecipes, type RecipePlan, type ReleaseSource } from '../plan/plan-recipes.ts';
-import { publishedStateOf, type PublishedImage, type PublishedState } from '../plan/published-state.ts';
+import {
+  publishedStateOf,
+  type PublishedImage,
+  type PublishedState,
+} from '../plan/published-state.ts';
 import { readPublishedState } from '../publish/published-state.ts';
 import type { LoadedRecipe } from '../recipe/load.ts';
 import type { SourceContext, SourceClient, SourceId, UpstreamSource } from '../upstream/types.ts';
@@ -17,7 +21,10 @@ import type { SourceContext, SourceClient, SourceId, UpstreamSource } from '../u
  * Releases from src/upstream's sources, one opened client per source for the whole process, so
  * batches, budgets and validators carry over between cycles.
  */
-export function upstreamReleases(sources: ReadonlyMap<SourceId, UpstreamSource>, ctx: SourceContext): ReleaseSource {
+export function upstreamReleases(
+  sources: ReadonlyMap<SourceId, UpstreamSource>,
+  ctx: SourceContext,
+): ReleaseSource {
   const clients = new Map<SourceId, SourceClient>();
   return async (recipe) => {
     for (const source of sources.values()) {
@@ -30,7 +37,9 @@ export function upstreamReleases(sources: ReadonlyMap<SourceId, UpstreamSource>,
       }
       return (await client.fetch({ recipe: recipe.name, ref, upstream: recipe.upstream })).releases;
     }
-    throw new Error(`recipe ${recipe.name}: its upstream names no source kiln has (${[...sources.keys()].join(', ')})`);
+    throw new Error(
+      `recipe ${recipe.name}: its upstream names no source kiln has (${[...sources.keys()].join(', ')})`,
+    );
   };
 }
 
@@ -48,11 +57,16 @@ export async function registryPublishedState(
   const entries = await Promise.all(
     recipes.map((loaded) =>
       limit(async (): Promise<[string, PublishedImage[]]> => {
-        const repository = [namespace, loaded.recipe.publish.repository ?? loaded.recipe.name].filter(Boolean).join('/');
+        const repository = [namespace, loaded.recipe.publish.repository ?? loaded.recipe.name]
+          .filter(Boolean)
+          .join('/');
         try {
           return [loaded.recipe.name, await readPublishedState(client, repository)];
         } catch (error) {
-          log.warn({ recipe: loaded.recipe.name, err: error }, 'could not read the published state; planning as if nothing were published');
+          log.warn(
+            { recipe: loaded.recipe.name, err: error },
+            'could not read the published state; planning as if nothing were published',
+          );
           return [loaded.recipe.name, []];
         }
       }),
@@ -66,7 +80,8 @@ export async function recipeLocalFiles(loaded: LoadedRecipe): Promise<Record<str
   const dir = path.dirname(loaded.file);
   const { recipe } = loaded;
   const files = [...recipe.patches.map((p) => p.file)];
-  if (recipe.build.dockerfile) files.push(path.join(recipe.build.dockerfile.context, recipe.build.dockerfile.path));
+  if (recipe.build.dockerfile)
+    files.push(path.join(recipe.build.dockerfile.context, recipe.build.dockerfile.path));
   const out: Record<string, string> = {};
   for (const file of files) {
     const bytes = await readFile(path.resolve(dir, file)).catch(() => undefined);
@@ -109,14 +124,17 @@ export async function planCycle(options: CycleOptions): Promise<RecipePlan[]> {
       return builder ? `${builder.id}@${builder.version}` : id;
     },
     localFiles: recipeLocalFiles,
-    resolve: options.resolve === false ? undefined : async (loaded, version) => {
-      const builder = options.builders.get(loaded.recipe.build.builder);
-      if (!builder?.resolve) return {};
-      const out: Record<string, unknown> = {};
-      for (const arch of loaded.recipe.build.archs) {
-        out[arch] = await builder.resolve(loaded.recipe, loaded.file, version, arch, signal);
-      }
-      return out;
-    },
+    resolve:
+      options.resolve === false
+        ? undefined
+        : async (loaded, version) => {
+            const builder = options.builders.get(loaded.recipe.build.builder);
+            if (!builder?.resolve) return {};
+            const out: Record<string, unknown> = {};
+            for (const arch of loaded.recipe.build.archs) {
+              out[arch] = await builder.resolve(loaded.recipe, loaded.file, version, arch, signal);
+            }
+            return out;
+          },
   });
 }

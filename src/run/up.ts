@@ -24,14 +24,24 @@ import { configuredBuilders, planCycle, registryPublishedState } from './planner
 export { configuredBuilders };
 
 /** Loads the recipes under `paths`; a broken one is logged with its position and left out, the rest go on. */
-export async function loadRecipesLogged(paths: readonly string[], log: Logger): Promise<LoadedRecipe[]> {
+export async function loadRecipesLogged(
+  paths: readonly string[],
+  log: Logger,
+): Promise<LoadedRecipe[]> {
   const { recipes, problems } = await loadRecipes(paths);
-  for (const p of problems) log.error({ file: p.file, line: p.line, col: p.col }, `broken recipe left out: ${formatProblem(p)}`);
+  for (const p of problems)
+    log.error(
+      { file: p.file, line: p.line, col: p.col },
+      `broken recipe left out: ${formatProblem(p)}`,
+    );
   return recipes;
 }
 
 /** The build and publish workers over the real processors. */
-export function startPipelineWorkers(ctx: PipelineContext, queues?: ('build' | 'publish')[]): PipelineWorkers {
+export function startPipelineWorkers(
+  ctx: PipelineContext,
+  queues?: ('build' | 'publish')[],
+): PipelineWorkers {
   const { config } = ctx;
   return startWorkers({
     connection: redisOptions(config.redisUrl ?? ''),
@@ -53,21 +63,40 @@ export async function planAndEnqueue(
   builderMap: ReadonlyMap<string, Builder>,
 ): Promise<RecipePlan[]> {
   const published = await registryPublishedState(ctx.registry, ctx.namespace, recipes, ctx.log);
-  const stamped: ReleaseSource = async (recipe) => withFirstSeen(ctx.redis, ctx.config.queuePrefix, recipe.name, await releases(recipe));
-  const plans = await planCycle({ config: ctx.config, log: ctx.log, recipes, releases: stamped, published, builders: builderMap });
+  const stamped: ReleaseSource = async (recipe) =>
+    withFirstSeen(ctx.redis, ctx.config.queuePrefix, recipe.name, await releases(recipe));
+  const plans = await planCycle({
+    config: ctx.config,
+    log: ctx.log,
+    recipes,
+    releases: stamped,
+    published,
+    builders: builderMap,
+  });
   await recordCandidates(ctx, plans);
   const flows = createFlowProducer(redisOptions(ctx.config.redisUrl ?? ''), ctx.config.queuePrefix);
   try {
     const decisions = plans.flatMap((p) => p.decisions);
     const builds = decisions.flatMap((d) => (d.kind === 'build' ? [d] : []));
     const requests = [];
-    for (const d of builds) requests.push(await explainNanoUpdate(ctx.redis, ctx.config.queuePrefix, d.request));
+    for (const d of builds)
+      requests.push(await explainNanoUpdate(ctx.redis, ctx.config.queuePrefix, d.request));
     await enqueueBuilds(flows, requests);
     for (const r of requests) {
-      ctx.log.info({ recipe: r.recipe, version: r.version, epoch: r.epoch, priority: r.priority, reason: r.reason }, 'enqueued');
+      ctx.log.info(
+        {
+          recipe: r.recipe,
+          version: r.version,
+          epoch: r.epoch,
+          priority: r.priority,
+          reason: r.reason,
+        },
+        'enqueued',
+      );
     }
     for (const d of decisions) {
-      if (d.kind === 'error') ctx.log.warn({ recipe: d.recipe, stream: d.stream, reason: d.reason }, 'not planned');
+      if (d.kind === 'error')
+        ctx.log.warn({ recipe: d.recipe, stream: d.stream, reason: d.reason }, 'not planned');
     }
   } finally {
     await flows.close();
@@ -76,11 +105,20 @@ export async function planAndEnqueue(
 }
 
 /** Tells the catalog which upstream versions exist and since when: the basis of freshness and staleness. */
-export async function recordCandidates(ctx: PipelineContext, plans: readonly RecipePlan[]): Promise<void> {
+export async function recordCandidates(
+  ctx: PipelineContext,
+  plans: readonly RecipePlan[],
+): Promise<void> {
   for (const plan of plans) {
     for (const d of plan.decisions) {
       if (d.kind === 'build' && d.request.upstream.releasedAt) {
-        await recordUpstreamSeen(ctx.redis, ctx.config.queuePrefix, d.recipe, d.version, d.request.upstream.releasedAt);
+        await recordUpstreamSeen(
+          ctx.redis,
+          ctx.config.queuePrefix,
+          d.recipe,
+          d.version,
+          d.request.upstream.releasedAt,
+        );
       }
     }
   }
@@ -114,22 +152,40 @@ export function startPlanningWatcher(ctx: PipelineContext, recipesDir: string): 
  * (one 304 each when not) and re-plans the recipes of a changed suite: their lockfile may have
  * changed under an unchanged upstream version, which is a nano update.
  */
-function startSuitePolling(ctx: PipelineContext, recipesDir: string, watcher: Watcher, builderMap: ReadonlyMap<string, Builder>) {
+function startSuitePolling(
+  ctx: PipelineContext,
+  recipesDir: string,
+  watcher: Watcher,
+  builderMap: ReadonlyMap<string, Builder>,
+) {
   const controller = new AbortController();
   let timer: NodeJS.Timeout | undefined;
   const round = async () => {
     try {
-      const recipes = (await loadRecipesLogged([recipesDir], ctx.log)).filter((r) => r.recipe.build.builder === 'debian');
-      const changed = await changedDebianRecipes(ctx.config, ctx.redis, recipes, ctx.log, controller.signal);
+      const recipes = (await loadRecipesLogged([recipesDir], ctx.log)).filter(
+        (r) => r.recipe.build.builder === 'debian',
+      );
+      const changed = await changedDebianRecipes(
+        ctx.config,
+        ctx.redis,
+        recipes,
+        ctx.log,
+        controller.signal,
+      );
       for (const name of changed) {
         const loaded = recipes.find((r) => r.recipe.name === name);
         const outcome = await watcher.checkNow(name);
-        if (loaded && outcome.ok) await planAndEnqueue(ctx, [loaded], async () => outcome.releases, builderMap);
+        if (loaded && outcome.ok)
+          await planAndEnqueue(ctx, [loaded], async () => outcome.releases, builderMap);
       }
     } catch (error) {
-      ctx.log.warn({ err: describeError(error) }, 'Debian suite polling failed; trying again next round');
+      ctx.log.warn(
+        { err: describeError(error) },
+        'Debian suite polling failed; trying again next round',
+      );
     }
-    if (!controller.signal.aborted) timer = setTimeout(() => void round(), ctx.config.pollIntervalMs);
+    if (!controller.signal.aborted)
+      timer = setTimeout(() => void round(), ctx.config.pollIntervalMs);
   };
   timer = setTimeout(() => void round(), Math.min(ctx.config.pollIntervalMs, 60_000));
   return {
@@ -143,7 +199,9 @@ function startSuitePolling(ctx: PipelineContext, recipesDir: string, watcher: Wa
 /** The API server over this process's Redis and queues, listening on KILN_API_HOST:KILN_API_PORT. */
 export async function startApi(ctx: PipelineContext, watcher?: Watcher) {
   const connection = redisOptions(ctx.config.redisUrl ?? '');
-  const queues = [QueueName.build, QueueName.publish].map((name) => new Queue(name, { connection, prefix: ctx.config.queuePrefix }));
+  const queues = [QueueName.build, QueueName.publish].map(
+    (name) => new Queue(name, { connection, prefix: ctx.config.queuePrefix }),
+  );
   const app = await createApiServer({
     config: ctx.config,
     redis: ctx.redis,
@@ -152,7 +210,10 @@ export async function startApi(ctx: PipelineContext, watcher?: Watcher) {
     ...(watcher ? { watcherRoutes: webhookRoutes(watcher, ctx.config, ctx.log) } : {}),
   });
   await app.listen({ host: ctx.config.apiHost, port: ctx.config.apiPort });
-  ctx.log.info({ url: `http://${ctx.config.apiHost}:${ctx.config.apiPort}/` }, 'API and catalog listening');
+  ctx.log.info(
+    { url: `http://${ctx.config.apiHost}:${ctx.config.apiPort}/` },
+    'API and catalog listening',
+  );
   return {
     app,
     async close() {
@@ -167,7 +228,13 @@ export async function releasesOnce(
   ctx: { config: Config; log: Logger; redis?: Redis | undefined },
   recipes: readonly LoadedRecipe[],
 ): Promise<ReleaseSource> {
-  const watcher = createWatcher({ config: ctx.config, ...(ctx.redis ? { redis: ctx.redis } : {}), log: ctx.log, recipes: () => recipes, onReleases: () => {} });
+  const watcher = createWatcher({
+    config: ctx.config,
+    ...(ctx.redis ? { redis: ctx.redis } : {}),
+    log: ctx.log,
+    recipes: () => recipes,
+    onReleases: () => {},
+  });
   const outcomes = await watcher.checkAll();
   await watcher.stop();
   return async (recipe) => {
@@ -181,6 +248,9 @@ export async function releasesOnce(
 /** Recipe arguments: a file path, or a name under the recipes folder. */
 export function recipePaths(config: Config, args: readonly string[]): string[] {
   if (args.length === 0) return [config.recipesDir];
-  return args.map((a) => (a.endsWith('.yaml') || a.endsWith('.yml') || a.includes('/') ? path.resolve(a) : path.join(config.recipesDir, `${a}.yaml`)));
+  return args.map((a) =>
+    a.endsWith('.yaml') || a.endsWith('.yml') || a.includes('/')
+      ? path.resolve(a)
+      : path.join(config.recipesDir, `${a}.yaml`),
+  );
 }
-

@@ -22,7 +22,9 @@ export const tools = {
 
 /** The absolute path of `command` on PATH (and the sbin folders), or undefined. */
 export function which(command: string): string | undefined {
-  const dirs = (process.env.PATH ?? '').split(':').concat(['/usr/sbin', '/sbin', '/usr/local/sbin']);
+  const dirs = (process.env.PATH ?? '')
+    .split(':')
+    .concat(['/usr/sbin', '/sbin', '/usr/local/sbin']);
   for (const dir of dirs) {
     if (!dir) continue;
     const candidate = path.join(dir, command);

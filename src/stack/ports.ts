@@ -17,7 +17,11 @@ export function freePort(host = '127.0.0.1'): Promise<number> {
 }
 
 /** Resolves once something accepts TCP connections on host:port, or rejects after `timeoutMs`. */
-export async function waitForPort(port: number, host = '127.0.0.1', timeoutMs = 15_000): Promise<void> {
+export async function waitForPort(
+  port: number,
+  host = '127.0.0.1',
+  timeoutMs = 15_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const ok = await new Promise<boolean>((resolve) => {
@@ -28,7 +32,8 @@ export async function waitForPort(port: number, host = '127.0.0.1', timeoutMs = 
       socket.on('error', () => resolve(false));
     });
     if (ok) return;
-    if (Date.now() > deadline) throw new Error(`nothing answered on ${host}:${port} after ${timeoutMs} ms`);
+    if (Date.now() > deadline)
+      throw new Error(`nothing answered on ${host}:${port} after ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }

@@ -16,24 +16,38 @@ export interface LocalService {
  * Starts a `redis-server` on a free loopback port with AOF on and its data in `dataDir`, the way
  * kiln wants Redis for BullMQ (no eviction: a queue must never lose a key to memory pressure).
  */
-export async function startRedis(options: { dataDir: string; port?: number }): Promise<LocalService> {
+export async function startRedis(options: {
+  dataDir: string;
+  port?: number;
+}): Promise<LocalService> {
   ensureTools([tools.redis]);
   await mkdir(options.dataDir, { recursive: true });
   const port = options.port ?? (await freePort());
   const child = spawn(
     'redis-server',
     [
-      '--port', String(port),
-      '--bind', '127.0.0.1',
-      '--dir', path.resolve(options.dataDir),
-      '--appendonly', 'yes',
-      '--appendfsync', 'everysec',
-      '--save', '',
-      '--maxmemory-policy', 'noeviction',
-      '--daemonize', 'no',
-      '--protected-mode', 'yes',
-      '--logfile', '',
-      '--loglevel', 'warning',
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--dir',
+      path.resolve(options.dataDir),
+      '--appendonly',
+      'yes',
+      '--appendfsync',
+      'everysec',
+      '--save',
+      '',
+      '--maxmemory-policy',
+      'noeviction',
+      '--daemonize',
+      'no',
+      '--protected-mode',
+      'yes',
+      '--logfile',
+      '',
+      '--loglevel',
+      'warning',
     ],
     { stdio: ['ignore', 'ignore', 'pipe'], detached: true },
   );
@@ -64,7 +78,9 @@ export async function waitOrFail(child: ChildProcess, port: number, name: string
     stderr = (stderr + d.toString()).slice(-4000);
   });
   const exited = new Promise<never>((_, reject) => {
-    child.once('exit', (code) => reject(new Error(`${name} exited with ${code} before listening: ${stderr.trim()}`)));
+    child.once('exit', (code) =>
+      reject(new Error(`${name} exited with ${code} before listening: ${stderr.trim()}`)),
+    );
     child.once('error', (err) => reject(new Error(`${name} could not start: ${err.message}`)));
   });
   await Promise.race([waitForPort(port), exited]);

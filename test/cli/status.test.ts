@@ -34,15 +34,30 @@ describe('kiln status', () => {
       },
     });
     const flows = createFlowProducer(redisOptions(testRedisUrl()), prefix);
-    const events = new QueueEvents(QueueName.build, { connection: redisOptions(testRedisUrl()), prefix });
+    const events = new QueueEvents(QueueName.build, {
+      connection: redisOptions(testRedisUrl()),
+      prefix,
+    });
     try {
       const ids = await enqueueBuild(flows, buildRequest({ recipe: 'openssl-app' }));
       const { Queue } = await import('bullmq');
-      const build = new Queue(QueueName.build, { connection: redisOptions(testRedisUrl()), prefix });
+      const build = new Queue(QueueName.build, {
+        connection: redisOptions(testRedisUrl()),
+        prefix,
+      });
       const job = await Job.fromId(build, ids.buildJobIds[0] ?? '');
       await job?.waitUntilFinished(events).catch(() => undefined);
       await build.close();
-      await recordPublished(redis, prefix, sampleRecord({ recipe: 'python', version: '3.13.5', epoch: 2, tags: ['3.13.5-r2', 'latest'] }));
+      await recordPublished(
+        redis,
+        prefix,
+        sampleRecord({
+          recipe: 'python',
+          version: '3.13.5',
+          epoch: 2,
+          tags: ['3.13.5-r2', 'latest'],
+        }),
+      );
 
       const env = { ...process.env, KILN_REDIS_URL: testRedisUrl(), KILN_QUEUE_PREFIX: prefix };
       const json = await execa('node', ['bin/kiln.js', 'status', '--json'], { env });
@@ -52,8 +67,12 @@ describe('kiln status', () => {
         images: { name: string; version: string; epoch: number }[];
       };
       expect(status.queues.find((q) => q.name === 'build')?.counts.failed).toBe(1);
-      expect(status.failed.map((f) => f.failedReason).join()).toContain('sha256 mismatch for libssl3_3.0.15-1_amd64.deb');
-      expect(status.images).toEqual([expect.objectContaining({ name: 'python', version: '3.13.5', epoch: 2 })]);
+      expect(status.failed.map((f) => f.failedReason).join()).toContain(
+        'sha256 mismatch for libssl3_3.0.15-1_amd64.deb',
+      );
+      expect(status.images).toEqual([
+        expect.objectContaining({ name: 'python', version: '3.13.5', epoch: 2 }),
+      ]);
 
       const text = await execa('node', ['bin/kiln.js', 'status'], { env });
       expect(text.stdout).toMatch(/FAILED \(1\)/);
@@ -67,7 +86,10 @@ describe('kiln status', () => {
   });
 
   it('says which variable to set when there is no Redis to ask', async () => {
-    const run = await execa('node', ['bin/kiln.js', 'status'], { env: { ...process.env, KILN_REDIS_URL: '', KILN_STATE_DIR: '/nonexistent-kiln-state' }, reject: false });
+    const run = await execa('node', ['bin/kiln.js', 'status'], {
+      env: { ...process.env, KILN_REDIS_URL: '', KILN_STATE_DIR: '/nonexistent-kiln-state' },
+      reject: false,
+    });
     expect(run.exitCode).toBe(2);
     expect(run.stderr).toContain('KILN_REDIS_URL');
   });

@@ -18,11 +18,14 @@ import { buildInput, testRecipe } from './fixtures.ts';
 /** A gzipped tarball like npm's: everything under `package/`. */
 function npmTarball(files: Record<string, string>): Promise<Buffer> {
   const pack = tar.pack();
-  for (const [name, content] of Object.entries(files)) pack.entry({ name: `package/${name}`, mode: 0o644 }, content);
+  for (const [name, content] of Object.entries(files))
+    pack.entry({ name: `package/${name}`, mode: 0o644 }, content);
   pack.finalize();
   const chunks: Buffer[] = [];
   return new Promise((resolve, reject) => {
-    pack.on('data', (c: Buffer) => chunks.push(c));
+    pack.on('data', (c: unknown) => {
+      if (Buffer.isBuffer(c)) chunks.push(c);
+    });
     pack.on('end', () => resolve(gzipSync(Buffer.concat(chunks))));
     pack.on('error', reject);
   });
@@ -59,18 +62,37 @@ describe('debian builder: recipe files', () => {
   const dirs: string[] = [];
 
   beforeAll(async () => {
-    repo = await makeDebianRepo([{ name: 'base-files', version: '13.8', files: { 'etc/os-release': 'ID=test\n' } }], { archs: ['amd64'] });
+    repo = await makeDebianRepo(
+      [{ name: 'base-files', version: '13.8', files: { 'etc/os-release': 'ID=test\n' } }],
+      { archs: ['amd64'] },
+    );
     cacheDir = await mkdtemp(path.join(os.tmpdir(), 'kiln-files-cache-'));
-    tarball = await npmTarball({ 'package.json': '{"name":"tool","version":"1.2.3"}', 'bin/tool.js': 'console.log(1)' });
+    tarball = await npmTarball({
+      'package.json': '{"name":"tool","version":"1.2.3"}',
+      'bin/tool.js': 'console.log(1)',
+    });
     integrity = `sha512-${createHash('sha512').update(tarball).digest('base64')}`;
     server = createServer((req, res) => {
       if (req.url === '/tool/1.2.3') {
         res.setHeader('content-type', 'application/json');
-        res.end(JSON.stringify({ name: 'tool', version: '1.2.3', dist: { tarball: `${base}/tool/-/tool-1.2.3.tgz`, integrity } }));
+        res.end(
+          JSON.stringify({
+            name: 'tool',
+            version: '1.2.3',
+            dist: { tarball: `${base}/tool/-/tool-1.2.3.tgz`, integrity },
+          }),
+        );
       } else if (req.url === '/tool/-/tool-1.2.3.tgz') res.end(tarball);
       else if (req.url === '/bad/1.0.0') {
         res.setHeader('content-type', 'application/json');
-        res.end(JSON.stringify({ dist: { tarball: `${base}/tool/-/tool-1.2.3.tgz`, integrity: `sha512-${Buffer.alloc(64).toString('base64')}` } }));
+        res.end(
+          JSON.stringify({
+            dist: {
+              tarball: `${base}/tool/-/tool-1.2.3.tgz`,
+              integrity: `sha512-${Buffer.alloc(64).toString('base64')}`,
+            },
+          }),
+        );
       } else if (req.url === '/plain.txt') res.end('hello');
       else res.writeHead(404).end();
     });
@@ -87,11 +109,19 @@ describe('debian builder: recipe files', () => {
 
   const builder = () =>
     createDebianBuilder({
-      settings: () => ({ cacheDir, debianMirror: repo.url, debianSecurityMirror: repo.url, debianKeyring: repo.keyring }),
+      settings: () => ({
+        cacheDir,
+        debianMirror: repo.url,
+        debianSecurityMirror: repo.url,
+        debianKeyring: repo.keyring,
+      }),
       sourceDateEpoch: () => undefined,
     });
 
-  async function build(files: NonNullable<ReturnType<typeof testRecipe>['build']['files']>, version: string) {
+  async function build(
+    files: NonNullable<ReturnType<typeof testRecipe>['build']['files']>,
+    version: string,
+  ) {
     const work = await mkdtemp(path.join(os.tmpdir(), 'kiln-files-work-'));
     dirs.push(work);
     const recipe = testRecipe({ suites: ['stable'], packages: ['base-files'] }, { name: 'tool' });
@@ -104,7 +134,11 @@ describe('debian builder: recipe files', () => {
     const output = await build(
       [
         { url: 'npm:tool', path: '/opt/tool', extract: true, 'strip-components': 1 },
-        { url: `${base}/plain.txt`, path: '/etc/greeting', sha256: createHash('sha256').update('hello').digest('hex') },
+        {
+          url: `${base}/plain.txt`,
+          path: '/etc/greeting',
+          sha256: createHash('sha256').update('hello').digest('hex'),
+        },
       ],
       '1.2.3',
     );
@@ -117,12 +151,18 @@ describe('debian builder: recipe files', () => {
     expect(files.get('etc/greeting')).toBe('hello');
     const baseLayer = await layerFiles(await layout.readBlob(manifest.layers[0]?.digest ?? ''));
     expect([...baseLayer.keys()].some((p) => p.startsWith('etc/passwd'))).toBe(true);
-    expect(output.archs[0]?.packages).toContainEqual(expect.objectContaining({ name: 'tool', purl: 'pkg:npm/tool@1.2.3' }));
+    expect(output.archs[0]?.packages).toContainEqual(
+      expect.objectContaining({ name: 'tool', purl: 'pkg:npm/tool@1.2.3' }),
+    );
     expect(output.materials.map((m) => m.uri)).toContain(`${base}/tool/-/tool-1.2.3.tgz`);
   });
 
   it('refuses a tarball that does not match the registry’s integrity, and a file whose sha256 differs', async () => {
-    await expect(build([{ url: 'npm:bad', path: '/opt/bad', extract: true }], '1.0.0')).rejects.toThrow(/does not match the registry's integrity/);
-    await expect(build([{ url: `${base}/plain.txt`, path: '/etc/x', sha256: '0'.repeat(64) }], '1.2.3')).rejects.toBeInstanceOf(PermanentError);
+    await expect(
+      build([{ url: 'npm:bad', path: '/opt/bad', extract: true }], '1.0.0'),
+    ).rejects.toThrow(/does not match the registry's integrity/);
+    await expect(
+      build([{ url: `${base}/plain.txt`, path: '/etc/x', sha256: '0'.repeat(64) }], '1.2.3'),
+    ).rejects.toBeInstanceOf(PermanentError);
   });
 });

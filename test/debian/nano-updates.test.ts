@@ -26,7 +26,10 @@ function lockfile(libssl: { version: string; suite: string; sha: string }): Lock
     'lockfile-version': 1,
     arch: 'amd64',
     suites: ['stable', 'stable-security'],
-    packages: [pkg('base-files', '13.8', 'stable', 'a'), pkg('libssl3', libssl.version, libssl.suite, libssl.sha)],
+    packages: [
+      pkg('base-files', '13.8', 'stable', 'a'),
+      pkg('libssl3', libssl.version, libssl.suite, libssl.sha),
+    ],
     excluded: [],
   };
 }
@@ -37,7 +40,19 @@ describe('nano updates', () => {
 
   it('names the packages a lockfile change brings and queues a security-suite change at security priority', async () => {
     const prefix = uniqueName('nano');
-    const first = buildRequest({ recipe: 'python', stream: '3.13', epoch: 0, priority: 'upstream', reason: 'new upstream 3.13.5-1', resolved: { amd64: { arch: 'amd64', lockfile: lockfile({ version: '3.0.15-1', suite: 'stable', sha: 'b' }) } } });
+    const first = buildRequest({
+      recipe: 'python',
+      stream: '3.13',
+      epoch: 0,
+      priority: 'upstream',
+      reason: 'new upstream 3.13.5-1',
+      resolved: {
+        amd64: {
+          arch: 'amd64',
+          lockfile: lockfile({ version: '3.0.15-1', suite: 'stable', sha: 'b' }),
+        },
+      },
+    });
     expect(await explainNanoUpdate(redis, prefix, first)).toEqual(first);
 
     const second = buildRequest({
@@ -46,11 +61,18 @@ describe('nano updates', () => {
       epoch: 1,
       priority: 'routine',
       reason: 'inputs changed for 3.13.5-1 (r0 → r1)',
-      resolved: { amd64: { arch: 'amd64', lockfile: lockfile({ version: '3.0.16-1~deb13u1', suite: 'stable-security', sha: 'c' }) } },
+      resolved: {
+        amd64: {
+          arch: 'amd64',
+          lockfile: lockfile({ version: '3.0.16-1~deb13u1', suite: 'stable-security', sha: 'c' }),
+        },
+      },
     });
     const explained = await explainNanoUpdate(redis, prefix, second);
     expect(explained.priority).toBe('security');
-    expect(explained.reason).toBe('inputs changed for 3.13.5-1 (r0 → r1); amd64: libssl3 3.0.15-1 → 3.0.16-1~deb13u1 (stable-security)');
+    expect(explained.reason).toBe(
+      'inputs changed for 3.13.5-1 (r0 → r1); amd64: libssl3 3.0.15-1 → 3.0.16-1~deb13u1 (stable-security)',
+    );
 
     const third = buildRequest({
       recipe: 'python',
@@ -58,7 +80,12 @@ describe('nano updates', () => {
       epoch: 2,
       priority: 'routine',
       reason: 'inputs changed',
-      resolved: { amd64: { arch: 'amd64', lockfile: lockfile({ version: '3.0.16-2', suite: 'stable', sha: 'd' }) } },
+      resolved: {
+        amd64: {
+          arch: 'amd64',
+          lockfile: lockfile({ version: '3.0.16-2', suite: 'stable', sha: 'd' }),
+        },
+      },
     });
     const routine = await explainNanoUpdate(redis, prefix, third);
     expect(routine.priority).toBe('routine');
@@ -82,12 +109,23 @@ describe('nano updates', () => {
         debianKeyring: repo.keyring,
       };
       const recipes = [
-        { file: '/r/a.yaml', recipe: testRecipe({ suites: ['stable', 'stable-security'], packages: ['app'] }, { name: 'a' }) },
-        { file: '/r/b.yaml', recipe: testRecipe({ suites: ['stable'], packages: ['app'] }, { name: 'b' }) },
+        {
+          file: '/r/a.yaml',
+          recipe: testRecipe(
+            { suites: ['stable', 'stable-security'], packages: ['app'] },
+            { name: 'a' },
+          ),
+        },
+        {
+          file: '/r/b.yaml',
+          recipe: testRecipe({ suites: ['stable'], packages: ['app'] }, { name: 'b' }),
+        },
       ];
       expect(await changedDebianRecipes(config, redis, recipes, log)).toEqual([]);
       expect(await changedDebianRecipes(config, redis, recipes, log)).toEqual([]);
-      await repo.tamper('dists/stable-security/InRelease', (data) => Buffer.concat([data, Buffer.from('\n')]));
+      await repo.tamper('dists/stable-security/InRelease', (data) =>
+        Buffer.concat([data, Buffer.from('\n')]),
+      );
       expect(await changedDebianRecipes(config, redis, recipes, log)).toEqual(['a']);
       expect(await changedDebianRecipes(config, redis, recipes, log)).toEqual([]);
     } finally {

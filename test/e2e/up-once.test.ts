@@ -29,7 +29,11 @@ describe('kiln up --once (the demo)', () => {
       KILN_REDIS_URL: '',
       KILN_LOG_LEVEL: 'warn',
     };
-    const run = await execa('node', ['bin/kiln.js', 'up', '--once', '--verify', 'static'], { env, reject: false, timeout: 600_000 });
+    const run = await execa('node', ['bin/kiln.js', 'up', '--once', '--verify', 'static'], {
+      env,
+      reject: false,
+      timeout: 600_000,
+    });
     expect(run.stderr).not.toMatch(/"level":50/);
     expect(run.exitCode, run.stdout + run.stderr).toBe(0);
     expect(run.stdout).toMatch(/static\s+default\s+published/);
@@ -38,15 +42,33 @@ describe('kiln up --once (the demo)', () => {
     const reference = verified?.[1] ?? '';
     expect(reference.startsWith(`${testRegistryHost()}/${namespace}/static@`)).toBe(true);
 
-    const inspected = await execa('skopeo', ['inspect', '--tls-verify=false', '--raw', `docker://${reference}`]);
-    const index = JSON.parse(inspected.stdout) as { mediaType: string; manifests: { platform: { architecture: string } }[] };
+    const inspected = await execa('skopeo', [
+      'inspect',
+      '--tls-verify=false',
+      '--raw',
+      `docker://${reference}`,
+    ]);
+    const index = JSON.parse(inspected.stdout) as {
+      mediaType: string;
+      manifests: { platform: { architecture: string } }[];
+    };
     expect(index.mediaType).toBe('application/vnd.oci.image.index.v1+json');
     expect(index.manifests.map((m) => m.platform.architecture).sort()).toEqual(['amd64', 'arm64']);
-    const amd64 = await execa('skopeo', ['inspect', '--tls-verify=false', '--override-arch', 'amd64', `docker://${testRegistryHost()}/${namespace}/static:latest`]);
+    const amd64 = await execa('skopeo', [
+      'inspect',
+      '--tls-verify=false',
+      '--override-arch',
+      'amd64',
+      `docker://${testRegistryHost()}/${namespace}/static:latest`,
+    ]);
     expect(JSON.parse(amd64.stdout)).toMatchObject({ Architecture: 'amd64', Os: 'linux' });
 
     // A second run finds everything published with the same inputs: nothing is rebuilt.
-    const again = await execa('node', ['bin/kiln.js', 'up', '--once', 'static'], { env, reject: false, timeout: 600_000 });
+    const again = await execa('node', ['bin/kiln.js', 'up', '--once', 'static'], {
+      env,
+      reject: false,
+      timeout: 600_000,
+    });
     expect(again.exitCode, again.stdout + again.stderr).toBe(0);
     expect(again.stdout).toMatch(/static\s+default\s+up-to-date/);
   }, 900_000);

@@ -37,7 +37,10 @@ export function noopBuildResult(arch: string, digest = `sha256:${'0'.repeat(64)}
 }
 
 /** What a no-op publish returns for a request. */
-export function noopPublishResult(request: Pick<BuildRequest, 'recipe' | 'version' | 'repository'>, tags: string[] = []): PublishResult {
+export function noopPublishResult(
+  request: Pick<BuildRequest, 'recipe' | 'version' | 'repository'>,
+  tags: string[] = [],
+): PublishResult {
   return {
     recipe: request.recipe,
     version: request.version,

@@ -6,7 +6,12 @@ import { MediaType } from '../../src/oci/media-types.ts';
  * Pushes a tiny one-layer image to a registry with plain HTTP calls (monolithic uploads), for
  * tests of the queue that must not depend on kiln's own registry client.
  */
-export async function pushTinyImage(registryHost: string, repository: string, tag: string, content: string): Promise<string> {
+export async function pushTinyImage(
+  registryHost: string,
+  repository: string,
+  tag: string,
+  content: string,
+): Promise<string> {
   const base = `http://${registryHost}/v2/${repository}`;
   const layer = gzipSync(Buffer.from(content));
   const config = Buffer.from(
@@ -23,7 +28,11 @@ export async function pushTinyImage(registryHost: string, repository: string, ta
     if (start.status !== 202) throw new Error(`upload start: ${start.status}`);
     const location = new URL(start.headers.get('location') ?? '', `http://${registryHost}`);
     location.searchParams.set('digest', digest);
-    const put = await fetch(location, { method: 'PUT', body: blob, headers: { 'content-type': 'application/octet-stream' } });
+    const put = await fetch(location, {
+      method: 'PUT',
+      body: blob,
+      headers: { 'content-type': 'application/octet-stream' },
+    });
     if (put.status !== 201) throw new Error(`upload: ${put.status}`);
   }
   const manifest = JSON.stringify({

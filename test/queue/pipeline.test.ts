@@ -36,8 +36,14 @@ function fakePublish(archs: string[]): PublishResult {
 
 function queues(prefix: string) {
   const build = new Queue(QueueName.build, { connection: redisOptions(testRedisUrl()), prefix });
-  const publish = new Queue(QueueName.publish, { connection: redisOptions(testRedisUrl()), prefix });
-  const events = new QueueEvents(QueueName.publish, { connection: redisOptions(testRedisUrl()), prefix });
+  const publish = new Queue(QueueName.publish, {
+    connection: redisOptions(testRedisUrl()),
+    prefix,
+  });
+  const events = new QueueEvents(QueueName.publish, {
+    connection: redisOptions(testRedisUrl()),
+    prefix,
+  });
   cleanups.push(async () => {
     await Promise.all([build.close(), publish.close(), events.close()]);
   });
@@ -56,12 +62,6 @@ function workers(prefix: string, processors: Processors, concurrency = 2): Pipel
   });
   cleanups.push(() => w.drain());
   return w;
-}
-
-function flows() {
-  const f = createFlowProducer(redisOptions(testRedisUrl()), '');
-  cleanups.push(() => f.close());
-  return f;
 }
 
 describe('the build → publish flow on BullMQ', () => {
@@ -100,8 +100,12 @@ describe('the build → publish flow on BullMQ', () => {
     });
     await enqueueBuild(a, request);
     await Promise.all(Array.from({ length: 10 }, (_, i) => enqueueBuild(i % 2 ? a : b, request)));
-    expect(await q.build.getJobCountByTypes('waiting', 'active', 'prioritized', 'delayed', 'completed')).toBe(2);
-    expect(await q.publish.getJobCountByTypes('waiting-children', 'waiting', 'prioritized', 'completed')).toBe(1);
+    expect(
+      await q.build.getJobCountByTypes('waiting', 'active', 'prioritized', 'delayed', 'completed'),
+    ).toBe(2);
+    expect(
+      await q.publish.getJobCountByTypes('waiting-children', 'waiting', 'prioritized', 'completed'),
+    ).toBe(1);
 
     let builds = 0;
     workers(prefix, {
@@ -148,10 +152,14 @@ describe('the build → publish flow on BullMQ', () => {
     cleanups.push(() => producer.close());
     await enqueueBuild(producer, buildRequest());
     await expect
-      .poll(async () => (await listJobs([q.build], { states: ['active'] })).jobs[0]?.progress, { timeout: 10_000 })
+      .poll(async () => (await listJobs([q.build], { states: ['active'] })).jobs[0]?.progress, {
+        timeout: 10_000,
+      })
       .toEqual({ stage: 'push', percent: 90 });
     const [active] = (await listJobs([q.build], { states: ['active'] })).jobs;
-    await expect.poll(async () => (await q.build.getJobLogs(active?.id ?? '')).logs).toEqual(['STEP 2/3: RUN make']);
+    await expect
+      .poll(async () => (await q.build.getJobLogs(active?.id ?? '')).logs)
+      .toEqual(['STEP 2/3: RUN make']);
     release();
   });
 
@@ -162,7 +170,8 @@ describe('the build → publish flow on BullMQ', () => {
     workers(prefix, {
       build: async ({ arch }, ctx) => {
         attempts = ctx.attempt;
-        if (ctx.attempt < 3) throw new TransientError('registry answered 503', { retryAfterMs: 100 });
+        if (ctx.attempt < 3)
+          throw new TransientError('registry answered 503', { retryAfterMs: 100 });
         return fakeBuild(arch);
       },
       publish: async (_d, bs) => fakePublish(bs.map((x) => x.arch)),
@@ -190,11 +199,16 @@ describe('the build → publish flow on BullMQ', () => {
     });
     const producer = createFlowProducer(redisOptions(testRedisUrl()), prefix);
     cleanups.push(() => producer.close());
-    const buildEvents = new QueueEvents(QueueName.build, { connection: redisOptions(testRedisUrl()), prefix });
+    const buildEvents = new QueueEvents(QueueName.build, {
+      connection: redisOptions(testRedisUrl()),
+      prefix,
+    });
     cleanups.push(() => buildEvents.close());
     const ids = await enqueueBuild(producer, buildRequest(), { attempts: 5 });
     const build = await Job.fromId(q.build, ids.buildJobIds[0]!);
-    await expect(build!.waitUntilFinished(buildEvents, 20_000)).rejects.toThrow('checksum mismatch for libc6');
+    await expect(build!.waitUntilFinished(buildEvents, 20_000)).rejects.toThrow(
+      'checksum mismatch for libc6',
+    );
     const failed = await Job.fromId(q.build, ids.buildJobIds[0]!);
     expect(failed!.failedReason).toContain('checksum mismatch for libc6_2.36-9_amd64.deb');
     expect(failed!.attemptsMade).toBe(1);
@@ -260,7 +274,9 @@ describe('worker processes', () => {
     const first = startWorkerProcess(prefix, 60_000);
     const request = buildRequest({ repository, tags: ['1.2.3-r0'] });
     const ids = await enqueueBuild(producer, request);
-    await expect.poll(() => redis.get(`${prefix}:count:build-started`), { timeout: 20_000 }).toBe('1');
+    await expect
+      .poll(() => redis.get(`${prefix}:count:build-started`), { timeout: 20_000 })
+      .toBe('1');
     const gone = exited(first);
     first.kill('SIGKILL');
     await gone;
@@ -271,7 +287,9 @@ describe('worker processes', () => {
     expect(await redis.get(`${prefix}:count:build-started`)).toBe('2');
     expect(await redis.get(`${prefix}:count:build-finished`)).toBe('1');
     expect(await redis.get(`${prefix}:count:publish`)).toBe('1');
-    const tags = await fetch(`http://${testRegistryHost()}/v2/${repository}/tags/list`).then((r) => r.json());
+    const tags = await fetch(`http://${testRegistryHost()}/v2/${repository}/tags/list`).then((r) =>
+      r.json(),
+    );
     expect(tags).toEqual({ name: repository, tags: ['1.2.3-r0'] });
   });
 
@@ -282,7 +300,9 @@ describe('worker processes', () => {
     cleanups.push(() => producer.close());
     const child = startWorkerProcess(prefix, 1_500);
     const ids = await enqueueBuild(producer, buildRequest({ repository: uniqueName('term') }));
-    await expect.poll(() => redis.get(`${prefix}:count:build-started`), { timeout: 20_000 }).toBe('1');
+    await expect
+      .poll(() => redis.get(`${prefix}:count:build-started`), { timeout: 20_000 })
+      .toBe('1');
     const gone = exited(child);
     child.kill('SIGTERM');
     expect(await gone).toEqual({ code: 0, signal: null });

@@ -161,11 +161,16 @@ export async function writeArchImage(input: ArchImageInput): Promise<ArchImage> 
 
   // Like Docker's WORKDIR, the working folder exists even when no package ships it.
   const workdir = (recipe.build.workdir ?? '/').replace(/^\/+|\/+$/g, '');
-  const workdirEntries: LayerEntry[] = workdir ? [{ path: workdir, type: 'directory', mode: 0o755 }] : [];
-  const base = await writeTarLayer(withParents([...accountEntries(input.accounts), ...workdirEntries]), {
-    mtime: input.sourceDateEpoch ?? 0,
-    what: `base layer of ${recipe.name} ${lock.arch}`,
-  });
+  const workdirEntries: LayerEntry[] = workdir
+    ? [{ path: workdir, type: 'directory', mode: 0o755 }]
+    : [];
+  const base = await writeTarLayer(
+    withParents([...accountEntries(input.accounts), ...workdirEntries]),
+    {
+      mtime: input.sourceDateEpoch ?? 0,
+      what: `base layer of ${recipe.name} ${lock.arch}`,
+    },
+  );
   const baseDesc = await layout.writeBlob(await gzipLayer(base.tar), MediaType.layerGzip);
   const groups = planLayers(lock.packages.map((p) => ({ name: p.name, size: p.size })));
   const built = await Promise.all(

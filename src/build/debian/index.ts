@@ -115,7 +115,12 @@ async function buildDebian(
   // one layer on top of the packages, the same for every arch.
   const filesDir = path.join(input.workDir, 'files');
   const fetched = recipe.build.files?.length
-    ? await fetchFiles(recipe.build.files, { version: input.version, contextDir: filesDir, signal, log })
+    ? await fetchFiles(recipe.build.files, {
+        version: input.version,
+        contextDir: filesDir,
+        signal,
+        log,
+      })
     : [];
   const files = fetched.length > 0 ? await dirEntries(filesDir) : [];
   for (const f of fetched) materials.set(f.material.uri, f.material);
@@ -123,7 +128,11 @@ async function buildDebian(
     .filter((f) => f.url.startsWith('npm:'))
     .map((f) => {
       const name = f.url.slice('npm:'.length);
-      return { name, version: input.version, purl: `pkg:npm/${name.replace('@', '%40')}@${input.version}` };
+      return {
+        name,
+        version: input.version,
+        purl: `pkg:npm/${name.replace('@', '%40')}@${input.version}`,
+      };
     });
   for (const arch of input.archs) {
     const lock = lockfiles.get(arch);

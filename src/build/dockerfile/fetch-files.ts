@@ -34,7 +34,9 @@ export async function fetchFiles(
   for (const file of files ?? []) {
     const spec = file.url.replaceAll('${version}', options.version);
     // `npm:<package>`: the registry's tarball at this version, checked against its published integrity.
-    const npm = spec.startsWith('npm:') ? await npmTarball(spec, options.version, options.signal) : undefined;
+    const npm = spec.startsWith('npm:')
+      ? await npmTarball(spec, options.version, options.signal)
+      : undefined;
     const url = npm?.url ?? spec;
     const target = path.resolve(options.contextDir, file.path.replace(/^\/+/, ''));
     if (!target.startsWith(options.contextDir + path.sep)) {
@@ -55,14 +57,21 @@ export async function fetchFiles(
       );
     await mkdir(path.dirname(target), { recursive: true });
     const download = file.extract ? `${target}.download` : target;
-    const { sha256: actual, integrity } = await download_(url, download, options.signal, npm ? integrityParts(npm.integrity).algorithm : undefined);
+    const { sha256: actual, integrity } = await download_(
+      url,
+      download,
+      options.signal,
+      npm ? integrityParts(npm.integrity).algorithm : undefined,
+    );
     if (expected && actual !== expected) {
       await rm(download, { force: true });
       throw new PermanentError(`file ${url}: sha256 is ${actual}, the recipe expects ${expected}`);
     }
     if (npm && integrity !== integrityParts(npm.integrity).base64) {
       await rm(download, { force: true });
-      throw new PermanentError(`file ${spec}: the tarball does not match the registry's integrity ${npm.integrity}`);
+      throw new PermanentError(
+        `file ${spec}: the tarball does not match the registry's integrity ${npm.integrity}`,
+      );
     }
     if (file.mode) await chmod(download, parseInt(file.mode, 8));
     if (file.extract) {

@@ -14,11 +14,13 @@ export async function dirEntries(root: string): Promise<LayerEntry[]> {
       const rel = path.relative(root, full);
       const st = await lstat(full);
       const mode = st.mode & 0o7777;
-      if (st.isSymbolicLink()) out.push({ path: rel, type: 'symlink', mode: 0o777, linkname: await readlink(full) });
+      if (st.isSymbolicLink())
+        out.push({ path: rel, type: 'symlink', mode: 0o777, linkname: await readlink(full) });
       else if (st.isDirectory()) {
         out.push({ path: rel, type: 'directory', mode });
         await walk(full);
-      } else if (st.isFile()) out.push({ path: rel, type: 'file', mode, data: await readFile(full) });
+      } else if (st.isFile())
+        out.push({ path: rel, type: 'file', mode, data: await readFile(full) });
     }
   };
   await walk(root);

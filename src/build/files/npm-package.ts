@@ -11,7 +11,10 @@ export interface NpmTarball {
 }
 
 const versionDocument = z.object({
-  dist: z.object({ tarball: z.url(), integrity: z.string().regex(/^sha(256|384|512)-[A-Za-z0-9+/=]+$/) }),
+  dist: z.object({
+    tarball: z.url(),
+    integrity: z.string().regex(/^sha(256|384|512)-[A-Za-z0-9+/=]+$/),
+  }),
 });
 
 /**
@@ -19,13 +22,18 @@ const versionDocument = z.object({
  * the host's npm configuration): the tarball's URL and the integrity the registry publishes,
  * which the download must match. kiln names no registry itself.
  */
-export async function npmTarball(spec: string, version: string, signal?: AbortSignal): Promise<NpmTarball> {
+export async function npmTarball(
+  spec: string,
+  version: string,
+  signal?: AbortSignal,
+): Promise<NpmTarball> {
   const name = spec.slice('npm:'.length);
   if (!/^(@[a-z0-9][a-z0-9._~-]*\/)?[a-z0-9][a-z0-9._~-]*$/.test(name)) {
     throw new PermanentError(`file ${spec}: not an npm package name`);
   }
   const registry = loadConfig().npmRegistry ?? (await hostNpmRegistry());
-  if (!registry) throw new PermanentError(`file ${spec}: no npm registry configured; set KILN_NPM_REGISTRY`);
+  if (!registry)
+    throw new PermanentError(`file ${spec}: no npm registry configured; set KILN_NPM_REGISTRY`);
   const url = `${registry.replace(/\/+$/, '')}/${name.replace('/', '%2F')}/${encodeURIComponent(version)}`;
   let response: Response;
   try {
@@ -35,16 +43,27 @@ export async function npmTarball(spec: string, version: string, signal?: AbortSi
   }
   if (!response.ok) {
     const message = `file ${spec}@${version}: the npm registry answered HTTP ${response.status}`;
-    throw response.status >= 500 || response.status === 429 ? new TransientError(message) : new PermanentError(message);
+    throw response.status >= 500 || response.status === 429
+      ? new TransientError(message)
+      : new PermanentError(message);
   }
   const parsed = versionDocument.safeParse(await response.json().catch(() => undefined));
-  if (!parsed.success) throw new PermanentError(`file ${spec}@${version}: the registry's answer has no usable dist.tarball and dist.integrity`);
+  if (!parsed.success)
+    throw new PermanentError(
+      `file ${spec}@${version}: the registry's answer has no usable dist.tarball and dist.integrity`,
+    );
   return { url: parsed.data.dist.tarball, integrity: parsed.data.dist.integrity };
 }
 
 /** The algorithm and expected digest (base64) of an integrity string. */
-export function integrityParts(integrity: string): { algorithm: 'sha256' | 'sha384' | 'sha512'; base64: string } {
+export function integrityParts(integrity: string): {
+  algorithm: 'sha256' | 'sha384' | 'sha512';
+  base64: string;
+} {
   const m = /^(sha256|sha384|sha512)-(.+)$/.exec(integrity);
   if (!m?.[1] || !m[2]) throw new PermanentError(`not an integrity string: ${integrity}`);
-  return { algorithm: m[1] === 'sha256' ? 'sha256' : m[1] === 'sha384' ? 'sha384' : 'sha512', base64: m[2] };
+  return {
+    algorithm: m[1] === 'sha256' ? 'sha256' : m[1] === 'sha384' ? 'sha384' : 'sha512',
+    base64: m[2],
+  };
 }

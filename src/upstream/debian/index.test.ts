@@ -68,7 +68,9 @@ describe('debian source', () => {
     expect(both.releases.map((r) => r.version).sort()).toEqual(['3.11.2-1+b1', '3.13.5-1']);
     const onlyOld = await client.fetch({ recipe: 'x', ref: 'stable,oldstable/only-old', upstream });
     expect(onlyOld.releases.map((r) => r.version)).toEqual(['1.0']);
-    await expect(client.fetch({ recipe: 'y', ref: 'stable,oldstable/absent', upstream })).rejects.toBeInstanceOf(UpstreamNotFoundError);
+    await expect(
+      client.fetch({ recipe: 'y', ref: 'stable,oldstable/absent', upstream }),
+    ).rejects.toBeInstanceOf(UpstreamNotFoundError);
   });
 
   it('refuses an archive signed by another key', async () => {

@@ -19,7 +19,9 @@ const indexArch = 'amd64';
 export const debianSource: UpstreamSource = {
   id: 'debian',
   refOf: (upstream) =>
-    upstream.debian ? `${suitesOf(upstream.debian.suite).join(',')}/${upstream.debian.package}` : undefined,
+    upstream.debian
+      ? `${suitesOf(upstream.debian.suite).join(',')}/${upstream.debian.package}`
+      : undefined,
   open(ctx: SourceContext) {
     const settings = {
       debianMirror: ctx.config.debianMirror,
@@ -60,48 +62,52 @@ export const debianSource: UpstreamSource = {
     };
 
     /** One suite's versions of `pkg`; with `optional`, a suite without the package gives undefined. */
-    const fetchSuite = async (suite: string, pkg: string, optional: boolean): Promise<FetchResult | undefined> => {
-        const [source] = await hostSuiteSources([suite], settings);
-        if (!source) throw new PermanentError(`no Debian mirror for suite ${suite}`);
-        const what = `Debian package ${pkg} in ${suite}`;
-        const inKey = `debian:inrelease:${source.mirror}/${suite}`;
-        const key = `debian:${source.mirror}/${suite}/${pkg}`;
-        const [cachedIn, cached] = await Promise.all([ctx.cache.get(inKey), ctx.cache.get(key)]);
-        const response = await httpGet(ctx, `${source.mirror}/dists/${suite}/InRelease`, {
-          what: `InRelease of ${suite}`,
-          validators: cachedIn,
+    const fetchSuite = async (
+      suite: string,
+      pkg: string,
+      optional: boolean,
+    ): Promise<FetchResult | undefined> => {
+      const [source] = await hostSuiteSources([suite], settings);
+      if (!source) throw new PermanentError(`no Debian mirror for suite ${suite}`);
+      const what = `Debian package ${pkg} in ${suite}`;
+      const inKey = `debian:inrelease:${source.mirror}/${suite}`;
+      const key = `debian:${source.mirror}/${suite}/${pkg}`;
+      const [cachedIn, cached] = await Promise.all([ctx.cache.get(inKey), ctx.cache.get(key)]);
+      const response = await httpGet(ctx, `${source.mirror}/dists/${suite}/InRelease`, {
+        what: `InRelease of ${suite}`,
+        validators: cachedIn,
+      });
+      const digest =
+        'body' in response
+          ? createHash('sha256').update(response.body).digest('hex')
+          : cachedIn?.extra?.sha256;
+      if (cached && digest && cached.extra?.inRelease === digest)
+        return { releases: cached.releases, unchanged: true, rejected: [] };
+      if (!digest)
+        throw new PermanentError(`${what}: InRelease answered 304 but no copy is cached`);
+      if ('body' in response)
+        await ctx.cache.set(inKey, {
+          etag: response.etag,
+          lastModified: response.lastModified,
+          releases: [],
+          extra: { sha256: digest },
         });
-        const digest =
-          'body' in response
-            ? createHash('sha256').update(response.body).digest('hex')
-            : cachedIn?.extra?.sha256;
-        if (cached && digest && cached.extra?.inRelease === digest)
-          return { releases: cached.releases, unchanged: true, rejected: [] };
-        if (!digest)
-          throw new PermanentError(`${what}: InRelease answered 304 but no copy is cached`);
-        if ('body' in response)
-          await ctx.cache.set(inKey, {
-            etag: response.etag,
-            lastModified: response.lastModified,
-            releases: [],
-            extra: { sha256: digest },
-          });
-        const entries = (await versionsOf(suite, digest)).get(pkg);
-        if (!entries) {
-          if (optional) return undefined;
-          throw new UpstreamNotFoundError(`${what}: not in the suite's main/${indexArch} index`);
-        }
-        const result = toFetchResult(
-          what,
-          entries.map((e) => ({
-            tag: e.version,
-            version: e.version,
-            url: `${source.mirror}/${e.filename}`,
-            checksums: { sha256: e.sha256 },
-          })),
-        );
-        await ctx.cache.set(key, { releases: result.releases, extra: { inRelease: digest } });
-        return result;
+      const entries = (await versionsOf(suite, digest)).get(pkg);
+      if (!entries) {
+        if (optional) return undefined;
+        throw new UpstreamNotFoundError(`${what}: not in the suite's main/${indexArch} index`);
+      }
+      const result = toFetchResult(
+        what,
+        entries.map((e) => ({
+          tag: e.version,
+          version: e.version,
+          url: `${source.mirror}/${e.filename}`,
+          checksums: { sha256: e.sha256 },
+        })),
+      );
+      await ctx.cache.set(key, { releases: result.releases, extra: { inRelease: digest } });
+      return result;
     };
 
     return {
@@ -121,13 +127,17 @@ export const debianSource: UpstreamSource = {
         const results = [];
         for (const suite of suites) results.push(await fetchSuite(suite, pkg, suites.length > 1));
         if (results.every((r) => r === undefined))
-          throw new UpstreamNotFoundError(`Debian package ${pkg} in ${suites.join(', ')}: not in any suite's main/${indexArch} index`);
+          throw new UpstreamNotFoundError(
+            `Debian package ${pkg} in ${suites.join(', ')}: not in any suite's main/${indexArch} index`,
+          );
         if (results.length === 1 && results[0]) return results[0];
         // Several suites: one list of versions, each version once (the same .deb is in both).
         const seen = new Set<string>();
         const found = results.filter((r) => r !== undefined);
         return {
-          releases: found.flatMap((r) => r.releases).filter((r) => (seen.has(r.version) ? false : (seen.add(r.version), true))),
+          releases: found
+            .flatMap((r) => r.releases)
+            .filter((r) => (seen.has(r.version) ? false : (seen.add(r.version), true))),
           unchanged: found.every((r) => r.unchanged),
           rejected: found.flatMap((r) => r.rejected),
         };

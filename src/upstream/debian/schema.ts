@@ -5,7 +5,8 @@
  */
 
 /** `suite[,suite…]/package`, the reference the watcher uses for a Debian upstream. */
-export const debianRefPattern = /^([a-z0-9][a-z0-9.-]*(?:\/updates)?(?:,[a-z0-9][a-z0-9.-]*(?:\/updates)?)*)\/([a-z0-9][a-z0-9+.-]+)$/;
+export const debianRefPattern =
+  /^([a-z0-9][a-z0-9.-]*(?:\/updates)?(?:,[a-z0-9][a-z0-9.-]*(?:\/updates)?)*)\/([a-z0-9][a-z0-9+.-]+)$/;
 
 /** The suites of a recipe's Debian upstream, one or several. */
 export function suitesOf(suite: string | readonly string[]): string[] {
