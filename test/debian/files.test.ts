@@ -36,7 +36,9 @@ async function layerFiles(gz: Buffer): Promise<Map<string, string>> {
   const extract = tar.extract();
   extract.on('entry', (h, s, next) => {
     const chunks: Buffer[] = [];
-    s.on('data', (c: Buffer) => chunks.push(c));
+    s.on('data', (c: unknown) => {
+      if (Buffer.isBuffer(c)) chunks.push(c);
+    });
     s.on('end', () => {
       if (h.type === 'file') out.set(h.name, Buffer.concat(chunks).toString());
       next();
