@@ -1,6 +1,6 @@
 import { Queue } from 'bullmq';
 import type { Command } from 'commander';
-import { listJobs } from '../api/jobs.ts';
+import { jobStates, listJobs } from '../api/jobs.ts';
 import { listImages } from '../catalog/store.ts';
 import { createRedis, redisOptions } from '../queue/connection.ts';
 import { QueueName } from '../queue/names.ts';
@@ -8,15 +8,8 @@ import { readEndpoints } from '../run/local-defaults.ts';
 import { CliExit, cliContext, ExitCode } from './context.ts';
 import { printResult, renderTable } from './table.ts';
 
-const counted = [
-  'active',
-  'waiting',
-  'prioritized',
-  'waiting-children',
-  'delayed',
-  'failed',
-  'completed',
-] as const;
+/** The states a person reads, in queue order (`paused` is left out: kiln never pauses). */
+const counted = jobStates.filter((s) => s !== 'paused');
 
 type StatusResult = {
   queues: { name: string; counts: Record<string, number> }[];

@@ -6,13 +6,12 @@ import { execa } from 'execa';
 import tar from 'tar-stream';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDebianBuilder } from '../../src/build/debian/index.ts';
 import { hostArch } from '../../src/build/host-arch.ts';
 import { PermanentError } from '../../src/errors.ts';
 import { OciLayout } from '../../src/oci/layout.ts';
 import type { ImageConfig, ImageIndex, ImageManifest } from '../../src/oci/media-types.ts';
 import { makeDebianRepo, type DebianTestRepo } from '../helpers/debian-repo.ts';
-import { buildInput, hostEnvPackage, testRecipe } from './fixtures.ts';
+import { buildInput, hostEnvPackage, localDebianBuilder, testRecipe } from './fixtures.ts';
 
 async function tarPaths(gz: Buffer): Promise<string[]> {
   const names: string[] = [];
@@ -37,15 +36,10 @@ describe.skipIf(hostArch() !== 'amd64')('debian builder (local repository)', () 
   let cacheDir: string;
   let work: string;
   const builder = () =>
-    createDebianBuilder({
-      settings: () => ({
-        cacheDir,
-        debianMirror: repo.url,
-        debianSecurityMirror: repo.url,
-        debianKeyring: repo.keyring,
-      }),
-      sourceDateEpoch: () => undefined,
-    });
+    localDebianBuilder(
+      () => repo,
+      () => cacheDir,
+    );
   const tests = [
     {
       name: 'env shows the image environment',

@@ -8,12 +8,11 @@ import { Readable } from 'node:stream';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import tar from 'tar-stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDebianBuilder } from '../../src/build/debian/index.ts';
 import { PermanentError } from '../../src/errors.ts';
 import { OciLayout } from '../../src/oci/layout.ts';
 import type { ImageIndex, ImageManifest } from '../../src/oci/media-types.ts';
 import { makeDebianRepo, type DebianTestRepo } from '../helpers/debian-repo.ts';
-import { buildInput, testRecipe } from './fixtures.ts';
+import { buildInput, localDebianBuilder, testRecipe } from './fixtures.ts';
 
 /** A gzipped tarball like npm's: everything under `package/`. */
 function npmTarball(files: Record<string, string>): Promise<Buffer> {
@@ -110,15 +109,10 @@ describe('debian builder: recipe files', () => {
   });
 
   const builder = () =>
-    createDebianBuilder({
-      settings: () => ({
-        cacheDir,
-        debianMirror: repo.url,
-        debianSecurityMirror: repo.url,
-        debianKeyring: repo.keyring,
-      }),
-      sourceDateEpoch: () => undefined,
-    });
+    localDebianBuilder(
+      () => repo,
+      () => cacheDir,
+    );
 
   async function build(
     files: NonNullable<ReturnType<typeof testRecipe>['build']['files']>,

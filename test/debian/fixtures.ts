@@ -1,5 +1,6 @@
 import { readFile, realpath } from 'node:fs/promises';
 import { createLogger } from '../../src/log.ts';
+import { createDebianBuilder } from '../../src/build/debian/index.ts';
 import type { BuildInput } from '../../src/build/types.ts';
 import type { Recipe } from '../../src/recipe/schema.ts';
 import { recipeSchema } from '../../src/recipe/schema.ts';
@@ -62,4 +63,20 @@ export function buildInput(
     annotations: { 'org.opencontainers.image.version': '1.0' },
     ...extra,
   };
+}
+
+/** The debian builder reading a local test repository, with its own cache folder. */
+export function localDebianBuilder(
+  repo: () => { url: string; keyring: string },
+  cacheDir: () => string,
+) {
+  return createDebianBuilder({
+    settings: () => ({
+      cacheDir: cacheDir(),
+      debianMirror: repo().url,
+      debianSecurityMirror: repo().url,
+      debianKeyring: repo().keyring,
+    }),
+    sourceDateEpoch: () => undefined,
+  });
 }
