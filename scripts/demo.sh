@@ -5,4 +5,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+export KILN_LOG_LEVEL="${KILN_LOG_LEVEL:-warn}"
 exec node bin/kiln.js up --once --verify "${@:-static}"

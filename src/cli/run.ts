@@ -144,7 +144,8 @@ async function upOnce(config: Config, log: Logger, names: string[], flags: UpFla
       if (checks.some((c) => !c.ok)) failed = true;
       if (checks.length > 0) {
         process.stdout.write(
-          `\nverify by hand:\n  node bin/kiln.js verify ${checks[0]?.reference} --key ${path.relative(process.cwd(), publicKey)}\n`,
+          `\nThe registry stops with this run. To pull and verify by hand, keep kiln running (node bin/kiln.js up) and:\n` +
+            `  node bin/kiln.js verify ${checks[0]?.reference} --key ${path.relative(process.cwd(), publicKey)}\n`,
         );
       }
     }
