@@ -5,6 +5,7 @@ import { formatProblem } from '../recipe/problem.ts';
 import type { UpstreamRelease } from '../versioning/release.ts';
 import { cliContext, CliExit, ExitCode } from './context.ts';
 import { upstreamReleaseSource } from './plan.ts';
+import { printJson } from './table.ts';
 
 const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
 
@@ -16,8 +17,9 @@ export function registerLint(program: Command): void {
       '--upstream',
       'also ask each upstream for its releases: flags patches already fixed in the tracked version and streams no release matches',
     )
+    .option('--json', 'print the problems and the valid recipes as JSON')
     .description('validate recipes; every problem as file:line:col: message; exit 1 if any')
-    .action(async (paths: string[], options: { upstream?: boolean }) => {
+    .action(async (paths: string[], options: { upstream?: boolean; json?: boolean }) => {
       const { config, log } = cliContext();
       const targets = paths.length > 0 ? paths : [config.recipesDir];
       let result = await lintPaths(targets);
@@ -35,8 +37,18 @@ export function registerLint(program: Command): void {
         result = await lintPaths(targets, { releasesOf: (recipe) => releases.get(recipe.name) });
       }
       const { recipes, problems } = result;
-      for (const p of problems) {
-        process.stdout.write(`${formatProblem(p, { relativeTo: process.cwd() })}\n`);
+      if (options.json) {
+        printJson({
+          valid: recipes.map((r) => ({ name: r.recipe.name, file: r.file })),
+          problems: problems.map((p) => ({
+            ...p,
+            text: formatProblem(p, { relativeTo: process.cwd() }),
+          })),
+        });
+      } else {
+        for (const p of problems) {
+          process.stdout.write(`${formatProblem(p, { relativeTo: process.cwd() })}\n`);
+        }
       }
       if (problems.length > 0) {
         const files = new Set(problems.map((p) => p.file)).size;
