@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { OciLayout } from '../oci/layout.ts';
+import { descriptorSchema } from '../oci/manifest-schema.ts';
 import { Annotation, MediaType, platformOf, type Descriptor } from '../oci/media-types.ts';
 
 /*
@@ -8,18 +9,9 @@ import { Annotation, MediaType, platformOf, type Descriptor } from '../oci/media
  * index over the arch manifests, each with its platform, carrying kiln's annotations.
  */
 
-const descriptor = z.object({
-  mediaType: z.string(),
-  digest: z.string().regex(/^sha256:[a-f0-9]{64}$/),
-  size: z.number().int().nonnegative(),
-  annotations: z.record(z.string(), z.string()).optional(),
-  platform: z
-    .object({ architecture: z.string(), os: z.string(), variant: z.string().optional() })
-    .optional(),
-});
-const indexDoc = z.object({ manifests: z.array(descriptor) });
+const indexDoc = z.object({ manifests: z.array(descriptorSchema) });
 
-type ParsedDescriptor = z.infer<typeof descriptor>;
+type ParsedDescriptor = z.infer<typeof descriptorSchema>;
 
 function toDescriptor(d: ParsedDescriptor): Descriptor {
   const out: Descriptor = { mediaType: d.mediaType, digest: d.digest, size: d.size };

@@ -2,7 +2,8 @@ import { z } from 'zod';
 import { PermanentError } from '../errors.ts';
 import type { Descriptor, ImageIndex, ImageManifest } from './media-types.ts';
 
-const descriptorSchema = z.object({
+/** An OCI descriptor, checked where a manifest or index is read (kiln's own layouts included). */
+export const descriptorSchema = z.object({
   mediaType: z.string(),
   digest: z.string().regex(/^sha256:[a-f0-9]{64}$/),
   size: z.number().int().nonnegative(),
