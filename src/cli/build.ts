@@ -1,13 +1,12 @@
 import path from 'node:path';
 import type { Command } from 'commander';
-import { getBuilder } from '../build/registry.ts';
 import { describeError } from '../errors.ts';
 import { createPipelineContext, repositoryPath } from '../pipeline/context.ts';
 import { emptyPublishedState } from '../plan/published-state.ts';
 import { publishLayout } from '../publish/publish-layout.ts';
 import { buildToLayout, chooseBuild } from '../run/build-local.ts';
-import { registryPublishedState } from '../run/planner.ts';
-import { configuredBuilders, loadRecipesLogged, recipePaths, releasesOnce } from '../run/up.ts';
+import { configuredBuilders, registryPublishedState } from '../run/planner.ts';
+import { loadRecipesLogged, recipePaths, releasesOnce } from '../run/up.ts';
 import { createProgress } from './progress.ts';
 import { printJson } from './table.ts';
 import { CliExit, cliContext, ExitCode } from './context.ts';
@@ -45,7 +44,12 @@ export function registerBuild(program: Command): void {
         );
       const progress = createProgress({ stages: flags.push ? 4 : 3, quiet: flags.json === true });
       const builderMap = configuredBuilders(config);
-      const builder = getBuilder(loaded.recipe.build.builder, config);
+      const builder = builderMap.get(loaded.recipe.build.builder);
+      if (!builder)
+        throw new CliExit(
+          `kiln build: no builder ${loaded.recipe.build.builder}`,
+          ExitCode.failure,
+        );
       const ctx = flags.push ? await createPipelineContext(config, log) : undefined;
       const controller = new AbortController();
       process.once('SIGINT', () => controller.abort(new Error('interrupted')));

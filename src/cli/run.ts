@@ -7,7 +7,6 @@ import { withLocalDefaults } from '../run/local-defaults.ts';
 import { waitForPlans, verifyPublished, type OnceOutcome } from '../run/once.ts';
 import { exitOnSignals } from '../run/shutdown.ts';
 import {
-  configuredBuilders,
   loadRecipesLogged,
   planAndEnqueue,
   recipePaths,
@@ -16,6 +15,7 @@ import {
   startPipelineWorkers,
   startPlanningWatcher,
 } from '../run/up.ts';
+import { configuredBuilders } from '../run/planner.ts';
 import { CliExit, cliContext, ExitCode } from './context.ts';
 
 interface UpFlags {

@@ -3,7 +3,9 @@ import type { Config } from '../config.ts';
 import type { Logger } from '../log.ts';
 import { registryClientFor, splitRegistry } from '../oci/registry-from-config.ts';
 import type { RegistryClient } from '../oci/registry-client.ts';
-import { createRedis } from '../queue/connection.ts';
+import type { FlowProducer } from 'bullmq';
+import { createRedis, redisOptions } from '../queue/connection.ts';
+import { createFlowProducer } from '../queue/enqueue.ts';
 import { signerFromConfig, type Signer } from '../sign/signer.ts';
 
 /** What the build and publish jobs share in one process: connections and the signer, made once. */
@@ -16,6 +18,8 @@ export interface PipelineContext {
   /** Repository prefix from KILN_REGISTRY, e.g. `kiln`. */
   namespace: string;
   signer: Signer | undefined;
+  /** The flow producer planning enqueues through, made on first use (a worker never needs one). */
+  flows(): FlowProducer;
   close(): Promise<void>;
 }
 
@@ -30,6 +34,8 @@ export async function createPipelineContext(config: Config, log: Logger): Promis
     );
   }
   const redis = createRedis(config.redisUrl);
+  const redisUrl = config.redisUrl;
+  let flows: FlowProducer | undefined;
   return {
     config,
     log,
@@ -37,7 +43,12 @@ export async function createPipelineContext(config: Config, log: Logger): Promis
     registry: await registryClientFor(host, config),
     namespace,
     signer,
+    flows() {
+      flows ??= createFlowProducer(redisOptions(redisUrl), config.queuePrefix);
+      return flows;
+    },
     async close() {
+      await flows?.close();
       redis.disconnect();
     },
   };

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import type { Config } from '../config.ts';
 import type { Logger } from '../log.ts';
 import { generateKeyPair } from '../sign/keys.ts';
-import { freePort } from '../stack/ports.ts';
+import { freePort, portIsFree } from '../stack/ports.ts';
 import { startRedis } from '../stack/redis.ts';
 import { startRegistry } from '../stack/registry.ts';
 import { which } from '../stack/packages.ts';
@@ -54,7 +54,9 @@ export async function withLocalDefaults(config: Config, log: Logger): Promise<Lo
         'KILN_REGISTRY is unset and docker-registry is not installed: install it (apt-get install docker-registry) or set KILN_REGISTRY',
       );
     }
-    const port = (await portFree(preferredRegistryPort)) ? preferredRegistryPort : await freePort();
+    const port = (await portIsFree(preferredRegistryPort))
+      ? preferredRegistryPort
+      : await freePort();
     const registry = await startRegistry({ dataDir: path.join(config.stateDir, 'registry'), port });
     filled.registry = `${registry.host}/kiln`;
     stops.push(() => registry.stop());
@@ -112,13 +114,4 @@ async function exists(file: string): Promise<boolean> {
     () => true,
     () => false,
   );
-}
-
-async function portFree(port: number): Promise<boolean> {
-  const net = await import('node:net');
-  return new Promise((resolve) => {
-    const server = net.createServer();
-    server.once('error', () => resolve(false));
-    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
-  });
 }

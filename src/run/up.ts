@@ -10,7 +10,7 @@ import type { PipelineContext } from '../pipeline/context.ts';
 import { pipelineProcessors } from '../pipeline/processors.ts';
 import type { RecipePlan, ReleaseSource } from '../plan/plan-recipes.ts';
 import { redisOptions } from '../queue/connection.ts';
-import { createFlowProducer, enqueueBuilds } from '../queue/enqueue.ts';
+import { enqueueBuilds } from '../queue/enqueue.ts';
 import { QueueName } from '../queue/names.ts';
 import { startWorkers, type PipelineWorkers } from '../queue/workers.ts';
 import { formatProblem } from '../recipe/problem.ts';
@@ -20,8 +20,6 @@ import { recordUpstreamSeen } from '../catalog/store.ts';
 import { withFirstSeen } from './first-seen.ts';
 import { changedDebianRecipes, explainNanoUpdate } from './nano-updates.ts';
 import { configuredBuilders, planCycle, registryPublishedState } from './planner.ts';
-
-export { configuredBuilders };
 
 /** Loads the recipes under `paths`; a broken one is logged with its position and left out, the rest go on. */
 export async function loadRecipesLogged(
@@ -74,32 +72,27 @@ export async function planAndEnqueue(
     builders: builderMap,
   });
   await recordCandidates(ctx, plans);
-  const flows = createFlowProducer(redisOptions(ctx.config.redisUrl ?? ''), ctx.config.queuePrefix);
-  try {
-    const decisions = plans.flatMap((p) => p.decisions);
-    const builds = decisions.flatMap((d) => (d.kind === 'build' ? [d] : []));
-    const requests = [];
-    for (const d of builds)
-      requests.push(await explainNanoUpdate(ctx.redis, ctx.config.queuePrefix, d.request));
-    await enqueueBuilds(flows, requests);
-    for (const r of requests) {
-      ctx.log.info(
-        {
-          recipe: r.recipe,
-          version: r.version,
-          epoch: r.epoch,
-          priority: r.priority,
-          reason: r.reason,
-        },
-        'enqueued',
-      );
-    }
-    for (const d of decisions) {
-      if (d.kind === 'error')
-        ctx.log.warn({ recipe: d.recipe, stream: d.stream, reason: d.reason }, 'not planned');
-    }
-  } finally {
-    await flows.close();
+  const decisions = plans.flatMap((p) => p.decisions);
+  const builds = decisions.flatMap((d) => (d.kind === 'build' ? [d] : []));
+  const requests = [];
+  for (const d of builds)
+    requests.push(await explainNanoUpdate(ctx.redis, ctx.config.queuePrefix, d.request));
+  await enqueueBuilds(ctx.flows(), requests);
+  for (const r of requests) {
+    ctx.log.info(
+      {
+        recipe: r.recipe,
+        version: r.version,
+        epoch: r.epoch,
+        priority: r.priority,
+        reason: r.reason,
+      },
+      'enqueued',
+    );
+  }
+  for (const d of decisions) {
+    if (d.kind === 'error')
+      ctx.log.warn({ recipe: d.recipe, stream: d.stream, reason: d.reason }, 'not planned');
   }
   return plans;
 }
