@@ -71,6 +71,32 @@ describe('deterministic tar layers', () => {
     },
   );
 
+  it.each([
+    ['../x'],
+    ['a/../../x'],
+    ['a/..'],
+    ['/x'],
+    ['/etc/passwd'],
+    ['usr/./bin'],
+    ['usr/bin/'],
+    ['a\0b'],
+  ])('writeTarLayer refuses the entry path %j, naming it and the layer', async (p) => {
+    for (const type of ['file', 'directory', 'symlink'] as const) {
+      const entry: LayerEntry = {
+        path: p,
+        type,
+        mode: 0o644,
+        data: Buffer.from('x'),
+        ...(type === 'symlink' ? { linkname: 'usr/bin/tool' } : {}),
+      };
+      const written = writeTarLayer([...entries, entry], opts);
+      await expect(written).rejects.toThrow(PermanentError);
+      await expect(written).rejects.toThrow(
+        `test layer: refusing unsafe path ${JSON.stringify(p)}`,
+      );
+    }
+  });
+
   it('refuses duplicate paths', async () => {
     await expect(
       writeTarLayer([...entries, { path: 'usr', type: 'directory', mode: 0o700 }], opts),
