@@ -21,7 +21,7 @@ import {
 import { inTotoPayloadType, signEnvelope, type DsseEnvelope } from '../../src/sign/dsse.ts';
 import { statement } from '../../src/sign/in-toto.ts';
 import { simpleSigningPayload } from '../../src/sign/simple-signing.ts';
-import { verifyImage, type VerifyReport } from '../../src/sign/verify.ts';
+import { VerificationError, verifyImage, type VerifyReport } from '../../src/sign/verify.ts';
 import { formatReport } from '../../src/cli/verify.ts';
 import { uniqueName } from '../helpers/stack.ts';
 import { makeLayout, makeRequest, newSigner, pushArchs, registry } from './fixtures.ts';
@@ -29,16 +29,19 @@ import { publishImage } from '../../src/publish/index.ts';
 
 const run = promisify(execFile);
 
-async function published() {
+async function published(
+  options: { repository?: string; signer?: ReturnType<typeof newSigner>; version?: string } = {},
+) {
   const client = registry();
-  const repository = uniqueName('kiln/verify');
-  const signer = newSigner();
-  const { layoutDir, images } = await makeLayout(['amd64'], 'verify');
-  const archResults = await pushArchs(client, repository, layoutDir, images, '4.0.0');
+  const repository = options.repository ?? uniqueName('kiln/verify');
+  const signer = options.signer ?? newSigner();
+  const version = options.version ?? '4.0.0';
+  const { layoutDir, images } = await makeLayout(['amd64'], `verify-${version}`);
+  const archResults = await pushArchs(client, repository, layoutDir, images, version);
   const result = await publishImage({
     client,
     repository,
-    request: makeRequest(repository, '4.0.0', ['4.0.0-r0', 'latest']),
+    request: makeRequest(repository, version, [`${version}-r0`, 'latest']),
     archResults,
     signer,
   });
@@ -174,6 +177,74 @@ describe('kiln verify fails with a clear reason', () => {
     ]);
     await expect(verifyImage(client, ref, signer.publicKey)).rejects.toThrow(
       new RegExp(`subject is ${otherDigest}, not this image ${digest}`),
+    );
+  });
+});
+
+describe('kiln verify refuses a valid signature copied from another image', () => {
+  it('in the same repository: `kiln verify` of B fails, naming both digests', async () => {
+    const a = await published({ version: '4.0.0' });
+    const b = await published({ repository: a.repository, signer: a.signer, version: '4.1.0' });
+    const { client, repository, signer } = a;
+    expect(b.digest).not.toBe(a.digest);
+    // Both verify as published.
+    await verifyImage(
+      client,
+      parseReference(`${client.host}/${repository}@${a.digest}`),
+      signer.publicKey,
+    );
+    await verifyImage(client, b.ref, signer.publicKey);
+
+    // Someone with push rights puts A's signature manifest (untouched, validly signed) under B's tag.
+    const sigA = await client.getManifest(repository, signatureTag(a.digest));
+    await client.putManifest(
+      repository,
+      signatureTag(b.digest),
+      sigA!.bytes,
+      MediaType.imageManifest,
+    );
+    expect((await client.getManifest(repository, signatureTag(b.digest)))?.digest).toBe(
+      sigA!.digest,
+    );
+
+    const mismatch = `signature payload is for ${a.digest}, not ${b.digest}`;
+    await expect(verifyImage(client, b.ref, signer.publicKey)).rejects.toThrow(VerificationError);
+    await expect(verifyImage(client, b.ref, signer.publicKey)).rejects.toThrow(mismatch);
+
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'kiln-verify-'));
+    const key = path.join(dir, 'key.pub');
+    await writeFile(key, signer.publicPem);
+    const [bad, good] = await Promise.all([
+      kiln(['verify', `${client.host}/${repository}:4.1.0-r0`, '--key', key, '--json']),
+      kiln(['verify', `${client.host}/${repository}:4.0.0-r0`, '--key', key]),
+    ]);
+    expect(bad.code, bad.stderr).toBe(1);
+    expect(JSON.parse(bad.stdout)).toMatchObject({ verified: false });
+    expect(bad.stderr).toContain(
+      `kiln verify: signature check failed for ${b.digest}: ${mismatch}`,
+    );
+    expect(good.code, good.stderr).toBe(0);
+    expect(good.stdout).toContain(`Verified ${client.host}/${repository}@${a.digest}`);
+  });
+
+  it('from another repository, blobs and all', async () => {
+    const a = await published({ version: '4.0.0' });
+    const b = await published({ signer: a.signer, version: '4.1.0' });
+    const { client } = a;
+    const sigA = await client.getManifest(a.repository, signatureTag(a.digest));
+    const manifest = parseManifest(sigA!.bytes, 'signature of A');
+    for (const d of [manifest.config, ...manifest.layers]) {
+      const data = await client.getBlob(a.repository, d.digest);
+      await client.pushBlob(b.repository, d.digest, { data: data! });
+    }
+    await client.putManifest(
+      b.repository,
+      signatureTag(b.digest),
+      sigA!.bytes,
+      MediaType.imageManifest,
+    );
+    await expect(verifyImage(client, b.ref, a.signer.publicKey)).rejects.toThrow(
+      `signature check failed for ${b.digest}: signature payload is for ${a.digest}, not ${b.digest}`,
     );
   });
 });
