@@ -19,9 +19,11 @@ import { debianBuilderVersion } from './builder-version.ts';
 import { layerCache, layerKey } from './layer-cache.ts';
 import { mergeEntries, planLayers } from './layers.ts';
 import { licenseFromCopyright } from './license.ts';
+import { mergedUsrAliases, mergedUsrEntries } from './merged-usr.ts';
 import type { FetchedDeb } from './packages.ts';
 import {
   caBundle,
+  canonicalise,
   packageTree,
   pathIndexOf,
   treeView,
@@ -152,20 +154,32 @@ export async function writeArchImage(input: ArchImageInput): Promise<ArchImage> 
       }),
     ),
   );
-  const view = treeView(indexes);
+  const view = treeView(indexes, mergedUsrAliases(lock.arch));
   const mtimes = new Map(indexes.map((i) => [i.name, i.mtime]));
   const newest = (names: string[]): number => Math.max(0, ...names.map((n) => mtimes.get(n) ?? 0));
   const createdEpoch = input.sourceDateEpoch ?? newest([...mtimes.keys()]);
   const created = new Date(createdEpoch * 1000).toISOString().replace(/\.000Z$/, 'Z');
   const bySha = new Map(lock.packages.map((p) => [p.name, p.sha256]));
 
-  // Like Docker's WORKDIR, the working folder exists even when no package ships it.
-  const workdir = (recipe.build.workdir ?? '/').replace(/^\/+|\/+$/g, '');
+  // Like Docker's WORKDIR, the working folder exists even when no package ships it; like every
+  // path on top of the packages, it is placed where it lands through their symlinks (/lib/x is
+  // usr/lib/x), or the folder would replace a symlink of a lower layer.
+  const what = `recipe ${recipe.name} (${lock.arch})`;
+  const workdir = canonicalise(
+    (recipe.build.workdir ?? '/').replace(/^\/+|\/+$/g, ''),
+    view.links,
+    what,
+    true,
+  );
   const workdirEntries: LayerEntry[] = workdir
     ? [{ path: workdir, type: 'directory', mode: 0o755 }]
     : [];
   const base = await writeTarLayer(
-    withParents([...accountEntries(input.accounts), ...workdirEntries]),
+    withParents([
+      ...accountEntries(input.accounts),
+      ...mergedUsrEntries(lock.arch),
+      ...workdirEntries,
+    ]),
     {
       mtime: input.sourceDateEpoch ?? 0,
       what: `base layer of ${recipe.name} ${lock.arch}`,
@@ -227,7 +241,12 @@ export async function writeArchImage(input: ArchImageInput): Promise<ArchImage> 
     ...built,
   ];
   if (input.files && input.files.length > 0) {
-    const filesLayer = await writeTarLayer(withParents(input.files), {
+    const placed = new Map<string, LayerEntry>();
+    for (const e of input.files) {
+      const p = canonicalise(e.path, view.links, what, e.type === 'directory');
+      if (p !== '') placed.set(p, { ...e, path: p });
+    }
+    const filesLayer = await writeTarLayer(withParents(placed.values()), {
       mtime: createdEpoch,
       what: `files layer of ${recipe.name} ${lock.arch}`,
     });

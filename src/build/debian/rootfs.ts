@@ -90,7 +90,10 @@ export function pathIndexOf(contents: DebContents): PathIndex {
 /** The decisions that span packages: where directory symlinks lead, and who owns each path. */
 export interface TreeView {
   links: Map<string, string>;
-  /** Canonical path → the package that ships it last by name (dpkg's Replaces, simplified). */
+  /**
+   * Canonical path → the package that ships it last by name (dpkg's Replaces, simplified). The
+   * base layer's merged-/usr aliases have no owner: no package layer holds them.
+   */
   owner: Map<string, string>;
   /**
    * Per package, what its layer depends on beyond its own .deb: the symlinks its paths pass
@@ -103,10 +106,19 @@ export interface TreeView {
 const byName = <T extends { name: string }>(a: T, b: T): number =>
   a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
 
-/** Builds the {@link TreeView} from every package's path index. */
-export function treeView(indexes: { name: string; index: PathIndex }[]): TreeView {
+/**
+ * Builds the {@link TreeView} from every package's path index. `aliases` (the merged-/usr
+ * symlinks, see merged-usr.ts) belong to the base layer: they win over any package's link of the
+ * same path, and a package that ships them too (base-files) loses them, so no path is in two
+ * layers.
+ */
+export function treeView(
+  indexes: { name: string; index: PathIndex }[],
+  aliases: readonly [string, string][] = [],
+): TreeView {
   const sorted = [...indexes].sort(byName);
-  const links = new Map<string, string>();
+  const links = new Map<string, string>(aliases);
+  const reserved = new Set(aliases.map(([p]) => p));
   for (const { index } of sorted)
     for (const [p, t] of index.links) if (!links.has(p)) links.set(p, t);
   const owner = new Map<string, string>();
@@ -121,7 +133,7 @@ export function treeView(indexes: { name: string; index: PathIndex }[]): TreeVie
       checkLayerPath(raw, what);
       const p = canonicalise(raw, links, what, false, through);
       if (p === '' || isDropped(p)) continue;
-      owner.set(p, name);
+      if (!reserved.has(p)) owner.set(p, name);
       mine.push(p);
     }
     for (const raw of index.dirs)
@@ -196,9 +208,15 @@ function toEntry(e: TarEntry, p: string, data: Buffer | undefined): LayerEntry {
  * another layer), and a path shipped twice goes to the later package by name, as dpkg's
  * Replaces would, so no path appears in two layers.
  */
-export function assembleTrees(debs: { name: string; contents: DebContents }[]): PackageTree[] {
+export function assembleTrees(
+  debs: { name: string; contents: DebContents }[],
+  aliases: readonly [string, string][] = [],
+): PackageTree[] {
   const sorted = [...debs].sort(byName);
-  const view = treeView(sorted.map((d) => ({ name: d.name, index: pathIndexOf(d.contents) })));
+  const view = treeView(
+    sorted.map((d) => ({ name: d.name, index: pathIndexOf(d.contents) })),
+    aliases,
+  );
   return sorted.map((d) => packageTree(d.name, d.contents, view));
 }
 
