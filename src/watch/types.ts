@@ -9,6 +9,7 @@ import type {
   SourceId,
   UpstreamSource,
 } from '../upstream/types.ts';
+import type { WatchClock } from './clock.ts';
 
 /** What a check learnt, passed to `onReleases` beside the releases. */
 export interface CheckInfo {
@@ -56,6 +57,8 @@ export interface WatcherOptions {
   sourceOptions?: SourceContext['sourceOptions'];
   /** A recipe's check interval; default config.pollIntervalMs for every recipe. */
   intervalOf?: (recipe: LoadedRecipe) => number;
+  /** The watcher's time: due checks, pauses and the tick timer. @default the system clock */
+  clock?: WatchClock;
 }
 
 /** What the watcher knows about one recipe, for `kiln status` and the API. */

@@ -27,6 +27,7 @@ import type {
   Watcher,
   WatcherOptions,
 } from './types.ts';
+import { systemClock } from './clock.ts';
 import { backoff, firstCheckDelay, jittered } from './schedule.ts';
 
 interface Entry {
@@ -54,13 +55,14 @@ export function createWatcher(options: WatcherOptions): Watcher {
   };
   const intervalOf = options.intervalOf ?? (() => config.pollIntervalMs);
   const batchDelayMs = options.batchDelayMs ?? Math.min(30_000, config.pollIntervalMs / 10);
+  const clock = options.clock ?? systemClock;
   const clients = new Map<SourceId, SourceClient>();
   const hostLimits = new Map<string, LimitFunction>();
   const states = new Map<string, RecipeWatchState>();
   const paused = new Map<SourceId, number>();
   const inflight = new Set<Promise<unknown>>();
   let entries = new Map<string, Entry>();
-  let timer: NodeJS.Timeout | undefined;
+  let cancelTimer: (() => void) | undefined;
   let running = false;
   let ticking = false;
   let refreshedAt = 0;
@@ -75,10 +77,10 @@ export function createWatcher(options: WatcherOptions): Watcher {
   };
 
   async function refresh(): Promise<Map<string, Entry>> {
-    refreshedAt = Date.now();
+    refreshedAt = clock.now();
     const list = await options.recipes();
     const next = new Map<string, Entry>();
-    const now = Date.now();
+    const now = clock.now();
     for (const loaded of list) {
       const found = sourceFor(loaded.recipe.upstream, sources);
       if (!found) continue;
@@ -108,7 +110,7 @@ export function createWatcher(options: WatcherOptions): Watcher {
     return next;
   }
 
-  function pauseOf(source: SourceId, now = Date.now()): number | undefined {
+  function pauseOf(source: SourceId, now = clock.now()): number | undefined {
     const until = paused.get(source);
     if (until !== undefined && until <= now) paused.delete(source);
     return until !== undefined && until > now ? until : undefined;
@@ -137,7 +139,7 @@ export function createWatcher(options: WatcherOptions): Watcher {
 
   async function settle(entry: Entry, outcome: FetchResult | Error): Promise<CheckOutcome> {
     const state = states.get(entry.item.recipe);
-    const now = Date.now();
+    const now = clock.now();
     const interval = intervalOf(entry.loaded);
     const fields = { recipe: entry.item.recipe, source: entry.source.id, ref: entry.item.ref };
     if (outcome instanceof Error) {
@@ -285,8 +287,8 @@ export function createWatcher(options: WatcherOptions): Watcher {
     ticking = true;
     try {
       // Loading recipes may read thousands of files: ticks reuse the list for recipesRefreshMs.
-      if (Date.now() - refreshedAt >= (options.recipesRefreshMs ?? 15_000)) await refresh();
-      const now = Date.now();
+      if (clock.now() - refreshedAt >= (options.recipesRefreshMs ?? 15_000)) await refresh();
+      const now = clock.now();
       const due = new Map<SourceId, Entry[]>();
       for (const entry of entries.values()) {
         const state = states.get(entry.item.recipe);
@@ -313,7 +315,7 @@ export function createWatcher(options: WatcherOptions): Watcher {
 
   const schedule = () => {
     if (!running) return;
-    timer = setTimeout(() => void tick().finally(schedule), options.tickMs ?? 1000);
+    cancelTimer = clock.after(options.tickMs ?? 1000, () => void tick().finally(schedule));
   };
 
   return {
@@ -325,7 +327,7 @@ export function createWatcher(options: WatcherOptions): Watcher {
     },
     async stop() {
       running = false;
-      if (timer) clearTimeout(timer);
+      cancelTimer?.();
       await Promise.allSettled([...inflight]);
     },
     async checkNow(name) {
