@@ -1,12 +1,12 @@
 import path from 'node:path';
 import type { Command } from 'commander';
 import { describeError } from '../errors.ts';
-import { createPipelineContext, repositoryPath } from '../pipeline/context.ts';
+import { createPublishContext } from '../pipeline/context.ts';
 import { emptyPublishedState } from '../plan/published-state.ts';
-import { publishLayout } from '../publish/publish-layout.ts';
-import { buildToLayout, chooseBuild } from '../run/build-local.ts';
+import { buildToLayout, chooseBuild, pushAndPublish } from '../run/build-local.ts';
 import { configuredBuilders, registryPublishedState } from '../run/planner.ts';
-import { loadRecipesLogged, recipePaths, releasesOnce } from '../run/up.ts';
+import { loadRecipesLogged, recipePaths } from '../run/up.ts';
+import { releasesOnce } from '../watch/releases-once.ts';
 import { createProgress } from './progress.ts';
 import { printJson } from './table.ts';
 import { CliExit, cliContext, ExitCode } from './context.ts';
@@ -50,7 +50,7 @@ export function registerBuild(program: Command): void {
           `kiln build: no builder ${loaded.recipe.build.builder}`,
           ExitCode.failure,
         );
-      const ctx = flags.push ? await createPipelineContext(config, log) : undefined;
+      const ctx = flags.push ? await createPublishContext(config, log) : undefined;
       const controller = new AbortController();
       process.once('SIGINT', () => controller.abort(new Error('interrupted')));
       try {
@@ -106,17 +106,13 @@ export function registerBuild(program: Command): void {
         let published;
         if (ctx) {
           progress.stage('publish');
-          published = await publishLayout({
-            client: ctx.registry,
-            repository: repositoryPath(ctx, request.repository),
+          published = await pushAndPublish(ctx, {
+            loaded,
             request,
             output,
-            signer: ctx.signer,
-            allowUnsigned: config.allowUnsigned,
-            builder: { id: builder.id, version: builder.version },
+            builder,
             startedAt,
             finishedAt: new Date().toISOString(),
-            log,
           });
           progress.done(`${config.registry}/${request.repository}@${published.digest}`);
         }

@@ -10,12 +10,12 @@ import {
   loadRecipesLogged,
   planAndEnqueue,
   recipePaths,
-  releasesOnce,
   startApi,
   startPipelineWorkers,
   startPlanningWatcher,
 } from '../run/up.ts';
 import { configuredBuilders } from '../run/planner.ts';
+import { releasesOnce } from '../watch/releases-once.ts';
 import { CliExit, cliContext, ExitCode } from './context.ts';
 
 interface UpFlags {

@@ -1,15 +1,13 @@
 import { recordPublished } from '../catalog/store.ts';
-import { publishImage } from '../publish/publish-image.ts';
-import type { BuildResult, PublishJobData, PublishResult } from '../queue/types.ts';
+import type { Logger } from '../log.ts';
+import { publishImage, type PublishOptions } from '../publish/publish-image.ts';
+import type { BuildRequest, BuildResult, PublishJobData, PublishResult } from '../queue/types.ts';
 import type { JobContext } from '../queue/workers.ts';
 import type { Recipe } from '../recipe/schema.ts';
 import { recipeForJob } from './build-job.ts';
-import { repositoryPath, type PipelineContext } from './context.ts';
+import { repositoryPath, type PipelineContext, type PublishContext } from './context.ts';
 
-/**
- * After every arch is built and pushed: the index, signature, attestations and tags (in that
- * order, each step idempotent), then the catalog record the API, metrics and `kiln status` read.
- */
+/** After every arch is built and pushed: {@link publishAndRecord}, with the job's progress. */
 export async function runPublishJob(
   ctx: PipelineContext,
   data: PublishJobData,
@@ -19,21 +17,13 @@ export async function runPublishJob(
   const { request } = data;
   const recipe = await recipeForJob(request.recipeFile);
   await job.progress({ stage: 'publish', percent: 0 });
-  const result = await publishImage({
-    client: ctx.registry,
-    repository: repositoryPath(ctx, request.repository),
+  const result = await publishAndRecord(ctx, {
     request,
-    archResults: builds,
-    signer: ctx.signer,
-    allowUnsigned: ctx.config.allowUnsigned,
+    recipe,
+    builds,
     log: job.log,
     onStep: (step) => job.progress({ stage: step }),
   });
-  await recordPublished(
-    ctx.redis,
-    ctx.config.queuePrefix,
-    catalogRecord(recipe, result, builds, data),
-  );
   job.log.info(
     { recipe: request.recipe, version: request.version, digest: result.digest, tags: result.tags },
     'published',
@@ -41,13 +31,47 @@ export async function runPublishJob(
   return result;
 }
 
+/**
+ * Publishes arch images already pushed by digest: the index, signature, attestations and tags (in
+ * that order, each step idempotent), then, with a Redis, the catalog record the API, metrics and
+ * `kiln status` read. The publish job and `kiln build --push` both publish through here.
+ */
+export async function publishAndRecord(
+  ctx: PublishContext,
+  options: {
+    request: BuildRequest;
+    recipe: Recipe;
+    builds: BuildResult[];
+    log: Logger;
+    onStep?: PublishOptions['onStep'];
+  },
+): Promise<PublishResult> {
+  const { request, recipe, builds } = options;
+  const result = await publishImage({
+    client: ctx.registry,
+    repository: repositoryPath(ctx, request.repository),
+    request,
+    archResults: builds,
+    signer: ctx.signer,
+    allowUnsigned: ctx.config.allowUnsigned,
+    log: options.log,
+    ...(options.onStep ? { onStep: options.onStep } : {}),
+  });
+  if (ctx.redis)
+    await recordPublished(
+      ctx.redis,
+      ctx.config.queuePrefix,
+      catalogRecord(recipe, result, builds, request),
+    );
+  return result;
+}
+
 function catalogRecord(
   recipe: Recipe,
   result: PublishResult,
   builds: BuildResult[],
-  data: PublishJobData,
+  request: BuildRequest,
 ) {
-  const { request } = data;
   const started = Math.min(...builds.map((b) => Date.parse(b.startedAt)));
   const finished = Math.max(...builds.map((b) => Date.parse(b.finishedAt)));
   const seen = new Set<string>();

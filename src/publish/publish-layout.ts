@@ -3,7 +3,7 @@ import type { BuildResult, PublishResult } from '../queue/types.ts';
 import { publishImage, type PublishOptions } from './publish-image.ts';
 import { pushArchImage, type PushArchOptions } from './push-arch.ts';
 
-export interface PublishLayoutOptions extends Omit<PublishOptions, 'archResults'> {
+export interface PushLayoutOptions extends Pick<PublishOptions, 'client' | 'repository'> {
   /** What the builder produced: the layout and, per arch, its manifest and packages. */
   output: BuildOutput;
   builder: { id: string; version: string };
@@ -12,11 +12,14 @@ export interface PublishLayoutOptions extends Omit<PublishOptions, 'archResults'
   push?: PushArchOptions;
 }
 
+export interface PublishLayoutOptions
+  extends Omit<PublishOptions, 'archResults'>, PushLayoutOptions {}
+
 /**
- * `kiln build --push`: pushes every arch image of a local layout, then publishes them as one
- * signed, attested, tagged image exactly as the queue's publish job does.
+ * Pushes every arch image of a local layout by digest (untagged), and describes each as the
+ * queue's build job would: what `kiln build --push` hands to the publish step.
  */
-export async function publishLayout(options: PublishLayoutOptions): Promise<PublishResult> {
+export async function pushLayout(options: PushLayoutOptions): Promise<BuildResult[]> {
   const { client, repository, output } = options;
   const archResults: BuildResult[] = [];
   for (const arch of output.archs) {
@@ -40,5 +43,10 @@ export async function publishLayout(options: PublishLayoutOptions): Promise<Publ
       finishedAt: options.finishedAt,
     });
   }
-  return publishImage({ ...options, archResults });
+  return archResults;
+}
+
+/** Pushes a whole layout, then publishes it as one signed, attested, tagged image. */
+export async function publishLayout(options: PublishLayoutOptions): Promise<PublishResult> {
+  return publishImage({ ...options, archResults: await pushLayout(options) });
 }

@@ -6,9 +6,12 @@ import type { Config } from '../config.ts';
 import { PermanentError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { createdAt, imageAnnotations, sourceDateEpochFor } from '../pipeline/annotations.ts';
+import { repositoryPath, type PublishContext } from '../pipeline/context.ts';
+import { publishAndRecord } from '../pipeline/publish-job.ts';
 import type { ReleaseSource } from '../plan/plan-recipes.ts';
 import type { PublishedState } from '../plan/published-state.ts';
-import type { BuildRequest } from '../queue/types.ts';
+import { pushLayout } from '../publish/publish-layout.ts';
+import type { BuildRequest, PublishResult } from '../queue/types.ts';
 import type { LoadedRecipe } from '../recipe/load.ts';
 import { schemeOf } from '../versioning/scheme.ts';
 import { planCycle } from './planner.ts';
@@ -113,4 +116,31 @@ export async function buildToLayout(options: {
     await work.close('failed');
     throw error;
   }
+}
+
+/**
+ * `kiln build --push`: pushes the layout's arch images by digest, then publishes them through the
+ * queue's publish path (sign, attest, tag; the catalog record when KILN_REDIS_URL is set).
+ */
+export async function pushAndPublish(
+  ctx: PublishContext,
+  options: {
+    loaded: LoadedRecipe;
+    request: BuildRequest;
+    output: BuildOutput;
+    builder: Builder;
+    startedAt: string;
+    finishedAt: string;
+  },
+): Promise<PublishResult> {
+  const { request, builder } = options;
+  const builds = await pushLayout({
+    client: ctx.registry,
+    repository: repositoryPath(ctx, request.repository),
+    output: options.output,
+    builder: { id: builder.id, version: builder.version },
+    startedAt: options.startedAt,
+    finishedAt: options.finishedAt,
+  });
+  return publishAndRecord(ctx, { request, recipe: options.loaded.recipe, builds, log: ctx.log });
 }

@@ -1,5 +1,4 @@
 import { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
 import path from 'node:path';
 import { createApiServer } from '../api/server.ts';
 import type { Builder } from '../build/types.ts';
@@ -213,28 +212,6 @@ export async function startApi(ctx: PipelineContext, watcher?: Watcher) {
       await app.close();
       await Promise.all(queues.map((q) => q.close()));
     },
-  };
-}
-
-/** Releases for a one-shot cycle: one full watcher pass, batched where the source can. */
-export async function releasesOnce(
-  ctx: { config: Config; log: Logger; redis?: Redis | undefined },
-  recipes: readonly LoadedRecipe[],
-): Promise<ReleaseSource> {
-  const watcher = createWatcher({
-    config: ctx.config,
-    ...(ctx.redis ? { redis: ctx.redis } : {}),
-    log: ctx.log,
-    recipes: () => recipes,
-    onReleases: () => {},
-  });
-  const outcomes = await watcher.checkAll();
-  await watcher.stop();
-  return async (recipe) => {
-    const outcome = outcomes.get(recipe.name);
-    if (!outcome) throw new Error(`no upstream source could check ${recipe.name}`);
-    if (!outcome.ok) throw new Error(describeError(outcome.error));
-    return outcome.releases;
   };
 }
 
