@@ -8,6 +8,7 @@ import { loadConfig } from '../config.ts';
 import { createLogger } from '../log.ts';
 import type { LoadedRecipe } from '../recipe/index.ts';
 import type { Release } from '../upstream/types.ts';
+import { systemClock, type WatchClock } from './clock.ts';
 import type { Watcher } from './types.ts';
 import { createWatcher } from './watcher.ts';
 
@@ -53,9 +54,23 @@ function watcher(
   return { w, seen };
 }
 
+/** The watcher's clock, moved by hand; ticks still come from real timers, but only look at it. */
+function manualClock(
+  start = Date.now(),
+): WatchClock & { set(ms: number): void; advance(ms: number): void } {
+  let now = start;
+  return {
+    now: () => now,
+    after: systemClock.after,
+    set: (ms) => void (now = ms),
+    advance: (ms) => void (now += ms),
+  };
+}
+
 describe('watcher', () => {
   it('pauses GitHub checks at rate-limit exhaustion until the reset, while npm checks go on', async () => {
-    const { gh, npm } = await servers({ graphql: 1, windowSeconds: 3 });
+    // A one-hour window: the bucket does not refill during the test, however slow the machine.
+    const { gh, npm } = await servers({ graphql: 1, windowSeconds: 3600 });
     gh.state.addRepo('o/a');
     gh.state.addRepo('o/b');
     npm.packages.set('left-pad', {
@@ -67,36 +82,98 @@ describe('watcher', () => {
       watchedRecipe('b', { github: 'o/b' }),
       watchedRecipe('pad', { npm: 'left-pad' }),
     ];
-    // batchSize 2: the two GitHub recipes go out together in one batch, however slow the ticks.
+    const clock = manualClock();
+    // batchSize 2: the two GitHub recipes go out together in one batch.
     const { w, seen } = watcher(
       {
         GITHUB_TOKEN: token,
         KILN_GITHUB_API_URL: gh.apiUrl,
         KILN_NPM_REGISTRY: npm.url,
-        KILN_POLL_INTERVAL: '200ms',
+        KILN_POLL_INTERVAL: '1m',
       },
       recipes,
-      { batchDelayMs: 10_000, batchSize: 2 },
+      { batchDelayMs: 10_000, batchSize: 2, clock },
     );
+    const npmHits = () => npm.hits.get('/left-pad') ?? 0;
     w.start();
-    // First cycle: one GraphQL batch spends the only point; then GitHub is paused.
-    await vi.waitFor(() => expect(w.pausedUntil('github')).toBeDefined(), { timeout: 5000 });
-    // Paused until the bucket's reset (the window may have rolled over once under load).
-    expect(w.pausedUntil('github')).toBeLessThanOrEqual(gh.state.buckets.graphql.reset * 1000);
-    expect(w.pausedUntil('github')).toBeGreaterThan(Date.now());
-    expect(seen.map((s) => s.recipe).sort()).toEqual(['a', 'b', 'pad']);
-    const graphqlAtPause = gh.state.stats.graphqlRequests;
-    const npmAtPause = npm.hits.get('/left-pad') ?? 0;
-    // npm checks keep coming while GitHub sends nothing.
-    await vi.waitFor(() => expect(npm.hits.get('/left-pad') ?? 0).toBeGreaterThan(npmAtPause + 2), {
-      timeout: 5000,
+    // First cycle, once every first check is due: one GraphQL batch spends the only point.
+    await vi.waitFor(() => expect(w.status()).toHaveLength(3));
+    clock.advance(1_000);
+    await vi.waitFor(() => expect(seen.map((s) => s.recipe).sort()).toEqual(['a', 'b', 'pad']), {
+      timeout: 10_000,
     });
-    expect(gh.state.stats.graphqlRequests).toBe(graphqlAtPause);
-    expect(gh.state.stats.rateLimited).toBe(0); // the budget stopped us before the server had to
+    expect(gh.state.stats.graphqlRequests).toBe(1);
+    expect(gh.state.buckets.graphql.remaining).toBe(0);
+    // Next interval: the budget refuses before a request goes out, and GitHub pauses until the reset.
+    const hits = npmHits();
+    clock.advance(70_000);
+    await vi.waitFor(() => expect(w.pausedUntil('github')).toBeDefined(), { timeout: 10_000 });
+    const resetAt = gh.state.buckets.graphql.reset * 1000;
+    expect(w.pausedUntil('github')).toBe(resetAt);
     expect(w.status().find((s) => s.recipe === 'a')?.lastError).toMatch(/rate limit/);
-    // After the reset GitHub checks resume.
-    await vi.waitFor(() => expect(gh.state.stats.graphqlRequests).toBeGreaterThan(graphqlAtPause), {
-      timeout: 15_000,
+    await vi.waitFor(() => expect(npmHits()).toBeGreaterThan(hits), { timeout: 10_000 });
+    // npm checks keep coming, interval after interval, while GitHub sends nothing.
+    for (let i = 0; i < 3; i++) {
+      const before = npmHits();
+      clock.advance(70_000);
+      await vi.waitFor(() => expect(npmHits()).toBeGreaterThan(before), { timeout: 10_000 });
+      expect(w.pausedUntil('github')).toBe(resetAt);
+    }
+    expect(gh.state.stats.graphqlRequests).toBe(1);
+    expect(gh.state.stats.rateLimited).toBe(0); // the budget stopped us before the server had to
+    // The pause ends when the watcher's clock reaches the reset.
+    clock.set(resetAt - 1);
+    expect(w.pausedUntil('github')).toBe(resetAt);
+    clock.set(resetAt);
+    expect(w.pausedUntil('github')).toBeUndefined();
+  });
+
+  it('resumes GitHub checks once its clock passes a Retry-After, while npm checks go on meanwhile', async () => {
+    const { gh, npm } = await servers();
+    gh.state.addRepo('o/a');
+    npm.packages.set('left-pad', {
+      name: 'left-pad',
+      versions: [{ version: '1.3.0', time: '2024-01-01T00:00:00.000Z' }],
+    });
+    // The first REST request meets a secondary rate limit: 403 with Retry-After: 600.
+    gh.state.faults.secondaryNext = 1;
+    gh.state.faults.secondaryRetryAfter = 600;
+    const clock = manualClock();
+    const { w, seen } = watcher(
+      {
+        GITHUB_TOKEN: token,
+        KILN_GITHUB_API_URL: gh.apiUrl,
+        KILN_NPM_REGISTRY: npm.url,
+        KILN_POLL_INTERVAL: '1m',
+      },
+      [watchedRecipe('a', { github: 'o/a' }), watchedRecipe('pad', { npm: 'left-pad' })],
+      { clock, sourceOptions: { github: { graphql: false, retryBaseMs: 5 } } },
+    );
+    const npmHits = () => npm.hits.get('/left-pad') ?? 0;
+    w.start();
+    await vi.waitFor(() => expect(w.status()).toHaveLength(2));
+    clock.advance(1_000);
+    await vi.waitFor(() => expect(w.pausedUntil('github')).toBeDefined(), { timeout: 10_000 });
+    const until = w.pausedUntil('github') ?? 0;
+    expect(until).toBeGreaterThan(clock.now() + 500_000);
+    expect(gh.state.stats.rateLimited).toBe(1);
+    const restAtPause = gh.state.stats.restRequests;
+    await vi.waitFor(() => expect(seen.map((s) => s.recipe)).toEqual(['pad']), { timeout: 10_000 });
+    for (let i = 0; i < 3; i++) {
+      const before = npmHits();
+      clock.advance(70_000);
+      await vi.waitFor(() => expect(npmHits()).toBeGreaterThan(before), { timeout: 10_000 });
+    }
+    expect(gh.state.stats.restRequests).toBe(restAtPause);
+    expect(seen.map((s) => s.recipe)).toEqual(['pad']);
+    // Past the Retry-After (plus the up to 2 s of jitter a paused check gets), GitHub is checked again.
+    clock.set(until + 2_001);
+    await vi.waitFor(() => expect(seen.map((s) => s.recipe)).toContain('a'), { timeout: 10_000 });
+    expect(gh.state.stats.restRequests).toBeGreaterThan(restAtPause);
+    expect(w.pausedUntil('github')).toBeUndefined();
+    expect(w.status().find((s) => s.recipe === 'a')).toMatchObject({
+      failures: 0,
+      lastError: undefined,
     });
   });
 
@@ -112,8 +189,8 @@ describe('watcher', () => {
     });
     npm.failures.set('flaky', 503);
     const recipes = [watchedRecipe('ok', { npm: 'ok' }), watchedRecipe('flaky', { npm: 'flaky' })];
-    const { w, seen } = watcher({ KILN_NPM_REGISTRY: npm.url }, recipes);
-    const before = Date.now();
+    const clock = manualClock();
+    const { w, seen } = watcher({ KILN_NPM_REGISTRY: npm.url }, recipes, { clock });
     const outcomes = await w.checkAll();
     expect(outcomes.get('ok')?.ok).toBe(true);
     expect(outcomes.get('flaky')?.ok).toBe(false);
@@ -121,7 +198,7 @@ describe('watcher', () => {
     const flaky = w.status().find((s) => s.recipe === 'flaky');
     expect(flaky?.failures).toBe(1);
     expect(flaky?.lastError).toMatch(/HTTP 503/);
-    expect(flaky?.nextDueAt).toBeGreaterThanOrEqual(before + 120_000);
+    expect(flaky?.nextDueAt).toBeGreaterThanOrEqual(clock.now() + 120_000);
     npm.failures.delete('flaky');
     expect((await w.checkNow('flaky')).ok).toBe(true);
     expect(w.status().find((s) => s.recipe === 'flaky')?.failures).toBe(0);
