@@ -59,6 +59,16 @@ describe('loadConfig', () => {
     expect(lines.find((l) => l.startsWith('KILN_POLL_INTERVAL'))).toContain('duration');
   });
 
+  it('reads several Debian mirrors, tried in order, and names a bad one', () => {
+    const c = loadConfig({
+      KILN_DEBIAN_MIRROR: 'http://a.invalid/debian, http://b.invalid/debian',
+    });
+    expect(c.debianMirror).toEqual(['http://a.invalid/debian', 'http://b.invalid/debian']);
+    expect(() => loadConfig({ KILN_DEBIAN_MIRROR: 'http://a.invalid,not-a-url' })).toThrow(
+      /^KILN_DEBIAN_MIRROR: .*URL/,
+    );
+  });
+
   it('refuses half of a credential pair without printing the half it got', () => {
     expect(() => loadConfig({ KILN_REGISTRY_USERNAME: 'bot' })).toThrow(
       /KILN_REGISTRY_USERNAME: set together with KILN_REGISTRY_PASSWORD/,

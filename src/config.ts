@@ -39,6 +39,11 @@ const bool = z
   .transform((v) => ['1', 'true', 'yes', 'on'].includes(v));
 
 const url = z.url({ error: 'expected a URL such as http://host:port' });
+/** One URL or several, separated by commas or spaces (mirrors tried in order). */
+const urlList = z
+  .string()
+  .transform((v) => v.split(/[\s,]+/).filter((x) => x !== ''))
+  .pipe(z.array(url).min(1, 'expected one URL or several separated by commas'));
 
 /** `host[:port]/namespace`: where images are pushed. */
 const registryRef = z
@@ -68,8 +73,8 @@ const envSchema = {
   KILN_GITHUB_API_URL: url.optional(),
   KILN_GITHUB_WEBHOOK_SECRET: z.string().optional(),
   KILN_API_TOKEN: z.string().optional(),
-  KILN_DEBIAN_MIRROR: url.optional(),
-  KILN_DEBIAN_SECURITY_MIRROR: url.optional(),
+  KILN_DEBIAN_MIRROR: urlList.optional(),
+  KILN_DEBIAN_SECURITY_MIRROR: urlList.optional(),
   KILN_DEBIAN_KEYRING: z.string().optional(),
   KILN_NPM_REGISTRY: url.optional(),
   KILN_PYPI_URL: url.optional(),
@@ -111,9 +116,9 @@ export interface Config {
   githubApiUrl: string;
   githubWebhookSecret: string | undefined;
   apiToken: string | undefined;
-  /** Debian mirror; undefined means the host's apt sources. */
-  debianMirror: string | undefined;
-  debianSecurityMirror: string | undefined;
+  /** Debian mirrors, tried in order; undefined means the host's apt sources. */
+  debianMirror: string[] | undefined;
+  debianSecurityMirror: string[] | undefined;
   debianKeyring: string | undefined;
   /** npm registry; undefined means the host's npm configuration. */
   npmRegistry: string | undefined;

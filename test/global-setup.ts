@@ -10,6 +10,8 @@ declare module 'vitest' {
     redisUrl: string;
     registryHost: string;
     stackDir: string;
+    /** This run's own package and index cache: no result depends on an earlier run. */
+    cacheDir: string;
   }
 }
 
@@ -23,6 +25,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   project.provide('redisUrl', redis.url);
   project.provide('registryHost', registry.host);
   project.provide('stackDir', dir);
+  project.provide('cacheDir', path.join(dir, 'cache'));
   return async () => {
     await Promise.all([redis.stop(), registry.stop()]);
     await rm(dir, { recursive: true, force: true });

@@ -1,19 +1,12 @@
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import path from 'node:path';
 import type * as openpgp from 'openpgp';
-import { PermanentError } from '../errors.ts';
+import { PermanentError, TransientError } from '../errors.ts';
 import { decompress, compressionOf } from './decompress.ts';
-import { fetchBytes } from './http.ts';
+import { fetchBytes, HttpRefusal } from './http.ts';
+import { fetchIndex, indexNames } from './index-fetch.ts';
 import { loadKeyring } from './keyring.ts';
 import { parsePackages, type PackageRecord } from './packages.ts';
-import {
-  checkSuite,
-  parseRelease,
-  verifyInRelease,
-  type Release,
-  type ReleaseFile,
-} from './release.ts';
+import { checkSuite, parseRelease, verifyInRelease, type Release } from './release.ts';
 import type { SuiteSource } from './sources.ts';
 
 /** What to read from the archive. */
@@ -53,7 +46,7 @@ function keysFor(keyring: string): Promise<openpgp.PublicKey[]> {
   return keys;
 }
 
-/** Fetches and verifies one suite's InRelease. */
+/** Fetches and verifies one suite's InRelease from `source.mirror`. */
 export async function loadSuite(source: SuiteSource, signal?: AbortSignal): Promise<LoadedSuite> {
   const what = `${source.suite} at ${source.mirror}`;
   const url = `${source.mirror}/dists/${source.suite}/InRelease`;
@@ -65,61 +58,14 @@ export async function loadSuite(source: SuiteSource, signal?: AbortSignal): Prom
 }
 
 /**
- * The index file names to try. gzip first, unlike apt: the index is cached, and inflating a
- * main index takes a tenth of the time xz does, which every resolution pays.
+ * The architectures whose indexes hold the packages of `arch`. apt reads `binary-all` only when
+ * the Release names `all` and does not say `No-Support-for-Architecture-all: Packages`, which
+ * means the per-arch indexes list every `Architecture: all` package already.
  */
-function indexCandidates(component: string, arch: string): string[] {
-  const base = `${component}/binary-${arch}/Packages`;
-  return [`${base}.gz`, `${base}.xz`, base];
-}
-
-/**
- * Fetches one index the InRelease vouches for, checks its SHA256 and size, and keeps it in the
- * content-addressed cache (a cached copy is hashed again before use).
- */
-async function fetchIndex(
-  suite: LoadedSuite,
-  name: string,
-  file: ReleaseFile,
-  cacheDir: string,
-  signal?: AbortSignal,
-): Promise<Buffer> {
-  const cachePath = path.join(cacheDir, 'debian', 'blobs', 'sha256', file.sha256);
-  const cached = await readFile(cachePath).catch(() => undefined);
-  if (cached && sha256(cached) === file.sha256) return cached;
-  const dir = path.posix.dirname(name);
-  const base = `${suite.source.mirror}/dists/${suite.source.suite}`;
-  // By-hash names never change under us while the archive is updated; apt prefers them too,
-  // and like apt falls back to the plain name when a mirror lacks the by-hash copy.
-  const plain = `${base}/${name}`;
-  const what = `index ${name} of ${suite.source.suite}`;
-  let url = plain;
-  let body: Buffer | undefined;
-  if (suite.release.acquireByHash) {
-    url = `${base}/${dir}/by-hash/SHA256/${file.sha256}`;
-    body = await fetchBytes(url, what, { signal }).then(
-      (r) => r.body,
-      (error: unknown) => {
-        if (error instanceof PermanentError) return undefined;
-        throw error;
-      },
-    );
-  }
-  if (body === undefined) {
-    url = plain;
-    body = (await fetchBytes(url, what, { signal })).body;
-  }
-  const actual = sha256(body);
-  if (actual !== file.sha256 || body.length !== file.size) {
-    throw new PermanentError(
-      `index ${name} of ${suite.source.suite} from ${url} does not match its InRelease: sha256 ${actual} (${body.length} bytes), expected ${file.sha256} (${file.size} bytes); tampered index or inconsistent mirror`,
-    );
-  }
-  await mkdir(path.dirname(cachePath), { recursive: true });
-  const tmp = `${cachePath}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
-  await writeFile(tmp, body);
-  await rename(tmp, cachePath);
-  return body;
+function indexArchs(release: Release, arch: string): string[] {
+  return !release.allInArchIndexes && release.architectures.includes('all')
+    ? [arch, 'all']
+    : [arch];
 }
 
 /**
@@ -137,26 +83,34 @@ async function loadPackages(
   cacheDir: string,
   signal?: AbortSignal,
 ): Promise<PackageRecord[]> {
-  const candidates = indexCandidates(component, arch);
-  const name = candidates.find((c) => suite.release.files.has(c));
-  const file = name ? suite.release.files.get(name) : undefined;
-  if (!name || !file) {
+  const { release, source } = suite;
+  const names = indexNames(release.files, component, arch);
+  const first = names[0] ? release.files.get(names[0]) : undefined;
+  if (!first) {
     throw new PermanentError(
-      `suite ${suite.source.suite} has no Packages index for ${component}/${arch} in its InRelease`,
+      `suite ${source.suite} has no Packages index for ${component}/${arch} in its InRelease`,
     );
   }
-  const key = `${file.sha256}\0${suite.source.suite}\0${suite.source.mirror}`;
+  const key = `${first.sha256}\0${source.suite}\0${source.mirror}`;
   const memo = parsedIndexes.get(key);
   if (memo) return memo;
   const parsing = (async () => {
-    const compressed = await fetchIndex(suite, name, file, cacheDir, signal);
-    const text = (await decompress(compressed, compressionOf(name) ?? 'none', signal)).toString(
-      'utf8',
+    const index = await fetchIndex(
+      {
+        mirror: source.mirror,
+        suite: source.suite,
+        acquireByHash: release.acquireByHash,
+        files: release.files,
+      },
+      names,
+      cacheDir,
+      signal,
     );
-    return parsePackages(text, {
-      suite: suite.source.suite,
-      mirror: suite.source.mirror,
-      indexName: `${suite.source.suite}/${name}`,
+    const text = await decompress(index.body, compressionOf(index.name) ?? 'none', signal);
+    return parsePackages(text.toString('utf8'), {
+      suite: source.suite,
+      mirror: source.mirror,
+      indexName: `${source.suite}/${index.name}`,
     });
   })();
   parsedIndexes.set(key, parsing);
@@ -169,27 +123,58 @@ async function loadPackages(
   return parsing;
 }
 
-/** Loads every requested suite, verifies it, and reads its Packages indexes for every arch. */
-export async function loadArchive(request: ArchiveRequest): Promise<ArchiveIndex> {
-  const suites = await Promise.all(request.sources.map((s) => loadSuite(s, request.signal)));
+/** One suite from one mirror: its verified InRelease and, per arch, the packages of its indexes. */
+async function loadSuiteFrom(
+  source: SuiteSource,
+  request: ArchiveRequest,
+): Promise<{ suite: LoadedSuite; packages: Map<string, PackageRecord[]> }> {
+  const suite = await loadSuite(source, request.signal);
   const packages = new Map<string, PackageRecord[]>();
   for (const arch of request.archs) {
     const lists = await Promise.all(
-      suites.flatMap((suite) =>
-        request.components.flatMap((component) => {
-          const own = loadPackages(suite, component, arch, request.cacheDir, request.signal);
-          const all =
-            suite.release.allInSeparateIndex &&
-            indexCandidates(component, 'all').some((c) => suite.release.files.has(c))
-              ? [loadPackages(suite, component, 'all', request.cacheDir, request.signal)]
-              : [];
-          return [own, ...all];
-        }),
+      request.components.flatMap((component) =>
+        indexArchs(suite.release, arch).map((a) =>
+          loadPackages(suite, component, a, request.cacheDir, request.signal),
+        ),
       ),
     );
-    packages.set(arch, dedupe(lists.flat()));
+    packages.set(arch, lists.flat());
   }
-  return { suites, packages };
+  return { suite, packages };
+}
+
+/**
+ * {@link loadSuiteFrom} over the source's mirrors in order: a mirror that cannot be reached,
+ * answers an HTTP error or is mid-sync is passed over for the next. What the signature or the
+ * Release itself refuses is permanent and ends the search, as it does for apt.
+ */
+async function loadSuiteFromMirrors(source: SuiteSource, request: ArchiveRequest) {
+  const reasons: string[] = [];
+  let last: unknown;
+  for (const mirror of source.mirrors.length > 0 ? source.mirrors : [source.mirror]) {
+    try {
+      return await loadSuiteFrom({ ...source, mirror }, request);
+    } catch (error) {
+      if (!(error instanceof TransientError || error instanceof HttpRefusal)) throw error;
+      last = error;
+      reasons.push(error.message);
+    }
+  }
+  if (reasons.length <= 1) throw last;
+  throw new TransientError(
+    `suite ${source.suite}: no mirror could serve it (${reasons.join(' | ')})`,
+    { cause: last },
+  );
+}
+
+/** Loads every requested suite, verifies it, and reads its Packages indexes for every arch. */
+export async function loadArchive(request: ArchiveRequest): Promise<ArchiveIndex> {
+  const loaded = await Promise.all(request.sources.map((s) => loadSuiteFromMirrors(s, request)));
+  const packages = new Map<string, PackageRecord[]>();
+  for (const arch of request.archs) {
+    packages.set(arch, dedupe(loaded.flatMap((l) => l.packages.get(arch) ?? [])));
+  }
+  return { suites: loaded.map((l) => l.suite), packages };
 }
 
 /** The same package version can sit in several indexes (binary-all and binary-<arch>). */
@@ -201,8 +186,4 @@ function dedupe(records: PackageRecord[]): PackageRecord[] {
     seen.add(key);
     return true;
   });
-}
-
-function sha256(data: Uint8Array): string {
-  return createHash('sha256').update(data).digest('hex');
 }

@@ -1,15 +1,15 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { PermanentError } from '../errors.ts';
-import { fetchBytes } from './http.ts';
+import { PermanentError, TransientError } from '../errors.ts';
+import { fetchBytes, HttpRefusal } from './http.ts';
 
 /** A package file to fetch: where it is and what it must hash to. */
 export interface DebRef {
   name: string;
   version: string;
-  /** Mirror root URL. */
-  mirror: string;
+  /** Mirror root URLs, tried in order. */
+  mirrors: string[];
   /** Path under the mirror root (the index's Filename). */
   filename: string;
   size: number;
@@ -27,8 +27,9 @@ export function blobPath(cacheDir: string, hex: string): string {
 }
 
 /**
- * Returns a .deb's bytes, from the cache or the mirror, always checked against the SHA256 the
- * verified index (or the lockfile) gave: a tampered file is a permanent error and is not kept.
+ * Returns a .deb's bytes, from the cache or the first mirror that has it, always checked against
+ * the SHA256 the verified index (or the lockfile) gave: a tampered file is a permanent error and
+ * is not kept. A mirror that is down or lacks the file (mid-sync) is passed over for the next.
  */
 export async function fetchDeb(
   ref: DebRef,
@@ -43,8 +44,7 @@ export async function fetchDeb(
   const file = blobPath(cacheDir, ref.sha256);
   const cached = await readFile(file).catch(() => undefined);
   if (cached && sha256(cached) === ref.sha256) return cached;
-  const url = `${ref.mirror}/${ref.filename}`;
-  const { body } = await fetchBytes(url, `package ${ref.name} ${ref.version}`, { signal });
+  const { url, body } = await fromMirrors(ref, signal);
   const actual = sha256(body);
   if (actual !== ref.sha256 || body.length !== ref.size) {
     throw new PermanentError(
@@ -56,4 +56,22 @@ export async function fetchDeb(
   await writeFile(tmp, body);
   await rename(tmp, file);
   return body;
+}
+
+async function fromMirrors(ref: DebRef, signal?: AbortSignal) {
+  let last: unknown = new PermanentError(`package ${ref.name} ${ref.version}: no mirror given`);
+  for (const mirror of ref.mirrors) {
+    const url = `${mirror}/${ref.filename}`;
+    try {
+      const { body } = await fetchBytes(url, `package ${ref.name} ${ref.version}`, {
+        signal,
+        maxBytes: ref.size,
+      });
+      return { url, body };
+    } catch (error) {
+      if (!(error instanceof TransientError || error instanceof HttpRefusal)) throw error;
+      last = error;
+    }
+  }
+  throw last;
 }

@@ -7,6 +7,11 @@ export interface FetchOptions {
   timeoutMs?: number;
   /** Conditional request headers (If-None-Match / If-Modified-Since). */
   headers?: Record<string, string>;
+  /**
+   * The most bytes the body may have (an index's InRelease size, a .deb's index size): a larger
+   * answer is refused as soon as it is known, never read whole.
+   */
+  maxBytes?: number;
 }
 
 export interface FetchedBytes {
@@ -14,6 +19,16 @@ export interface FetchedBytes {
   body: Buffer;
   etag: string | undefined;
   lastModified: string | undefined;
+}
+
+/** A mirror's 4xx answer: the file is not there. Permanent for this mirror; another may have it. */
+export class HttpRefusal extends PermanentError {
+  constructor(
+    message: string,
+    readonly status: number,
+  ) {
+    super(message);
+  }
 }
 
 /**
@@ -46,12 +61,44 @@ export async function fetchBytes(
   }
   if (!response.ok) {
     await response.body?.cancel();
-    throw new PermanentError(`fetching ${what} from ${url}: HTTP ${response.status}`);
+    throw new HttpRefusal(`fetching ${what} from ${url}: HTTP ${response.status}`, response.status);
+  }
+  const tooLarge = (): PermanentError =>
+    new PermanentError(
+      `fetching ${what} from ${url}: the body is larger than the ${options.maxBytes} bytes expected`,
+    );
+  const declared = Number(response.headers.get('content-length'));
+  if (options.maxBytes !== undefined && declared > options.maxBytes) {
+    await response.body?.cancel();
+    throw tooLarge();
   }
   try {
-    return { status: 200, body: Buffer.from(await response.arrayBuffer()), etag, lastModified };
+    return {
+      status: 200,
+      body: await readBody(response, options.maxBytes, tooLarge),
+      etag,
+      lastModified,
+    };
   } catch (cause) {
-    if (options.signal?.aborted) throw cause;
+    if (cause instanceof PermanentError || options.signal?.aborted) throw cause;
     throw new TransientError(`reading ${what} from ${url}: connection broke`, { cause });
   }
+}
+
+/** Reads a body, stopping as soon as it passes `maxBytes`. */
+async function readBody(
+  response: Response,
+  maxBytes: number | undefined,
+  tooLarge: () => Error,
+): Promise<Buffer> {
+  if (!response.body) return Buffer.alloc(0);
+  const chunks: Uint8Array[] = [];
+  let length = 0;
+  for await (const chunk of response.body) {
+    length += chunk.length;
+    // Throwing ends the iteration, which cancels the stream.
+    if (maxBytes !== undefined && length > maxBytes) throw tooLarge();
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks, length);
 }

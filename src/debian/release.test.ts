@@ -12,7 +12,10 @@ describe('Release parsing', () => {
     const r = parseRelease(release(), 'test');
     expect(r.files.get('main/binary-amd64/Packages.xz')).toEqual({ sha256: hash, size: 123 });
     expect(r.acquireByHash).toBe(true);
-    expect(r.allInSeparateIndex).toBe(true);
+    // The per-arch indexes list the `all` packages: binary-all is not to be fetched.
+    expect(r.allInArchIndexes).toBe(true);
+    const older = release().replace('No-Support-for-Architecture-all: Packages\n', '');
+    expect(parseRelease(older, 'test').allInArchIndexes).toBe(false);
     expect(() => checkSuite(r, 'trixie', 'test')).not.toThrow();
     expect(() => checkSuite(r, 'stable', 'test')).not.toThrow();
     expect(() => checkSuite(r, 'bookworm', 'test')).toThrow(/not "bookworm"/);
@@ -52,12 +55,49 @@ describe('suite sources', () => {
 
   it("takes each suite's mirror and keyring from the host, security suites from the security source", () => {
     expect(pickSources(['trixie', 'trixie-security'], {}, host)).toEqual([
-      { suite: 'trixie', mirror: 'http://mirror.invalid/debian', keyring: '/keys/archive.gpg' },
+      {
+        suite: 'trixie',
+        mirror: 'http://mirror.invalid/debian',
+        mirrors: ['http://mirror.invalid/debian'],
+        keyring: '/keys/archive.gpg',
+      },
       {
         suite: 'trixie-security',
         mirror: 'http://mirror.invalid/debian-security',
+        mirrors: ['http://mirror.invalid/debian-security'],
         keyring: '/keys/archive.gpg',
       },
+    ]);
+  });
+
+  it('lists every mirror to try: several configured ones in order, or the host sources of one archive', () => {
+    const [configured] = pickSources(
+      ['trixie'],
+      { debianMirror: 'http://a.invalid/, http://b.invalid http://a.invalid' },
+      host,
+    );
+    expect(configured?.mirrors).toEqual(['http://a.invalid', 'http://b.invalid']);
+    const withOthers = [
+      ...host,
+      {
+        uri: 'http://other.invalid/debian',
+        suites: ['trixie'],
+        components: ['main'],
+        signedBy: '/keys/archive.gpg',
+      },
+      {
+        uri: 'http://third-party.invalid',
+        suites: ['trixie'],
+        components: ['main'],
+        signedBy: '/keys/vendor.gpg',
+      },
+    ];
+    expect(pickSources(['trixie'], {}, withOthers)[0]?.mirrors).toEqual([
+      'http://other.invalid/debian',
+    ]);
+    expect(pickSources(['trixie-updates'], {}, withOthers)[0]?.mirrors).toEqual([
+      'http://mirror.invalid/debian',
+      'http://other.invalid/debian',
     ]);
   });
 

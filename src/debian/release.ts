@@ -16,8 +16,11 @@ export interface Release {
   date: Date | undefined;
   validUntil: Date | undefined;
   acquireByHash: boolean;
-  /** `No-Support-for-Architecture-all: Packages`: arch `all` packages live only in binary-all. */
-  allInSeparateIndex: boolean;
+  /**
+   * `No-Support-for-Architecture-all: Packages`: the per-arch `Packages` indexes also list every
+   * `Architecture: all` package, so clients do not fetch `binary-all` (Debian's archive says so).
+   */
+  allInArchIndexes: boolean;
   architectures: string[];
   components: string[];
   /** Path under `dists/<suite>/` → its SHA256 and size. */
@@ -95,7 +98,9 @@ export function parseRelease(signedText: string, what: string, now = new Date())
     date,
     validUntil,
     acquireByHash: paragraph.get('acquire-by-hash') === 'yes',
-    allInSeparateIndex: (paragraph.get('no-support-for-architecture-all') ?? '') === 'Packages',
+    allInArchIndexes: (paragraph.get('no-support-for-architecture-all') ?? '')
+      .split(/\s+/)
+      .includes('Packages'),
     architectures: (paragraph.get('architectures') ?? '').split(/\s+/).filter(Boolean),
     components: (paragraph.get('components') ?? '').split(/\s+/).filter(Boolean),
     files,

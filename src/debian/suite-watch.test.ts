@@ -25,7 +25,7 @@ describe('suite change checks', () => {
   afterAll(() => new Promise<void>((r) => server.close(() => r())));
 
   it('costs one 304 when the InRelease is unchanged', async () => {
-    const source = { suite: 'stable', mirror: url, keyring: '' };
+    const source = { suite: 'stable', mirror: url, mirrors: [url], keyring: '' };
     const first = await pollSuite(source, undefined);
     expect(first.changed).toBe(true);
     const again = await pollSuite(source, first.state);

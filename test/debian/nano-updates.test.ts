@@ -104,8 +104,8 @@ describe('nano updates', () => {
       const config = {
         ...loadConfig({}),
         queuePrefix: uniqueName('suites'),
-        debianMirror: repo.url,
-        debianSecurityMirror: repo.url,
+        debianMirror: [repo.url],
+        debianSecurityMirror: [repo.url],
         debianKeyring: repo.keyring,
       };
       const recipes = [

@@ -7,13 +7,14 @@ import { createDebianBuilder } from '../../src/build/debian/index.ts';
 import { hostArch } from '../../src/build/host-arch.ts';
 import { loadRecipeFile } from '../../src/recipe/index.ts';
 import type { Recipe } from '../../src/recipe/schema.ts';
+import { testCacheDir } from '../helpers/stack.ts';
 import { buildInput } from './fixtures.ts';
 
 /*
  * The shipped recipes against the real Debian archive, through the host's apt sources (mirror
- * and keyring). Lean on purpose: host arch only, and one package cache shared by every run.
+ * and keyring). Lean on purpose: host arch only, and one package cache per test run (no result depends on an earlier run).
  */
-const cacheDir = path.join(os.tmpdir(), 'kiln-test-cache');
+const cacheDir = testCacheDir();
 const builder = createDebianBuilder({
   settings: () => ({ cacheDir }),
   sourceDateEpoch: () => undefined,

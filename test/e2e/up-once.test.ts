@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import { afterAll, describe, expect, it } from 'vitest';
-import { testRegistryHost, uniqueName } from '../helpers/stack.ts';
+import { testCacheDir, testRegistryHost, uniqueName } from '../helpers/stack.ts';
 
 /*
  * The demo's path, end to end on real parts: `kiln up --once --verify static` with no
@@ -24,7 +24,7 @@ describe('kiln up --once (the demo)', () => {
     const env = {
       ...process.env,
       KILN_STATE_DIR: state,
-      KILN_CACHE_DIR: path.join(os.tmpdir(), 'kiln-test-cache'),
+      KILN_CACHE_DIR: testCacheDir(),
       KILN_REGISTRY: `${testRegistryHost()}/${namespace}`,
       KILN_REDIS_URL: '',
       KILN_LOG_LEVEL: 'warn',

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { mkdir, mkdtemp, readFile, rm, writeFile, chmod } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
@@ -37,6 +38,19 @@ export interface FakePackage {
   suite?: string;
 }
 
+/** How the repository misbehaves, as real mirrors do mid-sync. Mutable: tests flip it between requests. */
+export interface MirrorFaults {
+  /**
+   * Plain index names (`…/Packages.gz`, `…/Packages.xz`, `…/Packages`) answer with their previous
+   * content (before the last {@link DebianTestRepo.update}; an empty index before any update), while
+   * InRelease already describes the new one. `true` for every index, or the names to break
+   * (relative to `dists/<suite>/`, e.g. `main/binary-amd64/Packages.gz`).
+   */
+  staleIndexes: boolean | string[];
+  /** `by-hash/SHA256/<hex>` copies answer 404. */
+  byHashMissing: boolean;
+}
+
 export interface DebianTestRepo {
   /** Mirror root URL, e.g. `http://127.0.0.1:1234`. */
   url: string;
@@ -45,9 +59,35 @@ export interface DebianTestRepo {
   keyring: string;
   /** A keyring with another key, for bad-signature tests. */
   otherKeyring: string;
+  /** Every request's path (and query), in order. */
+  requests: string[];
+  /** The mirror's current misbehaviour; all off by default. */
+  faults: MirrorFaults;
   /** Rewrites a file under the repository root (for tampering tests). */
   tamper(relPath: string, change: (data: Buffer) => Buffer): Promise<void>;
+  /**
+   * Publishes a new state at the same URL, as the archive does: new pool files, new indexes (the
+   * old ones kept as by-hash copies and as the stale content of {@link MirrorFaults.staleIndexes}),
+   * and a newly signed InRelease.
+   */
+  update(packages: FakePackage[]): Promise<void>;
   close(): Promise<void>;
+}
+
+/** How the repository is laid out; the defaults look like a current Debian mirror. */
+export interface DebianRepoOptions {
+  suites?: string[];
+  archs?: string[];
+  /** Write `by-hash/SHA256/<hex>` copies and `Acquire-By-Hash: yes` (default true). */
+  byHash?: boolean;
+  /**
+   * Also write `binary-all` indexes (every `Architecture: all` package, which the per-arch indexes
+   * list too) and name `all` in Architectures (default true). With {@link noAllInArchIndexes}
+   * false, the Release omits `No-Support-for-Architecture-all: Packages`, as older archives did.
+   */
+  binaryAll?: boolean;
+  /** Write `No-Support-for-Architecture-all: Packages`, as Debian's archive does (default true). */
+  noAllInArchIndexes?: boolean;
 }
 
 async function gpg(home: string, args: string[], input?: string): Promise<string> {
@@ -171,76 +211,130 @@ async function buildByHand(p: FakePackage, arch: string, out: string): Promise<v
   );
 }
 
+const compressors: Record<string, (text: string) => Promise<Buffer>> = {
+  Packages: (text) => Promise.resolve(Buffer.from(text)),
+  'Packages.gz': (text) => Promise.resolve(gzipSync(text)),
+  'Packages.xz': async (text) =>
+    (await execa('xz', ['-c'], { input: text, encoding: 'buffer' })).stdout as Buffer,
+};
+
 /** Builds, indexes, signs and serves a repository with the given packages. */
 export async function makeDebianRepo(
   packages: FakePackage[],
-  options: { suites?: string[]; archs?: string[] } = {},
+  options: DebianRepoOptions = {},
 ): Promise<DebianTestRepo> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'kiln-debrepo-'));
   const archs = options.archs ?? ['amd64', 'arm64'];
   const suites = options.suites ?? [...new Set(packages.map((p) => p.suite ?? 'stable'))];
+  const byHash = options.byHash ?? true;
+  const binaryAll = options.binaryAll ?? true;
+  const noAllInArchIndexes = options.noAllInArchIndexes ?? true;
   const [signer, other] = await Promise.all([makeKey(dir, 'signer'), makeKey(dir, 'other')]);
-  const work = path.join(dir, 'work');
-  for (const suite of suites) {
-    const pool = path.join(dir, 'pool', suite);
-    await mkdir(pool, { recursive: true });
-    for (const p of packages.filter((x) => (x.suite ?? 'stable') === suite)) {
-      const arch = p.arch ?? 'amd64';
-      const out = path.join(pool, `${p.name}_${p.version.replace(/:/g, '%3a')}_${arch}.deb`);
-      if (p.rawDataEntries) await buildByHand(p, arch, out);
-      else await buildWithDpkgDeb(p, arch, work, out);
-    }
-    const dists = path.join(dir, 'dists', suite);
-    for (const arch of archs) {
-      const bin = path.join(dists, 'main', `binary-${arch}`);
-      await mkdir(bin, { recursive: true });
-      const { stdout } = await execa(
-        'apt-ftparchive',
-        ['--arch', arch, 'packages', `pool/${suite}`],
-        { cwd: dir },
-      );
-      const text = stdout.length > 0 ? `${stdout}\n` : '';
-      await writeFile(path.join(bin, 'Packages'), text);
-      await writeFile(path.join(bin, 'Packages.gz'), gzipSync(text));
-      await execa('xz', ['-k', '-f', path.join(bin, 'Packages')]);
-    }
-    const { stdout: release } = await execa(
-      'apt-ftparchive',
-      [
-        '-o',
-        `APT::FTPArchive::Release::Suite=${suite}`,
-        '-o',
-        `APT::FTPArchive::Release::Codename=${suite}`,
-        '-o',
-        `APT::FTPArchive::Release::Architectures=${archs.join(' ')}`,
-        '-o',
-        'APT::FTPArchive::Release::Components=main',
-        'release',
-        '.',
-      ],
-      { cwd: dists },
-    );
-    await writeFile(path.join(dists, 'Release'), `${release}\n`);
-    await gpg(signer.home, [
-      '--clearsign',
-      '--output',
-      path.join(dists, 'InRelease'),
-      path.join(dists, 'Release'),
-    ]);
-  }
-  await rm(work, { recursive: true, force: true });
+  /** Content-addressed copies of every index ever published (what by-hash serves). */
+  const byHashStore = new Map<string, Buffer>();
+  /** `dists/<suite>/<name>` → the content it had before the last update. */
+  const previous = new Map<string, Buffer>();
 
+  async function publish(set: FakePackage[]): Promise<void> {
+    const work = path.join(dir, 'work');
+    for (const suite of suites) {
+      const pool = path.join(dir, 'pool', suite);
+      await rm(pool, { recursive: true, force: true });
+      await mkdir(pool, { recursive: true });
+      for (const p of set.filter((x) => (x.suite ?? 'stable') === suite)) {
+        const arch = p.arch ?? 'amd64';
+        const out = path.join(pool, `${p.name}_${p.version.replace(/:/g, '%3a')}_${arch}.deb`);
+        if (p.rawDataEntries) await buildByHand(p, arch, out);
+        else await buildWithDpkgDeb(p, arch, work, out);
+      }
+      const dists = path.join(dir, 'dists', suite);
+      const indexArchs = binaryAll ? [...archs, 'all'] : archs;
+      for (const arch of indexArchs) {
+        const bin = path.join(dists, 'main', `binary-${arch}`);
+        await mkdir(bin, { recursive: true });
+        // apt-ftparchive --arch X lists X and `all`; binary-all itself holds only `all`.
+        const { stdout } = await execa(
+          'apt-ftparchive',
+          ['--arch', arch === 'all' ? 'none' : arch, 'packages', `pool/${suite}`],
+          { cwd: dir },
+        );
+        const text = stdout.length > 0 ? `${stdout}\n` : '';
+        for (const [name, compress] of Object.entries(compressors)) {
+          const file = path.join(bin, name);
+          const old = await readFile(file).catch(() => undefined);
+          previous.set(path.relative(dir, file), old ?? (await compress('')));
+          const body = await compress(arch === 'all' ? allOnly(text) : text);
+          await writeFile(file, body);
+          byHashStore.set(createHash('sha256').update(body).digest('hex'), body);
+        }
+      }
+      const { stdout: release } = await execa(
+        'apt-ftparchive',
+        [
+          '-o',
+          `APT::FTPArchive::Release::Suite=${suite}`,
+          '-o',
+          `APT::FTPArchive::Release::Codename=${suite}`,
+          '-o',
+          `APT::FTPArchive::Release::Architectures=${(binaryAll ? ['all', ...archs] : archs).join(' ')}`,
+          '-o',
+          'APT::FTPArchive::Release::Components=main',
+          'release',
+          '.',
+        ],
+        { cwd: dists },
+      );
+      const extra = [
+        ...(byHash ? ['Acquire-By-Hash: yes'] : []),
+        ...(binaryAll && noAllInArchIndexes ? ['No-Support-for-Architecture-all: Packages'] : []),
+      ];
+      const text = release.replace(/^MD5Sum:/m, `${extra.map((l) => `${l}\n`).join('')}MD5Sum:`);
+      await writeFile(path.join(dists, 'Release'), `${text}\n`);
+      await gpg(signer.home, [
+        '--clearsign',
+        '--output',
+        path.join(dists, 'InRelease'),
+        path.join(dists, 'Release'),
+      ]);
+    }
+    await rm(work, { recursive: true, force: true });
+  }
+  await publish(packages);
+
+  const requests: string[] = [];
+  const faults: MirrorFaults = { staleIndexes: false, byHashMissing: false };
+  const isStale = (rel: string): boolean => {
+    const m = /^dists\/[^/]+\/(.+)$/.exec(rel);
+    if (!m?.[1] || !/\/Packages(\.gz|\.xz)?$/.test(m[1])) return false;
+    return (
+      faults.staleIndexes === true ||
+      (Array.isArray(faults.staleIndexes) && faults.staleIndexes.includes(m[1]))
+    );
+  };
   const server: Server = createServer((req, res) => {
-    const rel = decodeURIComponent((req.url ?? '/').split('?')[0] ?? '/');
-    const file = path.join(dir, path.normalize(rel));
+    requests.push(req.url ?? '/');
+    const rel = path.posix
+      .normalize(decodeURIComponent((req.url ?? '/').split('?')[0] ?? '/'))
+      .replace(/^\/+/, '');
+    const send = (body: Buffer | undefined): void => {
+      if (body) res.writeHead(200, { 'content-length': body.length }).end(body);
+      else res.writeHead(404).end();
+    };
+    const hashed = /^dists\/.+\/by-hash\/SHA256\/([a-f0-9]{64})$/.exec(rel);
+    if (hashed) {
+      send(faults.byHashMissing || !byHash ? undefined : byHashStore.get(hashed[1] ?? ''));
+      return;
+    }
+    if (isStale(rel)) {
+      send(previous.get(rel));
+      return;
+    }
+    const file = path.join(dir, rel);
     if (!file.startsWith(dir + path.sep)) {
       res.writeHead(403).end();
       return;
     }
-    readFile(file).then(
-      (body) => res.writeHead(200, { 'content-length': body.length }).end(body),
-      () => res.writeHead(404).end(),
-    );
+    readFile(file).then(send, () => send(undefined));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const address: AddressInfo | string | null = server.address();
@@ -252,13 +346,22 @@ export async function makeDebianRepo(
     dir,
     keyring: signer.keyring,
     otherKeyring: other.keyring,
+    requests,
+    faults,
     async tamper(relPath, change) {
       const file = path.join(dir, relPath);
       await writeFile(file, change(await readFile(file)));
     },
+    update: publish,
     async close() {
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** The `Architecture: all` paragraphs of an index text. */
+function allOnly(text: string): string {
+  const paragraphs = text.split(/\n\n+/).filter((p) => /^Architecture: all$/m.test(p));
+  return paragraphs.length > 0 ? `${paragraphs.join('\n\n')}\n\n` : '';
 }

@@ -12,6 +12,11 @@ export function testRegistryHost(): string {
   return inject('registryHost');
 }
 
+/** This run's own cache folder (KILN_CACHE_DIR): shared by the tests of one run, never across runs. */
+export function testCacheDir(): string {
+  return inject('cacheDir');
+}
+
 /** A prefix no other test uses: BullMQ keys, repository names. */
 export function uniqueName(base: string): string {
   return `${base}-${randomBytes(4).toString('hex')}`;

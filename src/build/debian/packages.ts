@@ -20,17 +20,20 @@ export async function fetchDebs(
   cacheDir: string,
   options: { signal?: AbortSignal; concurrency?: number } = {},
 ): Promise<FetchedDeb[]> {
-  const mirrors = new Map(sources.map((s) => [s.suite, s.mirror]));
+  const mirrors = new Map(sources.map((s) => [s.suite, s.mirrors]));
   const limit = pLimit(options.concurrency ?? 6);
   return Promise.all(
     lock.packages.map((locked) =>
       limit(async () => {
-        const mirror = mirrors.get(locked.suite);
-        if (!mirror)
+        const suiteMirrors = mirrors.get(locked.suite);
+        if (!suiteMirrors)
           throw new PermanentError(
             `lockfile for ${lock.arch}: package ${locked.name} is from suite ${locked.suite}, which the lockfile does not list`,
           );
-        return { locked, bytes: await fetchDeb({ ...locked, mirror }, cacheDir, options.signal) };
+        return {
+          locked,
+          bytes: await fetchDeb({ ...locked, mirrors: suiteMirrors }, cacheDir, options.signal),
+        };
       }),
     ),
   );

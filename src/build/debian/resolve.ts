@@ -10,8 +10,8 @@ import type { Recipe, RecipeContents } from '../../recipe/schema.ts';
 /** Where the archive is read from and cached; defaults from kiln's configuration. */
 export interface ArchiveSettings {
   cacheDir: string;
-  debianMirror?: string | undefined;
-  debianSecurityMirror?: string | undefined;
+  debianMirror?: string | readonly string[] | undefined;
+  debianSecurityMirror?: string | readonly string[] | undefined;
   debianKeyring?: string | undefined;
 }
 
