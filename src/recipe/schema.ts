@@ -182,6 +182,8 @@ export const contentsSchema = z.strictObject({
 });
 
 const npmUrl = /^npm:(@[a-z0-9][a-z0-9._~-]*\/)?[a-z0-9][a-z0-9._~-]*$/;
+/** `github:<owner>/<repo>/<path>`: a file on the configured GitHub's web side. */
+export const githubFileUrl = /^github:[A-Za-z0-9][A-Za-z0-9-]*\/[A-Za-z0-9._-]+\/\S+$/;
 
 export const fileSchema = z
   .strictObject({
@@ -189,16 +191,33 @@ export const fileSchema = z
      * Where to fetch from; `${version}` is replaced by the upstream version. `npm:<package>` is
      * that npm package's tarball at the upstream version, fetched from KILN_NPM_REGISTRY (default:
      * the host's npm configuration) and checked against the registry's published `integrity`.
+     * `github:<owner>/<repo>/<path>` is `<path>` on the web side of the GitHub kiln watches
+     * (KILN_GITHUB_API_URL: `https://github.com/…` for GitHub's public API, `https://host/…` for
+     * GitHub Enterprise Server's `https://host/api/v3`), e.g. a release's source archive.
      * @example url: https://example.org/tool-${version}.tar.gz
      */
     url: z
       .string()
       .min(1)
-      .refine((u) => !u.startsWith('npm:') || npmUrl.test(u), 'expected npm:<package>'),
+      .refine((u) => !u.startsWith('npm:') || npmUrl.test(u), 'expected npm:<package>')
+      .refine(
+        (u) => !u.startsWith('github:') || githubFileUrl.test(u),
+        'expected github:<owner>/<repo>/<path>',
+      ),
     /** Expected SHA-256 of the file (64 hex characters). */
     sha256: sha256Hex.optional(),
-    /** A checksums file (`sha256sum` format) published beside the file; `${version}` is replaced. */
-    'checksum-url': z.string().min(1).optional(),
+    /**
+     * A checksums file (`sha256sum` format) published beside the file; `${version}` is replaced.
+     * `github:<owner>/<repo>/<path>` as in `url`.
+     */
+    'checksum-url': z
+      .string()
+      .min(1)
+      .refine(
+        (u) => !u.startsWith('github:') || githubFileUrl.test(u),
+        'expected github:<owner>/<repo>/<path>',
+      )
+      .optional(),
     /** Path inside the image (or the build context for `dockerfile`). @example path: /usr/local/bin/tool */
     path: z.string().min(1),
     /** File mode, octal. @example mode: '0755' */

@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startLocalGithub } from '../../../test/servers/github/server.ts';
 import { PermanentError, TransientError } from '../../errors.ts';
 import { fetchFiles } from './fetch-files.ts';
 
@@ -107,5 +108,37 @@ describe('fetchFiles', () => {
         contextDir,
       }),
     ).rejects.toBeInstanceOf(TransientError);
+  });
+
+  it('fetches github: files from the configured GitHub’s web side (GHES: https://host for https://host/api/v3)', async () => {
+    const github = await startLocalGithub({ ghesPaths: true });
+    try {
+      github.archives.add('acme/hello', 'v1.0.0', tarball);
+      const contextDir = await mkdtemp(path.join(dir, 'ctx-'));
+      const webBase = github.apiUrl.replace(/\/api\/v3$/, '');
+      const out = await fetchFiles(
+        [
+          {
+            url: 'github:acme/hello/archive/v${version}.tar.gz',
+            sha256: sha(tarball),
+            path: 'src',
+            extract: true,
+            'strip-components': 1,
+          },
+        ],
+        { version: '1.0.0', contextDir, githubApiUrl: github.apiUrl },
+      );
+      expect(await readFile(path.join(contextDir, 'src', 'hello.c'), 'utf8')).toContain('main');
+      expect(out[0]?.material.uri).toBe(`${webBase}/acme/hello/archive/v1.0.0.tar.gz`);
+      expect(github.archives.downloads.get('acme/hello@v1.0.0')).toBe(1);
+      await expect(
+        fetchFiles(
+          [{ url: 'github:acme/hello/archive/v9.tar.gz', sha256: sha(tarball), path: 'x' }],
+          { version: '9', contextDir, githubApiUrl: github.apiUrl },
+        ),
+      ).rejects.toThrow(`fetching ${webBase}/acme/hello/archive/v9.tar.gz: HTTP 404`);
+    } finally {
+      await github.close();
+    }
   });
 });

@@ -11,6 +11,7 @@ import type { BuildMaterial } from '../../queue/types.ts';
 import type { z } from 'zod';
 import type { fileSchema } from '../../recipe/schema.ts';
 import { runTool } from '../exec.ts';
+import { githubFileUrl } from '../files/github-url.ts';
 import { integrityParts, npmTarball } from '../files/npm-package.ts';
 
 type RecipeFile = z.infer<typeof fileSchema>;
@@ -28,7 +29,14 @@ export interface FetchedFile {
  */
 export async function fetchFiles(
   files: readonly RecipeFile[] | undefined,
-  options: { version: string; contextDir: string; signal?: AbortSignal; log?: Logger },
+  options: {
+    version: string;
+    contextDir: string;
+    signal?: AbortSignal;
+    log?: Logger;
+    /** KILN_GITHUB_API_URL, for `github:` URLs (default: kiln's configuration). */
+    githubApiUrl?: string;
+  },
 ): Promise<FetchedFile[]> {
   const out: FetchedFile[] = [];
   for (const file of files ?? []) {
@@ -37,7 +45,8 @@ export async function fetchFiles(
     const npm = spec.startsWith('npm:')
       ? await npmTarball(spec, options.version, options.signal)
       : undefined;
-    const url = npm?.url ?? spec;
+    // `github:<owner>/<repo>/<path>`: on the web side of the configured GitHub (KILN_GITHUB_API_URL).
+    const url = npm?.url ?? githubFileUrl(spec, options.githubApiUrl) ?? spec;
     const target = path.resolve(options.contextDir, file.path.replace(/^\/+/, ''));
     if (!target.startsWith(options.contextDir + path.sep)) {
       throw new PermanentError(`file ${url}: path ${file.path} leaves the build context`);
@@ -45,11 +54,7 @@ export async function fetchFiles(
     const expected =
       file.sha256 ??
       (file['checksum-url']
-        ? await checksumFrom(
-            file['checksum-url'].replaceAll('${version}', options.version),
-            url,
-            options.signal,
-          )
+        ? await checksumFrom(checksumUrlOf(file['checksum-url'], options), url, options.signal)
         : undefined);
     if (!expected && !npm)
       throw new PermanentError(
@@ -86,6 +91,11 @@ export async function fetchFiles(
     });
   }
   return out;
+}
+
+function checksumUrlOf(spec: string, options: { version: string; githubApiUrl?: string }): string {
+  const expanded = spec.replaceAll('${version}', options.version);
+  return githubFileUrl(expanded, options.githubApiUrl) ?? expanded;
 }
 
 async function download_(

@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { GithubArchives } from './archive.ts';
 import { handleGraphql } from './graphql.ts';
 import { handleRest, sendJson } from './rest.ts';
 import { GithubState, newStats } from './state.ts';
@@ -8,6 +9,8 @@ export interface LocalGithub {
   /** What KILN_GITHUB_API_URL is set to: `http://127.0.0.1:<port>` (or `…/api/v3` with `ghesPaths`). */
   apiUrl: string;
   state: GithubState;
+  /** The web side's source archives (`/<owner>/<repo>/archive/<tag>.tar.gz`), served at the server's root. */
+  archives: GithubArchives;
   close(): Promise<void>;
 }
 
@@ -25,6 +28,7 @@ export interface LocalGithubOptions {
  */
 export async function startLocalGithub(options: LocalGithubOptions = {}): Promise<LocalGithub> {
   const state = new GithubState(new Set(options.tokens ?? []), options.limits);
+  const archives = new GithubArchives();
   let origin = '';
   const restBase = options.ghesPaths ? '/api/v3' : '';
   const server: Server = createServer((req, res) => {
@@ -35,6 +39,8 @@ export async function startLocalGithub(options: LocalGithubOptions = {}): Promis
       const url = new URL(req.url ?? '/', origin);
       const graphqlPath = options.ghesPaths ? '/api/graphql' : '/graphql';
       if (url.pathname.startsWith('/_kiln/')) return control(state, url, raw, res);
+      // The web side lives at the root, beside GHES's /api/v3, as github.com's does beside api.github.com.
+      if (archives.handle(req, res, url, origin)) return;
       if (req.method === 'POST' && url.pathname === graphqlPath) {
         handleGraphql(state, origin + restBase, req, res, raw).catch((error: unknown) =>
           sendJson(res, 500, { message: String(error) }),
@@ -54,6 +60,7 @@ export async function startLocalGithub(options: LocalGithubOptions = {}): Promis
   return {
     apiUrl: origin + restBase,
     state,
+    archives,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
