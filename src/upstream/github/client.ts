@@ -1,5 +1,5 @@
 import Bottleneck from 'bottleneck';
-import { Octokit } from '@octokit/core';
+import { Octokit } from '@octokit/rest';
 import { retry } from '@octokit/plugin-retry';
 import { throttling } from '@octokit/plugin-throttling';
 import { fetch as undiciFetch, Response } from 'undici';
@@ -32,7 +32,7 @@ export function graphqlUrl(apiUrl: string): string {
 let instances = 0;
 
 /**
- * An Octokit with plugin-throttling (primary and secondary limits, Retry-After) and plugin-retry
+ * @octokit/rest's Octokit (typed REST endpoints, pagination) with plugin-throttling (primary and secondary limits, Retry-After) and plugin-retry
  * (5xx backoff). Primary-limit exhaustion is not waited out here: the error reaches the watcher,
  * which pauses every GitHub check until the reset while other sources go on.
  */

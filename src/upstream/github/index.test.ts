@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startLocalGithub, type LocalGithub } from '../../../test/servers/github/server.ts';
+import { newStats } from '../../../test/servers/github/state.ts';
 import { testSourceContext } from '../../../test/servers/context.ts';
 import { PermanentError } from '../../errors.ts';
 import { createLogger } from '../../log.ts';
@@ -160,6 +161,33 @@ describe('github source over REST', () => {
     expect(third.unchanged).toBe(false);
     expect(third.releases[0]?.version).toBe('3.0.0');
     expect(gh.state.buckets.core.remaining).toBe(remaining - 1);
+  });
+
+  it('follows Link pagination up to restPages, a point a page; unchanged, it is one free 304', async () => {
+    gh.state.addRepo('o/long', { releases: 150 });
+    const open = (restPages?: number) =>
+      githubSource.open(
+        testSourceContext(
+          { GITHUB_TOKEN: token, KILN_GITHUB_API_URL: gh.apiUrl },
+          { sourceOptions: { github: { graphql: false, retryBaseMs: 5, restPages } } },
+        ),
+      );
+    const onePage = await open().fetch(item('o/long'));
+    expect(onePage.releases).toHaveLength(100);
+    expect(gh.state.stats.restRequests).toBe(1);
+
+    gh.state.stats = newStats();
+    const client = open(3);
+    const all = await client.fetch(item('o/long'));
+    expect(all.releases).toHaveLength(150);
+    expect(all.releases.at(-1)?.version).toBe('1.0.0');
+    expect(gh.state.stats).toMatchObject({ restRequests: 2, restPoints: 2 });
+    expect(client.stats?.().restPointsSpent).toBe(2);
+
+    const again = await client.fetch(item('o/long'));
+    expect(again).toMatchObject({ unchanged: true });
+    expect(again.releases).toHaveLength(150);
+    expect(gh.state.stats).toMatchObject({ restRequests: 3, restPoints: 2, notModified: 1 });
   });
 
   it('is used without a token, retries an injected 502, maps 404', async () => {

@@ -21,6 +21,8 @@ export interface GithubSourceOptions extends GithubClientOptions {
   reservePoints?: number;
   /** Use GraphQL batches when a token is configured (default true). */
   graphql?: boolean;
+  /** Pages of 100 the REST fallback reads per repository on a change (default 1; a point each). */
+  restPages?: number;
 }
 
 const repoPattern = /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/;
@@ -56,7 +58,9 @@ export const githubSource: UpstreamSource = {
     };
 
     const viaRest = (item: WatchItem): Promise<FetchResult> =>
-      restLimit(() => fetchRepoRest(ctx, octokit, core, item.ref, useOf(item)));
+      restLimit(() =>
+        fetchRepoRest(ctx, octokit, core, item.ref, useOf(item), options.restPages ?? 1),
+      );
 
     const fetchMany = async (items: WatchItem[]): Promise<(FetchResult | Error)[]> => {
       const out: (FetchResult | Error)[] = new Array<FetchResult | Error>(items.length);
