@@ -354,19 +354,3 @@ describe('/queues dashboard', () => {
     expect(res.statusCode).toBe(403);
   });
 });
-
-describe('webhook routes', () => {
-  it('registers the watcher plugin it is given', async () => {
-    const withHooks = await createApiServer({
-      config,
-      redis,
-      log,
-      watcherRoutes: async (scope) => {
-        scope.post('/webhooks/github', async () => ({ accepted: true }));
-      },
-    });
-    const res = await withHooks.inject({ method: 'POST', url: '/webhooks/github', payload: {} });
-    await withHooks.close();
-    expect(res.json()).toEqual({ accepted: true });
-  });
-});
