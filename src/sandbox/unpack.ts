@@ -30,6 +30,46 @@ const manifestSchema = z.object({
 
 const isRoot = process.getuid?.() === 0;
 
+const whiteoutPrefix = '.wh.';
+const opaqueMarker = '.wh..wh..opq';
+
+/**
+ * What a layer path means as a whiteout. Refuses names that would remove the root or climb out of
+ * it (`.wh.`, `.wh..`, `.wh...`), a whiteout that is not the last segment (`a/.wh.b/c`) and a
+ * whiteout of a whiteout. AUFS metadata (`.wh..wh.plnk`, …) is skipped, as containers/storage does.
+ */
+export function classifyWhiteout(
+  rel: string,
+  what: string,
+): 'none' | 'file' | 'opaque' | 'aufs-metadata' {
+  const segments = rel.split('/');
+  const last = segments.length - 1;
+  const refuse = (why: string): never => {
+    throw new PermanentError(`${what}: refusing whiteout ${JSON.stringify(rel)}: ${why}`);
+  };
+  for (const [i, seg] of segments.entries()) {
+    if (!seg.startsWith(whiteoutPrefix)) continue;
+    if (seg.startsWith(whiteoutPrefix + whiteoutPrefix))
+      return seg === opaqueMarker && i === last ? 'opaque' : 'aufs-metadata';
+    if (i !== last) refuse('entries under a whiteout are not allowed');
+    const name = seg.slice(whiteoutPrefix.length);
+    if (name === '' || name === '.' || name === '..')
+      refuse(`it names ${name === '..' ? 'the folder above its own' : 'its own folder'}`);
+    return 'file';
+  }
+  return 'none';
+}
+
+/** `target` itself when it lies strictly inside `root`; a PermanentError naming the entry otherwise. */
+function insideRoot(root: string, target: string, entry: string, what: string): string {
+  const rel = path.relative(root, target);
+  if (rel === '' || rel === '..' || rel.startsWith('../') || path.isAbsolute(rel))
+    throw new PermanentError(
+      `${what}: refusing whiteout ${JSON.stringify(entry)}: it would remove ${rel === '' ? 'the root' : 'a path outside the root'}`,
+    );
+  return target;
+}
+
 /**
  * Unpacks an image's layers from an OCI layout into `dest`, in order, applying whiteouts, as a
  * runtime would. Every path is checked and resolved inside `dest`: a hostile layer cannot write
@@ -110,16 +150,32 @@ async function applyEntry(
   checkLayerPath(rel, what);
   const dir = path.posix.dirname(rel);
   const base = path.posix.basename(rel);
-  if (base === '.wh..wh..opq') {
-    const target = await secureJoin(dest, dir, true, knownDirs);
+  const whiteout = classifyWhiteout(rel, what);
+  if (whiteout === 'aufs-metadata') return;
+  if (whiteout === 'opaque') {
+    const target = await secureJoin(dest, dir === '.' ? '' : dir, true, knownDirs);
+    const st = await lstat(target).catch(() => undefined);
+    if (st && !st.isDirectory())
+      throw new PermanentError(
+        `${what}: refusing opaque whiteout ${JSON.stringify(header.name)}, its folder is not a directory`,
+      );
     for (const name of await readdir(target).catch(() => [] as string[]))
-      await rm(path.join(target, name), { recursive: true, force: true });
+      await rm(insideRoot(dest, path.join(target, name), header.name, what), {
+        recursive: true,
+        force: true,
+      });
     knownDirs.clear();
     return;
   }
-  if (base.startsWith('.wh.')) {
+  if (whiteout === 'file') {
     const parent = await secureJoin(dest, dir === '.' ? '' : dir, true, knownDirs);
-    await rm(path.join(parent, base.slice(4)), { recursive: true, force: true });
+    const removed = insideRoot(
+      dest,
+      path.join(parent, base.slice(whiteoutPrefix.length)),
+      header.name,
+      what,
+    );
+    await rm(removed, { recursive: true, force: true });
     knownDirs.clear();
     return;
   }
