@@ -136,45 +136,47 @@ describe.skipIf(hostArch() !== 'amd64')('kiln up --once against a local Debian r
     for (const d of dirs) await rm(d, { recursive: true, force: true });
   });
 
-  it('publishes, signs and verifies; a dependency update is -r1 and moves the floating tags; then nothing is due', async () => {
+  /** A recipes folder holding `recipe`, its own state, cache, queue prefix and registry namespace, and `kiln` run as a process. */
+  async function setUp(recipe: string) {
     const work = await mkdtemp(path.join(os.tmpdir(), 'kiln-up-local-'));
     dirs.push(work);
     const recipes = path.join(work, 'recipes');
     const state = path.join(work, 'state');
     await mkdir(recipes, { recursive: true });
-    await writeFile(path.join(recipes, 'envtool.yaml'), recipeYaml);
+    await writeFile(path.join(recipes, 'envtool.yaml'), recipe);
     const namespace = uniqueName('local');
-    const registry: Registry = {
-      host: testRegistryHost(),
-      repository: `${namespace}/envtool`,
-    };
+    const registry: Registry = { host: testRegistryHost(), repository: `${namespace}/envtool` };
     // Nothing from the caller's KILN_* settings leaks in: every part is named here.
     const inherited = Object.fromEntries(
       Object.entries(process.env).filter(
         ([k]) => !k.startsWith('KILN_') && k !== 'SOURCE_DATE_EPOCH',
       ),
     );
-    const env = (prefix: string) => ({
-      ...inherited,
-      KILN_RECIPES_DIR: recipes,
-      KILN_STATE_DIR: state,
-      KILN_CACHE_DIR: path.join(work, 'cache'),
-      KILN_REGISTRY: `${registry.host}/${namespace}`,
-      KILN_REDIS_URL: testRedisUrl(),
-      KILN_QUEUE_PREFIX: prefix,
-      KILN_DEBIAN_MIRROR: repo.url,
-      KILN_DEBIAN_SECURITY_MIRROR: repo.url,
-      KILN_DEBIAN_KEYRING: repo.keyring,
-      KILN_LOG_LEVEL: 'warn',
-    });
     const prefix = uniqueName('up-local');
     const kiln = (args: string[], queuePrefix = prefix) =>
       execa('node', ['bin/kiln.js', ...args], {
-        env: env(queuePrefix),
+        env: {
+          ...inherited,
+          KILN_RECIPES_DIR: recipes,
+          KILN_STATE_DIR: state,
+          KILN_CACHE_DIR: path.join(work, 'cache'),
+          KILN_REGISTRY: `${registry.host}/${namespace}`,
+          KILN_REDIS_URL: testRedisUrl(),
+          KILN_QUEUE_PREFIX: queuePrefix,
+          KILN_DEBIAN_MIRROR: repo.url,
+          KILN_DEBIAN_SECURITY_MIRROR: repo.url,
+          KILN_DEBIAN_KEYRING: repo.keyring,
+          KILN_LOG_LEVEL: 'warn',
+        },
         extendEnv: false,
         reject: false,
         timeout: 600_000,
       });
+    return { registry, state, kiln };
+  }
+
+  it('publishes, signs and verifies; a dependency update is -r1 and moves the floating tags; then nothing is due', async () => {
+    const { registry, state, kiln } = await setUp(recipeYaml);
     const publicKey = path.join(state, 'keys', 'cosign.pub');
 
     // 1. First run: envtool 1.4-2 with libc-fake 1.0, published as -r0, signed and verified.
@@ -261,4 +263,22 @@ describe.skipIf(hostArch() !== 'amd64')('kiln up --once against a local Debian r
     expect(third.stdout).not.toMatch(/envtool\s+\S+\s+published/);
     expect(await tagDigest(registry, 'latest')).toBe(r1);
   }, 900_000);
+
+  it('publishes nothing when the image’s test fails', async () => {
+    const { registry, kiln } = await setUp(
+      recipeYaml.replace(
+        'expect-output: KILN_E2E=local-repository',
+        'expect-output: KILN_E2E=something-else',
+      ),
+    );
+    const run = await kiln(['up', '--once', '--verify', 'envtool']);
+    expect(run.exitCode, run.stdout + run.stderr).toBe(1);
+    // Today the detail is the publish job's "child … failed", not the test's reason: failureReason
+    // in src/run/once.ts reads getFailedChildrenValues, which lists only ignored failures.
+    expect(run.stdout).toMatch(/envtool\s+\S+\s+failed\s/);
+    expect(run.stdout).not.toMatch(/^verified/m);
+    const res = await fetch(`http://${registry.host}/v2/${registry.repository}/tags/list`);
+    const tags = res.status === 200 ? ((await res.json()) as { tags: string[] | null }).tags : [];
+    expect(tags ?? []).toEqual([]);
+  }, 600_000);
 });
