@@ -212,6 +212,15 @@ describe.skipIf(hostArch() !== 'amd64')('kiln up --once against a local Debian r
     expect(index.annotations?.['org.opencontainers.image.version']).toBe(version);
     for (const tag of [`${version}-r0`, version, '1.4', '1', 'latest'])
       expect(await tagDigest(registry, tag), tag).toBe(r0);
+    // Everything came from the local repository: its suites, then the .debs themselves.
+    expect(repo.requests).toEqual(
+      expect.arrayContaining([
+        '/dists/stable/InRelease',
+        '/dists/stable-security/InRelease',
+        `/pool/stable/envtool_${version}_amd64.deb`,
+        '/pool/stable/libc-fake_1.0_amd64.deb',
+      ]),
+    );
     expect(await sbomPackages(registry, r0)).toMatchObject({
       envtool: version,
       'libc-fake': '1.0',
