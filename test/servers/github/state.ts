@@ -147,16 +147,20 @@ export class GithubState {
     return repo;
   }
 
-  /** Publishes a new release (and its tag) at the front of the lists: the repository changes. */
+  /**
+   * Publishes a new release (and its tag) at the front of the lists: the repository changes.
+   * `at` dates it (default: now), e.g. a real release's date so no cooldown holds it.
+   */
   publish(
     fullName: string,
     tagName: string,
-    options: { prerelease?: boolean; draft?: boolean } = {},
+    options: { prerelease?: boolean; draft?: boolean; at?: Date } = {},
   ): void {
     const [owner = '', name = ''] = fullName.split('/');
     const repo = this.get(owner, name);
     if (!repo) throw new Error(`no repository ${fullName}`);
-    this.pushRelease(repo, tagName, new Date().toISOString().replace(/\.\d{3}/, ''), options);
+    const at = (options.at ?? new Date()).toISOString().replace(/\.\d{3}/, '');
+    this.pushRelease(repo, tagName, at, options);
   }
 
   private pushRelease(
