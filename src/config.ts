@@ -210,3 +210,24 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 
 /** The names of every variable kiln reads, for the README's table and `kiln --help`. */
 export const configVariables = Object.keys(envSchema) as KilnEnvName[];
+
+/**
+ * Every secret the configuration and environment hold, for the logger to mask (src/log.ts
+ * `registerSecrets`) at start-up: tokens, passwords, an inline signing key and each
+ * KILN_SECRET_* build secret. The password in KILN_REDIS_URL is registered where the URL is
+ * parsed (src/queue/redis-url.ts), which loading the configuration does.
+ */
+export function configSecrets(config: Config, env: NodeJS.ProcessEnv = process.env): string[] {
+  const out = [
+    config.githubToken,
+    config.githubWebhookSecret,
+    config.apiToken,
+    config.registryAuth?.password,
+    config.signingKeyPassword,
+    config.signingKey?.includes('-----BEGIN') ? config.signingKey : undefined,
+    ...Object.entries(env)
+      .filter(([name]) => name.startsWith('KILN_SECRET_'))
+      .map(([, value]) => value),
+  ];
+  return out.filter((v): v is string => v !== undefined && v !== '');
+}

@@ -1,5 +1,5 @@
-import { ConfigError, loadConfig, type Config } from '../config.ts';
-import { createLogger, registerSecret, type Logger } from '../log.ts';
+import { ConfigError, configSecrets, loadConfig, type Config } from '../config.ts';
+import { createLogger, registerSecrets, type Logger } from '../log.ts';
 
 /** Exit codes every command uses (documented in the README). */
 export const ExitCode = {
@@ -43,15 +43,7 @@ export function cliContext(options: { interactive?: boolean } = {}): CliContext 
     }
     throw error;
   }
-  for (const secret of [
-    config.githubToken,
-    config.signingKeyPassword,
-    config.registryAuth?.password,
-    config.apiToken,
-    config.githubWebhookSecret,
-  ]) {
-    registerSecret(secret);
-  }
+  registerSecrets(configSecrets(config));
   const level = options.interactive && !process.env.KILN_LOG_LEVEL ? 'warn' : config.logLevel;
   return { config, log: createLogger({ level }) };
 }

@@ -1,6 +1,6 @@
 import { UnrecoverableError, Worker, type ConnectionOptions, type Job } from 'bullmq';
 import { describeError, isPermanent } from '../errors.ts';
-import { maskSecrets, type Logger } from '../log.ts';
+import { maskJson, maskSecrets, type Logger } from '../log.ts';
 import { backoffDelay, backoffType } from './backoff.ts';
 import { QueueName } from './names.ts';
 import type { BuildJobData, BuildResult, PublishJobData, PublishResult } from './types.ts';
@@ -74,24 +74,29 @@ export function startWorkers(options: WorkerOptions): PipelineWorkers {
     );
     const log = options.log.child({ job: job.id, name: job.name, attempt: job.attemptsMade + 1 });
     try {
-      return await work({
-        jobId: job.id ?? '',
-        attempt: job.attemptsMade + 1,
-        signal: controller.signal,
-        progress: (update) => job.updateProgress(update),
-        appendLog: (line) => {
-          job.log(maskSecrets(line)).catch(() => {});
-        },
-        log,
-      });
+      // What a job returns is stored in Redis too.
+      return maskJson(
+        await work({
+          jobId: job.id ?? '',
+          attempt: job.attemptsMade + 1,
+          signal: controller.signal,
+          progress: (update) => job.updateProgress(maskJson(update)),
+          appendLog: (line) => {
+            job.log(maskSecrets(line)).catch(() => {});
+          },
+          log,
+        }),
+      );
     } catch (error) {
-      const reason = describeError(error);
+      // BullMQ stores the message as the job's failedReason and the stack in its stacktrace:
+      // both are masked before they reach Redis.
+      const reason = maskSecrets(describeError(error));
       if (isPermanent(error)) {
         log.error({ reason }, 'job failed permanently');
-        throw new UnrecoverableError(reason);
+        throw maskedError(new UnrecoverableError(reason));
       }
       log.warn({ reason }, 'job failed, will retry if attempts remain');
-      throw error;
+      throw maskedError(error);
     } finally {
       clearTimeout(timer);
       controllers.delete(controller);
@@ -133,4 +138,12 @@ export function startWorkers(options: WorkerOptions): PipelineWorkers {
       await Promise.all(workers.map((w) => w.close()));
     },
   };
+}
+
+/** The error with registered secrets masked in its message and stack, its class kept for backoff. */
+function maskedError(error: unknown): Error {
+  if (!(error instanceof Error)) return new Error(maskSecrets(String(error)));
+  error.message = maskSecrets(error.message);
+  if (error.stack) error.stack = maskSecrets(error.stack);
+  return error;
 }
