@@ -23,6 +23,8 @@ export interface FakePackage {
   preDepends?: string;
   provides?: string;
   multiArch?: 'same' | 'foreign' | 'allowed';
+  /** `Source:` as a Packages index writes it: `name` or `name (version)`. */
+  source?: string;
   /** Files: path inside the image → content (string or bytes) or `{ symlink }` or `{ data, mode }`. */
   files?: Record<
     string,
@@ -131,6 +133,7 @@ function controlText(p: FakePackage, arch: string): string {
     `Version: ${p.version}`,
     `Architecture: ${arch}`,
     'Maintainer: kiln tests <tests@kiln.invalid>',
+    ...(p.source ? [`Source: ${p.source}`] : []),
     ...(p.multiArch ? [`Multi-Arch: ${p.multiArch}`] : []),
     ...(p.preDepends ? [`Pre-Depends: ${p.preDepends}`] : []),
     ...(p.depends ? [`Depends: ${p.depends}`] : []),
@@ -162,7 +165,10 @@ async function buildWithDpkgDeb(
       await writeFile(file, content);
     }
   }
-  await execa('dpkg-deb', ['--root-owner-group', '-Zxz', '--build', root, out]);
+  // SOURCE_DATE_EPOCH clamps every mtime dpkg-deb writes: the same package gives the same bytes.
+  await execa('dpkg-deb', ['--root-owner-group', '-Zxz', '--build', root, out], {
+    env: { SOURCE_DATE_EPOCH: '1700000000' },
+  });
 }
 
 /** A .deb assembled by hand (ar + tar), so hostile entries dpkg-deb would refuse can be made. */
@@ -243,7 +249,7 @@ export async function makeDebianRepo(
       await mkdir(pool, { recursive: true });
       for (const p of set.filter((x) => (x.suite ?? 'stable') === suite)) {
         const arch = p.arch ?? 'amd64';
-        const out = path.join(pool, `${p.name}_${p.version.replace(/:/g, '%3a')}_${arch}.deb`);
+        const out = path.join(pool, `${p.name}_${p.version.replace(/^\d+:/, '')}_${arch}.deb`);
         if (p.rawDataEntries) await buildByHand(p, arch, out);
         else await buildWithDpkgDeb(p, arch, work, out);
       }
