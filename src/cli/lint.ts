@@ -4,7 +4,8 @@ import { lintPaths } from '../recipe/lint.ts';
 import { formatProblem } from '../recipe/problem.ts';
 import type { UpstreamRelease } from '../versioning/release.ts';
 import { cliContext, CliExit, ExitCode } from './context.ts';
-import { upstreamReleaseSource } from './plan.ts';
+import { releasesOnce } from '../watch/releases-once.ts';
+import { openCacheRedis } from './cache-redis.ts';
 import { printJson } from './table.ts';
 
 const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
@@ -24,15 +25,21 @@ export function registerLint(program: Command): void {
       const targets = paths.length > 0 ? paths : [config.recipesDir];
       let result = await lintPaths(targets);
       if (options.upstream && result.recipes.length > 0) {
-        // Offline lint first: only valid recipes are worth a request to their upstream.
-        const source = upstreamReleaseSource(config, log);
+        // Offline lint first: only valid recipes are worth a request to their upstream, and
+        // they are checked as one watcher cycle (GitHub recipes share GraphQL batches).
+        const cache = await openCacheRedis(config, log);
         const releases = new Map<string, UpstreamRelease[]>();
-        for (const { recipe } of result.recipes) {
-          try {
-            releases.set(recipe.name, await source(recipe));
-          } catch (error) {
-            log.warn({ recipe: recipe.name }, `upstream not checked: ${describeError(error)}`);
+        try {
+          const source = await releasesOnce({ config, log, redis: cache.redis }, result.recipes);
+          for (const { recipe } of result.recipes) {
+            try {
+              releases.set(recipe.name, await source(recipe));
+            } catch (error) {
+              log.warn({ recipe: recipe.name }, `upstream not checked: ${describeError(error)}`);
+            }
           }
+        } finally {
+          await cache.close();
         }
         result = await lintPaths(targets, { releasesOf: (recipe) => releases.get(recipe.name) });
       }

@@ -10,9 +10,9 @@ import { readEndpoints } from '../run/local-defaults.ts';
 import { configuredBuilders, planCycle, registryPublishedState } from '../run/planner.ts';
 import { loadRecipes, type LoadedRecipe } from '../recipe/load.ts';
 import { formatProblem, type Problem } from '../recipe/problem.ts';
-import { memoryValidatorCache } from '../upstream/cache.ts';
-import { sourceFor } from '../upstream/index.ts';
-import type { SourceClient, SourceContext } from '../upstream/types.ts';
+import type { SourceContext } from '../upstream/types.ts';
+import { releasesOnce } from '../watch/releases-once.ts';
+import { openCacheRedis } from './cache-redis.ts';
 import { cliContext } from './context.ts';
 import { printResult, renderTable, type ColorName } from './table.ts';
 
@@ -23,12 +23,16 @@ export interface PlanDeps {
   resolve?: boolean | undefined;
   published?: PublishedState | undefined;
   now?: Date | undefined;
+  /** Tuning of the sources (tests: GitHub's retry backoff). */
+  sourceOptions?: SourceContext['sourceOptions'];
 }
 
 export interface PlanReport {
   generatedAt: string;
   /** Where the published state came from, or why it is empty. */
   publishedState: string;
+  /** Where upstream validators (ETags) came from: the watcher's Redis cache, or memory. */
+  validatorCache: string;
   problems: (Problem & { text: string })[];
   recipes: RecipePlan[];
 }
@@ -63,29 +67,39 @@ export async function runPlan(
   const { recipes, problems } = await loadRecipes([config.recipesDir]);
   for (const p of problems)
     log.warn({ file: p.file, line: p.line, col: p.col }, `broken recipe skipped: ${p.message}`);
-  const releases = deps.releases ?? upstreamReleaseSource(config, log);
-  const { published, note } = deps.published
-    ? { published: deps.published, note: 'given' }
-    : await publishedFromRegistry(config, recipes, log);
-  const plans = await planCycle({
-    config,
-    log,
-    recipes,
-    releases,
-    published,
-    now,
-    builders: configuredBuilders(config),
-    resolve: deps.resolve !== false,
-  });
-  return {
-    generatedAt: now.toISOString(),
-    publishedState: note,
-    problems: problems.map((p) => ({
-      ...p,
-      text: formatProblem(p, { relativeTo: process.cwd() }),
-    })),
-    recipes: plans,
-  };
+  const cache = deps.releases ? undefined : await openCacheRedis(config, log);
+  try {
+    const releases =
+      deps.releases ??
+      (await releasesOnce({ config, log, redis: cache?.redis }, recipes, {
+        sourceOptions: deps.sourceOptions,
+      }));
+    const { published, note } = deps.published
+      ? { published: deps.published, note: 'given' }
+      : await publishedFromRegistry(config, recipes, log);
+    const plans = await planCycle({
+      config,
+      log,
+      recipes,
+      releases,
+      published,
+      now,
+      builders: configuredBuilders(config),
+      resolve: deps.resolve !== false,
+    });
+    return {
+      generatedAt: now.toISOString(),
+      publishedState: note,
+      validatorCache: cache?.note ?? 'given releases',
+      problems: problems.map((p) => ({
+        ...p,
+        text: formatProblem(p, { relativeTo: process.cwd() }),
+      })),
+      recipes: plans,
+    };
+  } finally {
+    await cache?.close();
+  }
 }
 
 /** The registry's state: KILN_REGISTRY, else the registry a running `kiln up` started. */
@@ -151,6 +165,7 @@ export function renderPlan(report: PlanReport, color = false): string {
     table,
     `${report.recipes.length} recipes, ${rows.length} streams: ${[...counts].map(([k, n]) => `${n} ${k}`).join(', ') || 'nothing to do'}; nothing enqueued`,
     `published state: ${report.publishedState}`,
+    `upstream validators: ${report.validatorCache}`,
   ];
   if (report.problems.length > 0)
     out.push(
@@ -159,31 +174,4 @@ export function renderPlan(report: PlanReport, color = false): string {
       ...report.problems.map((p) => `  ${p.text}`),
     );
   return `${out.join('\n')}\n`;
-}
-
-/**
- * The real release source: src/upstream's registry, each source opened once for this run, with
- * an in-memory validator cache (a one-shot command has nothing to revalidate against).
- */
-export function upstreamReleaseSource(config: Config, log: Logger): ReleaseSource {
-  const ctx: SourceContext = {
-    config,
-    log,
-    cache: memoryValidatorCache(),
-    maxBodyBytes: 32 * 1024 * 1024,
-    timeoutMs: 30_000,
-  };
-  const clients = new Map<string, SourceClient>();
-  return async (recipe) => {
-    const found = sourceFor(recipe.upstream);
-    if (!found)
-      throw new Error(`no upstream source for ${JSON.stringify(Object.keys(recipe.upstream))}`);
-    let client = clients.get(found.source.id);
-    if (!client) {
-      client = found.source.open(ctx);
-      clients.set(found.source.id, client);
-    }
-    return (await client.fetch({ recipe: recipe.name, ref: found.ref, upstream: recipe.upstream }))
-      .releases;
-  };
 }

@@ -15,33 +15,6 @@ import {
 } from '../plan/published-state.ts';
 import { readPublishedState } from '../publish/published-state.ts';
 import type { LoadedRecipe } from '../recipe/load.ts';
-import type { SourceContext, SourceClient, SourceId, UpstreamSource } from '../upstream/types.ts';
-
-/**
- * Releases from src/upstream's sources, one opened client per source for the whole process, so
- * batches, budgets and validators carry over between cycles.
- */
-export function upstreamReleases(
-  sources: ReadonlyMap<SourceId, UpstreamSource>,
-  ctx: SourceContext,
-): ReleaseSource {
-  const clients = new Map<SourceId, SourceClient>();
-  return async (recipe) => {
-    for (const source of sources.values()) {
-      const ref = source.refOf(recipe.upstream);
-      if (ref === undefined) continue;
-      let client = clients.get(source.id);
-      if (!client) {
-        client = source.open(ctx);
-        clients.set(source.id, client);
-      }
-      return (await client.fetch({ recipe: recipe.name, ref, upstream: recipe.upstream })).releases;
-    }
-    throw new Error(
-      `recipe ${recipe.name}: its upstream names no source kiln has (${[...sources.keys()].join(', ')})`,
-    );
-  };
-}
 
 /**
  * What the registry holds for each recipe: the source of truth the planner compares against.
