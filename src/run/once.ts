@@ -9,9 +9,9 @@ import { parseReference } from '../oci/reference.ts';
 import type { RecipePlan } from '../plan/plan-recipes.ts';
 import type { PipelineContext } from '../pipeline/context.ts';
 import { redisOptions } from '../queue/connection.ts';
-import { publishJobId as publishJobIdOf } from '../queue/ids.ts';
+import { buildJobId, publishJobId as publishJobIdOf } from '../queue/ids.ts';
 import { QueueName } from '../queue/names.ts';
-import type { PublishResult } from '../queue/types.ts';
+import type { BuildRequest, PublishResult } from '../queue/types.ts';
 import { which } from '../stack/packages.ts';
 import { verifyImage } from '../sign/verify.ts';
 
@@ -34,6 +34,7 @@ export async function waitForPlans(
 ): Promise<OnceOutcome[]> {
   const connection = redisOptions(config.redisUrl ?? '');
   const publishQueue = new Queue(QueueName.publish, { connection, prefix: config.queuePrefix });
+  const buildQueue = new Queue(QueueName.build, { connection, prefix: config.queuePrefix });
   const events = new QueueEvents(QueueName.publish, { connection, prefix: config.queuePrefix });
   await events.waitUntilReady();
   try {
@@ -63,7 +64,7 @@ export async function waitForPlans(
           return {
             ...base,
             outcome: 'failed',
-            detail: await failureReason(publishQueue, publishJobId, error),
+            detail: await failureReason(buildQueue, d.request, error),
           };
         }
       }),
@@ -72,20 +73,26 @@ export async function waitForPlans(
   } finally {
     await events.close();
     await publishQueue.close();
+    await buildQueue.close();
   }
 }
 
-/** The first failed build job's reason beats the publish job's "child failed". */
+/**
+ * The first failed build job's reason beats the publish job's "child … failed". With
+ * failParentOnFailure BullMQ records no child failure on the parent (getFailedChildrenValues
+ * lists only ignored ones), so the build jobs are read by their ids.
+ */
 async function failureReason(
-  publishQueue: Queue,
-  publishJobId: string,
+  buildQueue: Queue,
+  request: BuildRequest,
   error: unknown,
 ): Promise<string> {
-  const publish = await Job.fromId(publishQueue, publishJobId).catch(() => undefined);
-  const failures: Record<string, string> = publish
-    ? await publish.getFailedChildrenValues().catch(() => ({}))
-    : {};
-  return Object.values(failures)[0] ?? describeError(error);
+  for (const arch of request.archs) {
+    const id = buildJobId(request.recipe, request.version, request.inputsDigest, arch);
+    const build = await Job.fromId(buildQueue, id).catch(() => undefined);
+    if (build?.failedReason) return build.failedReason;
+  }
+  return describeError(error);
 }
 
 /** After a `--once` run: `kiln verify` and `skopeo inspect` of every image it published. */
