@@ -109,4 +109,36 @@ describe('kiln plan over GitHub recipes', () => {
     );
     expect(gh.state.stats).toMatchObject({ restRequests: 20, restPoints: 0, notModified: 20 });
   }, 300_000);
+
+  it('kiln lint --upstream checks the same way: 120 recipes in 2 GraphQL queries', async () => {
+    const work = await mkdtemp(path.join(os.tmpdir(), 'kiln-plan-gh-'));
+    dirs.push(work);
+    const recipes = path.join(work, 'recipes');
+    const repos = await writeRecipes(recipes, 120);
+    for (const r of repos) gh.state.addRepo(r, { releases: 3 });
+    await writeFile(
+      path.join(recipes, 'tool5.yaml'),
+      `name: tool5\ndescription: plan test\nlicense: MIT\nupstream:\n  github: ${repos[5] ?? ''}\nversions:\n  streams: ['1.x', '9.x']\nbuild:\n  builder: dockerfile\n  dockerfile: {}\n`,
+    );
+    const run = await execa('node', ['bin/kiln.js', 'lint', '--upstream', recipes], {
+      env: {
+        ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('KILN_'))),
+        GITHUB_TOKEN: token,
+        KILN_GITHUB_API_URL: gh.apiUrl,
+        KILN_STATE_DIR: path.join(work, 'state'),
+        KILN_LOG_LEVEL: 'warn',
+      },
+      extendEnv: false,
+      reject: false,
+      timeout: 300_000,
+    });
+    expect(run.exitCode, run.stderr).toBe(1);
+    expect(run.stdout.trim().split('\n')).toEqual([
+      expect.stringMatching(
+        /tool5\.yaml:\d+:\d+: versions\.streams\[1\]: no released version matches "9\.x"$/,
+      ),
+    ]);
+    expect(gh.state.stats).toMatchObject({ graphqlRequests: 2, restRequests: 0 });
+    expect(gh.state.stats.batchSizes).toEqual([100, 20]);
+  }, 300_000);
 });
