@@ -4,8 +4,8 @@ import { createInterface } from 'node:readline';
 
 /*
  * bench:watch — a full watch cycle of 1,000 and 5,000 GitHub recipes against the local GitHub
- * server: kiln's batched GraphQL beside one-repository-per-request REST (with ETags), measured in
- * the same run. Server and each measured watcher run in their own processes.
+ * server: kiln's batched GraphQL (the watcher, and `kiln plan`) beside one-repository-per-request
+ * REST (with ETags), measured in the same run. Server and each measured watcher run in their own processes.
  */
 
 interface Row {
@@ -69,14 +69,19 @@ try {
   // Interleaved, so a budget cut on a loaded machine loses the largest baseline, not a whole size.
   for (const n of sizes) {
     rows.push(...(await measure('graphql', n)));
+    rows.push(...(await measure('plan', n)));
     rows.push(...(await measure('rest', n)));
   }
 } finally {
   server.kill('SIGTERM');
 }
 
-const label = (a: string) =>
-  a === 'graphql' ? 'kiln: GraphQL batches' : 'baseline: REST per repo (ETag)';
+const labels: Record<string, string> = {
+  graphql: 'kiln watcher: GraphQL batches',
+  plan: 'kiln plan (one-shot run per cycle)',
+  rest: 'baseline: REST per repo (ETag)',
+};
+const label = (a: string) => labels[a] ?? a;
 console.log('\n## bench:watch — one full cycle of N GitHub recipes (local server)\n');
 console.log(
   '| recipes | approach | cycle | rate-limit points | points / 100 recipes | HTTP requests | 304s | wall time | watcher peak RSS (at start) | peak JS heap | failed |',
@@ -92,5 +97,5 @@ if (cut)
     `\nStopped at the ${Math.round((deadline - started) / 1000)} s budget (BENCH_BUDGET_S): cycles not listed were not measured.`,
   );
 console.log(
-  `\nGoals: ≤ 1 point / 100 recipes unchanged, ≤ 2 with 5% changed; 5,000-recipe cycle < 10 s; RSS < 200 MB. Bench took ${Math.round((Date.now() - started) / 1000)} s.`,
+  `\nGoals: ≤ 1 point / 100 recipes unchanged, ≤ 2 with 5% changed, kiln plan the same as the watcher; 5,000-recipe cycle < 10 s; RSS < 200 MB. Bench took ${Math.round((Date.now() - started) / 1000)} s.`,
 );

@@ -10,7 +10,6 @@ import { readEndpoints } from '../run/local-defaults.ts';
 import { configuredBuilders, planCycle, registryPublishedState } from '../run/planner.ts';
 import { loadRecipes, type LoadedRecipe } from '../recipe/load.ts';
 import { formatProblem, type Problem } from '../recipe/problem.ts';
-import type { SourceContext } from '../upstream/types.ts';
 import { releasesOnce } from '../watch/releases-once.ts';
 import { openCacheRedis } from './cache-redis.ts';
 import { cliContext } from './context.ts';
@@ -23,8 +22,6 @@ export interface PlanDeps {
   resolve?: boolean | undefined;
   published?: PublishedState | undefined;
   now?: Date | undefined;
-  /** Tuning of the sources (tests: GitHub's retry backoff). */
-  sourceOptions?: SourceContext['sourceOptions'];
 }
 
 export interface PlanReport {
@@ -54,9 +51,11 @@ export function registerPlan(program: Command, deps: PlanDeps = {}): void {
 }
 
 /**
- * Loads the recipes (broken ones are reported and skipped) and plans the rest exactly as `kiln up`
- * does (src/run/planner.ts: same inputs digest, same resolved inputs), against what the registry
- * holds when one is configured or a `kiln up` is running. Enqueues nothing.
+ * Loads the recipes (broken ones are reported and skipped), checks their upstreams as one watcher
+ * cycle (src/watch/releases-once.ts: batched and budgeted, with the watcher's Redis validator cache
+ * when there is a Redis), and plans them exactly as `kiln up` does (src/run/planner.ts: same
+ * inputs digest, same resolved inputs), against what the registry holds when one is configured or
+ * a `kiln up` is running. Enqueues nothing.
  */
 export async function runPlan(
   config: Config,
@@ -70,10 +69,7 @@ export async function runPlan(
   const cache = deps.releases ? undefined : await openCacheRedis(config, log);
   try {
     const releases =
-      deps.releases ??
-      (await releasesOnce({ config, log, redis: cache?.redis }, recipes, {
-        sourceOptions: deps.sourceOptions,
-      }));
+      deps.releases ?? (await releasesOnce({ config, log, redis: cache?.redis }, recipes));
     const { published, note } = deps.published
       ? { published: deps.published, note: 'given' }
       : await publishedFromRegistry(config, recipes, log);
