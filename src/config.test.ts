@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig, parseDuration } from './config.ts';
+import { createLogger } from './log.ts';
 
 describe('loadConfig', () => {
   it('gives the single-machine defaults when nothing is set', () => {
@@ -82,6 +83,75 @@ describe('loadConfig', () => {
 
   it('requires a BuildKit address when BuildKit is chosen', () => {
     expect(() => loadConfig({ KILN_DOCKERFILE_BACKEND: 'buildkit' })).toThrow(/KILN_BUILDKIT_ADDR/);
+  });
+});
+
+describe('KILN_REDIS_URL and KILN_QUEUE_PREFIX', () => {
+  it('takes a single server, a Cluster and a Sentinel group, each with or without TLS', () => {
+    for (const url of [
+      'redis://127.0.0.1:6379/1',
+      'rediss://user:pw@redis.internal:6380',
+      'redis://a:7000,b:7001,c:7002/?cluster=true',
+      'rediss://a:7000,b:7001/?cluster=true',
+      'redis+sentinel://s1:26379,s2:26379,s3:26379/kiln',
+      'rediss+sentinel://:pw@s1,s2/kiln?db=2',
+    ]) {
+      expect(loadConfig({ KILN_REDIS_URL: url }).redisUrl).toBe(url);
+    }
+  });
+
+  it('braces the prefix on a Cluster, so every kiln key hashes to one slot', () => {
+    const cluster = 'redis://a:7000,b:7001/?cluster=true';
+    expect(loadConfig({ KILN_REDIS_URL: cluster }).queuePrefix).toBe('{kiln}');
+    expect(loadConfig({ KILN_REDIS_URL: cluster, KILN_QUEUE_PREFIX: 'prod' }).queuePrefix).toBe(
+      '{prod}',
+    );
+    expect(
+      loadConfig({ KILN_REDIS_URL: cluster, KILN_QUEUE_PREFIX: '{kiln}:prod' }).queuePrefix,
+    ).toBe('{kiln}:prod');
+    // Elsewhere a prefix is kept as written, braces or not.
+    expect(loadConfig({ KILN_REDIS_URL: 'redis://h:1' }).queuePrefix).toBe('kiln');
+    expect(loadConfig({ KILN_QUEUE_PREFIX: '{kiln}' }).queuePrefix).toBe('{kiln}');
+    expect(
+      loadConfig({ KILN_REDIS_URL: 'redis+sentinel://s:1/m', KILN_QUEUE_PREFIX: 'x' }).queuePrefix,
+    ).toBe('x');
+  });
+
+  it.each(['a b', 'x{y}', '{}', '{a}{b}', 'kiln*'])('refuses the prefix %j', (prefix) => {
+    expect(() => loadConfig({ KILN_QUEUE_PREFIX: prefix })).toThrow(
+      /^KILN_QUEUE_PREFIX: expected letters, digits.*hash tag such as \{kiln\}$/,
+    );
+  });
+
+  it('names what is wrong with a bad URL in one line, without its password', () => {
+    let error: unknown;
+    try {
+      loadConfig({ KILN_REDIS_URL: 'redis://bot:hunter2-cfg@a:1,b:2/' });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).problems).toEqual([
+      expect.stringMatching(/^KILN_REDIS_URL: several hosts need \?cluster=true/),
+    ]);
+    expect(String(error)).not.toContain('hunter2-cfg');
+  });
+
+  it('masks the URL’s passwords in every log line, as written and decoded', () => {
+    loadConfig({
+      KILN_REDIS_URL: 'redis+sentinel://:m%2Fpass-cfg@s1/kiln?sentinelPassword=s-pass-cfg',
+    });
+    const lines: string[] = [];
+    const log = createLogger({ level: 'info' }, { write: (l: string) => lines.push(l) });
+    log.info(
+      { url: 'redis+sentinel://:m%2Fpass-cfg@s1/kiln', password: 'x' },
+      'connecting with m/pass-cfg and s-pass-cfg',
+    );
+    const text = lines.join('');
+    expect(text).toContain('connecting with');
+    for (const secret of ['m%2Fpass-cfg', 'm/pass-cfg', 's-pass-cfg']) {
+      expect(text).not.toContain(secret);
+    }
   });
 });
 

@@ -1,6 +1,8 @@
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
+import { hashTagged, prefixPattern } from './queue/prefix.ts';
+import { parseRedisUrl, RedisUrlError } from './queue/redis-url.ts';
 
 /** A setting that fails validation: the message names the variable and what was wrong. */
 export class ConfigError extends Error {
@@ -53,14 +55,27 @@ const registryRef = z
     'expected host[:port][/namespace], e.g. 127.0.0.1:5000/kiln',
   );
 
+/** KILN_REDIS_URL in one of its three forms (see src/queue/redis-url.ts); kept as written. */
+const redisUrl = z.string().superRefine((value, ctx) => {
+  try {
+    parseRedisUrl(value);
+  } catch (error) {
+    if (!(error instanceof RedisUrlError)) throw error;
+    ctx.addIssue({ code: 'custom', message: error.message });
+  }
+});
+
 const level = z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']);
 
 /** Every environment variable kiln reads, with its parser. Unset means "use the default". */
 const envSchema = {
-  KILN_REDIS_URL: url.optional(),
+  KILN_REDIS_URL: redisUrl.optional(),
   KILN_QUEUE_PREFIX: z
     .string()
-    .regex(/^[a-zA-Z0-9:_-]+$/)
+    .regex(
+      prefixPattern,
+      'expected letters, digits, ":", "_" or "-", optionally starting with a hash tag such as {kiln}',
+    )
     .optional(),
   KILN_REGISTRY: registryRef.optional(),
   KILN_REGISTRY_USERNAME: z.string().optional(),
@@ -102,7 +117,10 @@ export type KilnEnvName = keyof typeof envSchema;
 export interface Config {
   /** Redis for BullMQ and caches; undefined means `kiln up` starts its own. */
   redisUrl: string | undefined;
-  /** Prefix of every BullMQ key, so several kiln installations can share one Redis. */
+  /**
+   * Prefix of every kiln key (BullMQ's and kiln's own), so several installations can share one
+   * Redis. On a Redis Cluster it is a hash tag (`{kiln}`): every key in one slot.
+   */
   queuePrefix: string;
   /** Where images are pushed: `host[:port]/namespace`; undefined means `kiln up` starts its own. */
   registry: string | undefined;
@@ -167,7 +185,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const stateDir = path.resolve(e.KILN_STATE_DIR ?? '.kiln');
   return {
     redisUrl: e.KILN_REDIS_URL,
-    queuePrefix: e.KILN_QUEUE_PREFIX ?? 'kiln',
+    queuePrefix: queuePrefixFor(e.KILN_REDIS_URL, e.KILN_QUEUE_PREFIX ?? 'kiln'),
     registry: e.KILN_REGISTRY,
     registryAuth:
       e.KILN_REGISTRY_USERNAME !== undefined && e.KILN_REGISTRY_PASSWORD !== undefined
@@ -206,6 +224,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     keepFailedBuilds: e.KILN_KEEP_FAILED_BUILDS ?? false,
     sourceDateEpoch: e.SOURCE_DATE_EPOCH,
   };
+}
+
+/** On a Redis Cluster the prefix is braced when the user did not: kiln's keys share one slot. */
+function queuePrefixFor(redisUrl: string | undefined, prefix: string): string {
+  return redisUrl && parseRedisUrl(redisUrl).kind === 'cluster' ? hashTagged(prefix) : prefix;
 }
 
 /** The names of every variable kiln reads, for the README's table and `kiln --help`. */

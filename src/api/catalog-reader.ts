@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../queue/connection.ts';
 import type { FreshnessSummary } from '../catalog/freshness.ts';
 import type { TagEvent } from '../catalog/record.ts';
 import {
@@ -27,7 +27,7 @@ export interface CatalogReader {
  * The Redis catalog, with the parsed list kept while the catalog's revision stays the same:
  * loading and parsing every record is the costly part of a list, judging staleness is not.
  */
-export function redisCatalog(redis: Redis, prefix: string): CatalogReader {
+export function redisCatalog(redis: RedisClient, prefix: string): CatalogReader {
   let cache: { revision: string; images: Promise<StoredImage[]> } | undefined;
   const stored = async () => {
     const revision = await catalogRevision(redis, prefix);

@@ -1,5 +1,5 @@
 import { Job, QueueEvents, type Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../queue/connection.ts';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { readSignals } from '../catalog/signals.ts';
 import type { Logger } from '../log.ts';
@@ -7,7 +7,7 @@ import type { CatalogReader } from './catalog-reader.ts';
 import { jobStates } from './jobs.ts';
 
 export interface MetricsOptions {
-  redis: Redis;
+  redis: RedisClient;
   /** config.queuePrefix: where the watcher's signals live. */
   prefix: string;
   /** Where images are read from (the server's reader, so scrapes share its cache). */

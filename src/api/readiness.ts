@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../queue/connection.ts';
 import type { Config } from '../config.ts';
 import { isLoopbackHost } from '../oci/reference.ts';
 
@@ -38,7 +38,7 @@ export interface CheckResult {
 
 /** Redis and the registry, each with a deadline so a hung dependency fails the probe instead of hanging it. */
 export async function checkReadiness(
-  redis: Redis,
+  redis: RedisClient,
   registry: RegistryProbe | undefined,
   timeoutMs = 2000,
 ): Promise<{ ready: boolean; checks: Record<string, CheckResult> }> {

@@ -5,7 +5,7 @@ import Fastify, {
   type FastifyInstance,
   type FastifyPluginAsync,
 } from 'fastify';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../queue/connection.ts';
 import { z } from 'zod';
 import type { Config } from '../config.ts';
 import { describeError } from '../errors.ts';
@@ -26,7 +26,7 @@ import { checkReadiness, registryProbeFromConfig, type RegistryProbe } from './r
 export interface ApiServerOptions {
   config: Config;
   /** Redis holding the queues and the catalog (under config.queuePrefix). */
-  redis: Redis;
+  redis: RedisClient;
   /** BullMQ queues for /api/jobs, /metrics and the /queues dashboard; none means no job views. */
   queues?: readonly Queue[];
   /** Where published images are read from; default: the Redis catalog under config.queuePrefix. */

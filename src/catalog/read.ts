@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../queue/connection.ts';
 import { z } from 'zod';
 import { TransientError } from '../errors.ts';
 import {
@@ -57,13 +57,13 @@ export interface CatalogImage extends StoredImage {
 const redisHash = z.record(z.string(), z.string());
 
 /** Names of every image in the catalog, most recently published first. */
-export async function listImageNames(redis: Redis, prefix: string): Promise<string[]> {
+export async function listImageNames(redis: RedisClient, prefix: string): Promise<string[]> {
   return redis.zrevrange(catalogKeys(prefix).images, 0, -1);
 }
 
 /** Loads and parses the named images (all of them by default); images without records are left out. */
 export async function loadCatalog(
-  redis: Redis,
+  redis: RedisClient,
   prefix: string,
   names?: readonly string[],
 ): Promise<StoredImage[]> {
@@ -119,7 +119,7 @@ export function judgeCatalog(
 
 /** Every image, most recently published first, with the fleet's freshness median and p95. */
 export async function listImages(
-  redis: Redis,
+  redis: RedisClient,
   prefix: string,
   options: CatalogReadOptions,
 ): Promise<{ images: CatalogImage[]; freshness: FreshnessSummary }> {
@@ -128,7 +128,7 @@ export async function listImages(
 
 /** One image with its versions, tags and staleness; undefined when the catalog has no such image. */
 export async function getImage(
-  redis: Redis,
+  redis: RedisClient,
   prefix: string,
   name: string,
   options: CatalogReadOptions,

@@ -1,5 +1,5 @@
 import pLimit from 'p-limit';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../queue/connection.ts';
 import { z } from 'zod';
 import type { Logger } from '../log.ts';
 import { annotationsOf, parseIndex, parseManifest } from '../oci/manifest-schema.ts';
@@ -136,7 +136,7 @@ async function recordOf(
 
 /** Replaces the catalog entries of `images` with what the registry holds; returns the records written. */
 export async function rebuildCatalogFromRegistry(options: {
-  redis: Redis;
+  redis: RedisClient;
   prefix: string;
   client: RegistryClient;
   images: readonly RebuildImage[];

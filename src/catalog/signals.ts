@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../queue/connection.ts';
 import { z } from 'zod';
 import { TransientError } from '../errors.ts';
 
@@ -20,7 +20,7 @@ export type CheckOutcome = 'ok' | 'error' | 'rate-limited' | 'not-modified';
 
 /** Counts one upstream check, e.g. `recordUpstreamCheck(redis, prefix, 'github', 'ok')`. */
 export async function recordUpstreamCheck(
-  redis: Redis,
+  redis: RedisClient,
   prefix: string,
   source: string,
   outcome: CheckOutcome,
@@ -46,7 +46,7 @@ export type RateLimitState = z.infer<typeof rateLimitStateSchema>;
 
 /** Records what a source last said about its rate limit (e.g. GitHub's `x-ratelimit-remaining`). */
 export async function recordRateLimit(
-  redis: Redis,
+  redis: RedisClient,
   prefix: string,
   source: string,
   state: Omit<RateLimitState, 'observedAt'> & { observedAt?: string },
@@ -65,7 +65,7 @@ export interface UpstreamSignals {
 }
 
 /** Everything recorded above, for /metrics and `kiln status`. */
-export async function readSignals(redis: Redis, prefix: string): Promise<UpstreamSignals> {
+export async function readSignals(redis: RedisClient, prefix: string): Promise<UpstreamSignals> {
   const [checks, limits] = await Promise.all([
     redis.hgetall(checksKey(prefix)),
     redis.hgetall(rateLimitKey(prefix)),

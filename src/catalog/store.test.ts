@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../queue/connection.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fakeDigest, sampleRecord } from '../../test/catalog/fixtures.ts';
 import { testRedis, uniqueName } from '../../test/helpers/stack.ts';
@@ -13,7 +13,7 @@ import {
 } from './store.ts';
 
 const HOUR = 3_600_000;
-let redis: Redis;
+let redis: RedisClient;
 beforeAll(() => {
   redis = testRedis();
 });

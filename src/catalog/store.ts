@@ -1,6 +1,7 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../queue/connection.ts';
 import { z } from 'zod';
 import { PermanentError, TransientError } from '../errors.ts';
+import { deleteMatching } from '../queue/keyspace.ts';
 import { catalogKeys } from './keys.ts';
 import {
   catalogRecordSchema,
@@ -23,6 +24,9 @@ import {
  *   P:catalog:R:history       list: TagEvent JSON, newest first, capped at HISTORY_LIMIT
  *   P:catalog:R:upstream      hash: upstream version → release time seen by the watcher
  *   P:catalog:revision        counter, bumped by every write: readers cache by it
+ *
+ * The writes below touch several of these keys in one MULTI. On a Redis Cluster that needs them
+ * in one slot, which the hash-tagged prefix (`{kiln}`, see src/queue/prefix.ts) guarantees.
  */
 
 const HISTORY_LIMIT = 1000;
@@ -32,7 +36,7 @@ const HISTORY_LIMIT = 1000;
  * Called by the publish job after the last tag moved. Publishing the same record again is harmless.
  */
 export async function recordPublished(
-  redis: Redis,
+  redis: RedisClient,
   prefix: string,
   record: CatalogRecord,
 ): Promise<void> {
@@ -68,7 +72,7 @@ export async function recordPublished(
 
 /** Called by the watcher for every upstream release it sees: the basis of staleness. */
 export async function recordUpstreamSeen(
-  redis: Redis,
+  redis: RedisClient,
   prefix: string,
   recipe: string,
   version: string,
@@ -99,13 +103,13 @@ export {
 } from './read.ts';
 
 /** A value that changes whenever the catalog does: readers may cache what they derived from it. */
-export async function catalogRevision(redis: Redis, prefix: string): Promise<string> {
+export async function catalogRevision(redis: RedisClient, prefix: string): Promise<string> {
   return (await redis.get(catalogKeys(prefix).revision)) ?? '0';
 }
 
 /** The tag history of one image, newest first. */
 export async function tagHistory(
-  redis: Redis,
+  redis: RedisClient,
   prefix: string,
   name: string,
   limit = 100,
@@ -115,7 +119,11 @@ export async function tagHistory(
 }
 
 /** Forgets what was published of one image (records, tags, history); upstream releases seen stay. */
-export async function clearImage(redis: Redis, prefix: string, recipe: string): Promise<void> {
+export async function clearImage(
+  redis: RedisClient,
+  prefix: string,
+  recipe: string,
+): Promise<void> {
   const k = catalogKeys(prefix, recipe);
   await exec(
     redis.multi().del(k.versions, k.tags, k.history).zrem(k.images, recipe).incr(k.revision),
@@ -124,16 +132,11 @@ export async function clearImage(redis: Redis, prefix: string, recipe: string): 
 }
 
 /** Deletes every catalog key under `prefix` (tests, and `rebuildCatalogFromRegistry`). */
-export async function clearCatalog(redis: Redis, prefix: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, found] = await redis.scan(cursor, 'MATCH', `${prefix}:catalog:*`, 'COUNT', 500);
-    if (found.length > 0) await redis.del(...found);
-    cursor = next;
-  } while (cursor !== '0');
+export async function clearCatalog(redis: RedisClient, prefix: string): Promise<void> {
+  await deleteMatching(redis, `${prefix}:catalog:*`);
 }
 
-async function exec(multi: ReturnType<Redis['multi']>, what: string): Promise<void> {
+async function exec(multi: ReturnType<RedisClient['multi']>, what: string): Promise<void> {
   let replies: [Error | null, unknown][] | null;
   try {
     replies = await multi.exec();

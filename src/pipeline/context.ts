@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from '../queue/connection.ts';
 import type { Config } from '../config.ts';
 import type { Logger } from '../log.ts';
 import { registryClientFor, splitRegistry } from '../oci/registry-from-config.ts';

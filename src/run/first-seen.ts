@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../queue/connection.ts';
 import type { UpstreamRelease } from '../versioning/release.ts';
 
 /**
@@ -7,7 +7,7 @@ import type { UpstreamRelease } from '../versioning/release.ts';
  * then count from when the release became visible, not from never.
  */
 export async function withFirstSeen(
-  redis: Redis,
+  redis: RedisClient,
   prefix: string,
   recipe: string,
   releases: readonly UpstreamRelease[],

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../queue/connection.ts';
 import { z } from 'zod';
 import type { Config } from '../config.ts';
 import { describeError } from '../errors.ts';
@@ -37,7 +37,7 @@ export function suitesOf(recipes: readonly LoadedRecipe[]): Map<string, string[]
 /** Polls every suite the recipes read; returns the names of the recipes whose suites changed. */
 export async function changedDebianRecipes(
   config: Config,
-  redis: Redis,
+  redis: RedisClient,
   recipes: readonly LoadedRecipe[],
   log: Logger,
   signal?: AbortSignal,
@@ -87,7 +87,7 @@ function lockfilesOf(request: BuildRequest): Map<string, Lockfile> {
  * why. Remembers the new lockfiles for next time.
  */
 export async function explainNanoUpdate(
-  redis: Redis,
+  redis: RedisClient,
   prefix: string,
   request: BuildRequest,
 ): Promise<BuildRequest> {

@@ -10,6 +10,8 @@ export interface ToolNeed {
 
 export const tools = {
   redis: { command: 'redis-server', debianPackage: 'redis-server' },
+  redisCli: { command: 'redis-cli', debianPackage: 'redis-tools' },
+  redisSentinel: { command: 'redis-sentinel', debianPackage: 'redis-sentinel' },
   registry: { command: 'docker-registry', debianPackage: 'docker-registry' },
   buildah: { command: 'buildah', debianPackage: 'buildah' },
   bwrap: { command: 'bwrap', debianPackage: 'bubblewrap' },

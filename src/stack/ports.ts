@@ -46,3 +46,10 @@ export async function waitForPort(
     await new Promise((r) => setTimeout(r, 50));
   }
 }
+
+/** `n` different free loopback ports (a Cluster's nodes and buses, a Sentinel group). */
+export async function freePorts(n: number, host = '127.0.0.1'): Promise<number[]> {
+  const ports = new Set<number>();
+  while (ports.size < n) ports.add(await freePort(host));
+  return [...ports];
+}

@@ -20,38 +20,51 @@ export async function startRedis(options: {
   dataDir: string;
   port?: number;
 }): Promise<LocalService> {
-  ensureTools([tools.redis]);
-  await mkdir(options.dataDir, { recursive: true });
   const port = options.port ?? (await freePort());
-  const child = spawn(
-    'redis-server',
-    [
-      '--port',
-      String(port),
-      '--bind',
-      '127.0.0.1',
-      '--dir',
-      path.resolve(options.dataDir),
-      '--appendonly',
-      'yes',
-      '--appendfsync',
-      'everysec',
-      '--save',
-      '',
-      '--maxmemory-policy',
-      'noeviction',
-      '--daemonize',
-      'no',
-      '--protected-mode',
-      'yes',
-      '--logfile',
-      '',
-      '--loglevel',
-      'warning',
-    ],
-    { stdio: ['ignore', 'ignore', 'pipe'], detached: true },
-  );
-  await waitOrFail(child, port, 'redis-server');
+  return startRedisProcess('redis-server', await redisServerArgs(port, options.dataDir), port);
+}
+
+/**
+ * The arguments of every `redis-server` kiln starts (single, Cluster node, Sentinel's master and
+ * replica): loopback only, AOF on, no snapshots, no eviction, logs on stderr.
+ */
+export async function redisServerArgs(port: number, dataDir: string): Promise<string[]> {
+  await mkdir(dataDir, { recursive: true });
+  return [
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--dir',
+    path.resolve(dataDir),
+    '--appendonly',
+    'yes',
+    '--appendfsync',
+    'everysec',
+    '--save',
+    '',
+    '--maxmemory-policy',
+    'noeviction',
+    '--daemonize',
+    'no',
+    '--protected-mode',
+    'yes',
+    '--logfile',
+    '',
+    '--loglevel',
+    'warning',
+  ];
+}
+
+/** Spawns `command` (redis-server or redis-sentinel) and resolves once it listens on `port`. */
+export async function startRedisProcess(
+  command: 'redis-server' | 'redis-sentinel',
+  args: string[],
+  port: number,
+): Promise<LocalService> {
+  ensureTools([command === 'redis-server' ? tools.redis : tools.redisSentinel]);
+  const child = spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
+  await waitOrFail(child, port, command);
   return serviceOf(child, port, `redis://127.0.0.1:${port}`);
 }
 

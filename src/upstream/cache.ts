@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../queue/connection.ts';
 import { z } from 'zod';
 import type { CachedEntry, ValidatorCache } from './types.ts';
 
@@ -27,7 +27,7 @@ const maxCachedReleases = 200;
  * restarted watcher sends conditional requests instead of downloading everything again.
  */
 export function redisValidatorCache(
-  redis: Redis,
+  redis: RedisClient,
   prefix: string,
   ttlSeconds = 7 * 86_400,
 ): ValidatorCache {

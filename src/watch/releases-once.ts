@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../queue/connection.ts';
 import type { Config } from '../config.ts';
 import { describeError } from '../errors.ts';
 import type { Logger } from '../log.ts';
@@ -14,7 +14,7 @@ import { createWatcher } from './watcher.ts';
  * watcher is the one place that opens upstream sources; nothing else builds a release source.
  */
 export async function releasesOnce(
-  ctx: { config: Config; log: Logger; redis?: Redis | undefined },
+  ctx: { config: Config; log: Logger; redis?: RedisClient | undefined },
   recipes: readonly LoadedRecipe[],
   options: Pick<WatcherOptions, 'sourceOptions'> = {},
 ): Promise<ReleaseSource> {

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../queue/connection.ts';
 import type { Config } from '../config.ts';
 import type { Logger } from '../log.ts';
 import type { LoadedRecipe } from '../recipe/index.ts';
@@ -29,7 +29,7 @@ export type CheckOutcome =
 export interface WatcherOptions {
   config: Config;
   /** Validators and last answers are kept here (under config.queuePrefix); none: in memory only. */
-  redis?: Redis;
+  redis?: RedisClient;
   /** The current recipes; called every tick, so added and removed recipes are picked up. */
   recipes: () => readonly LoadedRecipe[] | Promise<readonly LoadedRecipe[]>;
   /**

@@ -1,6 +1,6 @@
 import { Queue, Worker, UnrecoverableError } from 'bullmq';
 import type { FastifyInstance } from 'fastify';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../src/queue/connection.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiServer } from '../../src/api/server.ts';
 import { recordUpstreamCheck, recordRateLimit } from '../../src/catalog/signals.ts';
@@ -13,7 +13,7 @@ import { parsePrometheusText, sampleValue } from './prom-text.ts';
 
 const TOKEN = 'test-api-token-0123456789';
 const log = createLogger({ level: 'silent' });
-let redis: Redis;
+let redis: RedisClient;
 let config: Config;
 let queues: Queue[];
 let app: FastifyInstance;

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../src/queue/connection.ts';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clearCatalog, recordPublished, recordUpstreamSeen } from '../../src/catalog/store.ts';
@@ -19,7 +19,7 @@ const SHOTS = path.resolve('test/.tmp/screenshots');
 const XSS =
   '<script>window.__kilnPwned = true</script><img src=x onerror="window.__kilnPwned = true">';
 
-let redis: Redis;
+let redis: RedisClient;
 let config: Config;
 let serve: ChildProcess | undefined;
 let serveOutput = '';

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../src/queue/connection.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rebuildCatalogFromRegistry } from '../../src/catalog/rebuild.ts';
 import { clearCatalog, getImage, recordPublished, tagHistory } from '../../src/catalog/store.ts';
@@ -7,7 +7,7 @@ import { pushArtifact, pushSmallImage } from '../api/push-image.ts';
 import { testRedis, testRegistryHost, uniqueName } from '../helpers/stack.ts';
 import { fakeDigest, sampleRecord } from './fixtures.ts';
 
-let redis: Redis;
+let redis: RedisClient;
 beforeAll(() => {
   redis = testRedis();
 });

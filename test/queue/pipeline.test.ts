@@ -1,89 +1,33 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
-import { Job, Queue, QueueEvents } from 'bullmq';
-import type { Redis } from 'ioredis';
+import { Job, QueueEvents } from 'bullmq';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { listJobs } from '../../src/api/jobs.ts';
 import { PermanentError, TransientError } from '../../src/errors.ts';
-import { createLogger } from '../../src/log.ts';
-import { createRedis, redisOptions } from '../../src/queue/connection.ts';
-import { createFlowProducer, enqueueBuild, enqueueBuilds } from '../../src/queue/enqueue.ts';
+import { createRedis, redisOptions, type RedisClient } from '../../src/queue/connection.ts';
+import { enqueueBuild, enqueueBuilds } from '../../src/queue/enqueue.ts';
 import { QueueName } from '../../src/queue/names.ts';
-import type { BuildResult, PublishResult } from '../../src/queue/types.ts';
-import { startWorkers, type PipelineWorkers, type Processors } from '../../src/queue/workers.ts';
-import { buildRequest, noopBuildResult, noopPublishResult } from '../helpers/requests.ts';
+import type { BuildResult } from '../../src/queue/types.ts';
+import { buildRequest, noopBuildResult } from '../helpers/requests.ts';
 import { testRedisUrl, testRegistryHost, uniqueName } from '../helpers/stack.ts';
+import { buildAndPublish, fakePublish, QueueHarness } from './harness.ts';
 
-const log = createLogger({ level: 'silent' });
-let redis: Redis;
+let redis: RedisClient;
 beforeAll(() => {
   redis = createRedis(testRedisUrl());
 });
 afterAll(() => redis.disconnect());
 
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const h = new QueueHarness(testRedisUrl);
+afterEach(() => h.cleanup());
 
 function fakeBuild(arch: string): BuildResult {
   return noopBuildResult(arch);
 }
 
-function fakePublish(archs: string[]): PublishResult {
-  return noopPublishResult({ recipe: 'demo', version: '1.2.3', repository: 'demo' }, archs);
-}
-
-function queues(prefix: string) {
-  const build = new Queue(QueueName.build, { connection: redisOptions(testRedisUrl()), prefix });
-  const publish = new Queue(QueueName.publish, {
-    connection: redisOptions(testRedisUrl()),
-    prefix,
-  });
-  const events = new QueueEvents(QueueName.publish, {
-    connection: redisOptions(testRedisUrl()),
-    prefix,
-  });
-  cleanups.push(async () => {
-    await Promise.all([build.close(), publish.close(), events.close()]);
-  });
-  return { build, publish, events };
-}
-
-function workers(prefix: string, processors: Processors, concurrency = 2): PipelineWorkers {
-  const w = startWorkers({
-    connection: redisOptions(testRedisUrl()),
-    prefix,
-    concurrency,
-    processors,
-    log,
-    jobTimeoutMs: 30_000,
-    backoffMs: 50,
-  });
-  cleanups.push(() => w.drain());
-  return w;
-}
-
 describe('the build → publish flow on BullMQ', () => {
   it('makes one build job per arch and one publish job after all of them', async () => {
-    const prefix = uniqueName('q');
-    const seen: string[] = [];
-    const q = queues(prefix);
-    workers(prefix, {
-      build: async ({ arch }) => {
-        seen.push(`build ${arch}`);
-        return fakeBuild(arch);
-      },
-      publish: async (_data, builds) => {
-        seen.push(`publish ${builds.map((b) => b.arch).join(',')}`);
-        return fakePublish(builds.map((b) => b.arch));
-      },
-    });
-    const producer = createFlowProducer(redisOptions(testRedisUrl()), prefix);
-    cleanups.push(() => producer.close());
-    const ids = await enqueueBuild(producer, buildRequest({ archs: ['amd64', 'arm64'] }));
-    const job = await Job.fromId(q.publish, ids.publishJobId);
-    const result = (await job!.waitUntilFinished(q.events, 20_000)) as PublishResult;
+    const { seen, result } = await buildAndPublish(h, uniqueName('q'), ['amd64', 'arm64']);
     expect(result.tags).toEqual(['amd64', 'arm64']);
     expect(seen.slice(0, 2).sort()).toEqual(['build amd64', 'build arm64']);
     expect(seen[2]).toBe('publish amd64,arm64');
@@ -91,13 +35,10 @@ describe('the build → publish flow on BullMQ', () => {
 
   it('keeps one set of jobs when the same request is enqueued twice, also from two producers at once', async () => {
     const prefix = uniqueName('q');
-    const q = queues(prefix);
+    const q = h.queues(prefix);
     const request = buildRequest({ archs: ['amd64', 'arm64'] });
-    const a = createFlowProducer(redisOptions(testRedisUrl()), prefix);
-    const b = createFlowProducer(redisOptions(testRedisUrl()), prefix);
-    cleanups.push(async () => {
-      await Promise.all([a.close(), b.close()]);
-    });
+    const a = h.producer(prefix);
+    const b = h.producer(prefix);
     await enqueueBuild(a, request);
     await Promise.all(Array.from({ length: 10 }, (_, i) => enqueueBuild(i % 2 ? a : b, request)));
     expect(
@@ -108,7 +49,7 @@ describe('the build → publish flow on BullMQ', () => {
     ).toBe(1);
 
     let builds = 0;
-    workers(prefix, {
+    h.workers(prefix, {
       build: async ({ arch }) => {
         builds++;
         return fakeBuild(arch);
@@ -122,9 +63,8 @@ describe('the build → publish flow on BullMQ', () => {
 
   it('enqueues a planning cycle in bulk, still one set of jobs per request', async () => {
     const prefix = uniqueName('q');
-    const q = queues(prefix);
-    const producer = createFlowProducer(redisOptions(testRedisUrl()), prefix);
-    cleanups.push(() => producer.close());
+    const q = h.queues(prefix);
+    const producer = h.producer(prefix);
     const a = buildRequest({ recipe: 'a', archs: ['amd64', 'arm64'] });
     const b = buildRequest({ recipe: 'b' });
     const ids = await enqueueBuilds(producer, [a, b, a], { batchSize: 2 });
@@ -136,10 +76,10 @@ describe('the build → publish flow on BullMQ', () => {
 
   it('reports a running job’s stage, which the job listing shows, and its log lines', async () => {
     const prefix = uniqueName('q');
-    const q = queues(prefix);
+    const q = h.queues(prefix);
     let release: () => void = () => {};
     const gate = new Promise<void>((r) => (release = r));
-    workers(prefix, {
+    h.workers(prefix, {
       build: async ({ arch }, ctx) => {
         await ctx.progress({ stage: 'push', percent: 90 });
         ctx.appendLog('STEP 2/3: RUN make');
@@ -148,8 +88,7 @@ describe('the build → publish flow on BullMQ', () => {
       },
       publish: async (_d, bs) => fakePublish(bs.map((x) => x.arch)),
     });
-    const producer = createFlowProducer(redisOptions(testRedisUrl()), prefix);
-    cleanups.push(() => producer.close());
+    const producer = h.producer(prefix);
     await enqueueBuild(producer, buildRequest());
     await expect
       .poll(async () => (await listJobs([q.build], { states: ['active'] })).jobs[0]?.progress, {
@@ -165,9 +104,9 @@ describe('the build → publish flow on BullMQ', () => {
 
   it('retries a transient failure with backoff and then succeeds', async () => {
     const prefix = uniqueName('q');
-    const q = queues(prefix);
+    const q = h.queues(prefix);
     let attempts = 0;
-    workers(prefix, {
+    h.workers(prefix, {
       build: async ({ arch }, ctx) => {
         attempts = ctx.attempt;
         if (ctx.attempt < 3)
@@ -176,8 +115,7 @@ describe('the build → publish flow on BullMQ', () => {
       },
       publish: async (_d, bs) => fakePublish(bs.map((x) => x.arch)),
     });
-    const producer = createFlowProducer(redisOptions(testRedisUrl()), prefix);
-    cleanups.push(() => producer.close());
+    const producer = h.producer(prefix);
     const ids = await enqueueBuild(producer, buildRequest(), { backoffMs: 50 });
     const job = await Job.fromId(q.publish, ids.publishJobId);
     await job!.waitUntilFinished(q.events, 20_000);
@@ -188,22 +126,21 @@ describe('the build → publish flow on BullMQ', () => {
 
   it('fails a permanent error at once with its message, without retrying', async () => {
     const prefix = uniqueName('q');
-    const q = queues(prefix);
+    const q = h.queues(prefix);
     let runs = 0;
-    workers(prefix, {
+    h.workers(prefix, {
       build: async () => {
         runs++;
         throw new PermanentError('checksum mismatch for libc6_2.36-9_amd64.deb');
       },
       publish: async (_d, bs) => fakePublish(bs.map((x) => x.arch)),
     });
-    const producer = createFlowProducer(redisOptions(testRedisUrl()), prefix);
-    cleanups.push(() => producer.close());
+    const producer = h.producer(prefix);
     const buildEvents = new QueueEvents(QueueName.build, {
       connection: redisOptions(testRedisUrl()),
       prefix,
     });
-    cleanups.push(() => buildEvents.close());
+    h.onCleanup(() => buildEvents.close());
     const ids = await enqueueBuild(producer, buildRequest(), { attempts: 5 });
     const build = await Job.fromId(q.build, ids.buildJobIds[0]!);
     await expect(build!.waitUntilFinished(buildEvents, 20_000)).rejects.toThrow(
@@ -217,13 +154,12 @@ describe('the build → publish flow on BullMQ', () => {
 
   it('runs a security rebuild before a routine one', async () => {
     const prefix = uniqueName('q');
-    const q = queues(prefix);
-    const producer = createFlowProducer(redisOptions(testRedisUrl()), prefix);
-    cleanups.push(() => producer.close());
+    const q = h.queues(prefix);
+    const producer = h.producer(prefix);
     await enqueueBuild(producer, buildRequest({ recipe: 'routine', priority: 'routine' }));
     await enqueueBuild(producer, buildRequest({ recipe: 'urgent', priority: 'security' }));
     const order: string[] = [];
-    workers(
+    h.workers(
       prefix,
       {
         build: async ({ request, arch }) => {
@@ -254,7 +190,7 @@ describe('worker processes', () => {
       },
       stdio: ['ignore', 'inherit', 'inherit'],
     });
-    cleanups.push(async () => {
+    h.onCleanup(async () => {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     });
     return child;
@@ -267,10 +203,9 @@ describe('worker processes', () => {
 
   it('completes a job whose worker was killed with SIGKILL mid-build, and pushes the image once', async () => {
     const prefix = uniqueName('q');
-    const q = queues(prefix);
+    const q = h.queues(prefix);
     const repository = uniqueName('kill');
-    const producer = createFlowProducer(redisOptions(testRedisUrl()), prefix);
-    cleanups.push(() => producer.close());
+    const producer = h.producer(prefix);
     const first = startWorkerProcess(prefix, 60_000);
     const request = buildRequest({ repository, tags: ['1.2.3-r0'] });
     const ids = await enqueueBuild(producer, request);
@@ -295,9 +230,8 @@ describe('worker processes', () => {
 
   it('on SIGTERM lets the running job finish, then exits 0', async () => {
     const prefix = uniqueName('q');
-    const q = queues(prefix);
-    const producer = createFlowProducer(redisOptions(testRedisUrl()), prefix);
-    cleanups.push(() => producer.close());
+    const q = h.queues(prefix);
+    const producer = h.producer(prefix);
     const child = startWorkerProcess(prefix, 1_500);
     const ids = await enqueueBuild(producer, buildRequest({ repository: uniqueName('term') }));
     await expect
