@@ -4,8 +4,6 @@ import { lintPaths } from '../recipe/lint.ts';
 import { formatProblem } from '../recipe/problem.ts';
 import type { UpstreamRelease } from '../versioning/release.ts';
 import { cliContext, CliExit, ExitCode } from './context.ts';
-import { releasesOnce } from '../watch/releases-once.ts';
-import { openCacheRedis } from './cache-redis.ts';
 import { printJson } from './table.ts';
 
 const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
@@ -27,6 +25,11 @@ export function registerLint(program: Command): void {
       if (options.upstream && result.recipes.length > 0) {
         // Offline lint first: only valid recipes are worth a request to their upstream, and
         // they are checked as one watcher cycle (GitHub recipes share GraphQL batches).
+        // Imported here: Redis and the upstream clients are not part of an offline `kiln lint`.
+        const [{ openCacheRedis }, { releasesOnce }] = await Promise.all([
+          import('./cache-redis.ts'),
+          import('../watch/releases-once.ts'),
+        ]);
         const cache = await openCacheRedis(config, log);
         const releases = new Map<string, UpstreamRelease[]>();
         try {
