@@ -2,6 +2,7 @@ import pLimit from 'p-limit';
 import type { RedisClient } from '../queue/connection.ts';
 import { z } from 'zod';
 import type { Logger } from '../log.ts';
+import { Limits } from '../oci/limits.ts';
 import { annotationsOf, parseIndex, parseManifest } from '../oci/manifest-schema.ts';
 import { Annotation, MediaType } from '../oci/media-types.ts';
 import type { RegistryClient } from '../oci/registry-client.ts';
@@ -71,7 +72,12 @@ async function attestationsOf(client: RegistryClient, path: string, digest: stri
     const type = layer.annotations?.[predicateTypeAnnotation];
     if (type && !types.includes(type)) types.push(type);
     if (type !== 'https://spdx.dev/Document') continue;
-    const envelope = await client.getBlob(path, layer.digest).then((b) => b && parseEnvelope(b));
+    const envelope = await client
+      .getBlob(path, layer.digest, {
+        maxBytes: Limits.attestationBytes,
+        expectedSize: layer.size,
+      })
+      .then((b) => b && parseEnvelope(b));
     const statement =
       envelope?.payloadType === inTotoPayloadType
         ? parseStatement(decodeBase64(envelope.payload))

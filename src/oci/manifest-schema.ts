@@ -1,12 +1,17 @@
 import { z } from 'zod';
 import { PermanentError } from '../errors.ts';
+import { formatBytes, Limits } from './limits.ts';
 import type { Descriptor, ImageIndex, ImageManifest } from './media-types.ts';
 
 /** An OCI descriptor, checked where a manifest or index is read (kiln's own layouts included). */
 export const descriptorSchema = z.object({
   mediaType: z.string(),
   digest: z.string().regex(/^sha256:[a-f0-9]{64}$/),
-  size: z.number().int().nonnegative(),
+  size: z
+    .number()
+    .int()
+    .nonnegative()
+    .max(Limits.blobBytes, `a descriptor may declare at most ${formatBytes(Limits.blobBytes)}`),
   annotations: z.record(z.string(), z.string()).optional(),
   platform: z
     .object({ architecture: z.string(), os: z.string(), variant: z.string().optional() })
@@ -19,7 +24,9 @@ const manifestSchema = z.object({
   mediaType: z.string().optional(),
   artifactType: z.string().optional(),
   config: descriptorSchema,
-  layers: z.array(descriptorSchema),
+  layers: z
+    .array(descriptorSchema)
+    .max(Limits.layers, `more than ${Limits.layers} layers; kiln reads at most ${Limits.layers}`),
   subject: descriptorSchema.optional(),
   annotations: z.record(z.string(), z.string()).optional(),
 });
@@ -27,7 +34,12 @@ const manifestSchema = z.object({
 const indexSchema = z.object({
   schemaVersion: z.literal(2),
   mediaType: z.string().optional(),
-  manifests: z.array(descriptorSchema),
+  manifests: z
+    .array(descriptorSchema)
+    .max(
+      Limits.layers,
+      `more than ${Limits.layers} manifests; kiln reads at most ${Limits.layers}`,
+    ),
   subject: descriptorSchema.optional(),
   annotations: z.record(z.string(), z.string()).optional(),
 });

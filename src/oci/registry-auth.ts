@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { PermanentError, TransientError } from '../errors.ts';
 import type { RegistryCredentials } from './docker-config.ts';
+import { Limits } from './limits.ts';
+import { readCapped } from './read-body.ts';
 
 /** A parsed `WWW-Authenticate` challenge. */
 export interface AuthChallenge {
@@ -84,7 +86,11 @@ export async function fetchBearerToken(
       ? new TransientError(message)
       : new PermanentError(message);
   }
-  const parsed = tokenResponse.safeParse(await res.json().catch(() => undefined));
+  const body = await readCapped(res, {
+    maxBytes: Limits.tokenBytes,
+    what: `reading a registry token from ${url.origin}`,
+  });
+  const parsed = tokenResponse.safeParse(jsonOrUndefined(body));
   const token = parsed.success ? (parsed.data.token ?? parsed.data.access_token) : undefined;
   if (!token) throw new PermanentError(`registry token server ${url.origin} sent no token`);
   const lifetime = parsed.success ? (parsed.data.expires_in ?? 60) : 60;
@@ -94,4 +100,12 @@ export async function fetchBearerToken(
 
 export function basicAuthorization(credentials: RegistryCredentials): string {
   return `Basic ${Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64')}`;
+}
+
+function jsonOrUndefined(bytes: Buffer): unknown {
+  try {
+    return JSON.parse(bytes.toString('utf8'));
+  } catch {
+    return undefined;
+  }
 }

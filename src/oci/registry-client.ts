@@ -1,7 +1,9 @@
 import { z } from 'zod';
 import { PermanentError } from '../errors.ts';
 import { isDigest, sha256Digest } from './digest.ts';
+import { Limits } from './limits.ts';
 import { MediaType } from './media-types.ts';
+import { readCapped, streamToFile } from './read-body.ts';
 import {
   uploadBlob,
   type BlobSource,
@@ -37,12 +39,21 @@ export interface RegistryClientOptions extends RegistryHttpOptions {
   chunkSize?: number;
 }
 
+/** Bounds of a blob read: see {@link Limits}. */
+export interface BlobReadOptions {
+  /** Refuse more than this many bytes. */
+  maxBytes?: number;
+  /** The size its descriptor declares: a body of another size is refused. */
+  expectedSize?: number;
+}
+
 const tagList = z.object({ tags: z.array(z.string()).nullable().optional() });
 
 /**
  * A client for the OCI distribution spec: blobs (HEAD before upload, monolithic and chunked
  * uploads, cross-repository mount), manifests by digest and tag with content negotiation, tag
- * listing with Link pagination. Every read is checked against its digest.
+ * listing with Link pagination. Every read is checked against its digest and capped (see
+ * {@link Limits}): manifests at 4 MiB as containers/image does, blobs streamed to disk.
  */
 export class RegistryClient {
   readonly http: RegistryHttp;
@@ -84,25 +95,69 @@ export class RegistryClient {
     return uploadBlob(this.http, repository, digest, source, options, this.chunkSize);
   }
 
-  /** Reads a blob whole and checks its digest. Undefined when the repository does not have it. */
-  async getBlob(repository: string, digest: string): Promise<Buffer | undefined> {
+  /**
+   * Reads a small blob (a config, a signature payload, an attestation) into memory and checks its
+   * digest; refuses one past `maxBytes` (default {@link Limits.configBytes}) or its descriptor's
+   * size. Undefined when the repository does not have it. Layers go through {@link downloadBlob}.
+   */
+  async getBlob(
+    repository: string,
+    digest: string,
+    options: BlobReadOptions = {},
+  ): Promise<Buffer | undefined> {
     checkDigest(digest);
     const what = `reading blob ${digest} from ${repository}`;
+    const res = await this.blobResponse(repository, digest, what);
+    if (!res) return undefined;
+    const bytes = await readCapped(res, {
+      maxBytes: options.maxBytes ?? Limits.configBytes,
+      expectedSize: options.expectedSize,
+      what,
+    });
+    this.http.stats.bytesDownloaded += bytes.length;
+    if (sha256Digest(bytes) !== digest)
+      throw new PermanentError(`${what}: content does not match its digest`);
+    return bytes;
+  }
+
+  /**
+   * Streams a blob to `file` (created, never overwritten), checking its digest on the way; never
+   * holds it in memory. Refuses one past `maxBytes` (default {@link Limits.blobBytes}) or its
+   * descriptor's size; the file is removed on failure. False when the repository does not have it.
+   */
+  async downloadBlob(
+    repository: string,
+    digest: string,
+    file: string,
+    options: BlobReadOptions = {},
+  ): Promise<boolean> {
+    checkDigest(digest);
+    const what = `downloading blob ${digest} from ${repository}`;
+    const res = await this.blobResponse(repository, digest, what);
+    if (!res) return false;
+    const size = await streamToFile(res, file, digest, {
+      maxBytes: options.maxBytes ?? Limits.blobBytes,
+      expectedSize: options.expectedSize,
+      what,
+    });
+    this.http.stats.bytesDownloaded += size;
+    return true;
+  }
+
+  private async blobResponse(
+    repository: string,
+    digest: string,
+    what: string,
+  ): Promise<Response | undefined> {
     const res = await this.http.send({
       method: 'GET',
       path: `/v2/${repository}/blobs/${digest}`,
       repository,
       what,
     });
-    if (res.status === 404) {
-      await res.body?.cancel();
-      return undefined;
-    }
-    const bytes = Buffer.from(await res.arrayBuffer());
-    this.http.stats.bytesDownloaded += bytes.length;
-    if (sha256Digest(bytes) !== digest)
-      throw new PermanentError(`${what}: content does not match its digest`);
-    return bytes;
+    if (res.status !== 404) return res;
+    await res.body?.cancel();
+    return undefined;
   }
 
   /** PUTs a manifest or index by tag or digest; returns its digest, checked against the registry's. */
@@ -151,7 +206,7 @@ export class RegistryClient {
       await res.body?.cancel();
       return undefined;
     }
-    const bytes = Buffer.from(await res.arrayBuffer());
+    const bytes = await readCapped(res, { maxBytes: Limits.manifestBytes, what });
     this.http.stats.bytesDownloaded += bytes.length;
     const digest = sha256Digest(bytes);
     const claimed = isDigest(reference) ? reference : res.headers.get('docker-content-digest');
@@ -215,7 +270,11 @@ export class RegistryClient {
         await res.body?.cancel();
         return tags;
       }
-      const parsed = tagList.safeParse(await res.json().catch(() => undefined));
+      const body = await readCapped(res, {
+        maxBytes: Limits.tagListBytes,
+        what: `listing tags of ${repository}`,
+      });
+      const parsed = tagList.safeParse(parseJsonOrUndefined(body));
       if (!parsed.success)
         throw new PermanentError(
           `listing tags of ${repository}: the registry sent an unexpected body`,
@@ -229,6 +288,14 @@ export class RegistryClient {
 
 function checkDigest(digest: string): void {
   if (!isDigest(digest)) throw new PermanentError(`not a sha256 digest: ${JSON.stringify(digest)}`);
+}
+
+function parseJsonOrUndefined(bytes: Buffer): unknown {
+  try {
+    return JSON.parse(bytes.toString('utf8'));
+  } catch {
+    return undefined;
+  }
 }
 
 function mediaTypeOf(bytes: Buffer): string {

@@ -7,6 +7,8 @@ import {
   type AuthChallenge,
   type BearerToken,
 } from './registry-auth.ts';
+import { Limits } from './limits.ts';
+import { readTextPrefix } from './read-body.ts';
 import { isLoopbackHost } from './reference.ts';
 
 /** Options of a {@link RegistryHttp}: one registry host, one identity. */
@@ -153,7 +155,7 @@ export class RegistryHttp {
 
 /** The first error code and message of a distribution error body, if it has one. */
 async function errorDetail(res: Response): Promise<string | undefined> {
-  const text = await res.text().catch(() => '');
+  const text = await readTextPrefix(res, Limits.errorBodyBytes);
   try {
     const body = JSON.parse(text) as { errors?: { code?: string; message?: string }[] };
     const first = body.errors?.[0];

@@ -19,7 +19,9 @@ interface Raw {
 async function handMadeTar(entries: Raw[]): Promise<Buffer> {
   const pack = tar.pack();
   const chunks: Buffer[] = [];
-  pack.on('data', (c: Buffer) => chunks.push(c));
+  pack.on('data', (c: unknown) => {
+    if (Buffer.isBuffer(c)) chunks.push(c);
+  });
   const done = new Promise<void>((resolve) => pack.on('end', resolve));
   for (const e of entries) {
     const type = e.type ?? 'file';

@@ -18,14 +18,15 @@ import tar from 'tar-stream';
 import { z } from 'zod';
 import { PermanentError } from '../errors.ts';
 import { OciLayout } from '../oci/layout.ts';
+import { Limits } from '../oci/limits.ts';
 import { MediaType } from '../oci/media-types.ts';
 import { checkLayerPath } from '../oci/tar.ts';
 import { secureJoin } from './secure-path.ts';
 
 const manifestSchema = z.object({
-  layers: z.array(
-    z.object({ mediaType: z.string(), digest: z.string().regex(/^sha256:[a-f0-9]{64}$/) }),
-  ),
+  layers: z
+    .array(z.object({ mediaType: z.string(), digest: z.string().regex(/^sha256:[a-f0-9]{64}$/) }))
+    .max(Limits.layers, `more than ${Limits.layers} layers`),
 });
 
 const isRoot = process.getuid?.() === 0;

@@ -1,6 +1,7 @@
 import type { KeyObject } from 'node:crypto';
 import { assertBundle, bundleFromJSON } from '@sigstore/bundle';
 import { PermanentError } from '../errors.ts';
+import { Limits } from '../oci/limits.ts';
 import { parseIndex, parseManifest } from '../oci/manifest-schema.ts';
 import { MediaType } from '../oci/media-types.ts';
 import type { ImageReference } from '../oci/reference.ts';
@@ -109,7 +110,10 @@ async function checkSignatures(
       reasons.push(`layer ${layer.digest} has no ${signatureAnnotation} annotation`);
       continue;
     }
-    const payload = await client.getBlob(repository, layer.digest);
+    const payload = await client.getBlob(repository, layer.digest, {
+      maxBytes: Limits.signatureBytes,
+      expectedSize: layer.size,
+    });
     if (!payload) {
       reasons.push(`payload ${layer.digest} is missing`);
       continue;
@@ -160,7 +164,10 @@ async function checkAttestations(
   const attestations: VerifyReport['attestations'] = [];
   const statements = new Map<string, ParsedStatement>();
   for (const layer of layers) {
-    const bytes = await client.getBlob(repository, layer.digest);
+    const bytes = await client.getBlob(repository, layer.digest, {
+      maxBytes: Limits.attestationBytes,
+      expectedSize: layer.size,
+    });
     const envelope = bytes && parseEnvelope(bytes);
     const label = `attestation ${layer.annotations?.predicateType ?? layer.digest}`;
     if (!envelope) throw new VerificationError(`${label}: not a DSSE envelope`);
@@ -222,7 +229,12 @@ async function checkBundles(
         `${label}: its subject is ${parsed.subject?.digest ?? 'missing'}, not ${digest}`,
       );
     const layer = parsed.layers.find((l) => l.mediaType === MediaType.sigstoreBundle);
-    const bytes = layer && (await client.getBlob(repository, layer.digest));
+    const bytes =
+      layer &&
+      (await client.getBlob(repository, layer.digest, {
+        maxBytes: Limits.attestationBytes,
+        expectedSize: layer.size,
+      }));
     if (!bytes) throw new VerificationError(`${label}: bundle layer missing`);
     let envelope: DsseEnvelope;
     try {
