@@ -1,7 +1,7 @@
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', '.kiln/**', 'schema/**', 'test/fixtures/**'] },
+  { ignores: ['node_modules/**', 'dist/**', '.kiln/**', 'schema/**', 'test/fixtures/**'] },
   ...tseslint.configs.recommended,
   {
     rules: {

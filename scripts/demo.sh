@@ -5,5 +5,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+bash scripts/build.sh
 export KILN_LOG_LEVEL="${KILN_LOG_LEVEL:-warn}"
 exec node bin/kiln.js up --once --verify "${@:-static}"

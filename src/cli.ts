@@ -1,24 +1,10 @@
 import { Command, CommanderError } from 'commander';
-import { describeError } from './errors.ts';
-import { maskSecrets } from './log.ts';
-import { CliExit, ExitCode } from './cli/context.ts';
-
-type Register = (program: Command) => void;
-
-/*
- * Each command's module is imported only when that command runs: `kiln lint` should not pay for
- * loading BullMQ, fastify and the signing libraries. Help and unknown commands load them all.
- */
-const modules: Record<string, () => Promise<Register>> = {
-  lint: () => import('./cli/lint.ts').then((m) => m.registerLint),
-  plan: () => import('./cli/plan.ts').then((m) => m.registerPlan),
-  build: () => import('./cli/build.ts').then((m) => m.registerBuild),
-  run: () => import('./cli/run.ts').then((m) => m.registerRun),
-  verify: () => import('./cli/verify.ts').then((m) => m.registerVerify),
-  keygen: () => import('./cli/keygen.ts').then((m) => m.registerKeygen),
-  status: () => import('./cli/status.ts').then((m) => m.registerStatus),
-};
-const moduleOf: Record<string, string> = { up: 'run', watch: 'run', worker: 'run', serve: 'run' };
+import {
+  readCommandTable,
+  registerAllCommands,
+  registerCommandFor,
+  registerSummaries,
+} from './cli/commands.ts';
 
 const program = new Command('kiln')
   .description('Continuous rebuilds of minimal, signed, evergreen container images')
@@ -26,20 +12,36 @@ const program = new Command('kiln')
   .showHelpAfterError()
   .exitOverride();
 
-const name = process.argv[2] ?? '';
-const only = modules[moduleOf[name] ?? name];
-for (const load of only ? [only] : Object.values(modules)) (await load())(program);
+// A named command loads its module alone. Help, --version and unknown commands need every
+// command's summary: a build ships them as a table, the sources register every command.
+if (!(await registerCommandFor(program, process.argv))) {
+  const table = readCommandTable(new URL('./commands.json', import.meta.url));
+  if (table) registerSummaries(program, table);
+  else await registerAllCommands(program);
+}
 
 try {
   await program.parseAsync(process.argv);
 } catch (error) {
-  if (error instanceof CommanderError) {
-    process.exitCode = error.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
-  } else if (error instanceof CliExit) {
+  process.exitCode = await exitCodeFor(error);
+}
+
+/**
+ * Reports a failed command on stderr, masked, and says how to exit. Help (a CommanderError with
+ * code 0) returns before anything is imported: config and logging are not part of `kiln --help`.
+ */
+async function exitCodeFor(error: unknown): Promise<number> {
+  if (error instanceof CommanderError && error.exitCode === 0) return 0;
+  const [{ CliExit, ExitCode }, { maskSecrets }, { describeError }] = await Promise.all([
+    import('./cli/context.ts'),
+    import('./log.ts'),
+    import('./errors.ts'),
+  ]);
+  if (error instanceof CommanderError) return ExitCode.usage;
+  if (error instanceof CliExit) {
     process.stderr.write(`${maskSecrets(error.message)}\n`);
-    process.exitCode = error.code;
-  } else {
-    process.stderr.write(`kiln: ${maskSecrets(describeError(error))}\n`);
-    process.exitCode = ExitCode.failure;
+    return error.code;
   }
+  process.stderr.write(`kiln: ${maskSecrets(describeError(error))}\n`);
+  return ExitCode.failure;
 }
