@@ -5,9 +5,9 @@ import { describe, expect, it } from 'vitest';
 import { recipeSchema } from '../../src/recipe/schema.ts';
 
 /*
- * The source-built recipe (recipes/dumb-init.yaml) cannot be built here end to end: its upstream
- * is a GitHub release archive. What can be checked offline is that it hangs together: a checked
- * upstream file, and every FROM either a stage of the same Dockerfile or a kiln-built base.
+ * The source-built recipe (recipes/dumb-init.yaml) hangs together: a checked upstream file from
+ * the configured GitHub, and every FROM either a stage of the same Dockerfile or a kiln-built
+ * base. test/build/dumb-init-e2e.test.ts builds, tests, publishes and verifies it for real.
  */
 const recipesDir = path.resolve('recipes');
 
@@ -21,6 +21,8 @@ describe('recipes/dumb-init.yaml', async () => {
   it('fetches a GitHub release source with a checksum and unpacks it into the context', () => {
     const [source] = recipe.build.files ?? [];
     expect(recipe.upstream.github).toBe('Yelp/dumb-init');
+    // From the GitHub the upstream is watched on (KILN_GITHUB_API_URL), never a hard-coded host.
+    expect(source?.url).toBe('github:Yelp/dumb-init/archive/v${version}.tar.gz');
     expect(source?.sha256).toMatch(/^[a-f0-9]{64}$/);
     expect(source?.extract).toBe(true);
   });

@@ -1,4 +1,4 @@
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import type { Config } from '../../config.ts';
@@ -16,6 +16,8 @@ import { buildArgs, writeSecrets } from './build-args.ts';
 import { budArgs, classifyBuildahFailure, preloadBases, privateStorage } from './buildah.ts';
 import { buildctlArgs, classifyBuildkitFailure } from './buildkit.ts';
 import { prepareContext } from './context.ts';
+import { loadableBases } from './flatten-base.ts';
+import { outputBases } from './stages.ts';
 
 /** Runs a recipe's tests inside one arch's image; throws when one fails. */
 export type ImageTester = (request: ImageTestRequest) => Promise<TestOutcome[]>;
@@ -128,14 +130,26 @@ async function buildDockerfile(
     manifests = await manifestsUnderRoot(layoutDir, input.archs);
   } else {
     const storage = privateStorage(scratch);
+    // Build-only bases go in squashed: vfs stores each layer as a full copy of those below it.
+    const shipped = outputBases(
+      await readFile(context.dockerfile, 'utf8'),
+      bases.map((b) => b.name),
+      spec.target,
+    );
     for (const [i, arch] of input.archs.entries()) {
       input.onProgress?.({
         stage: 'build',
         percent: 10 + Math.round((70 * i) / input.archs.length),
         detail: `buildah, ${arch}`,
       });
+      const loadable = await loadableBases(bases, shipped, {
+        arch,
+        dir: path.join(scratch, 'squashed'),
+        mtime: input.sourceDateEpoch,
+        log: input.log,
+      });
       const baseImages = await preloadBases(
-        bases,
+        loadable,
         storage,
         arch,
         tool(`loading bases for ${subject} (${arch})`),
