@@ -43,7 +43,8 @@ export function formatParagraph(fields: [string, string | undefined][]): string 
     if (value === undefined || value === '') continue;
     const lines = value.split('\n');
     out += `${name}: ${lines[0]}\n`;
-    for (const rest of lines.slice(1)) out += ` ${rest === '' ? '.' : rest}\n`;
+    // A whitespace-only line would read as the blank line that ends the paragraph.
+    for (const rest of lines.slice(1)) out += ` ${rest.trim() === '' ? '.' : rest}\n`;
   }
   return out;
 }
