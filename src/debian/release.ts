@@ -29,7 +29,8 @@ export interface Release {
 
 const sha256Line = z.tuple([
   z.string().regex(/^[a-f0-9]{64}$/),
-  z.string().regex(/^\d+$/),
+  // At most 15 digits: a size stays an exact integer (Number.MAX_SAFE_INTEGER has 16).
+  z.string().regex(/^\d{1,15}$/),
   z.string().min(1),
 ]);
 
