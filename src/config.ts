@@ -65,6 +65,22 @@ const redisUrl = z.string().superRefine((value, ctx) => {
   }
 });
 
+/**
+ * KILN_VULN_FEED: an http(s) URL (fetched with a conditional GET, cached) or a file or folder path
+ * (the tracker's JSON, an OSV array, or a folder of OSV records).
+ */
+const vulnFeed = z
+  .string()
+  .transform((v): { kind: 'url'; url: string } | { kind: 'path'; path: string } =>
+    /^[a-z][a-z0-9+.-]*:\/\//i.test(v)
+      ? { kind: 'url', url: v }
+      : { kind: 'path', path: path.resolve(v) },
+  )
+  .refine((v) => v.kind === 'path' || /^https?:\/\//i.test(v.url), {
+    error: 'expected an http(s) URL or a file path',
+  })
+  .refine((v) => v.kind === 'path' || URL.canParse(v.url), { error: 'expected a valid URL' });
+
 const level = z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']);
 
 /** Every environment variable kiln reads, with its parser. Unset means "use the default". */
@@ -95,6 +111,7 @@ const envSchema = {
   KILN_PYPI_URL: url.optional(),
   KILN_CRATES_URL: url.optional(),
   KILN_GOPROXY: url.optional(),
+  KILN_VULN_FEED: vulnFeed.optional(),
   KILN_CACHE_DIR: z.string().optional(),
   KILN_STATE_DIR: z.string().optional(),
   KILN_RECIPES_DIR: z.string().optional(),
@@ -143,6 +160,8 @@ export interface Config {
   pypiUrl: string | undefined;
   cratesUrl: string | undefined;
   goproxy: string | undefined;
+  /** The vulnerability feed `kiln scan` reads; undefined means none is configured. */
+  vulnFeed: z.output<typeof vulnFeed> | undefined;
   cacheDir: string;
   stateDir: string;
   recipesDir: string;
@@ -209,6 +228,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     pypiUrl: e.KILN_PYPI_URL,
     cratesUrl: e.KILN_CRATES_URL,
     goproxy: e.KILN_GOPROXY,
+    vulnFeed: e.KILN_VULN_FEED,
     cacheDir: path.resolve(e.KILN_CACHE_DIR ?? path.join(home, '.cache', 'kiln')),
     stateDir,
     recipesDir: path.resolve(e.KILN_RECIPES_DIR ?? 'recipes'),
