@@ -1,3 +1,4 @@
+export { ensureInstanceSignatures, instanceDigests, instancesSigned } from './arch-signatures.ts';
 export {
   ensureAttestations,
   type AttestedEnvelope,

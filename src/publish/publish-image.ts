@@ -6,6 +6,7 @@ import type { RegistryClient } from '../oci/registry-client.ts';
 import type { BuildRequest, BuildResult, PublishResult } from '../queue/types.ts';
 import { attestationTag, signatureTag } from '../sign/cosign-objects.ts';
 import type { Signer } from '../sign/signer.ts';
+import { ensureInstanceSignatures, instancesSigned } from './arch-signatures.ts';
 import { ensureAttestations } from './attestations.ts';
 import { moveFloatingTags } from './floating-tags.ts';
 import { ensureBundleReferrers } from './referrers.ts';
@@ -17,6 +18,7 @@ import { attestationStatements, attestationTypes } from './statements.ts';
 export const publishSteps = [
   'index',
   'signature',
+  'arch-signatures',
   'attestations',
   'referrers',
   'version-tag',
@@ -49,7 +51,8 @@ export interface PublishOptions {
 }
 
 /**
- * Publishes one image: index by digest → signature → attestations (SPDX, SLSA provenance,
+ * Publishes one image: index by digest → signature → a signature of each arch manifest (as
+ * `cosign sign --recursive`) → attestations (SPDX, SLSA provenance,
  * CycloneDX in `.att`, and as Sigstore bundle referrers) → the exact version tag → floating tags.
  * Every step checks the registry first, so running it again after a crash at any point finishes
  * the job with no duplicate signature or attestation, and no tag ever points at an unsigned image.
@@ -75,7 +78,7 @@ export async function publishImage(options: PublishOptions): Promise<PublishResu
   const taggedHead = await client.headManifest(repository, exactTag);
   if (
     taggedHead?.digest === index.descriptor.digest &&
-    (await alreadyComplete(client, repository, taggedHead.digest, signer))
+    (await alreadyComplete(client, repository, taggedHead.digest, index.bytes, signer))
   ) {
     // The unchanged-image path: only HEAD requests, nothing signed again.
     const moves = await moveFloatingTags(
@@ -137,6 +140,10 @@ export async function publishImage(options: PublishOptions): Promise<PublishResu
     const signed = await ensureSignature(client, repository, digest, signer);
     changed ||= signed === 'signed';
     await step('signature', digest);
+
+    const archSigned = await ensureInstanceSignatures(client, repository, index.bytes, signer);
+    changed ||= archSigned > 0;
+    await step('arch-signatures', digest);
 
     const subjectName = `${client.host}/${repository}`;
     const statements = attestationStatements(options, subjectName, digest, created);
@@ -203,19 +210,22 @@ export async function publishImage(options: PublishOptions): Promise<PublishResu
 
 /**
  * Whether an image the exact tag already points at needs nothing more: the tag is only set after
- * signing and attesting, so the `.sig`/`.att` tags existing (two HEADs) is enough; a publish
- * that was unsigned before and has a key now goes the full way.
+ * signing and attesting, so the `.sig`/`.att` tags of the index and a `.sig` per arch manifest
+ * existing (HEADs only) is enough. A publish that was unsigned before and has a key now, or one
+ * from before arch manifests were signed, goes the full way, which keeps what is already there.
  */
 async function alreadyComplete(
   client: RegistryClient,
   repository: string,
   digest: string,
+  indexBytes: Uint8Array,
   signer: Signer | undefined,
 ): Promise<boolean> {
   if (!signer) return true;
-  const [sig, att] = await Promise.all([
+  const [sig, att, instances] = await Promise.all([
     client.headManifest(repository, signatureTag(digest)),
     client.headManifest(repository, attestationTag(digest)),
+    instancesSigned(client, repository, indexBytes),
   ]);
-  return sig !== undefined && att !== undefined;
+  return sig !== undefined && att !== undefined && instances;
 }

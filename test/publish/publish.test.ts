@@ -57,8 +57,17 @@ async function layerCounts(repository: string, digest: string) {
   const sig = await client.getManifest(repository, signatureTag(digest));
   const att = await client.getManifest(repository, attestationTag(digest));
   const refs = await client.getManifest(repository, referrersTag(digest));
+  const index = await client.getManifest(repository, digest);
+  // cosign sign --recursive: each arch manifest has its own `.sig`, one layer, like the index.
+  const archSignatures = await Promise.all(
+    parseIndex(index!.bytes, 'index').manifests.map(async (m) => {
+      const archSig = await client.getManifest(repository, signatureTag(m.digest));
+      return archSig ? parseManifest(archSig.bytes, 'arch sig').layers.length : 0;
+    }),
+  );
   return {
     signatures: sig ? parseManifest(sig.bytes, 'sig').layers.length : 0,
+    archSignatures,
     attestations: att ? parseManifest(att.bytes, 'att').layers.length : 0,
     referrers: refs ? parseIndex(refs.bytes, 'refs').manifests.length : 0,
   };
@@ -130,6 +139,7 @@ describe('publish', () => {
     expect(Object.keys(delta)).toEqual(['HEAD']);
     expect(await layerCounts(repository, first.digest)).toEqual({
       signatures: 1,
+      archSignatures: [1, 1],
       attestations: 3,
       referrers: 3,
     });
@@ -258,6 +268,7 @@ describe('publish', () => {
       expect(result.tags).toEqual(['2.0.0-r0', '2.0.0', '2', 'latest']);
       expect(await layerCounts(repository, result.digest)).toEqual({
         signatures: 1,
+        archSignatures: [1, 1],
         attestations: 3,
         referrers: 3,
       });
