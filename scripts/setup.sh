@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Installs what kiln needs on a fresh Debian machine with Node >= 20: the Debian packages of its
-# real parts (Redis, the registry, buildah, bubblewrap, skopeo, umoci, the Debian repository
-# tools the tests use, Chromium for the catalog's browser test) and the npm dependencies.
+# real parts (Redis and Redis Sentinel, the registry, buildah, bubblewrap, skopeo, umoci, the
+# Debian repository tools the tests use, Chromium for the catalog's browser test) and the npm
+# dependencies.
 # As root it installs; otherwise it prints the apt-get command to run and stops.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(redis-server docker-registry buildah bubblewrap skopeo umoci apt-utils gpg dpkg-dev
-  patch xz-utils zstd ca-certificates debian-archive-keyring debootstrap chromium)
+packages=(redis-server redis-sentinel docker-registry buildah bubblewrap skopeo umoci apt-utils gpg
+  dpkg-dev patch xz-utils zstd ca-certificates debian-archive-keyring debootstrap chromium)
 [ "${KILN_SETUP_WITHOUT:-}" = "" ] || packages=($(printf '%s\n' "${packages[@]}" | grep -vxF -f <(tr ' ' '\n' <<<"$KILN_SETUP_WITHOUT")))
 
 missing=()

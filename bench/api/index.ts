@@ -6,13 +6,13 @@
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { Redis } from 'ioredis';
 import { z } from 'zod';
 import { createApiServer } from '../../src/api/server.ts';
 import { listImages, recordPublished } from '../../src/catalog/store.ts';
 import { summaryView } from '../../src/api/image-view.ts';
 import { loadConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/log.ts';
+import { createRedis } from '../../src/queue/connection.ts';
 import { sampleRecord } from '../../test/catalog/fixtures.ts';
 import { benchStack } from '../lib/stack.ts';
 import { fixed, printTable } from '../lib/table.ts';
@@ -44,7 +44,7 @@ async function load(url: string): Promise<z.infer<typeof loadResult>> {
 }
 
 const stack = await benchStack();
-const redis = new Redis(stack.redis.url, { maxRetriesPerRequest: null });
+const redis = createRedis(stack.redis.url);
 try {
   const prefix = 'bench-api';
   const config = loadConfig({ KILN_QUEUE_PREFIX: prefix, KILN_REGISTRY: '127.0.0.1:5000/kiln' });

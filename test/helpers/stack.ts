@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { Redis } from 'ioredis';
 import { inject } from 'vitest';
+import { createRedis, type RedisClient } from '../../src/queue/connection.ts';
 
 /** The Redis URL the global setup started. */
 export function testRedisUrl(): string {
@@ -22,7 +22,7 @@ export function uniqueName(base: string): string {
   return `${base}-${randomBytes(4).toString('hex')}`;
 }
 
-/** A Redis connection to the test instance, for BullMQ (which needs maxRetriesPerRequest null). */
-export function testRedis(): Redis {
-  return new Redis(testRedisUrl(), { maxRetriesPerRequest: null });
+/** A Redis connection to the test instance, made as kiln makes its own. */
+export function testRedis(): RedisClient {
+  return createRedis(testRedisUrl());
 }
