@@ -5,7 +5,10 @@ import { decompress, compressionOf } from './decompress.ts';
 import { fetchBytes, HttpRefusal } from './http.ts';
 import { fetchIndex, indexNames } from './index-fetch.ts';
 import { loadKeyring } from './keyring.ts';
-import { parsePackages, type PackageRecord } from './packages.ts';
+import { buildCompactIndex } from './compact-build.ts';
+import { readCompact, writeCompact } from './compact-cache.ts';
+import { CompactIndex } from './compact-index.ts';
+import { PackageSet, type IndexOrigin } from './package-set.ts';
 import { checkSuite, parseRelease, verifyInRelease, type Release } from './release.ts';
 import type { SuiteSource } from './sources.ts';
 
@@ -30,8 +33,8 @@ export interface LoadedSuite {
 /** Every package of the requested suites, components and archs, each traced to a verified index. */
 export interface ArchiveIndex {
   suites: LoadedSuite[];
-  /** Per arch: every package available for it (its own arch and `all`). */
-  packages: Map<string, PackageRecord[]>;
+  /** Per arch: every package available for it (its own arch and `all`), read on demand. */
+  packages: Map<string, PackageSet>;
 }
 
 const keyringCache = new Map<string, Promise<openpgp.PublicKey[]>>();
@@ -68,13 +71,94 @@ function indexArchs(release: Release, arch: string): string[] {
     : [arch];
 }
 
+/** One component/arch index of a suite, in compact form, and where its records come from. */
+interface LoadedIndex {
+  index: CompactIndex;
+  origin: IndexOrigin;
+}
+
 /**
- * Parsed indexes by content (sha256, suite and mirror): parsing a main Packages index takes
- * seconds, and one process (a worker, the test suite, a benchmark) resolves the same archive
- * state many times. Keyed by verified content, so a hit can never be stale; bounded.
+ * Compact indexes by content (sha256): one process (a worker, the test suite, a benchmark)
+ * resolves the same archive state many times. Keyed by verified content, so a hit can never be
+ * stale; bounded by bytes, least recently used first out.
  */
-const parsedIndexes = new Map<string, Promise<PackageRecord[]>>();
-const parsedIndexLimit = 12;
+const compactMemo = new Map<string, Promise<CompactIndex>>();
+const compactSizes = new Map<string, number>();
+const compactMemoBytes = 160e6;
+
+function remember(key: string, index: Promise<CompactIndex>): void {
+  compactMemo.set(key, index);
+  index.then(
+    (i) => {
+      if (compactMemo.get(key) !== index) return;
+      compactSizes.set(key, i.bytes);
+      let total = 0;
+      for (const bytes of compactSizes.values()) total += bytes;
+      for (const oldest of compactMemo.keys()) {
+        if (total <= compactMemoBytes || oldest === key) break;
+        total -= compactSizes.get(oldest) ?? 0;
+        compactMemo.delete(oldest);
+        compactSizes.delete(oldest);
+      }
+    },
+    () => {
+      if (compactMemo.get(key) === index) compactMemo.delete(key);
+    },
+  );
+}
+
+/**
+ * The compact form of one listed index: from memory, from the compact cache (made from any of
+ * the listed variants, each keyed by the sha256 InRelease gives it), or else fetched as apt does
+ * (index-fetch.ts), parsed once and cached. A warm load decompresses and parses nothing.
+ */
+async function compactIndexOf(
+  suite: LoadedSuite,
+  names: string[],
+  cacheDir: string,
+  signal?: AbortSignal,
+): Promise<{ index: CompactIndex; name: string }> {
+  const { release, source } = suite;
+  for (const name of names) {
+    const sha256 = release.files.get(name)?.sha256;
+    if (!sha256) continue;
+    const memo = compactMemo.get(sha256);
+    if (memo) {
+      compactMemo.delete(sha256);
+      compactMemo.set(sha256, memo);
+      return { index: await memo, name };
+    }
+  }
+  for (const name of names) {
+    const sha256 = release.files.get(name)?.sha256;
+    if (!sha256) continue;
+    const cached = await readCompact(cacheDir, sha256);
+    if (cached) {
+      remember(sha256, Promise.resolve(cached));
+      return { index: cached, name };
+    }
+  }
+  const fetched = await fetchIndex(
+    {
+      mirror: source.mirror,
+      suite: source.suite,
+      acquireByHash: release.acquireByHash,
+      files: release.files,
+    },
+    names,
+    cacheDir,
+    signal,
+  );
+  const sha256 = release.files.get(fetched.name)?.sha256 ?? '';
+  const building = (async () => {
+    const text = await decompress(fetched.body, compressionOf(fetched.name) ?? 'none', signal);
+    const data = buildCompactIndex(text, sha256, `${source.suite}/${fetched.name}`);
+    await writeCompact(cacheDir, sha256, data);
+    return new CompactIndex(data, sha256);
+  })();
+  remember(sha256, building);
+  return { index: await building, name: fetched.name };
+}
 
 async function loadPackages(
   suite: LoadedSuite,
@@ -82,54 +166,28 @@ async function loadPackages(
   arch: string,
   cacheDir: string,
   signal?: AbortSignal,
-): Promise<PackageRecord[]> {
+): Promise<LoadedIndex> {
   const { release, source } = suite;
   const names = indexNames(release.files, component, arch);
-  const first = names[0] ? release.files.get(names[0]) : undefined;
-  if (!first) {
+  if (names.length === 0) {
     throw new PermanentError(
       `suite ${source.suite} has no Packages index for ${component}/${arch} in its InRelease`,
     );
   }
-  const key = `${first.sha256}\0${source.suite}\0${source.mirror}`;
-  const memo = parsedIndexes.get(key);
-  if (memo) return memo;
-  const parsing = (async () => {
-    const index = await fetchIndex(
-      {
-        mirror: source.mirror,
-        suite: source.suite,
-        acquireByHash: release.acquireByHash,
-        files: release.files,
-      },
-      names,
-      cacheDir,
-      signal,
-    );
-    const text = await decompress(index.body, compressionOf(index.name) ?? 'none', signal);
-    return parsePackages(text.toString('utf8'), {
-      suite: source.suite,
-      mirror: source.mirror,
-      indexName: `${source.suite}/${index.name}`,
-    });
-  })();
-  parsedIndexes.set(key, parsing);
-  parsing.catch(() => parsedIndexes.delete(key));
-  while (parsedIndexes.size > parsedIndexLimit) {
-    const oldest = parsedIndexes.keys().next().value;
-    if (oldest === undefined) break;
-    parsedIndexes.delete(oldest);
-  }
-  return parsing;
+  const { index, name } = await compactIndexOf(suite, names, cacheDir, signal);
+  return {
+    index,
+    origin: { suite: source.suite, mirror: source.mirror, indexName: `${source.suite}/${name}` },
+  };
 }
 
 /** One suite from one mirror: its verified InRelease and, per arch, the packages of its indexes. */
 async function loadSuiteFrom(
   source: SuiteSource,
   request: ArchiveRequest,
-): Promise<{ suite: LoadedSuite; packages: Map<string, PackageRecord[]> }> {
+): Promise<{ suite: LoadedSuite; packages: Map<string, LoadedIndex[]> }> {
   const suite = await loadSuite(source, request.signal);
-  const packages = new Map<string, PackageRecord[]>();
+  const packages = new Map<string, LoadedIndex[]>();
   for (const arch of request.archs) {
     const lists = await Promise.all(
       request.components.flatMap((component) =>
@@ -138,7 +196,7 @@ async function loadSuiteFrom(
         ),
       ),
     );
-    packages.set(arch, lists.flat());
+    packages.set(arch, lists);
   }
   return { suite, packages };
 }
@@ -170,20 +228,9 @@ async function loadSuiteFromMirrors(source: SuiteSource, request: ArchiveRequest
 /** Loads every requested suite, verifies it, and reads its Packages indexes for every arch. */
 export async function loadArchive(request: ArchiveRequest): Promise<ArchiveIndex> {
   const loaded = await Promise.all(request.sources.map((s) => loadSuiteFromMirrors(s, request)));
-  const packages = new Map<string, PackageRecord[]>();
+  const packages = new Map<string, PackageSet>();
   for (const arch of request.archs) {
-    packages.set(arch, dedupe(loaded.flatMap((l) => l.packages.get(arch) ?? [])));
+    packages.set(arch, new PackageSet(loaded.flatMap((l) => l.packages.get(arch) ?? [])));
   }
   return { suites: loaded.map((l) => l.suite), packages };
-}
-
-/** The same package version can sit in several indexes (binary-all and binary-<arch>). */
-function dedupe(records: PackageRecord[]): PackageRecord[] {
-  const seen = new Set<string>();
-  return records.filter((r) => {
-    const key = `${r.suite}\0${r.name}\0${r.version}\0${r.arch}`;
-    if (seen.has(key)) return false;
-    seen.add(key);
-    return true;
-  });
 }

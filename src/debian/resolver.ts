@@ -1,4 +1,5 @@
 import { PermanentError } from '../errors.ts';
+import type { PackageSet, Provider } from './package-set.ts';
 import { dependenciesOf, type PackageRecord } from './packages.ts';
 import { formatRelation, type Dependency, type Relation } from './relations.ts';
 import { compareDebianVersions, satisfiesConstraint } from './version.ts';
@@ -7,7 +8,7 @@ import { compareDebianVersions, satisfiesConstraint } from './version.ts';
 export interface ResolveRequest {
   arch: string;
   /** Every package available for the arch, from all suites, in the recipe's suite order. */
-  available: PackageRecord[];
+  available: PackageSet;
   /** Requested packages: `name` or `name=version` (a pin). */
   packages: string[];
   /**
@@ -30,33 +31,42 @@ export interface Resolution {
   cut: CutDependency[];
 }
 
-/** The packages of one arch, by name and by what they provide. */
-interface Universe {
-  byName: Map<string, PackageRecord[]>;
-  providers: Map<string, { record: PackageRecord; version: string | undefined }[]>;
-}
+/**
+ * The packages of one arch, by name (highest version first) and by what they provide, looked up
+ * only for the names the resolution visits.
+ */
+class Universe {
+  private readonly names = new Map<string, PackageRecord[]>();
+  private readonly provided = new Map<string, Provider[]>();
 
-function universe(available: PackageRecord[], arch: string): Universe {
-  const byName = new Map<string, PackageRecord[]>();
-  const providers = new Map<string, { record: PackageRecord; version: string | undefined }[]>();
-  for (const r of available) {
-    if (r.arch !== arch && r.arch !== 'all') continue;
-    const list = byName.get(r.name) ?? [];
-    list.push(r);
-    byName.set(r.name, list);
-    for (const p of r.provides) {
-      const plist = providers.get(p.name) ?? [];
-      plist.push({
-        record: r,
-        version: p.constraint?.op === '=' ? p.constraint.version : undefined,
-      });
-      providers.set(p.name, plist);
+  constructor(
+    private readonly available: PackageSet,
+    private readonly arch: string,
+  ) {}
+
+  private fits = (r: PackageRecord): boolean => r.arch === this.arch || r.arch === 'all';
+
+  byName(name: string): PackageRecord[] {
+    let list = this.names.get(name);
+    if (!list) {
+      // Highest version first; a stable sort keeps the recipe's suite order between equal versions.
+      list = this.available
+        .named(name)
+        .filter(this.fits)
+        .sort((a, b) => compareDebianVersions(b.version, a.version));
+      this.names.set(name, list);
     }
+    return list;
   }
-  // Highest version first; a stable sort keeps the recipe's suite order between equal versions.
-  for (const list of byName.values())
-    list.sort((a, b) => compareDebianVersions(b.version, a.version));
-  return { byName, providers };
+
+  providers(name: string): Provider[] {
+    let list = this.provided.get(name);
+    if (!list) {
+      list = this.available.providing(name).filter((p) => this.fits(p.record));
+      this.provided.set(name, list);
+    }
+    return list;
+  }
 }
 
 /** Whether an arch qualifier allows `target` (Multi-Arch rules for a single-arch root). */
@@ -74,10 +84,7 @@ function satisfiedBy(rel: Relation, r: PackageRecord, arch: string): boolean {
   );
 }
 
-function providedBy(
-  rel: Relation,
-  provider: { record: PackageRecord; version: string | undefined },
-): boolean {
+function providedBy(rel: Relation, provider: Provider): boolean {
   if (rel.archQualifier === 'any' && provider.record.multiArch !== 'allowed') return false;
   if (!rel.constraint) return true;
   // A versioned dependency is only satisfied by a versioned Provides (deb-control(5)).
@@ -96,7 +103,7 @@ const describe = (r: PackageRecord): string => `${r.name} ${r.version} (${r.suit
  */
 export function resolve(request: ResolveRequest): Resolution {
   const { arch } = request;
-  const u = universe(request.available, arch);
+  const u = new Universe(request.available, arch);
   const excluded = new Set(request.exclude);
   const selected = new Map<string, PackageRecord>();
   const cut: CutDependency[] = [];
@@ -112,17 +119,17 @@ export function resolve(request: ResolveRequest): Resolution {
     const [name = '', pin] = spec.split('=', 2);
     if (excluded.has(name))
       throw new PermanentError(`package ${name} for ${arch} is both requested and excluded`);
-    const candidates = (u.byName.get(name) ?? []).filter(
-      (r) => pin === undefined || compareDebianVersions(r.version, pin) === 0,
-    );
+    const candidates = u
+      .byName(name)
+      .filter((r) => pin === undefined || compareDebianVersions(r.version, pin) === 0);
     const chosen = candidates[0];
     if (!chosen) {
-      const known = u.byName
-        .get(name)
-        ?.map((r) => r.version)
+      const known = u
+        .byName(name)
+        .map((r) => r.version)
         .join(', ');
       throw new PermanentError(
-        `requested package ${spec} is not available for ${arch}${known ? ` (available: ${known})` : u.providers.has(name) ? ' (it is a virtual package: name a real one)' : ''}`,
+        `requested package ${spec} is not available for ${arch}${known ? ` (available: ${known})` : u.providers(name).length > 0 ? ' (it is a virtual package: name a real one)' : ''}`,
       );
     }
     select(chosen);
@@ -132,9 +139,9 @@ export function resolve(request: ResolveRequest): Resolution {
     dep.some((rel) => {
       const s = selected.get(rel.name);
       if (s && satisfiedBy(rel, s, arch)) return true;
-      return (u.providers.get(rel.name) ?? []).some(
-        (p) => selected.get(p.record.name) === p.record && providedBy(rel, p),
-      );
+      return u
+        .providers(rel.name)
+        .some((p) => selected.get(p.record.name) === p.record && providedBy(rel, p));
     });
 
   while (queue.length > 0) {
@@ -180,9 +187,10 @@ function choose(
 ): PackageRecord | undefined {
   for (const rel of dep) {
     if (selected.has(rel.name)) continue; // chosen at another version: it cannot be swapped out
-    const real = (u.byName.get(rel.name) ?? []).find((r) => satisfiedBy(rel, r, arch));
+    const real = u.byName(rel.name).find((r) => satisfiedBy(rel, r, arch));
     if (real) return real;
-    const providers = (u.providers.get(rel.name) ?? [])
+    const providers = u
+      .providers(rel.name)
       .filter((p) => !excluded.has(p.record.name) && providedBy(rel, p))
       .filter((p) => !selected.has(p.record.name))
       .sort((a, b) =>

@@ -2,6 +2,7 @@ import { loadConfig } from '../../config.ts';
 import { PermanentError } from '../../errors.ts';
 import { loadArchive, type ArchiveIndex } from '../../debian/archive.ts';
 import { lockfileOf, type Lockfile } from '../../debian/lockfile.ts';
+import { PackageSet } from '../../debian/package-set.ts';
 import { resolve } from '../../debian/resolver.ts';
 import { hostSuiteSources } from '../../debian/sources.ts';
 import { upstreamOf } from '../../debian/version.ts';
@@ -88,9 +89,10 @@ export async function resolveLockfiles(
       const index = await load(suites);
       const firstArch = archs[0] ?? 'amd64';
       if (
-        (index.packages.get(firstArch) ?? []).some(
-          (p) => p.name === pkg && versionMatches(p.version, version),
-        )
+        index.packages
+          .get(firstArch)
+          ?.named(pkg)
+          .some((p) => versionMatches(p.version, version))
       ) {
         chosen = { suites, index };
         break;
@@ -106,7 +108,7 @@ export async function resolveLockfiles(
   for (const arch of archs) {
     const resolution = resolve({
       arch,
-      available: chosen.index.packages.get(arch) ?? [],
+      available: chosen.index.packages.get(arch) ?? new PackageSet([]),
       packages: contents.packages,
       exclude: contents.exclude,
     });
