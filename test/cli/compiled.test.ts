@@ -1,0 +1,126 @@
+import { appendFile, cp, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { execa } from 'execa';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+/*
+ * The compiled CLI, tested on a copy of the package (its files as they are in this working tree,
+ * node_modules linked), so building, editing and packing never touch the shared dist/.
+ */
+const repo = path.resolve(import.meta.dirname, '../..');
+const packageFiles = ['bin', 'src', 'schema', 'recipes', 'package.json', 'package-lock.json'];
+const marker = 'kiln-test: ran dist';
+
+let dir: string;
+
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(os.tmpdir(), 'kiln-compiled-'));
+});
+
+/** A fresh copy of the package in `dir/<name>`. */
+async function copyPackage(name: string): Promise<string> {
+  const pkg = path.join(dir, name);
+  await mkdir(path.join(pkg, 'scripts'), { recursive: true });
+  for (const file of [...packageFiles, 'tsconfig.json', 'scripts/build.js', 'scripts/build.sh']) {
+    await cp(path.join(repo, file), path.join(pkg, file), { recursive: true });
+  }
+  await symlink(path.join(repo, 'node_modules'), path.join(pkg, 'node_modules'));
+  return pkg;
+}
+
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+const kiln = (pkg: string, ...args: string[]) =>
+  execa('node', ['bin/kiln.js', ...args], { cwd: pkg, reject: false });
+const build = (pkg: string) => execa('bash', ['scripts/build.sh'], { cwd: pkg });
+
+/** Marks the current build's entry so a run shows whether it came from dist/. */
+async function markBuild(pkg: string): Promise<void> {
+  const manifest = JSON.parse(await readFile(path.join(pkg, 'dist/manifest.json'), 'utf8')) as {
+    build: string;
+  };
+  await appendFile(
+    path.join(pkg, 'dist', manifest.build, 'cli.js'),
+    `\nprocess.stderr.write(${JSON.stringify(`${marker}\n`)});\n`,
+  );
+}
+
+/** Rewrites a source file in place: its modification time changes, its size only if `to` does. */
+async function edit(pkg: string, file: string, from: string, to: string): Promise<void> {
+  const full = path.join(pkg, file);
+  const text = await readFile(full, 'utf8');
+  expect(text).toContain(from);
+  await writeFile(full, text.replace(from, to));
+}
+
+describe('the compiled CLI (dist/)', () => {
+  it('runs dist/ while its inputs are unchanged, and the sources as soon as one is edited', async () => {
+    const pkg = await copyPackage('edited');
+    const fromSources = await kiln(pkg, '--help');
+    expect(fromSources.exitCode).toBe(0);
+    expect(fromSources.stderr).not.toContain(marker);
+
+    expect((await build(pkg)).stderr).toMatch(/^kiln build: dist\/b-[0-9a-f]{12} in \d+ ms$/m);
+    await markBuild(pkg);
+    // Help from the build's command table, with no command module loaded, reads as the sources'.
+    const fromDist = await kiln(pkg, '--help');
+    expect(fromDist.stderr).toContain(marker);
+    expect(fromDist.stdout).toBe(fromSources.stdout);
+    const lint = await kiln(pkg, 'lint', 'recipes');
+    expect(lint.stderr).toContain(marker);
+    expect(lint.stderr).toMatch(/\d+ recipes valid/);
+    expect(lint.exitCode).toBe(0);
+    const unknown = await kiln(pkg, 'frobnicate');
+    expect(unknown.exitCode).toBe(2);
+    expect(unknown.stderr).toContain("unknown command 'frobnicate'");
+    // A current build is not built again.
+    expect((await build(pkg)).stderr).toBe('');
+
+    await edit(pkg, 'src/cli.ts', 'Continuous rebuilds of', 'Edited: continuous rebuilds of');
+    const edited = await kiln(pkg, '--help');
+    expect(edited.stderr).not.toContain(marker);
+    expect(edited.stdout).toContain('Edited: continuous rebuilds of');
+
+    // An edit deep in a command's imports that keeps the file's size is seen too.
+    expect((await build(pkg)).stderr).toContain('kiln build:');
+    await markBuild(pkg);
+    expect((await kiln(pkg, 'lint', 'recipes')).stderr).toContain(marker);
+    await edit(pkg, 'src/cli/lint.ts', "'recipe')} valid\\n", "'recipe')} VALID\\n");
+    const deep = await kiln(pkg, 'lint', 'recipes');
+    expect(deep.stderr).not.toContain(marker);
+    expect(deep.stderr).toMatch(/\d+ recipes VALID/);
+  }, 180_000);
+
+  it('installs with npm pack and npm install -g, and the installed kiln runs', async () => {
+    const pkg = await copyPackage('packed');
+    const packed = await execa('npm', ['pack', '--pack-destination', dir, '--json'], { cwd: pkg });
+    const packs = JSON.parse(packed.stdout) as { filename: string; files: { path: string }[] }[];
+    const { filename, files } = packs[0] ?? { filename: '', files: [] };
+    const paths = files.map((f) => f.path);
+    expect(paths).toContain('bin/kiln.js');
+    expect(paths).toContain('dist/manifest.json');
+    expect(paths.some((p) => p.startsWith('src/'))).toBe(false);
+
+    const prefix = path.join(dir, 'prefix');
+    const install = ['install', '-g', '--prefix', prefix, '--prefer-offline', '--no-audit'];
+    await execa('npm', [...install, '--no-fund', path.join(dir, filename)], { cwd: dir });
+    const bin = path.join(prefix, 'bin', 'kiln');
+    const help = await execa(bin, ['--help'], { cwd: dir });
+    expect(help.stdout).toContain('Usage: kiln [options] [command]');
+    expect(help.stdout).toContain('lint [options] [paths...]');
+
+    const recipe = path.join(repo, 'recipes', 'static.yaml');
+    const valid = await execa(bin, ['lint', recipe], { cwd: dir, reject: false });
+    expect(valid.stderr).toContain('1 recipe valid');
+    expect(valid.exitCode).toBe(0);
+
+    const broken = path.join(dir, 'broken.yaml');
+    await writeFile(broken, 'name: broken\nupstream: { kind: nowhere }\n');
+    const invalid = await execa(bin, ['lint', broken], { cwd: dir, reject: false });
+    expect(invalid.exitCode).toBe(1);
+    expect(invalid.stdout).toMatch(/broken\.yaml:\d+:\d+: /);
+  }, 300_000);
+});
