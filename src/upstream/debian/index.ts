@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { loadArchive } from '../../debian/archive.ts';
+import { PackageSet } from '../../debian/package-set.ts';
 import { hostSuiteSources } from '../../debian/sources.ts';
 import { PermanentError } from '../../errors.ts';
 import { UpstreamNotFoundError } from '../errors.ts';
@@ -28,19 +29,15 @@ export const debianSource: UpstreamSource = {
       debianSecurityMirror: ctx.config.debianSecurityMirror,
       debianKeyring: ctx.config.debianKeyring,
     };
-    /** Per suite: the InRelease digest the versions map was built from. */
-    const indexes = new Map<
-      string,
-      {
-        digest: string;
-        versions: Promise<Map<string, { version: string; sha256: string; filename: string }[]>>;
-      }
-    >();
+    /** Per suite: the InRelease digest its packages were loaded from. */
+    const indexes = new Map<string, { digest: string; packages: Promise<PackageSet> }>();
 
-    const versionsOf = (suite: string, digest: string) => {
+    // The suite's packages, read on demand from its compact index: only the watched names
+    // become objects (a main index has ~68,000).
+    const packagesOf = (suite: string, digest: string): Promise<PackageSet> => {
       const current = indexes.get(suite);
-      if (current?.digest === digest) return current.versions;
-      const versions = (async () => {
+      if (current?.digest === digest) return current.packages;
+      const packages = (async () => {
         const sources = await hostSuiteSources([suite], settings);
         const archive = await loadArchive({
           sources,
@@ -48,17 +45,11 @@ export const debianSource: UpstreamSource = {
           archs: [indexArch],
           cacheDir: ctx.config.cacheDir,
         });
-        const map = new Map<string, { version: string; sha256: string; filename: string }[]>();
-        for (const r of archive.packages.get(indexArch) ?? []) {
-          const list = map.get(r.name) ?? [];
-          list.push({ version: r.version, sha256: r.sha256, filename: r.filename });
-          map.set(r.name, list);
-        }
-        return map;
+        return archive.packages.get(indexArch) ?? new PackageSet([]);
       })();
-      versions.catch(() => indexes.delete(suite));
-      indexes.set(suite, { digest, versions });
-      return versions;
+      packages.catch(() => indexes.delete(suite));
+      indexes.set(suite, { digest, packages });
+      return packages;
     };
 
     /** One suite's versions of `pkg`; with `optional`, a suite without the package gives undefined. */
@@ -92,8 +83,8 @@ export const debianSource: UpstreamSource = {
           releases: [],
           extra: { sha256: digest },
         });
-      const entries = (await versionsOf(suite, digest)).get(pkg);
-      if (!entries) {
+      const entries = (await packagesOf(suite, digest)).named(pkg);
+      if (entries.length === 0) {
         if (optional) return undefined;
         throw new UpstreamNotFoundError(`${what}: not in the suite's main/${indexArch} index`);
       }
