@@ -9,6 +9,8 @@ import {
 const program = new Command('kiln')
   .description('Continuous rebuilds of minimal, signed, evergreen container images')
   .version('0.1.0')
+  // kiln's own -V/--version only before the command: `kiln build --version 1.2` is the build's.
+  .enablePositionalOptions()
   .showHelpAfterError()
   .exitOverride();
 
