@@ -5,7 +5,7 @@ import { readAr } from './ar.ts';
 
 /** An ar archive as `ar` writes it: the magic, then 60-byte headers and even-padded data. */
 function writeAr(members: { name: string; mtime: number; data: Buffer }[]): Buffer {
-  const parts = [Buffer.from('!<arch>\n', 'latin1')];
+  const parts: Buffer[] = [Buffer.from('!<arch>\n', 'latin1')];
   for (const m of members) {
     const header =
       m.name.padEnd(16) +

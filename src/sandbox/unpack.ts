@@ -16,7 +16,7 @@ import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import tar from 'tar-stream';
 import { z } from 'zod';
-import { PermanentError } from '../errors.ts';
+import { KilnError, PermanentError } from '../errors.ts';
 import { OciLayout } from '../oci/layout.ts';
 import { Limits } from '../oci/limits.ts';
 import { MediaType } from '../oci/media-types.ts';
@@ -116,13 +116,50 @@ async function applyLayer(
       if (Buffer.isBuffer(c)) chunks.push(c);
     });
     stream.on('end', () => {
-      applyEntry(header, Buffer.concat(chunks), dest, what, knownDirs).then(() => next(), next);
+      applyEntry(header, Buffer.concat(chunks), dest, what, knownDirs).then(
+        () => next(),
+        (error: unknown) =>
+          next(asLayerError(error, `${what}: entry ${JSON.stringify(header.name)}`, what)),
+      );
     });
     stream.on('error', next);
   });
   const source = Readable.from([blob]);
-  if (gzipped) await pipeline(source, createGunzip(), extract);
-  else await pipeline(source, extract);
+  try {
+    if (gzipped) await pipeline(source, createGunzip(), extract);
+    else await pipeline(source, extract);
+  } catch (error) {
+    throw asLayerError(error, `${what}: not a valid ${gzipped ? 'gzip-compressed ' : ''}tar`, what);
+  }
+}
+
+/** File-system errors a layer's own content causes (a link to nothing, a file used as a folder). */
+const badContentCodes = new Set([
+  'ENOENT',
+  'EEXIST',
+  'ENOTDIR',
+  'EISDIR',
+  'ELOOP',
+  'ENAMETOOLONG',
+  'EINVAL',
+  'ENOTEMPTY',
+]);
+
+/**
+ * A broken layer is a permanent failure naming the layer: tar and gzip format errors, and the
+ * file-system errors its content causes. Other system errors (no space, no permission) pass as is.
+ */
+function asLayerError(error: unknown, what: string, layer: string): Error {
+  if (error instanceof KilnError)
+    return error.message.includes(layer) || !(error instanceof PermanentError)
+      ? error
+      : new PermanentError(`${what}: ${error.message}`, { cause: error });
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  const syscall = (error as NodeJS.ErrnoException | undefined)?.syscall;
+  if (syscall !== undefined && !(code !== undefined && badContentCodes.has(code)))
+    return error instanceof Error ? error : new Error(String(error));
+  const detail = error instanceof Error ? error.message : String(error);
+  return new PermanentError(`${what} (${detail})`, { cause: error });
 }
 
 /** The tar header fields unpacking reads. */
@@ -211,7 +248,13 @@ async function applyEntry(
     case 'link': {
       const linkRel = (header.linkname ?? '').replace(/^(\.\/)+/, '').replace(/^\/+/, '');
       checkLayerPath(linkRel, `${what} hard link ${rel}`);
-      await link(await secureJoin(dest, linkRel, false, knownDirs), target);
+      const source = await secureJoin(dest, linkRel, false, knownDirs);
+      const kind = await lstat(source).catch(() => undefined);
+      if (!kind || kind.isDirectory())
+        throw new PermanentError(
+          `${what}: hard link ${rel} -> ${linkRel}: ${kind ? 'a directory cannot be hard-linked' : 'its target does not exist'}`,
+        );
+      await link(source, target);
       break;
     }
     default:
