@@ -1,0 +1,14 @@
+/** The package root, with a trailing slash. */
+export const root: string;
+export const manifestFile: string;
+export interface Manifest {
+  format: 1;
+  build: string;
+  builtAt: string;
+  /** Input path (relative to the root) → `size:mtimeMs`. */
+  inputs: Record<string, string>;
+}
+export function inputState(relative: string): string | undefined;
+export function readManifest(): Manifest | undefined;
+/** The current build's folder (absolute, trailing slash), or undefined when dist/ is stale. */
+export function currentBuild(manifest?: Manifest): string | undefined;
