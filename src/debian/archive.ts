@@ -54,10 +54,31 @@ export async function loadSuite(source: SuiteSource, signal?: AbortSignal): Prom
   const what = `${source.suite} at ${source.mirror}`;
   const url = `${source.mirror}/dists/${source.suite}/InRelease`;
   const { body } = await fetchBytes(url, `InRelease of ${source.suite}`, { signal });
-  const signed = await verifyInRelease(body.toString('utf8'), await keysFor(source.keyring), what);
+  const inReleaseSha256 = createHash('sha256').update(body).digest('hex');
+  const signed = await verifiedText(body, inReleaseSha256, source.keyring, what);
+  // Parsed and checked every time: Valid-Until is about now, not about when it was verified.
   const release = parseRelease(signed, what);
   checkSuite(release, source.suite, what);
-  return { source, release, inReleaseSha256: createHash('sha256').update(body).digest('hex') };
+  return { source, release, inReleaseSha256 };
+}
+
+/**
+ * The signed text of an InRelease, verified once per (bytes, keyring) in a process: a build
+ * loads the same suites for the upstream check and again to resolve, and openpgp's verification
+ * is most of a warm load. Bounded; a failure is not remembered.
+ */
+const verified = new Map<string, Promise<string>>();
+
+function verifiedText(body: Buffer, sha256: string, keyring: string, what: string) {
+  const key = `${sha256}\0${keyring}`;
+  let text = verified.get(key);
+  if (!text) {
+    text = keysFor(keyring).then((keys) => verifyInRelease(body.toString('utf8'), keys, what));
+    verified.set(key, text);
+    text.catch(() => verified.delete(key));
+    if (verified.size > 32) verified.delete(verified.keys().next().value ?? key);
+  }
+  return text;
 }
 
 /**

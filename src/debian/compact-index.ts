@@ -1,5 +1,5 @@
-import { createHash } from 'node:crypto';
 import os from 'node:os';
+import { crc32 } from 'node:zlib';
 
 /*
  * The compact form of one Packages index: what resolution reads, in typed arrays over one
@@ -15,12 +15,13 @@ import os from 'node:os';
  *   provided    keys / starts / entries   provided name → (record id, position in its Provides)
  *   name hash, provided hash             open addressing over the keys' bytes (FNV-1a)
  *   pool        every distinct value once, as the index's bytes
- *   trailer     sha256 of everything before it: a damaged file is refused and rebuilt
+ *   trailer     CRC-32 of everything before it: a damaged file is refused and rebuilt (a
+ *               checksum against damage, 10× cheaper than a sha256 on a 30 MB file)
  */
 
 const magic = Buffer.from('KILNPKIX', 'latin1');
 /** Bumped whenever the layout or what is kept changes: an older file is then rebuilt. */
-export const compactFormatVersion = 1;
+export const compactFormatVersion = 2;
 export const none = 0xffffffff;
 export const multiArchCodes = ['no', 'same', 'foreign', 'allowed'] as const;
 export type MultiArch = (typeof multiArchCodes)[number];
@@ -102,7 +103,7 @@ export function encodeCompactIndex(t: CompactTables): Buffer {
     new Uint8Array(providedHash.buffer),
     t.pool,
   ];
-  const total = sections.reduce((n, s) => align8(n + s.byteLength), align8(headerBytes)) + 32;
+  const total = sections.reduce((n, s) => align8(n + s.byteLength), align8(headerBytes)) + 8;
   const out = Buffer.alloc(total);
   magic.copy(out, 0);
   const header = [
@@ -126,26 +127,21 @@ export function encodeCompactIndex(t: CompactTables): Buffer {
     out.set(s, at);
     at = align8(at + s.byteLength);
   }
-  createHash('sha256')
-    .update(out.subarray(0, total - 32))
-    .digest()
-    .copy(out, total - 32);
+  out.writeUInt32LE(crc32(out.subarray(0, total - 8)), total - 8);
   return out;
 }
 
 /** Why a buffer is not a usable compact index, or undefined when it is. */
 function problemOf(data: Buffer, sourceSha256: string): string | undefined {
-  if (data.length < headerBytes + 32 || !data.subarray(0, magic.length).equals(magic))
+  if (data.length < headerBytes + 8 || !data.subarray(0, magic.length).equals(magic))
     return 'not a compact index';
   if (data.readUInt32LE(magic.length) !== compactFormatVersion) return 'another format version';
   if (data.readUInt32LE(magic.length + 11 * 4) !== (os.endianness() === 'LE' ? 1 : 2))
     return 'another byte order';
   if (data.toString('hex', magic.length + headerWords * 4, headerBytes) !== sourceSha256)
     return 'made from another index';
-  const digest = createHash('sha256')
-    .update(data.subarray(0, data.length - 32))
-    .digest();
-  if (!digest.equals(data.subarray(data.length - 32))) return 'damaged (its hash does not match)';
+  if (crc32(data.subarray(0, data.length - 8)) !== data.readUInt32LE(data.length - 8))
+    return 'damaged (its checksum does not match)';
   return undefined;
 }
 
