@@ -3,12 +3,13 @@ import type { Command } from 'commander';
 import { describeError } from '../errors.ts';
 import { registryClientFor, resolveImageReference } from '../oci/registry-from-config.ts';
 import { loadPublicKey } from '../sign/keys.ts';
-import { verifyImage, type VerifyReport } from '../sign/verify.ts';
+import { verifyImage, type IgnoredSignature, type VerifyReport } from '../sign/verify.ts';
 import { CliExit, cliContext, ExitCode } from './context.ts';
 
 interface VerifyFlags {
   key: string;
   json?: boolean;
+  repositoryMatch?: boolean;
 }
 
 export function registerVerify(program: Command): void {
@@ -16,6 +17,10 @@ export function registerVerify(program: Command): void {
     .command('verify')
     .argument('<image-ref>', 'image reference, by tag or digest')
     .requiredOption('--key <pub.pem>', 'public key (PEM)')
+    .option(
+      '--repository-match',
+      "reject a signature whose payload's docker-reference names another repository",
+    )
     .option('--json', 'print JSON')
     .description('check the signature, attestations and SBOM of a published image')
     .action(async (ref: string, flags: VerifyFlags) => {
@@ -47,7 +52,9 @@ async function runVerify(
   const publicKey = loadPublicKey(pem, flags.key);
   const reference = resolveImageReference(ref, config.registry);
   const client = await registryClientFor(reference.host, config);
-  return verifyImage(client, reference, publicKey);
+  return verifyImage(client, reference, publicKey, {
+    repositoryMatch: flags.repositoryMatch === true,
+  });
 }
 
 export function formatReport(r: VerifyReport): string {
@@ -59,5 +66,26 @@ export function formatReport(r: VerifyReport): string {
     `  provenance: upstream version ${r.provenance.upstreamVersion ?? 'unknown'}${r.provenance.builderId ? `, builder ${r.provenance.builderId}` : ''}`,
     `  Sigstore bundles: ${r.bundles} valid`,
   ];
+  const others = r.ignored.filter((i) => i.otherSigner);
+  if (others.length > 0)
+    lines.push(`  other signers (ignored): ${countByKind(others)} not signed by this key`);
+  for (const i of r.ignored.filter((x) => !x.otherSigner))
+    lines.push(`  ignored ${i.kind} ${i.digest}: ${i.reason}`);
   return `${lines.join('\n')}\n`;
+}
+
+/** `1 signature, 2 attestations`: the ignored entries of each kind. */
+function countByKind(entries: IgnoredSignature[]): string {
+  const kinds = [
+    ['signature', 'signature', 'signatures'],
+    ['attestation', 'attestation', 'attestations'],
+    ['bundle', 'Sigstore bundle', 'Sigstore bundles'],
+  ] as const;
+  return kinds
+    .map(([kind, one, many]) => {
+      const n = entries.filter((e) => e.kind === kind).length;
+      return n === 0 ? '' : `${n} ${n === 1 ? one : many}`;
+    })
+    .filter((text) => text !== '')
+    .join(', ');
 }

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { bundleToJSON, toDSSEBundle } from '@sigstore/bundle';
 import { Annotation, MediaType, type Descriptor } from '../oci/media-types.ts';
 import { sha256Digest } from '../oci/digest.ts';
@@ -12,6 +11,7 @@ import {
   referrersTag,
 } from '../sign/cosign-objects.ts';
 import { decodeBase64 } from '../sign/dsse.ts';
+import { publicKeyHint } from '../sign/keys.ts';
 import type { Signer } from '../sign/signer.ts';
 import type { AttestedEnvelope } from './attestations.ts';
 
@@ -39,9 +39,7 @@ export async function ensureBundleReferrers(
       .filter((d) => d.artifactType === MediaType.sigstoreBundle)
       .map((d) => d.annotations?.[BundleAnnotation.predicateType]),
   );
-  const keyHint = createHash('sha256')
-    .update(signer.publicKey.export({ type: 'spki', format: 'der' }))
-    .digest('hex');
+  const keyHint = publicKeyHint(signer.publicKey);
   const additions: Descriptor[] = [];
   for (const { predicateType, envelope } of attested) {
     if (listedTypes.has(predicateType)) continue;

@@ -1,4 +1,5 @@
 import {
+  createHash,
   createPrivateKey,
   createPublicKey,
   generateKeyPairSync,
@@ -86,6 +87,17 @@ export function loadPublicKey(text: string, source: string): KeyObject {
   );
   checkP256(key, source);
   return key;
+}
+
+/**
+ * The hex SHA-256 of the key's SPKI DER: the public-key hint kiln writes into its Sigstore
+ * bundles, so a verifier can tell a bundle that claims this key from another signer's.
+ */
+export function publicKeyHint(key: KeyObject): string {
+  const pub = key.type === 'private' ? createPublicKey(key) : key;
+  return createHash('sha256')
+    .update(pub.export({ type: 'spki', format: 'der' }))
+    .digest('hex');
 }
 
 export function publicPemOf(key: KeyObject): string {

@@ -4,7 +4,7 @@ import { PermanentError } from '../errors.ts';
 import { Limits } from '../oci/limits.ts';
 import { parseIndex, parseManifest } from '../oci/manifest-schema.ts';
 import { MediaType } from '../oci/media-types.ts';
-import type { ImageReference } from '../oci/reference.ts';
+import { parseReference, type ImageReference } from '../oci/reference.ts';
 import type { RegistryClient } from '../oci/registry-client.ts';
 import {
   attestationTag,
@@ -15,6 +15,7 @@ import {
 import { inTotoPayloadType, parseEnvelope, verifyEnvelope, type DsseEnvelope } from './dsse.ts';
 import { coversDigest, parseStatement, PredicateType, type ParsedStatement } from './in-toto.ts';
 import { parseSimpleSigning, simpleSigningType } from './simple-signing.ts';
+import { publicKeyHint } from './keys.ts';
 import { verifySignature } from './signer.ts';
 
 /** A check `kiln verify` could not pass; the message is the reason a person reads. */
@@ -35,19 +36,51 @@ export interface VerifyReport {
   };
   /** Sigstore bundle referrers that verified (0 when the image has none). */
   bundles: number;
+  /**
+   * What was left out, as cosign does with other signers' signatures: signatures, attestations
+   * and bundles not signed by the key, and signatures of the key that are not for this image.
+   */
+  ignored: IgnoredSignature[];
 }
 
+export interface IgnoredSignature {
+  /** A `.sig` layer, a `.att` envelope or a Sigstore bundle referrer. */
+  kind: 'signature' | 'attestation' | 'bundle';
+  /** The layer's digest (the bundle manifest's, for a bundle). */
+  digest: string;
+  predicateType?: string;
+  reason: string;
+  /**
+   * Not signed by the given key: another signer's, or tampered (a signature alone cannot tell
+   * the two apart, nor which of them come from the same other signer).
+   */
+  otherSigner: boolean;
+}
+
+export interface VerifyOptions {
+  /**
+   * Reject a signature whose payload's `critical.identity.docker-reference` names another
+   * repository than the one verified (containers/image's `matchRepository`).
+   */
+  repositoryMatch?: boolean;
+}
+
+const notByKey =
+  'signature does not verify with the given key (tampered, or signed by another key)';
+
 /**
- * Verifies a published image with a public key, the way cosign's formats define it: resolves the
- * reference to a digest, requires a simple-signing signature of that digest by the key, then
- * requires every attestation in `.att` (and every Sigstore bundle referrer) to be signed by the
- * key over the DSSE PAE and to have the image as its subject. Throws {@link VerificationError}
- * with the first reason it fails.
+ * Verifies a published image with a public key, the way cosign does: resolves the reference to a
+ * digest and requires one simple-signing signature of that digest by the key (naming this
+ * repository, with `repositoryMatch`), and an SPDX SBOM and a SLSA provenance among the `.att`
+ * envelopes signed by the key over the DSSE PAE. Signatures, attestations and bundles by other
+ * keys are ignored and reported in `ignored`; whatever the key did sign must have this image as
+ * its subject. Throws {@link VerificationError} with the reason it fails.
  */
 export async function verifyImage(
   client: RegistryClient,
   ref: ImageReference,
   publicKey: KeyObject,
+  options: VerifyOptions = {},
 ): Promise<VerifyReport> {
   const { repository } = ref;
   const name = `${ref.host}/${repository}`;
@@ -58,24 +91,26 @@ export async function verifyImage(
   if (ref.digest && digest !== ref.digest)
     throw new VerificationError(`${name}@${ref.digest}: registry answered with ${digest}`);
 
-  const signatures = await checkSignatures(client, repository, digest, publicKey);
+  const ignored: IgnoredSignature[] = [];
+  const signatures = await checkSignatures(client, ref, digest, publicKey, options, ignored);
   const { attestations, statements } = await checkAttestations(
     client,
     repository,
     digest,
     publicKey,
+    ignored,
   );
-  const bundles = await checkBundles(client, repository, digest, publicKey);
+  const bundles = await checkBundles(client, repository, digest, publicKey, ignored);
 
   const spdx = statements.get(PredicateType.spdx);
   if (!spdx)
     throw new VerificationError(
-      `${name}@${digest}: no SPDX SBOM attestation (${PredicateType.spdx})`,
+      `${name}@${digest}: no SPDX SBOM attestation (${PredicateType.spdx}) signed by the given key${ignoredOf(ignored, PredicateType.spdx)}`,
     );
   const provenance = statements.get(PredicateType.slsaProvenance);
   if (!provenance)
     throw new VerificationError(
-      `${name}@${digest}: no SLSA provenance attestation (${PredicateType.slsaProvenance})`,
+      `${name}@${digest}: no SLSA provenance attestation (${PredicateType.slsaProvenance}) signed by the given key${ignoredOf(ignored, PredicateType.slsaProvenance)}`,
     );
   const cdx = statements.get(PredicateType.cyclonedx);
   return {
@@ -87,15 +122,37 @@ export async function verifyImage(
     ...(cdx ? { cyclonedx: { components: arrayLength(field(cdx.predicate, 'components')) } } : {}),
     provenance: provenanceSummary(provenance),
     bundles,
+    ignored,
   };
+}
+
+/** `; <reason>; …` of the ignored attestations of one predicate type, for the message that it is missing. */
+function ignoredOf(ignored: IgnoredSignature[], predicateType: string): string {
+  const reasons = ignored
+    .filter((i) => i.kind === 'attestation' && i.predicateType === predicateType)
+    .map((i) => i.reason);
+  return reasons.length > 0 ? `; ${reasons.join('; ')}` : '';
+}
+
+/** Whether a signature's `docker-reference` (a repository, maybe with a tag) is `ref`'s repository. */
+function namesRepository(dockerReference: string, ref: ImageReference): boolean {
+  try {
+    const named = parseReference(dockerReference);
+    return named.host === ref.host && named.repository === ref.repository;
+  } catch {
+    return false;
+  }
 }
 
 async function checkSignatures(
   client: RegistryClient,
-  repository: string,
+  ref: ImageReference,
   digest: string,
   key: KeyObject,
+  options: VerifyOptions,
+  ignored: IgnoredSignature[],
 ): Promise<number> {
+  const { repository } = ref;
   const tag = signatureTag(digest);
   const manifest = await client.getManifest(repository, tag);
   if (!manifest) throw new VerificationError(`${repository}@${digest} is not signed: no ${tag}`);
@@ -103,11 +160,15 @@ async function checkSignatures(
     (l) => l.mediaType === MediaType.cosignSimpleSigning,
   );
   const reasons: string[] = [];
+  const skip = (layer: string, reason: string, otherSigner = false) => {
+    reasons.push(reason);
+    ignored.push({ kind: 'signature', digest: layer, reason, otherSigner });
+  };
   let valid = 0;
   for (const layer of layers) {
     const sig = layer.annotations?.[signatureAnnotation];
     if (!sig) {
-      reasons.push(`layer ${layer.digest} has no ${signatureAnnotation} annotation`);
+      skip(layer.digest, `layer ${layer.digest} has no ${signatureAnnotation} annotation`);
       continue;
     }
     const payload = await client.getBlob(repository, layer.digest, {
@@ -115,22 +176,28 @@ async function checkSignatures(
       expectedSize: layer.size,
     });
     if (!payload) {
-      reasons.push(`payload ${layer.digest} is missing`);
+      skip(layer.digest, `payload ${layer.digest} is missing`);
       continue;
     }
     const parsed = parseSimpleSigning(payload);
     if (!parsed || parsed.critical.type !== simpleSigningType) {
-      reasons.push(`payload ${layer.digest} is not a cosign simple-signing payload`);
+      skip(layer.digest, `payload ${layer.digest} is not a cosign simple-signing payload`);
       continue;
     }
     const signed = parsed.critical.image['docker-manifest-digest'];
     if (signed !== digest) {
-      reasons.push(`signature payload is for ${signed}, not ${digest}`);
+      skip(layer.digest, `signature payload is for ${signed}, not ${digest}`);
       continue;
     }
     if (!verifySignature(key, payload, Buffer.from(sig, 'base64'))) {
-      reasons.push(
-        'signature does not verify with the given key (tampered, or signed by another key)',
+      skip(layer.digest, notByKey, true);
+      continue;
+    }
+    const named = parsed.critical.identity['docker-reference'];
+    if (options.repositoryMatch && !namesRepository(named, ref)) {
+      skip(
+        layer.digest,
+        `signature names ${named}, not ${ref.host}/${repository} (--repository-match)`,
       );
       continue;
     }
@@ -149,6 +216,7 @@ async function checkAttestations(
   repository: string,
   digest: string,
   key: KeyObject,
+  ignored: IgnoredSignature[],
 ): Promise<{
   attestations: VerifyReport['attestations'];
   statements: Map<string, ParsedStatement>;
@@ -172,25 +240,37 @@ async function checkAttestations(
     const label = `attestation ${layer.annotations?.predicateType ?? layer.digest}`;
     if (!envelope) throw new VerificationError(`${label}: not a DSSE envelope`);
     const s = checkEnvelope(envelope, key, digest, label);
+    if (!s) {
+      const predicateType = layer.annotations?.predicateType;
+      ignored.push({
+        kind: 'attestation',
+        digest: layer.digest,
+        ...(predicateType ? { predicateType } : {}),
+        reason: `${label}: ${notByKey}`,
+        otherSigner: true,
+      });
+      continue;
+    }
     attestations.push({ predicateType: s.predicateType, layer: layer.digest });
     if (!statements.has(s.predicateType)) statements.set(s.predicateType, s);
   }
   return { attestations, statements };
 }
 
+/**
+ * The statement of an envelope signed by `key`, or undefined when the key did not sign it (another
+ * signer's, which is ignored). What the key signed must be an in-toto statement about `digest`.
+ */
 function checkEnvelope(
   envelope: DsseEnvelope,
   key: KeyObject,
   digest: string,
   label: string,
-): ParsedStatement {
+): ParsedStatement | undefined {
+  const body = verifyEnvelope(envelope, key);
+  if (!body) return undefined;
   if (envelope.payloadType !== inTotoPayloadType)
     throw new VerificationError(`${label}: payload type ${envelope.payloadType} is not in-toto`);
-  const body = verifyEnvelope(envelope, key);
-  if (!body)
-    throw new VerificationError(
-      `${label}: signature does not verify with the given key (tampered, or signed by another key)`,
-    );
   const s = parseStatement(body);
   if (!s) throw new VerificationError(`${label}: payload is not an in-toto statement`);
   if (!coversDigest(s, digest)) {
@@ -213,6 +293,7 @@ async function checkBundles(
   repository: string,
   digest: string,
   key: KeyObject,
+  ignored: IgnoredSignature[],
 ): Promise<number> {
   const index = await client.getManifest(repository, referrersTag(digest));
   if (!index) return 0;
@@ -237,10 +318,13 @@ async function checkBundles(
       }));
     if (!bytes) throw new VerificationError(`${label}: bundle layer missing`);
     let envelope: DsseEnvelope;
+    let hint: string | undefined;
     try {
       const bundle = bundleFromJSON(JSON.parse(bytes.toString('utf8')));
       assertBundle(bundle);
       if (bundle.content.$case !== 'dsseEnvelope') throw new Error('not a DSSE bundle');
+      const material = bundle.verificationMaterial.content;
+      hint = material.$case === 'publicKey' ? material.publicKey.hint : undefined;
       const e = bundle.content.dsseEnvelope;
       envelope = {
         payloadType: e.payloadType,
@@ -250,7 +334,17 @@ async function checkBundles(
     } catch (error) {
       throw new VerificationError(`${label}: not a valid Sigstore bundle`, { cause: error });
     }
-    checkEnvelope(envelope, key, digest, label);
+    if (!checkEnvelope(envelope, key, digest, label)) {
+      // A bundle that names this very key yet does not verify was changed after signing.
+      if (hint === publicKeyHint(key)) throw new VerificationError(`${label}: ${notByKey}`);
+      ignored.push({
+        kind: 'bundle',
+        digest: d.digest,
+        reason: `${label}: ${notByKey}`,
+        otherSigner: true,
+      });
+      continue;
+    }
     verified++;
   }
   return verified;
