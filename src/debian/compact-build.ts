@@ -142,7 +142,8 @@ export function buildCompactIndex(text: Buffer, sourceSha256: string, indexName:
     if (!name || !version || !arch) return;
     const filename = p.get('filename');
     const sha256 = p.get('sha256');
-    const size = Number(p.get('size'));
+    const sizeText = p.get('size') ?? '';
+    const size = /^\d+$/.test(sizeText) ? Number(sizeText) : NaN;
     const where = `${indexName}: ${name} ${version}`;
     if (!filename || !sha256 || !/^[a-f0-9]{64}$/.test(sha256) || !Number.isSafeInteger(size))
       throw new PermanentError(`${where}: entry lacks Filename, Size or SHA256`);

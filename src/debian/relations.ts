@@ -1,3 +1,4 @@
+import { PermanentError } from '../errors.ts';
 import type { VersionOperator } from './version.ts';
 
 /*
@@ -46,7 +47,7 @@ export function parseDependencies(field: string | undefined, context: string): D
     for (const alt of group.split('|')) {
       const relation = parseRelation(alt);
       if (!relation)
-        throw new Error(`${context}: cannot parse relation ${JSON.stringify(alt.trim())}`);
+        throw new PermanentError(`${context}: cannot parse relation ${JSON.stringify(alt.trim())}`);
       alternatives.push(relation);
     }
     out.push(alternatives);
