@@ -11,10 +11,12 @@ const modules: Record<string, () => Promise<Register>> = {
   lint: () => import('./lint.ts').then((m) => m.registerLint),
   plan: () => import('./plan.ts').then((m) => m.registerPlan),
   build: () => import('./build.ts').then((m) => m.registerBuild),
+  catalog: () => import('./catalog.ts').then((m) => m.registerCatalog),
   run: () => import('./run.ts').then((m) => m.registerRun),
   verify: () => import('./verify.ts').then((m) => m.registerVerify),
   keygen: () => import('./keygen.ts').then((m) => m.registerKeygen),
   status: () => import('./status.ts').then((m) => m.registerStatus),
+  scan: () => import('./scan.ts').then((m) => m.registerScan),
 };
 const moduleOf: Record<string, string> = { up: 'run', watch: 'run', worker: 'run', serve: 'run' };
 
