@@ -16,10 +16,14 @@ export interface EnqueuedFlow {
   buildJobIds: string[];
 }
 
-/** The BullMQ flow of one build request: one build job per arch under one publish job. */
+/**
+ * The BullMQ flow of one build request: one build job per arch under one publish job. `attempt`
+ * (attempts.ts) is 0 unless an earlier attempt of the same request failed or was lost.
+ */
 function flowOf(
   request: BuildRequest,
   options: EnqueueOptions,
+  attempt = 0,
 ): { flow: FlowJob; ids: EnqueuedFlow } {
   const common: JobsOptions = {
     priority: Priority[request.priority],
@@ -28,9 +32,9 @@ function flowOf(
     removeOnComplete: { age: 7 * 24 * 3600, count: 5000 },
     removeOnFail: { age: 30 * 24 * 3600 },
   };
-  const parentId = publishJobId(request.recipe, request.version, request.inputsDigest);
+  const parentId = publishJobId(request.recipe, request.version, request.inputsDigest, attempt);
   const buildIds = request.archs.map((arch) =>
-    buildJobId(request.recipe, request.version, request.inputsDigest, arch),
+    buildJobId(request.recipe, request.version, request.inputsDigest, arch, attempt),
   );
   const flow: FlowJob = {
     name: `publish ${request.recipe} ${request.version}-r${request.epoch}`,
@@ -62,13 +66,16 @@ export async function enqueueBuild(
   return ids;
 }
 
-/** Enqueues many build requests in one Redis transaction per batch: what a planning cycle does. */
+/**
+ * Enqueues many build requests in one Redis transaction per batch: what a planning cycle does.
+ * `requestAttempts[i]` is the attempt of `requests[i]` (attemptsFor, attempts.ts); default 0.
+ */
 export async function enqueueBuilds(
   flows: FlowProducer,
   requests: readonly BuildRequest[],
-  options: EnqueueOptions & { batchSize?: number } = {},
+  options: EnqueueOptions & { batchSize?: number; requestAttempts?: readonly number[] } = {},
 ): Promise<EnqueuedFlow[]> {
-  const made = requests.map((r) => flowOf(r, options));
+  const made = requests.map((r, i) => flowOf(r, options, options.requestAttempts?.[i] ?? 0));
   const size = options.batchSize ?? 200;
   for (let i = 0; i < made.length; i += size) {
     await flows.addBulk(made.slice(i, i + size).map((m) => m.flow));
