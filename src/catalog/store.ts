@@ -46,12 +46,13 @@ export async function recordPublished(
       `recording ${record.recipe}@${record.version} in the catalog: invalid record: ${z.prettifyError(parsed.error)}`,
     );
   }
-  const r = parsed.data;
-  const k = catalogKeys(prefix, r.recipe);
+  const k = catalogKeys(prefix, parsed.data.recipe);
+  const { record: r, unmoved } = await againstStored(redis, k, parsed.data);
   const multi = redis.multi();
   multi.hset(k.versions, versionTag(r), JSON.stringify(r));
   multi.zadd(k.images, Date.parse(r.publishedAt), r.recipe);
   for (const tag of r.tags) {
+    if (unmoved.has(tag)) continue;
     const event: TagEvent = {
       tag,
       digest: r.digest,
@@ -68,6 +69,52 @@ export async function recordPublished(
   if (r.upstream.releasedAt) multi.hsetnx(k.upstream, r.version, r.upstream.releasedAt);
   multi.incr(k.revision);
   await exec(multi, `recording ${r.recipe}@${versionTag(r)} in the catalog`);
+}
+
+/**
+ * A publish run again (a retry, a reconcile after a loss) records an image the catalog may hold:
+ * it keeps the first publish time (freshness is when the image first appeared), and tags already
+ * pointing at the same digest get no new history entry. Read before the MULTI: two publishes of
+ * one image at once cannot happen (one job id per request).
+ */
+async function againstStored(
+  redis: RedisClient,
+  k: ReturnType<typeof catalogKeys>,
+  record: CatalogRecord,
+): Promise<{ record: CatalogRecord; unmoved: Set<string> }> {
+  let stored: string | null;
+  let current: (string | null)[];
+  try {
+    [stored, current] = await Promise.all([
+      redis.hget(k.versions, versionTag(record)),
+      record.tags.length > 0 ? redis.hmget(k.tags, ...record.tags) : Promise.resolve([]),
+    ]);
+  } catch (cause) {
+    throw new TransientError(`reading ${record.recipe}@${versionTag(record)} from the catalog`, {
+      cause,
+    });
+  }
+  const pointsHere = (json: string | null | undefined) =>
+    typeof json === 'string' &&
+    tagEventSchema.safeParse(safeJson(json)).data?.digest === record.digest;
+  const unmoved = new Set(record.tags.filter((_, i) => pointsHere(current[i])));
+  const previous =
+    stored === null ? undefined : catalogRecordSchema.safeParse(safeJson(stored)).data;
+  return {
+    record:
+      previous?.digest === record.digest
+        ? { ...record, publishedAt: previous.publishedAt }
+        : record,
+    unmoved,
+  };
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
 }
 
 /** Called by the watcher for every upstream release it sees: the basis of staleness. */
