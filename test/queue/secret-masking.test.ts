@@ -76,7 +76,8 @@ async function dumpKeys(redis: Redis, prefix: string): Promise<string> {
 async function waitFor(queue: Queue, id: string, state: 'failed' | 'completed'): Promise<Job> {
   for (let i = 0; i < 600; i++) {
     const job = await Job.fromId(queue, id);
-    if (job && (await job.getState()) === state) return job;
+    // Read the job again once it is there: the first copy may predate the state change.
+    if (job && (await job.getState()) === state) return (await Job.fromId(queue, id)) ?? job;
     await sleep(50);
   }
   throw new Error(`job ${id} did not become ${state}`);
