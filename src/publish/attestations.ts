@@ -1,4 +1,5 @@
 import { sha256Digest } from '../oci/digest.ts';
+import { Limits } from '../oci/limits.ts';
 import { parseManifest } from '../oci/manifest-schema.ts';
 import { MediaType, type Descriptor } from '../oci/media-types.ts';
 import type { RegistryClient } from '../oci/registry-client.ts';
@@ -51,7 +52,10 @@ export async function ensureAttestations(
   const found = new Map<string, DsseEnvelope>();
   for (const layer of layers) {
     if (layer.mediaType !== MediaType.dsseEnvelope) continue;
-    const bytes = await client.getBlob(repository, layer.digest);
+    const bytes = await client.getBlob(repository, layer.digest, {
+      maxBytes: Limits.attestationBytes,
+      expectedSize: layer.size,
+    });
     const envelope = bytes && parseEnvelope(bytes);
     const body =
       envelope && envelope.payloadType === inTotoPayloadType
