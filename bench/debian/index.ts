@@ -17,6 +17,7 @@ import { loadRecipeFile } from '../../src/recipe/index.ts';
 import type { Recipe } from '../../src/recipe/schema.ts';
 import { fixed, printTable } from '../lib/table.ts';
 import { debootstrap, gzipFloor, timed, type Debootstrapped } from './baselines.ts';
+import { buildRows, resolverRows } from './rows.ts';
 
 /*
  * bench:debian — the debian builder beside its baselines, in one run with a warm package cache:
@@ -26,6 +27,11 @@ import { debootstrap, gzipFloor, timed, type Debootstrapped } from './baselines.
  * KILN_BENCH_SKIP_DEBOOTSTRAP=1 skips the (slow) debootstrap baselines. The run drops the
  * builder's derived cache (KILN_CACHE_DIR/debian/{layers,path-index}) to time a build without it;
  * downloaded packages are kept.
+ *
+ * Then the resolver beside apt (`apt-get install --simulate` in a private apt root over the same
+ * trixie suites and mirrors), cold and warm, with the two closures compared; and whole
+ * `kiln build static|python` processes, cold (downloads kept, no compact index, no layer cache)
+ * and warm, each with wall, CPU and peak RSS. KILN_BENCH_SKIP_APT=1 skips apt and the processes.
  */
 
 const settings = archiveSettingsFromConfig();
@@ -139,6 +145,38 @@ async function main(): Promise<void> {
       ],
       rows,
     );
+
+    if (process.env.KILN_BENCH_SKIP_APT !== '1') {
+      const trixie = ['trixie', 'trixie-updates', 'trixie-security'];
+      const resolver = await resolverRows(
+        images.map((img) => ({
+          name: img.name,
+          recipeFile: `${img.name}.yaml`,
+          version: img.version,
+          packages: contentsOf(img.recipe).packages,
+        })),
+        await hostSuiteSources(trixie, settings),
+        arch,
+        settings.cacheDir,
+        work,
+      );
+      printTable(
+        `resolver beside apt, ${arch}, trixie lists (each a child process: wall / CPU / peak RSS)`,
+        ['resolver', 'set', 'state', 'wall', 'CPU', 'peak RSS', 'packages'],
+        resolver.rows,
+      );
+      for (const note of resolver.notes) process.stdout.write(`- ${note}\n`);
+      printTable(
+        `kiln build as a process, ${arch} (cold: downloaded indexes and packages kept, nothing derived)`,
+        ['command', 'state', 'wall', 'CPU', 'peak RSS'],
+        await buildRows(
+          images.map((img) => ({ name: img.name, file: `${img.name}.yaml` })),
+          arch,
+          settings.cacheDir,
+          work,
+        ),
+      );
+    }
 
     const baseRows: string[][] = [];
     if (process.env.KILN_BENCH_SKIP_DEBOOTSTRAP !== '1') {
