@@ -61,6 +61,11 @@ export function formatReport(r: VerifyReport): string {
   const lines = [
     `Verified ${r.reference}`,
     `  signature: ${r.signatures} valid cosign signature${r.signatures === 1 ? '' : 's'}`,
+    ...(r.instances.length > 0
+      ? [
+          `  arch manifests: ${r.instances.length} signed (${r.instances.map((i) => i.platform ?? i.digest).join(', ')})`,
+        ]
+      : []),
     `  attestations: ${r.attestations.length} valid (${[...new Set(r.attestations.map((a) => a.predicateType))].join(', ')})`,
     `  SBOM: ${r.sbom.packages} packages (${r.sbom.version})${r.cyclonedx ? `; CycloneDX: ${r.cyclonedx.components} components` : ''}`,
     `  provenance: upstream version ${r.provenance.upstreamVersion ?? 'unknown'}${r.provenance.builderId ? `, builder ${r.provenance.builderId}` : ''}`,

@@ -26,6 +26,11 @@ export interface VerifyReport {
   digest: string;
   /** Signature layers that verified with the key. */
   signatures: number;
+  /**
+   * The arch manifests of an index, each with a signature by the key (what containers/image
+   * checks when it pulls one); empty for a single-manifest image.
+   */
+  instances: { digest: string; platform: string | undefined }[];
   attestations: { predicateType: string; layer: string }[];
   sbom: { format: 'SPDX'; version: string; packages: number };
   cyclonedx?: { components: number };
@@ -48,6 +53,8 @@ export interface IgnoredSignature {
   kind: 'signature' | 'attestation' | 'bundle';
   /** The layer's digest (the bundle manifest's, for a bundle). */
   digest: string;
+  /** The manifest it is attached to: the index, or one of its arch manifests. */
+  manifest: string;
   predicateType?: string;
   reason: string;
   /**
@@ -71,7 +78,8 @@ const notByKey =
 /**
  * Verifies a published image with a public key, the way cosign does: resolves the reference to a
  * digest and requires one simple-signing signature of that digest by the key (naming this
- * repository, with `repositoryMatch`), and an SPDX SBOM and a SLSA provenance among the `.att`
+ * repository, with `repositoryMatch`) — of an index and of each arch manifest it lists, which is
+ * what containers/image checks — and an SPDX SBOM and a SLSA provenance among the `.att`
  * envelopes signed by the key over the DSSE PAE. Signatures, attestations and bundles by other
  * keys are ignored and reported in `ignored`; whatever the key did sign must have this image as
  * its subject. Throws {@link VerificationError} with the reason it fails.
@@ -93,6 +101,9 @@ export async function verifyImage(
 
   const ignored: IgnoredSignature[] = [];
   const signatures = await checkSignatures(client, ref, digest, publicKey, options, ignored);
+  const instances = isIndexMediaType(head.mediaType)
+    ? await checkInstances(client, ref, digest, publicKey, options, ignored)
+    : [];
   const { attestations, statements } = await checkAttestations(
     client,
     repository,
@@ -117,6 +128,7 @@ export async function verifyImage(
     reference: `${name}@${digest}`,
     digest,
     signatures,
+    instances,
     attestations,
     sbom: spdxSummary(spdx),
     ...(cdx ? { cyclonedx: { components: arrayLength(field(cdx.predicate, 'components')) } } : {}),
@@ -124,6 +136,43 @@ export async function verifyImage(
     bundles,
     ignored,
   };
+}
+
+function isIndexMediaType(mediaType: string | undefined): boolean {
+  return mediaType === MediaType.imageIndex || mediaType === MediaType.dockerManifestList;
+}
+
+/**
+ * What `cosign sign --recursive` signs and containers/image checks: a signature by the key of
+ * every manifest the index lists, for the instance a client of that platform pulls.
+ */
+async function checkInstances(
+  client: RegistryClient,
+  ref: ImageReference,
+  digest: string,
+  key: KeyObject,
+  options: VerifyOptions,
+  ignored: IgnoredSignature[],
+): Promise<VerifyReport['instances']> {
+  const index = await client.getManifest(ref.repository, digest);
+  if (!index) throw new VerificationError(`${ref.host}/${ref.repository}@${digest} vanished`);
+  const out: VerifyReport['instances'] = [];
+  for (const m of parseIndex(index.bytes, `image index ${digest}`).manifests) {
+    const platform = m.platform
+      ? [m.platform.os, m.platform.architecture, m.platform.variant].filter(Boolean).join('/')
+      : undefined;
+    try {
+      await checkSignatures(client, ref, m.digest, key, options, ignored);
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      throw new VerificationError(
+        `arch manifest ${m.digest}${platform ? ` (${platform})` : ''} of ${digest}: ${reason} (containers/image checks the signature of the arch it pulls)`,
+        { cause: error },
+      );
+    }
+    out.push({ digest: m.digest, platform });
+  }
+  return out;
 }
 
 /** `; <reason>; …` of the ignored attestations of one predicate type, for the message that it is missing. */
@@ -162,7 +211,7 @@ async function checkSignatures(
   const reasons: string[] = [];
   const skip = (layer: string, reason: string, otherSigner = false) => {
     reasons.push(reason);
-    ignored.push({ kind: 'signature', digest: layer, reason, otherSigner });
+    ignored.push({ kind: 'signature', digest: layer, manifest: digest, reason, otherSigner });
   };
   let valid = 0;
   for (const layer of layers) {
@@ -245,6 +294,7 @@ async function checkAttestations(
       ignored.push({
         kind: 'attestation',
         digest: layer.digest,
+        manifest: digest,
         ...(predicateType ? { predicateType } : {}),
         reason: `${label}: ${notByKey}`,
         otherSigner: true,
@@ -340,6 +390,7 @@ async function checkBundles(
       ignored.push({
         kind: 'bundle',
         digest: d.digest,
+        manifest: digest,
         reason: `${label}: ${notByKey}`,
         otherSigner: true,
       });

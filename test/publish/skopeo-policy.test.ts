@@ -8,7 +8,9 @@ import { sha256Digest } from '../../src/oci/digest.ts';
 import { parseIndex, parseManifest } from '../../src/oci/manifest-schema.ts';
 import type { RegistryClient } from '../../src/oci/registry-client.ts';
 import { publishImage } from '../../src/publish/index.ts';
+import { parseReference } from '../../src/oci/reference.ts';
 import { signatureTag } from '../../src/sign/cosign-objects.ts';
+import { verifyImage } from '../../src/sign/verify.ts';
 import { parseSimpleSigning } from '../../src/sign/simple-signing.ts';
 import { verifySignature, type Signer } from '../../src/sign/signer.ts';
 import { signatureAnnotation } from '../../src/sign/cosign-objects.ts';
@@ -167,6 +169,13 @@ describe('containers/image (skopeo) under a sigstoreSigned policy', () => {
     const before = await skopeoCopy(old.host, repository, 'latest', signer.publicPem);
     expect(before.ok).toBe(false);
     expect(before.stderr).toContain('A signature was required, but no signature exists');
+    // kiln verify is as strict: it names the arch manifest without a signature.
+    const ref = parseReference(`${old.host}/${repository}:latest`);
+    await expect(verifyImage(old, ref, signer.publicKey)).rejects.toThrow(
+      new RegExp(
+        `arch manifest ${images[0]!.manifest.digest} \\(linux/amd64\\) of sha256:[0-9a-f]{64}: ${repository}@${images[0]!.manifest.digest} is not signed`,
+      ),
+    );
 
     // The same publish again with today's kiln: the exact tag is set, yet the arch `.sig`s are missing.
     const client = registry();
@@ -175,5 +184,7 @@ describe('containers/image (skopeo) under a sigstoreSigned policy', () => {
     const after = await skopeoCopy(client.host, repository, 'latest', signer.publicPem);
     expect(after.stderr).toBe('');
     expect(after.ok).toBe(true);
+    const report = await verifyImage(client, ref, signer.publicKey);
+    expect(report.instances.map((i) => i.platform)).toEqual(['linux/amd64', 'linux/arm64/v8']);
   });
 });

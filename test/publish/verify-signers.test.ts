@@ -12,6 +12,7 @@ import type { RegistryClient } from '../../src/oci/registry-client.ts';
 import {
   ensureAttestations,
   ensureBundleReferrers,
+  ensureInstanceSignatures,
   ensureSignature,
   publishImage,
 } from '../../src/publish/index.ts';
@@ -54,7 +55,7 @@ async function unsigned(client: RegistryClient, repository: string, seed: string
   return { archResults, request };
 }
 
-/** What a second signer would attach with kiln's own code: a signature and attestations. */
+/** What a second signer would attach with kiln's own code: signatures (index and arches), attestations. */
 async function attachAs(
   signer: Signer,
   client: RegistryClient,
@@ -64,6 +65,8 @@ async function attachAs(
   predicateTypes: string[],
 ) {
   await ensureSignature(client, repository, digest, signer);
+  const index = await client.getManifest(repository, digest);
+  await ensureInstanceSignatures(client, repository, index!.bytes, signer);
   const statements = attestationStatements(
     options,
     `${client.host}/${repository}`,
@@ -122,15 +125,22 @@ describe('kiln verify accepts extra signers, as cosign does', () => {
     const ref = parseReference(`${client.host}/${repository}:latest`);
     const report = await verifyImage(client, ref, kilnKey.publicKey);
     expect(report.signatures).toBe(1);
+    expect(report.instances).toHaveLength(2);
     expect(report.attestations).toHaveLength(3);
     expect(report.bundles).toBe(3);
-    expect(report.ignored.map((i) => [i.kind, i.predicateType, i.otherSigner])).toEqual([
-      ['signature', undefined, true],
-      ['attestation', 'https://spdx.dev/Document', true],
-      ['bundle', undefined, true],
-    ]);
+    // Its signatures of the index and of both arch manifests, its SPDX envelope and its bundle.
+    const arches = report.instances.map((i) => i.digest);
+    expect(report.ignored.map((i) => [i.kind, i.manifest, i.predicateType, i.otherSigner])).toEqual(
+      [
+        ['signature', digest, undefined, true],
+        ['signature', arches[0], undefined, true],
+        ['signature', arches[1], undefined, true],
+        ['attestation', digest, 'https://spdx.dev/Document', true],
+        ['bundle', digest, undefined, true],
+      ],
+    );
     expect(formatReport(report)).toContain(
-      'other signers (ignored): 1 signature, 1 attestation, 1 Sigstore bundle not signed by this key',
+      'other signers (ignored): 3 signatures, 1 attestation, 1 Sigstore bundle not signed by this key',
     );
 
     // The other signer's key verifies the same image too: one signature, its SPDX; kiln's are ignored.
@@ -142,7 +152,7 @@ describe('kiln verify accepts extra signers, as cosign does', () => {
     expect(json.code, json.stderr).toBe(0);
     const printed = JSON.parse(json.stdout) as VerifyReport & { verified: boolean };
     expect(printed.verified).toBe(true);
-    expect(printed.ignored.filter((i) => i.otherSigner)).toHaveLength(3);
+    expect(printed.ignored.filter((i) => i.otherSigner)).toHaveLength(5);
   });
 
   it('fails when only the other signer signed and attested', async () => {
@@ -181,6 +191,8 @@ describe('kiln verify accepts extra signers, as cosign does', () => {
       allowUnsigned: true,
     });
     await ensureSignature(client, repository, digest, kilnKey);
+    const index = await client.getManifest(repository, digest);
+    await ensureInstanceSignatures(client, repository, index!.bytes, kilnKey);
     await attachAs(other, client, repository, digest, { request, archResults }, [
       'https://spdx.dev/Document',
       'https://slsa.dev/provenance/v1',
@@ -207,8 +219,9 @@ describe('kiln verify --repository-match', () => {
     await client.putManifest(b, digest, index!.bytes, MediaType.imageIndex);
     await client.putManifest(b, 'latest', index!.bytes, MediaType.imageIndex);
     expect(parseIndex(index!.bytes, 'index').manifests).toHaveLength(2);
-    // A's signature and attestations, blobs and all, under B's supplement tags.
-    for (const tag of [signatureTag(digest), attestationTag(digest)]) {
+    // A's signatures (index and arches) and attestations, blobs and all, under B's supplement tags.
+    const arches = parseIndex(index!.bytes, 'index').manifests.map((m) => signatureTag(m.digest));
+    for (const tag of [signatureTag(digest), ...arches, attestationTag(digest)]) {
       const manifest = await client.getManifest(a, tag);
       const parsed = parseManifest(manifest!.bytes, tag);
       for (const d of [parsed.config, ...parsed.layers]) {
