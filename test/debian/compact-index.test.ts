@@ -173,7 +173,8 @@ describe('compact index cache', () => {
     expect((await readCompact(cacheDir, sha('1')))?.size).toBeGreaterThan(100);
 
     const damaged = Buffer.from(data);
-    damaged[Math.floor(damaged.length / 2)] ^= 0x40;
+    const middle = Math.floor(damaged.length / 2);
+    damaged[middle] = (damaged[middle] ?? 0) ^ 0x40;
     expect(() => new CompactIndex(damaged, sha('1'))).toThrow(CompactIndexError);
     await writeFile(compactPath(cacheDir, sha('1')), damaged);
     expect(await readCompact(cacheDir, sha('1'))).toBeUndefined();
@@ -220,7 +221,7 @@ describe('compact index cache', () => {
 
     // Damaged: refused, the index fetched and parsed again, the same packages, a good file again.
     const damaged = Buffer.from(good);
-    damaged[damaged.length - 40] ^= 0x01;
+    damaged[damaged.length - 40] = (damaged[damaged.length - 40] ?? 0) ^ 0x01;
     await writeFile(path.join(dir, file), damaged);
     repo.requests.length = 0;
     expect(await freshLoad()).toEqual(cold);
