@@ -62,9 +62,15 @@ async function applyLayer(
 ): Promise<void> {
   const extract = tar.extract();
   const check = hasher();
+  // Whiteouts and opaque markers hide what lower layers left, never this layer's own entries.
+  const addedHere = new Set<string>();
   const removeUnder = (dir: string, self: boolean): void => {
     for (const key of [...files.keys()])
-      if ((self && key === dir) || key.startsWith(dir === '' ? '' : `${dir}/`)) files.delete(key);
+      if (
+        !addedHere.has(key) &&
+        ((self && key === dir) || key.startsWith(dir === '' ? '' : `${dir}/`))
+      )
+        files.delete(key);
   };
   extract.on('entry', (header, stream, next) => {
     const p = normaliseTarPath(header.name);
@@ -77,6 +83,7 @@ async function applyLayer(
     const keep = wanted(p) && !base.startsWith('.wh.');
     if (keep && header.type === 'symlink' && header.linkname) {
       files.set(p, { kind: 'symlink', target: header.linkname });
+      addedHere.add(p);
     }
     if (!keep || (header.type !== 'file' && header.type !== 'contiguous-file')) {
       stream.resume();
@@ -95,6 +102,7 @@ async function applyLayer(
     });
     stream.on('end', () => {
       files.set(p, { kind: 'file', data: Buffer.concat(chunks) });
+      addedHere.add(p);
       next();
     });
   });
