@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { PermanentError, TransientError } from '../errors.ts';
-import { runTool } from './exec.ts';
+import { isolatedEnv, runTool } from './exec.ts';
 import { isAlive } from './process-tree.ts';
 
 describe('runTool', () => {
@@ -109,5 +109,31 @@ describe('runTool', () => {
     );
     expect(error).toBeInstanceOf(PermanentError);
     expect((error as Error).message).toContain('could not start kiln-no-such-tool');
+  });
+});
+
+describe('isolatedEnv', () => {
+  it('gives the tool only the variables it names, none of kiln’s', async () => {
+    process.env.KILN_SECRET_EXEC_TEST = 'kiln-secret-value';
+    process.env.GITHUB_TOKEN_EXEC_TEST = 'ghp_exec_test_token';
+    try {
+      const lines: string[] = [];
+      await runTool({
+        what: 'printing the environment',
+        file: 'env',
+        args: [],
+        env: isolatedEnv({ home: '/nonexistent-home', tmpDir: '/tmp', extra: { ONE: '1' } }),
+        extendEnv: false,
+        onLine: (l) => lines.push(l),
+      });
+      expect(lines.map((l) => l.split('=')[0]).sort()).toEqual(
+        ['HOME', 'LANG', 'LC_ALL', 'ONE', 'PATH', 'TMPDIR', 'TZ'].sort(),
+      );
+      expect(lines.join('\n')).not.toMatch(/kiln-secret-value|ghp_exec_test_token/);
+      expect(lines).toContain('HOME=/nonexistent-home');
+    } finally {
+      delete process.env.KILN_SECRET_EXEC_TEST;
+      delete process.env.GITHUB_TOKEN_EXEC_TEST;
+    }
   });
 });

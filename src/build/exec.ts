@@ -9,6 +9,8 @@ export interface ToolRun {
   what: string;
   /** The program; looked up on PATH. */
   file: string;
+  /** What the messages and logs call the program; default `file` (e.g. `buildah` run by `bwrap`). */
+  label?: string;
   /** Its arguments, passed verbatim: quotes and shell metacharacters mean nothing here. */
   args: readonly string[];
   cwd?: string;
@@ -45,7 +47,8 @@ export async function runTool(run: ToolRun): Promise<ToolResult> {
   const started = Date.now();
   const tailLines = run.tailLines ?? 30;
   const tail: string[] = [];
-  const toolLog = run.log?.child({ tool: run.file });
+  const name = run.label ?? run.file;
+  const toolLog = run.log?.child({ tool: name });
   if (run.signal?.aborted) throw cancelled(run, tail);
 
   const child = execa(run.file, [...run.args], {
@@ -92,12 +95,12 @@ export async function runTool(run: ToolRun): Promise<ToolResult> {
     if (pid !== undefined) signalAll(pid, [], 'SIGKILL');
     if (stopping === 'timeout') {
       throw new TransientError(
-        `${run.what}: timed out after ${Math.round((run.timeoutMs ?? 0) / 1000)} s; ${run.file} and its children were killed${lastLines(tail)}`,
+        `${run.what}: timed out after ${Math.round((run.timeoutMs ?? 0) / 1000)} s; ${name} and its children were killed${lastLines(tail)}`,
       );
     }
     if (stopping === 'abort') throw cancelled(run, tail);
     if (result.failed && result.exitCode === undefined && !result.signal) {
-      throw new PermanentError(`${run.what}: could not start ${run.file}`, {
+      throw new PermanentError(`${run.what}: could not start ${name}`, {
         cause: result.cause ?? result,
       });
     }
@@ -106,7 +109,7 @@ export async function runTool(run: ToolRun): Promise<ToolResult> {
       const status = result.signal
         ? `was killed by ${result.signal}`
         : `exited with status ${exitCode}`;
-      const message = `${run.what}: ${run.file} ${status}${lastLines(tail)}`;
+      const message = `${run.what}: ${name} ${status}${lastLines(tail)}`;
       const kind = run.classify?.({ exitCode, tail }) ?? 'permanent';
       throw kind === 'transient' ? new TransientError(message) : new PermanentError(message);
     }
@@ -119,7 +122,7 @@ export async function runTool(run: ToolRun): Promise<ToolResult> {
 
 function cancelled(run: ToolRun, tail: readonly string[]): TransientError {
   return new TransientError(
-    `${run.what}: cancelled; ${run.file} and its children were killed${lastLines(tail)}`,
+    `${run.what}: cancelled; ${run.label ?? run.file} and its children were killed${lastLines(tail)}`,
     {
       cause: run.signal?.reason,
     },
@@ -137,4 +140,28 @@ async function killTree(pid: number, graceMs: number): Promise<void> {
   await new Promise((resolve) => setTimeout(resolve, graceMs));
   for (const p of await descendantsOf(pid)) seen.add(p);
   signalAll(pid, seen, 'SIGKILL');
+}
+
+/** The PATH every isolated tool gets: the system's folders, never kiln's own PATH. */
+export const toolPath = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+/**
+ * A clean, explicit environment for a build tool (use with `extendEnv: false`): PATH, HOME and
+ * TMPDIR in folders the caller owns, a C locale, and only the `extra` variables it names. Nothing
+ * of kiln's own environment (KILN_*, tokens, GITHUB_TOKEN, proxies) reaches the tool.
+ */
+export function isolatedEnv(options: {
+  home: string;
+  tmpDir: string;
+  extra?: Record<string, string>;
+}): Record<string, string> {
+  return {
+    PATH: toolPath,
+    HOME: options.home,
+    TMPDIR: options.tmpDir,
+    LANG: 'C.UTF-8',
+    LC_ALL: 'C.UTF-8',
+    TZ: 'UTC',
+    ...options.extra,
+  };
 }

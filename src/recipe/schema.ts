@@ -301,6 +301,18 @@ export const dockerfileSchema = z.strictObject({
    * `kiln:<recipe>[:<tag>]` (from KILN_REGISTRY). @example bases: { build-base: "kiln:build-essential" }
    */
   bases: z.record(z.string(), z.string()).optional(),
+  /**
+   * Give `RUN` steps the host's network. By default they have none (a network namespace with
+   * loopback only): everything a build needs is fetched by kiln beforehand (`files`, checked by
+   * checksum), as melange does. Recorded in the image as the `dev.kiln.build.network`
+   * annotation and in the inputs digest. @default false @example network: true
+   */
+  network: z.boolean().optional(),
+  /**
+   * The image ships a shell on purpose (`/bin/sh`, bash, busybox…). Without it, a build whose
+   * image holds one fails: kiln's images are distroless. @default false @example shell: true
+   */
+  shell: z.boolean().optional(),
 });
 
 export const apkoPathSchema = z.strictObject({

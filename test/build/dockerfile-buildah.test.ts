@@ -48,7 +48,8 @@ function recipe(
     upstream: { github: `example/${name}` },
     build: {
       builder: 'dockerfile',
-      dockerfile: { path: `${name}/Dockerfile`, context: name, ...dockerfile },
+      // Test images are built on a userland with /bin/sh: they declare it.
+      dockerfile: { path: `${name}/Dockerfile`, context: name, shell: true, ...dockerfile },
     },
     ...extra,
   });
@@ -170,6 +171,7 @@ describe('dockerfile builder on buildah', () => {
           dockerfile: {
             path: 'patched/Dockerfile',
             context: 'patched',
+            shell: true,
             bases: { tools: `oci-layout:${baseLayout}` },
           },
         },

@@ -39,7 +39,7 @@ describe('dockerfile builder on BuildKit', () => {
         upstream: { github: 'example/hello' },
         build: {
           builder: 'dockerfile',
-          dockerfile: { path: 'hello/Dockerfile', context: 'hello' },
+          dockerfile: { path: 'hello/Dockerfile', context: 'hello', shell: true },
         },
       });
       const builder = createDockerfileBuilder({

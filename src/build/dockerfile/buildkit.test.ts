@@ -47,6 +47,7 @@ describe('buildctl arguments', () => {
       'filename=Dockerfile.release',
       'platform=linux/amd64,linux/arm64/v8',
       'target=runtime',
+      'force-network-mode=none',
       'build-arg:SOURCE_DATE_EPOCH=1700000000',
       'build-arg:VERSION=1.2.3',
       `build-arg:WEIRD=a'b"c $(x), y`,

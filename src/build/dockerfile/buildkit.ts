@@ -26,6 +26,8 @@ export interface BuildctlOptions {
   cacheRef?: string;
   /** Set on each manifest and on the index. */
   annotations: Record<string, string>;
+  /** RUN steps get the network only when the recipe says `network: true`; else `none`. */
+  network?: boolean;
 }
 
 /** A field of buildctl's comma-separated option lists, quoted CSV-style when it needs to be. */
@@ -70,6 +72,8 @@ export function buildctlArgs(o: BuildctlOptions): string[] {
     '--opt',
     `platform=${platforms.join(',')}`,
     ...(o.target ? ['--opt', `target=${o.target}`] : []),
+    // The Dockerfile frontend's own switch: every RUN in a network namespace with loopback only.
+    ...(o.network ? [] : ['--opt', 'force-network-mode=none']),
     ...o.buildArgs.flatMap(([k, v]) => ['--opt', `build-arg:${k}=${v}`]),
     ...o.bases.flatMap((base, i) => [
       '--oci-layout',

@@ -7,7 +7,7 @@ import type { Descriptor } from '../../oci/media-types.ts';
 import type { BuildMaterial, BuildPackage, TestOutcome } from '../../queue/types.ts';
 import type { Recipe } from '../../recipe/schema.ts';
 import { manifestsByRef, manifestsUnderRoot, writeRootIndex } from '../assemble.ts';
-import { runTool, type ToolRun } from '../exec.ts';
+import { isolatedEnv, runTool, type ToolRun } from '../exec.ts';
 import { hostArch } from '../host-arch.ts';
 import { testInSandbox, type ImageTestRequest } from '../sandbox-tests.ts';
 import type { ArchOutput, BuildInput, BuildOutput, Builder } from '../types.ts';
@@ -17,7 +17,12 @@ import { budArgs, classifyBuildahFailure, preloadBases, privateStorage } from '.
 import { buildctlArgs, classifyBuildkitFailure } from './buildkit.ts';
 import { prepareContext } from './context.ts';
 import { loadableBases } from './flatten-base.ts';
+import { shellsInImage } from './no-shell.ts';
+import { sandboxArgs, sandboxEnv } from './sandbox.ts';
 import { outputBases } from './stages.ts';
+
+/** Image annotation naming the network `RUN` steps had: `none` (the default) or `host`. */
+export const networkAnnotation = 'dev.kiln.build.network';
 
 /** Runs a recipe's tests inside one arch's image; throws when one fails. */
 export type ImageTester = (request: ImageTestRequest) => Promise<TestOutcome[]>;
@@ -37,9 +42,12 @@ export interface DockerfileBuilderOptions {
 export function createDockerfileBuilder(options: DockerfileBuilderOptions): Builder {
   return {
     id: 'dockerfile',
-    version: '1',
-    // The bases' digests go into the inputs digest: a rebuilt base is a new input.
+    // 2: RUN steps isolated (bubblewrap, no network by default), the no-shell check.
+    version: '2',
+    // The bases' digests go into the inputs digest: a rebuilt base is a new input; so does
+    // whether RUN steps had the network.
     resolve: async (recipe, recipeFile, _version, _arch, signal) => ({
+      network: recipe.build.dockerfile?.network === true,
       bases: await baseDigests(recipe.build.dockerfile?.bases, {
         recipeDir: path.dirname(path.resolve(recipeFile)),
         registry: options.config.registry,
@@ -67,8 +75,17 @@ async function buildDockerfile(
   const scratch = path.join(input.workDir, 'scratch');
   const layoutDir = path.join(input.workDir, 'layout');
   await mkdir(scratch, { recursive: true, mode: 0o700 });
+  // The tools' own HOME and TMPDIR: nothing of kiln's environment or home reaches them.
+  const home = path.join(scratch, 'home');
+  const tmpDir = path.join(scratch, 'tmp');
+  await mkdir(home, { recursive: true, mode: 0o700 });
+  await mkdir(tmpDir, { recursive: true, mode: 0o700 });
+  const network = spec.network === true;
+  const annotations = { ...input.annotations, [networkAnnotation]: network ? 'host' : 'none' };
   const tool = (what: string): Omit<ToolRun, 'file' | 'args'> => ({
     what,
+    env: isolatedEnv({ home, tmpDir }),
+    extendEnv: false,
     signal: input.signal,
     timeoutMs: Math.max(1, deadline - Date.now()),
     log: input.log,
@@ -123,13 +140,30 @@ async function buildDockerfile(
         cacheRef: options.config.registry
           ? `${options.config.registry}/${recipe.publish.repository ?? recipe.name}:buildcache`
           : undefined,
-        annotations: input.annotations,
+        annotations,
+        network,
       }),
       classify: classifyBuildkitFailure,
     });
     manifests = await manifestsUnderRoot(layoutDir, input.archs);
   } else {
     const storage = privateStorage(scratch);
+    await mkdir(storage.root, { recursive: true, mode: 0o700 });
+    await mkdir(storage.runroot, { recursive: true, mode: 0o700 });
+    await mkdir(layoutDir, { recursive: true });
+    // buildah runs in its own mount, PID and (unless `network: true`) network namespace, and
+    // sees only the system's programs and this job's folders (sandbox.ts).
+    const sandbox = {
+      network,
+      home,
+      tmpDir,
+      readable: [
+        context.contextDir,
+        path.dirname(context.dockerfile),
+        ...new Set(secrets.map((s) => path.dirname(s.file))),
+      ],
+      writable: [path.dirname(storage.root), layoutDir, home, tmpDir],
+    };
     // Build-only bases go in squashed: vfs stores each layer as a full copy of those below it.
     const shipped = outputBases(
       await readFile(context.dockerfile, 'utf8'),
@@ -156,28 +190,45 @@ async function buildDockerfile(
       );
       await runTool({
         ...tool(`building ${subject} for ${arch} with buildah`),
-        file: 'buildah',
-        args: budArgs({
-          storage,
-          contextDir: context.contextDir,
-          dockerfile: context.dockerfile,
-          arch,
-          layoutDir,
-          refName: arch,
-          buildArgs: args,
-          target: spec.target,
-          sourceDateEpoch: input.sourceDateEpoch,
-          baseImages,
-          secrets,
-          annotations: input.annotations,
-        }),
-        env: { SOURCE_DATE_EPOCH: String(input.sourceDateEpoch) },
+        file: 'bwrap',
+        label: 'buildah',
+        args: sandboxArgs(
+          sandbox,
+          'buildah',
+          budArgs({
+            storage,
+            contextDir: context.contextDir,
+            dockerfile: context.dockerfile,
+            arch,
+            layoutDir,
+            refName: arch,
+            buildArgs: args,
+            target: spec.target,
+            sourceDateEpoch: input.sourceDateEpoch,
+            baseImages,
+            secrets,
+            annotations,
+          }),
+        ),
+        env: sandboxEnv(sandbox, { SOURCE_DATE_EPOCH: String(input.sourceDateEpoch) }),
+        extendEnv: false,
         classify: classifyBuildahFailure,
       });
     }
     manifests = await manifestsByRef(layoutDir, input.archs);
   }
-  const index = await writeRootIndex(layoutDir, manifests, input.annotations, version);
+  const index = await writeRootIndex(layoutDir, manifests, annotations, version);
+
+  // Distroless: no shell in the image unless the recipe declares one.
+  if (spec.shell !== true) {
+    for (const [arch, manifest] of manifests) {
+      const shells = await shellsInImage(layoutDir, manifest.digest);
+      if (shells.length > 0)
+        throw new PermanentError(
+          `${subject} (${arch}): the image holds a shell (${shells.map((s) => `/${s}`).join(', ')}); remove it, or set build.dockerfile.shell: true if the image needs one`,
+        );
+    }
+  }
 
   input.onProgress?.({ stage: 'test', percent: 85 });
   const archs: ArchOutput[] = [];
