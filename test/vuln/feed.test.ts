@@ -180,3 +180,29 @@ describe('OSV records', () => {
     expect(tracker.feed.sources.get('openssl')?.size).toBe(3);
   });
 });
+
+describe('KILN_VULN_FEED', () => {
+  it('takes a path or an http(s) URL, and names the variable when it is neither', async () => {
+    const { loadConfig, ConfigError } = await import('../../src/config.ts');
+    expect(loadConfig({ KILN_VULN_FEED: 'feeds/tracker.json' }).vulnFeed).toEqual({
+      kind: 'path',
+      path: path.resolve('feeds/tracker.json'),
+    });
+    expect(
+      loadConfig({ KILN_VULN_FEED: 'http://127.0.0.1:8000/tracker/data/json' }).vulnFeed,
+    ).toEqual({
+      kind: 'url',
+      url: 'http://127.0.0.1:8000/tracker/data/json',
+    });
+    expect(loadConfig({}).vulnFeed).toBeUndefined();
+    const error = (() => {
+      try {
+        loadConfig({ KILN_VULN_FEED: 'ftp://127.0.0.1/json' });
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(String(error)).toMatch(/KILN_VULN_FEED: expected an http\(s\) URL or a file path/);
+  });
+});

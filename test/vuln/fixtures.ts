@@ -166,7 +166,11 @@ const file = (p: string, text: string): LayerEntry => ({
  * An OCI layout whose index.json points straight at a manifest (as umoci and skopeo write them),
  * with one gzip layer per entry list; returns its folder.
  */
-export async function writeLayout(dir: string, layers: LayerEntry[][]): Promise<string> {
+export async function writeLayout(
+  dir: string,
+  layers: LayerEntry[][],
+  options: { asIndex?: boolean } = {},
+): Promise<string> {
   const layout = await OciLayout.create(dir);
   const descriptors = [];
   const diffIds = [];
@@ -183,7 +187,27 @@ export async function writeLayout(dir: string, layers: LayerEntry[][]): Promise<
     { schemaVersion: 2, mediaType: MediaType.imageManifest, config, layers: descriptors },
     MediaType.imageManifest,
   );
-  await layout.setRoot(manifest, 'latest');
+  if (!options.asIndex) {
+    await layout.setRoot(manifest, 'latest');
+    return dir;
+  }
+  // As kiln's builders write it: the root is an image index of per-arch manifests.
+  const other = await layout.writeJson(
+    { schemaVersion: 2, mediaType: MediaType.imageManifest, config, layers: [] },
+    MediaType.imageManifest,
+  );
+  const index = await layout.writeJson(
+    {
+      schemaVersion: 2,
+      mediaType: MediaType.imageIndex,
+      manifests: [
+        { ...other, platform: { architecture: 'arm64', os: 'linux' } },
+        { ...manifest, platform: { architecture: 'amd64', os: 'linux' } },
+      ],
+    },
+    MediaType.imageIndex,
+  );
+  await layout.setRoot(index, 'latest');
   return dir;
 }
 

@@ -54,6 +54,20 @@ describe("an image's packages", () => {
     expect(image.from).toBe('dpkg-status');
   });
 
+  it('picks the platform asked for from a layout whose root is an image index', async () => {
+    const dir = await tempDir('index');
+    const layout = await writeLayout(
+      path.join(dir, 'layout'),
+      [[status('libssl3t64', '3.5.4-1~deb13u1', 'openssl')]],
+      { asIndex: true },
+    );
+    const amd64 = await packagesOfLayout(layout, 'amd64');
+    expect(amd64.packages.map((p) => p.name)).toEqual(['libssl3t64']);
+    // The index lists arm64 first, and that manifest has no layers.
+    expect((await packagesOfLayout(layout, 'arm64')).packages).toEqual([]);
+    expect(amd64.digest).not.toBe((await packagesOfLayout(layout, 'arm64')).digest);
+  });
+
   it('reads packages and their sources from an SPDX document as kiln writes it', () => {
     const doc = spdxDocument({
       name: 'python-3.13.5-r0',
