@@ -25,7 +25,8 @@ export interface ImagePackages {
 }
 
 const statusDir = 'var/lib/dpkg/status.d/';
-const wantedFile = (p: string): boolean =>
+/** The files a scan reads from an image's layers. */
+export const wantedFile = (p: string): boolean =>
   p === 'var/lib/dpkg/status' ||
   (p.startsWith(statusDir) &&
     !p.endsWith('.md5sums') &&

@@ -55,7 +55,8 @@ export async function readLayerFiles(
   return files;
 }
 
-async function applyLayer(
+/** Applies one layer on top of `files` (the lower layers' result). */
+export async function applyLayer(
   layer: LayerSource,
   files: Map<string, KeptFile>,
   wanted: (path: string) => boolean,

@@ -88,5 +88,5 @@ async function readImage(options: ScanOptions): Promise<ImagePackages> {
   if (await isOciLayout(dir)) return packagesOfLayout(path.resolve(dir), options.arch);
   const ref = resolveImageReference(target, options.config.registry);
   const client = await registryClientFor(ref.host, options.config);
-  return packagesOfRegistryImage(client, ref, options.publicKey);
+  return packagesOfRegistryImage(client, ref, options.publicKey, options.arch);
 }

@@ -9,7 +9,7 @@ import { generateKeyPair, loadPrivateKey } from '../../src/sign/keys.ts';
 import { createSigner } from '../../src/sign/signer.ts';
 import { testRegistryHost, uniqueName } from '../helpers/stack.ts';
 import { makeLayout, makeRequest, pushArchs, registry } from '../publish/fixtures.ts';
-import { tempDir, trackerFeed } from './fixtures.ts';
+import { debootstrapLayers, tempDir, trackerFeed, writeLayout } from './fixtures.ts';
 
 const kiln = path.resolve('bin/kiln.js');
 
@@ -84,5 +84,53 @@ describe('kiln scan of a published image (a real process, the real registry)', (
     );
     expect(wrongKey.exitCode).toBe(1);
     expect(wrongKey.stderr).toMatch(/does not verify with the given key/);
+  });
+
+  it('reads the dpkg status from the layers of an image kiln did not build (copied with skopeo)', async () => {
+    const dir = await tempDir('registry-foreign');
+    const layout = await writeLayout(path.join(dir, 'layout'), debootstrapLayers());
+    const repository = uniqueName('other/debian');
+    const ref = `${testRegistryHost()}/${repository}:trixie`;
+    await execa('skopeo', [
+      'copy',
+      '--dest-tls-verify=false',
+      `oci:${layout}:latest`,
+      `docker://${ref}`,
+    ]);
+    await writeFile(path.join(dir, 'feed.json'), JSON.stringify(trackerFeed()));
+    const keys = generateKeyPair();
+    await writeFile(path.join(dir, 'key.pub'), keys.publicPem);
+    const env = {
+      KILN_VULN_FEED: path.join(dir, 'feed.json'),
+      KILN_CACHE_DIR: path.join(dir, 'cache'),
+      KILN_LOG_LEVEL: 'silent',
+    };
+    const r = await execa('node', [kiln, 'scan', ref, '--json'], {
+      env,
+      reject: false,
+      timeout: 120_000,
+    });
+    expect(r.stderr).toBe('');
+    expect(r.exitCode).toBe(0);
+    const report = JSON.parse(r.stdout) as {
+      from: string;
+      release: string;
+      packages: number;
+      summary: { total: number; fixable: number };
+    };
+    expect(report).toMatchObject({
+      from: 'dpkg-status',
+      release: 'trixie',
+      packages: 4,
+      summary: { total: 3, fixable: 1 },
+    });
+    // Asked to verify, an image with no SBOM attestation is refused rather than read unverified.
+    const withKey = await execa('node', [kiln, 'scan', ref, '--key', path.join(dir, 'key.pub')], {
+      env,
+      reject: false,
+      timeout: 120_000,
+    });
+    expect(withKey.exitCode).toBe(1);
+    expect(withKey.stderr).toMatch(/no SPDX SBOM attestation .* to verify with the given key/);
   });
 });
