@@ -9,8 +9,12 @@ import { canonicalJson } from '../oci/digest.ts';
  */
 
 export const openVexContext = 'https://openvex.dev/ns/v0.2.0';
-/** The in-toto predicate type cosign and vexctl use for OpenVEX attestations. */
-export const openVexPredicateType = 'https://openvex.dev/ns/v0.2.0';
+/**
+ * The in-toto predicate type of an OpenVEX attestation: cosign's `--type openvex` is the
+ * unversioned namespace (`cosign verify-attestation --type openvex` matches only it); the
+ * document's own `@context` carries the version.
+ */
+export const openVexPredicateType = 'https://openvex.dev/ns';
 
 export interface VexComponent {
   '@id': string;
