@@ -1,4 +1,5 @@
 import { loadRecipeFile, placeFindings, recipeFiles, collect, type LoadResult } from './load.ts';
+import { dockerfileSymlinkFindings } from './dockerfile-paths.ts';
 import { semanticFindings } from './semantic-checks.ts';
 import type { UpstreamRelease } from '../versioning/release.ts';
 import { selectVersions } from '../versioning/select.ts';
@@ -21,6 +22,17 @@ export async function lintPaths(
 ): Promise<LoadResult> {
   const files = await recipeFiles(paths);
   const parsed = await Promise.all(files.map(loadRecipeFile));
+  // The file system's part of the checks: a context or Dockerfile reached through a symlink
+  // that leads out of the recipe's folder.
+  for (const p of parsed) {
+    if (!p.recipe || !p.doc || !p.counter) continue;
+    const findings = await dockerfileSymlinkFindings(p.recipe, p.file);
+    if (findings.length === 0) continue;
+    p.problems = [...p.problems, ...placeFindings(p.file, p.doc, p.counter, findings)].sort(
+      compareProblems,
+    );
+    p.recipe = undefined;
+  }
   const releasesOf = options.releasesOf;
   if (releasesOf) {
     for (const p of parsed) {

@@ -2,6 +2,7 @@ import semver from 'semver';
 import { schemeOf } from '../versioning/scheme.ts';
 import type { Selection } from '../versioning/select.ts';
 import { normalizeStreams } from '../versioning/streams.ts';
+import { dockerfilePathFindings } from './dockerfile-paths.ts';
 import type { Finding } from './issues.ts';
 import type { Recipe } from './schema.ts';
 
@@ -11,7 +12,11 @@ import type { Recipe } from './schema.ts';
  */
 
 export function semanticFindings(recipe: Recipe, selection?: Selection): Finding[] {
-  return [...streamFindings(recipe, selection), ...patchFindings(recipe, selection)];
+  return [
+    ...streamFindings(recipe, selection),
+    ...patchFindings(recipe, selection),
+    ...dockerfilePathFindings(recipe),
+  ];
 }
 
 function streamFindings(recipe: Recipe, selection: Selection | undefined): Finding[] {

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { PermanentError } from '../../errors.ts';
 import type { Logger } from '../../log.ts';
 import type { BuildMaterial } from '../../queue/types.ts';
+import { resolveInside } from '../../recipe/dockerfile-paths.ts';
 import type { Recipe } from '../../recipe/schema.ts';
 import { compare, valid } from '../../versioning/scheme.ts';
 import { applyPatches, compareLoose, type PatchReport } from '../patches.ts';
@@ -40,18 +41,35 @@ export async function prepareContext(options: {
       `recipe ${recipe.name}: builder dockerfile needs a build.dockerfile section`,
     );
   const recipeDir = path.dirname(path.resolve(options.recipeFile));
-  const sourceContext = path.resolve(recipeDir, spec.context);
-  const dockerfile = path.resolve(recipeDir, spec.path);
+  // Both must lie inside the recipe's folder, symlinks resolved: a context of `/` (or a link
+  // to it) would let COPY put any host file into the image.
+  const inside = async (field: 'context' | 'path'): Promise<string> => {
+    const r = await resolveInside(recipeDir, spec[field]);
+    if (!r.ok)
+      throw new PermanentError(
+        `recipe ${recipe.name}: build.dockerfile.${field} ${JSON.stringify(spec[field])} ${r.why}: it must lie inside the recipe's folder`,
+      );
+    return r.real ?? path.resolve(recipeDir, spec[field]);
+  };
+  const sourceContext = await inside('context');
+  const dockerfile = await inside('path');
   // The tools only read the context: it is copied (into the private work folder) only when
   // kiln must write into it, i.e. fetch upstream files and patch them.
   const writes = (recipe.build.files?.length ?? 0) > 0;
   const contextDir = writes ? path.join(options.workDir, 'context') : sourceContext;
   if (writes) {
-    await cp(sourceContext, contextDir, { recursive: true }).catch((cause: unknown) => {
-      throw new PermanentError(`recipe ${recipe.name}: cannot copy build context ${spec.context}`, {
-        cause,
-      });
-    });
+    // Links are copied as they are (Node would otherwise rewrite relative ones to absolute
+    // paths into the recipe's folder); fetch-files refuses to write through any of them.
+    await cp(sourceContext, contextDir, { recursive: true, verbatimSymlinks: true }).catch(
+      (cause: unknown) => {
+        throw new PermanentError(
+          `recipe ${recipe.name}: cannot copy build context ${spec.context}`,
+          {
+            cause,
+          },
+        );
+      },
+    );
   }
   const dockerfileBytes = await readFile(dockerfile).catch((cause: unknown) => {
     throw new PermanentError(`recipe ${recipe.name}: cannot read Dockerfile ${spec.path}`, {

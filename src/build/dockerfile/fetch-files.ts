@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
-import { chmod, mkdir, rm } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { chmod, lstat, mkdir, open, readdir, readlink, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -51,6 +51,9 @@ export async function fetchFiles(
     if (!target.startsWith(options.contextDir + path.sep)) {
       throw new PermanentError(`file ${url}: path ${file.path} leaves the build context`);
     }
+    // Text is not enough: no folder on the way and not the file itself may be a symlink (one
+    // shipped in the context, or unpacked from an earlier archive), or the write lands outside.
+    await safeParents(options.contextDir, target, `file ${url}: path ${file.path}`);
     const expected =
       file.sha256 ??
       (file['checksum-url']
@@ -60,7 +63,6 @@ export async function fetchFiles(
       throw new PermanentError(
         `file ${url}: give it a sha256 or a checksum-url; kiln fetches nothing unchecked`,
       );
-    await mkdir(path.dirname(target), { recursive: true });
     const download = file.extract ? `${target}.download` : target;
     const { sha256: actual, integrity } = await download_(
       url,
@@ -82,6 +84,7 @@ export async function fetchFiles(
     if (file.extract) {
       await extract(download, target, file['strip-components'] ?? 0, url, options.signal);
       await rm(download, { force: true });
+      await refuseEscapingLinks(options.contextDir, target, `file ${url}`);
     }
     options.log?.info({ url, sha256: actual, path: file.path }, 'fetched');
     out.push({
@@ -126,16 +129,73 @@ async function download_(
       done(null, chunk);
     },
   });
+  // O_NOFOLLOW: a symlink at the destination is refused by the kernel (ELOOP), never followed.
+  const handle = await open(
+    dest,
+    constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW,
+    0o644,
+  ).catch(async (cause: NodeJS.ErrnoException) => {
+    await response.body?.cancel().catch(() => undefined);
+    throw new PermanentError(
+      cause.code === 'ELOOP'
+        ? `fetching ${url}: ${dest} is a symlink: kiln writes through no link`
+        : `fetching ${url}: cannot write ${dest}`,
+      { cause },
+    );
+  });
   try {
     await pipeline(
       Readable.fromWeb(response.body as WebReadableStream<Uint8Array>),
       hashing,
-      createWriteStream(dest, { mode: 0o644 }),
+      handle.createWriteStream(),
     );
   } catch (cause) {
     throw new TransientError(`fetching ${url}: download interrupted`, { cause });
   }
   return { sha256: hash.digest('hex'), integrity: second?.digest('base64') };
+}
+
+/**
+ * Checks every component of `target` below `root` with lstat, creating missing folders one at a
+ * time: a symlink anywhere on the way, or at `target` itself, is refused. `root` is kiln's own
+ * folder (the private copy of the context).
+ */
+async function safeParents(root: string, target: string, what: string): Promise<void> {
+  const parts = path.relative(root, target).split(path.sep);
+  let at = root;
+  for (const [i, part] of parts.entries()) {
+    at = path.join(at, part);
+    const last = i === parts.length - 1;
+    const st = await lstat(at).catch((e: NodeJS.ErrnoException) => {
+      if (e.code === 'ENOENT') return undefined;
+      throw e;
+    });
+    if (st?.isSymbolicLink())
+      throw new PermanentError(
+        `${what} goes through the symlink ${path.relative(root, at)}: kiln writes through no link`,
+      );
+    if (last) return;
+    if (!st) await mkdir(at, { mode: 0o755 });
+    else if (!st.isDirectory())
+      throw new PermanentError(`${what}: ${path.relative(root, at)} is not a folder`);
+  }
+}
+
+/** Refuses symlinks an unpacked archive left that point outside the build context. */
+async function refuseEscapingLinks(root: string, dir: string, what: string): Promise<void> {
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const p = path.join(dir, entry.name);
+    if (entry.isSymbolicLink()) {
+      const target = await readlink(p);
+      const resolved = path.resolve(path.dirname(p), target);
+      if (resolved !== root && !resolved.startsWith(root + path.sep))
+        throw new PermanentError(
+          `${what}: the archive holds the symlink ${path.relative(root, p)} -> ${target}, which points outside the build context`,
+        );
+    } else if (entry.isDirectory()) {
+      await refuseEscapingLinks(root, p, what);
+    }
+  }
 }
 
 /** Reads the sha256 for `url`'s file name from a `sha256sum`-style file (or a lone digest). */
