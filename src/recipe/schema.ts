@@ -276,9 +276,9 @@ export const accountsSchema = z.strictObject({
 });
 
 export const dockerfileSchema = z.strictObject({
-  /** Dockerfile path, relative to the recipe file. @default Dockerfile */
+  /** Dockerfile path, relative to the recipe file, inside its folder (no `..` out, no link out). @default Dockerfile */
   path: z.string().default('Dockerfile'),
-  /** Build context folder, relative to the recipe file. @default . */
+  /** Build context folder, relative to the recipe file, inside its folder (no `/`, no `..` out, no link out). @default . */
   context: z.string().default('.'),
   /** Multi-stage target. */
   target: z.string().optional(),
