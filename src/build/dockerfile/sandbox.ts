@@ -68,9 +68,9 @@ export function sandboxArgs(spec: SandboxSpec, file: string, args: readonly stri
     ...(spec.network ? [] : ['--unshare-net']),
     '--hostname',
     'kiln-build',
-    // buildah (as root) needs its capabilities to mount, chroot and set owners in layers.
-    '--cap-add',
-    'ALL',
+    // buildah as root needs its capabilities to mount, chroot and set owners in layers
+    // (bwrap drops them otherwise); a non-root kiln has none to keep.
+    ...(process.getuid?.() === 0 ? ['--cap-add', 'ALL'] : []),
   ];
   for (const dir of systemDirs) {
     const entry = hostEntry(`/${dir}`);
