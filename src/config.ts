@@ -119,6 +119,9 @@ const envSchema = {
   KILN_CONCURRENCY: int(1, 256).optional(),
   KILN_BUILD_TIMEOUT: duration.optional(),
   KILN_POLL_INTERVAL: duration.optional(),
+  KILN_RECONCILE_INTERVAL: duration
+    .pipe(z.number().min(1000, 'expected at least 1s, e.g. 15m'))
+    .optional(),
   KILN_STALE_AFTER: duration.optional(),
   KILN_API_HOST: z.string().optional(),
   KILN_API_PORT: int(0, 65535).optional(),
@@ -169,6 +172,8 @@ export interface Config {
   concurrency: number;
   buildTimeoutMs: number;
   pollIntervalMs: number;
+  /** How often every recipe is planned against the registry, changed upstream or not. */
+  reconcileIntervalMs: number;
   staleAfterMs: number;
   apiHost: string;
   apiPort: number;
@@ -236,6 +241,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     concurrency: e.KILN_CONCURRENCY ?? Math.max(1, Math.min(4, os.availableParallelism())),
     buildTimeoutMs: e.KILN_BUILD_TIMEOUT ?? 30 * 60_000,
     pollIntervalMs: e.KILN_POLL_INTERVAL ?? 5 * 60_000,
+    reconcileIntervalMs: e.KILN_RECONCILE_INTERVAL ?? 15 * 60_000,
     staleAfterMs: e.KILN_STALE_AFTER ?? 24 * 3_600_000,
     apiHost: e.KILN_API_HOST ?? '127.0.0.1',
     apiPort: e.KILN_API_PORT ?? 8080,

@@ -4,6 +4,7 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { readSignals } from '../catalog/signals.ts';
 import type { Logger } from '../log.ts';
 import type { CatalogReader } from './catalog-reader.ts';
+import { lastReconcile } from '../watch/reconcile-signal.ts';
 import { jobStates } from './jobs.ts';
 
 export interface MetricsOptions {
@@ -97,6 +98,11 @@ export function createMetrics(options: MetricsOptions): Metrics {
     labelNames: ['source', 'outcome'],
     registers: [registry],
   });
+  const reconciled = new Gauge({
+    name: 'kiln_reconcile_last_run_timestamp_seconds',
+    help: 'Unix time the last reconcile cycle (every recipe planned against the registry) ended; 0 when none has since Redis began.',
+    registers: [registry],
+  });
   const rateLimit = new Gauge({
     name: 'kiln_upstream_rate_limit_remaining',
     help: 'Rate-limit points left per upstream source, as last reported by the source.',
@@ -136,12 +142,13 @@ export function createMetrics(options: MetricsOptions): Metrics {
   });
 
   async function refresh(): Promise<void> {
-    const [catalog, signals, counts] = await Promise.all([
+    const [catalog, signals, counts, reconcile] = await Promise.all([
       options.catalog.listImages({ staleAfterMs: options.staleAfterMs }),
       readSignals(redis, prefix),
       Promise.all(
         queues.map(async (q) => ({ name: q.name, counts: await q.getJobCounts(...jobStates) })),
       ),
+      lastReconcile(redis, prefix),
     ]);
     for (const g of [jobs, depth, freshness, fleetFreshness, stale, waiting, buildTime, rateLimit])
       g.reset();
@@ -165,6 +172,7 @@ export function createMetrics(options: MetricsOptions): Metrics {
     checks.reset();
     for (const c of signals.checks) checks.inc({ source: c.source, outcome: c.outcome }, c.count);
     for (const r of signals.rateLimits) rateLimit.set({ source: r.source }, r.remaining);
+    reconciled.set(reconcile ? s(reconcile.finishedAt) : 0);
   }
 
   // Scrapes run one at a time: a refresh resets gauges, which must not happen mid-render.

@@ -125,13 +125,13 @@ async function upOnce(config: Config, log: Logger, names: string[], flags: UpFla
     const recipes = await loadRecipesLogged(recipePaths(cfg, names), log);
     if (recipes.length === 0)
       throw new CliExit('kiln up --once: no recipe to build', ExitCode.failure);
-    const plans = await planAndEnqueue(
+    const cycle = await planAndEnqueue(
       ctx,
       recipes,
       await releasesOnce(ctx, recipes),
       configuredBuilders(cfg),
     );
-    const outcomes = await waitForPlans(cfg, plans, cfg.registry ?? '');
+    const outcomes = await waitForPlans(cfg, cycle, cfg.registry ?? '');
     printOutcomes(outcomes);
     failed = outcomes.some((o) => o.outcome === 'failed');
     if (flags.verify) {

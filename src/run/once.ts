@@ -9,9 +9,10 @@ import { parseReference } from '../oci/reference.ts';
 import type { RecipePlan } from '../plan/plan-recipes.ts';
 import type { PipelineContext } from '../pipeline/context.ts';
 import { redisOptions } from '../queue/connection.ts';
-import { buildJobId, publishJobId as publishJobIdOf } from '../queue/ids.ts';
+import type { EnqueuedFlow } from '../queue/enqueue.ts';
+import { requestKey } from '../queue/ids.ts';
 import { QueueName } from '../queue/names.ts';
-import type { BuildRequest, PublishResult } from '../queue/types.ts';
+import type { PublishResult } from '../queue/types.ts';
 import { which } from '../stack/packages.ts';
 import { verifyImage } from '../sign/verify.ts';
 
@@ -29,9 +30,10 @@ export interface OnceOutcome {
  */
 export async function waitForPlans(
   config: Config,
-  plans: readonly RecipePlan[],
+  cycle: { plans: readonly RecipePlan[]; flows: ReadonlyMap<string, EnqueuedFlow> },
   registry: string,
 ): Promise<OnceOutcome[]> {
+  const { plans } = cycle;
   const connection = redisOptions(config.redisUrl ?? '');
   const publishQueue = new Queue(QueueName.publish, { connection, prefix: config.queuePrefix });
   const buildQueue = new Queue(QueueName.build, { connection, prefix: config.queuePrefix });
@@ -44,11 +46,8 @@ export async function waitForPlans(
         if (d.kind !== 'build') {
           return { ...base, outcome: d.kind === 'error' ? 'failed' : d.kind, detail: d.reason };
         }
-        const publishJobId = publishJobIdOf(
-          d.request.recipe,
-          d.request.version,
-          d.request.inputsDigest,
-        );
+        const flow = cycle.flows.get(requestKey(d.request));
+        const publishJobId = flow?.publishJobId ?? requestKey(d.request);
         const job = await Job.fromId(publishQueue, publishJobId);
         if (!job)
           return { ...base, outcome: 'failed', detail: `publish job ${publishJobId} vanished` };
@@ -64,7 +63,7 @@ export async function waitForPlans(
           return {
             ...base,
             outcome: 'failed',
-            detail: await failureReason(buildQueue, d.request, error),
+            detail: await failureReason(buildQueue, flow?.buildJobIds ?? [], error),
           };
         }
       }),
@@ -84,11 +83,10 @@ export async function waitForPlans(
  */
 async function failureReason(
   buildQueue: Queue,
-  request: BuildRequest,
+  buildJobIds: readonly string[],
   error: unknown,
 ): Promise<string> {
-  for (const arch of request.archs) {
-    const id = buildJobId(request.recipe, request.version, request.inputsDigest, arch);
+  for (const id of buildJobIds) {
     const build = await Job.fromId(buildQueue, id).catch(() => undefined);
     if (build?.failedReason) return build.failedReason;
   }

@@ -9,16 +9,21 @@ import type { PipelineContext } from '../pipeline/context.ts';
 import { pipelineProcessors } from '../pipeline/processors.ts';
 import type { RecipePlan, ReleaseSource } from '../plan/plan-recipes.ts';
 import { redisOptions } from '../queue/connection.ts';
-import { enqueueBuilds } from '../queue/enqueue.ts';
+import { attemptsFor } from '../queue/attempts.ts';
+import { enqueueBuilds, type EnqueuedFlow } from '../queue/enqueue.ts';
+import { requestKey } from '../queue/ids.ts';
 import { QueueName } from '../queue/names.ts';
 import { startWorkers, type PipelineWorkers } from '../queue/workers.ts';
 import { formatProblem } from '../recipe/problem.ts';
 import { loadRecipes, type LoadedRecipe } from '../recipe/load.ts';
 import { createWatcher, webhookRoutes, type Watcher } from '../watch/index.ts';
+import type { WatchClock } from '../watch/clock.ts';
+import { createReconcileTrigger, type ReconcileTrigger } from '../watch/reconcile.ts';
 import { recordUpstreamSeen } from '../catalog/store.ts';
 import { withFirstSeen } from './first-seen.ts';
 import { changedDebianRecipes, explainNanoUpdate } from './nano-updates.ts';
 import { configuredBuilders, planCycle, registryPublishedState } from './planner.ts';
+import { reconcileOnce } from './reconcile.ts';
 
 /** Loads the recipes under `paths`; a broken one is logged with its position and left out, the rest go on. */
 export async function loadRecipesLogged(
@@ -52,13 +57,24 @@ export function startPipelineWorkers(
   });
 }
 
-/** Plans the given recipes against the registry with releases from `releases`, and enqueues every build. */
+/** What one planning pass decided and the flows it enqueued, by `requestKey` (src/queue/ids.ts). */
+export interface PlannedCycle {
+  plans: RecipePlan[];
+  flows: Map<string, EnqueuedFlow>;
+}
+
+/**
+ * Plans the given recipes against the registry with releases from `releases`, and enqueues every
+ * build: a request already pending collapses into its job, one that failed or whose image the
+ * registry lost goes in as a new attempt (src/queue/attempts.ts).
+ */
 export async function planAndEnqueue(
   ctx: PipelineContext,
   recipes: readonly LoadedRecipe[],
   releases: ReleaseSource,
   builderMap: ReadonlyMap<string, Builder>,
-): Promise<RecipePlan[]> {
+): Promise<PlannedCycle> {
+  const observedAt = Date.now();
   const published = await registryPublishedState(ctx.registry, ctx.namespace, recipes, ctx.log);
   const stamped: ReleaseSource = async (recipe) =>
     withFirstSeen(ctx.redis, ctx.config.queuePrefix, recipe.name, await releases(recipe));
@@ -76,8 +92,12 @@ export async function planAndEnqueue(
   const requests = [];
   for (const d of builds)
     requests.push(await explainNanoUpdate(ctx.redis, ctx.config.queuePrefix, d.request));
-  await enqueueBuilds(ctx.flows(), requests);
-  for (const r of requests) {
+  const attempts = await attemptsFor(ctx.redis, ctx.config.queuePrefix, requests, { observedAt });
+  const enqueued = await enqueueBuilds(ctx.flows(), requests, { requestAttempts: attempts });
+  const flows = new Map<string, EnqueuedFlow>();
+  requests.forEach((r, i) => {
+    const ids = enqueued[i];
+    if (ids) flows.set(requestKey(r), ids);
     ctx.log.info(
       {
         recipe: r.recipe,
@@ -85,15 +105,16 @@ export async function planAndEnqueue(
         epoch: r.epoch,
         priority: r.priority,
         reason: r.reason,
+        ...(attempts[i] ? { attempt: attempts[i] } : {}),
       },
       'enqueued',
     );
-  }
+  });
   for (const d of decisions) {
     if (d.kind === 'error')
       ctx.log.warn({ recipe: d.recipe, stream: d.stream, reason: d.reason }, 'not planned');
   }
-  return plans;
+  return { plans, flows };
 }
 
 /** Tells the catalog which upstream versions exist and since when: the basis of freshness and staleness. */
@@ -116,24 +137,60 @@ export async function recordCandidates(
   }
 }
 
-/** A watcher whose every new answer from an upstream is planned and, where needed, enqueued. */
-export function startPlanningWatcher(ctx: PipelineContext, recipesDir: string): Watcher {
+export interface PlanningWatcherOptions {
+  /** The watcher's and the reconcile trigger's time. @default the system clock */
+  clock?: WatchClock;
+}
+
+/** A planning watcher and its reconcile trigger (`reconcile.runNow()` runs a full cycle now). */
+export interface PlanningWatcher extends Watcher {
+  reconcile: ReconcileTrigger;
+}
+
+/**
+ * A watcher whose every new answer from an upstream is planned and, where needed, enqueued, and
+ * a reconcile cycle at start-up and every KILN_RECONCILE_INTERVAL that plans every recipe again
+ * with the releases the watcher last saw (src/run/reconcile.ts): what `kiln up` and `kiln watch` run.
+ */
+export function startPlanningWatcher(
+  ctx: PipelineContext,
+  recipesDir: string,
+  options: PlanningWatcherOptions = {},
+): PlanningWatcher {
   const builderMap = configuredBuilders(ctx.config);
+  const recipes = () => loadRecipesLogged([recipesDir], ctx.log);
   const watcher = createWatcher({
     config: ctx.config,
     redis: ctx.redis,
     log: ctx.log,
-    recipes: () => loadRecipesLogged([recipesDir], ctx.log),
+    recipes,
     onReleases: async (loaded, releases) => {
       await planAndEnqueue(ctx, [loaded], async () => releases, builderMap);
     },
+    ...(options.clock ? { clock: options.clock } : {}),
   });
   watcher.start();
   const suites = startSuitePolling(ctx, recipesDir, watcher, builderMap);
+  const reconcile = createReconcileTrigger({
+    intervalMs: ctx.config.reconcileIntervalMs,
+    log: ctx.log.child({ part: 'reconcile' }),
+    run: async () => {
+      await reconcileOnce(ctx, {
+        recipes,
+        releasesOf: (name) => watcher.cachedReleases(name),
+        plan: (list, releases) => planAndEnqueue(ctx, list, releases, builderMap),
+        ...(options.clock ? { now: options.clock.now } : {}),
+      });
+    },
+    ...(options.clock ? { clock: options.clock } : {}),
+  });
+  reconcile.start();
   return {
     ...watcher,
+    reconcile,
     async stop() {
       suites.stop();
+      await reconcile.stop();
       await watcher.stop();
     },
   };

@@ -85,6 +85,11 @@ export interface Watcher {
   recipesTracking(source: SourceId, ref: string): Promise<string[]>;
   /** Whether a recipe with a known upstream has this name. */
   hasRecipe(name: string): Promise<boolean>;
+  /**
+   * The releases the last successful check of a recipe gave (newest first), if this process has
+   * checked it: what a reconcile plans with, so it sends no upstream request.
+   */
+  cachedReleases(recipeName: string): Release[] | undefined;
   /** Epoch ms until which a rate-limited source is paused, if it is. */
   pausedUntil(source: SourceId): number | undefined;
   status(): RecipeWatchState[];

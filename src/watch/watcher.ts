@@ -59,6 +59,8 @@ export function createWatcher(options: WatcherOptions): Watcher {
   const clients = new Map<SourceId, SourceClient>();
   const hostLimits = new Map<string, LimitFunction>();
   const states = new Map<string, RecipeWatchState>();
+  // The last releases each recipe's upstream gave: what a reconcile plans with, at no request.
+  const lastReleases = new Map<string, Release[]>();
   const paused = new Map<SourceId, number>();
   const inflight = new Set<Promise<unknown>>();
   let entries = new Map<string, Entry>();
@@ -106,6 +108,7 @@ export function createWatcher(options: WatcherOptions): Watcher {
       }
     }
     for (const name of states.keys()) if (!next.has(name)) states.delete(name);
+    for (const name of lastReleases.keys()) if (!next.has(name)) lastReleases.delete(name);
     entries = next;
     return next;
   }
@@ -203,6 +206,7 @@ export function createWatcher(options: WatcherOptions): Watcher {
         'upstream releases',
       );
     }
+    lastReleases.set(entry.item.recipe, outcome.releases);
     if (state) {
       state.fingerprint = fingerprint;
       state.failures = 0;
@@ -356,6 +360,7 @@ export function createWatcher(options: WatcherOptions): Watcher {
     },
     hasRecipe: async (name) => (await refresh()).has(name),
     pausedUntil: (source) => pauseOf(source),
+    cachedReleases: (name) => lastReleases.get(name),
     status: () => [...states.values()].map((s) => ({ ...s })),
     stats: () => Object.fromEntries([...clients].map(([id, c]) => [id, c.stats?.() ?? {}])),
   };
