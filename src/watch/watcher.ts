@@ -94,6 +94,7 @@ export function createWatcher(options: WatcherOptions): Watcher {
       });
       const state = states.get(name);
       if (!state || state.ref !== found.ref || state.source !== found.source.id) {
+        lastReleases.delete(name);
         states.set(name, {
           recipe: name,
           source: found.source.id,

@@ -12,10 +12,10 @@ import type { BuildRequest, PublishResult } from '../../src/queue/types.ts';
 import { startWorkers, type PipelineWorkers, type Processors } from '../../src/queue/workers.ts';
 import { startPlanningWatcher, type PlanningWatcher } from '../../src/run/up.ts';
 import { generateKeyPair } from '../../src/sign/keys.ts';
-import type { WatchClock } from '../../src/watch/clock.ts';
 import { hostEnvPackage } from '../debian/fixtures.ts';
 import type { DebianTestRepo, FakePackage } from '../helpers/debian-repo.ts';
 import { uniqueName } from '../helpers/stack.ts';
+import { handClock, type HandClock } from './hand-clock.ts';
 
 /*
  * What the reconcile tests run: `kiln watch` and `kiln worker` as `kiln up` wires them
@@ -56,28 +56,6 @@ export async function repoPackages(): Promise<FakePackage[]> {
   ];
 }
 
-/** A clock whose timers fire only when the test moves it. */
-export function handClock(start: number): WatchClock & { advance(ms: number): void } {
-  let now = start;
-  const timers = new Set<{ at: number; callback: () => void }>();
-  return {
-    now: () => now,
-    after(ms, callback) {
-      const timer = { at: now + ms, callback };
-      timers.add(timer);
-      return () => timers.delete(timer);
-    },
-    advance(ms) {
-      now += ms;
-      for (const t of [...timers].sort((a, b) => a.at - b.at)) {
-        if (t.at > now) continue;
-        timers.delete(t);
-        t.callback();
-      }
-    },
-  };
-}
-
 /** Holds the first build before its builder runs until released, and tells when it has ended. */
 export function holdFirstBuild(real: Processors) {
   let started: () => void = () => {};
@@ -114,7 +92,7 @@ export interface Fleet {
   prefix: string;
   namespace: string;
   env: Record<string, string>;
-  clock: ReturnType<typeof handClock>;
+  clock: HandClock;
   up: PlanningWatcher;
   publish: Queue;
   events: QueueEvents;

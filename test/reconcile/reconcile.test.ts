@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import { Redis } from 'ioredis';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { redisCatalog } from '../../src/api/catalog-reader.ts';
 import { createMetrics } from '../../src/api/metrics.ts';
 import { hostArch } from '../../src/build/host-arch.ts';
@@ -83,7 +83,13 @@ describe.skipIf(hostArch() !== 'amd64')('reconcile after losses', () => {
       repo,
     }));
     const repository = `${f.namespace}/envtool`;
-    await f.up.reconcile.runNow(); // the start-up cycle: nothing checked yet
+    // The start-up cycle ran by itself (nothing checked yet, so nothing planned).
+    await vi.waitFor(async () =>
+      expect(await lastReconcile(f.ctx.redis, f.prefix)).toMatchObject({
+        finishedAt: f.clock.now(),
+        enqueued: 0,
+      }),
+    );
 
     // The upstream check plans the image; every attempt to push fails: the publish fails for good.
     const check = await f.up.checkNow('envtool');
