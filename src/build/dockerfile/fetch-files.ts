@@ -161,6 +161,9 @@ async function download_(
  * folder (the private copy of the context).
  */
 async function safeParents(root: string, target: string, what: string): Promise<void> {
+  // The root is kiln's own folder, which a builder may not have made yet (the debian builder's
+  // files folder): only what lies below it can be a recipe's link.
+  await mkdir(root, { recursive: true });
   const parts = path.relative(root, target).split(path.sep);
   let at = root;
   for (const [i, part] of parts.entries()) {
