@@ -72,8 +72,14 @@ export interface DebianTestRepo {
    * old ones kept as by-hash copies and as the stale content of {@link MirrorFaults.staleIndexes}),
    * and a newly signed InRelease.
    */
-  update(packages: FakePackage[]): Promise<void>;
+  update(packages: FakePackage[], options?: PublishOptions): Promise<void>;
   close(): Promise<void>;
+}
+
+/** One published state of the repository. */
+export interface PublishOptions {
+  /** The Release's `Date:` (default: now, as apt-ftparchive writes it). */
+  date?: Date;
 }
 
 /** How the repository is laid out; the defaults look like a current Debian mirror. */
@@ -90,6 +96,8 @@ export interface DebianRepoOptions {
   binaryAll?: boolean;
   /** Write `No-Support-for-Architecture-all: Packages`, as Debian's archive does (default true). */
   noAllInArchIndexes?: boolean;
+  /** The first state's Release `Date:` (default: now); later ones are given to `update`. */
+  date?: Date;
 }
 
 async function gpg(home: string, args: string[], input?: string): Promise<string> {
@@ -241,7 +249,7 @@ export async function makeDebianRepo(
   /** `dists/<suite>/<name>` → the content it had before the last update. */
   const previous = new Map<string, Buffer>();
 
-  async function publish(set: FakePackage[]): Promise<void> {
+  async function publish(set: FakePackage[], publishOptions: PublishOptions = {}): Promise<void> {
     const work = path.join(dir, 'work');
     for (const suite of suites) {
       const pool = path.join(dir, 'pool', suite);
@@ -294,7 +302,10 @@ export async function makeDebianRepo(
         ...(byHash ? ['Acquire-By-Hash: yes'] : []),
         ...(binaryAll && noAllInArchIndexes ? ['No-Support-for-Architecture-all: Packages'] : []),
       ];
-      const text = release.replace(/^MD5Sum:/m, `${extra.map((l) => `${l}\n`).join('')}MD5Sum:`);
+      const dated = publishOptions.date
+        ? release.replace(/^Date: .*$/m, `Date: ${publishOptions.date.toUTCString()}`)
+        : release;
+      const text = dated.replace(/^MD5Sum:/m, `${extra.map((l) => `${l}\n`).join('')}MD5Sum:`);
       await writeFile(path.join(dists, 'Release'), `${text}\n`);
       await gpg(signer.home, [
         '--clearsign',
@@ -305,7 +316,7 @@ export async function makeDebianRepo(
     }
     await rm(work, { recursive: true, force: true });
   }
-  await publish(packages);
+  await publish(packages, { date: options.date });
 
   const requests: string[] = [];
   const faults: MirrorFaults = { staleIndexes: false, byHashMissing: false };
