@@ -17,6 +17,20 @@ export function imageReference(config: Pick<Config, 'registry'>, repository: str
   return config.registry ? `${config.registry}/${repository}` : repository;
 }
 
+/** `upstream` (stated by the upstream), `archive` (a Debian InRelease's Date), `first-seen`, or null when unknown. */
+function releasedAtSource(r: CatalogRecord): 'upstream' | 'archive' | 'first-seen' | null {
+  if (!r.upstream.releasedAt) return null;
+  return r.upstream.releasedAtSource ?? 'upstream';
+}
+
+function upstreamView(r: CatalogRecord) {
+  return {
+    releasedAt: r.upstream.releasedAt ?? null,
+    releasedAtSource: releasedAtSource(r),
+    url: r.upstream.url ?? null,
+  };
+}
+
 export function summaryView(config: Pick<Config, 'registry'>, image: CatalogImage) {
   const r = image.latest;
   return {
@@ -37,6 +51,8 @@ export function summaryView(config: Pick<Config, 'registry'>, image: CatalogImag
     builtAt: r.builtAt,
     publishedAt: r.publishedAt,
     upstreamReleasedAt: r.upstream.releasedAt ?? null,
+    /** `first-seen`: the release time is unknown, upstreamReleasedAt is when kiln first saw it (freshness is a lower bound). */
+    upstreamReleasedAtSource: releasedAtSource(r),
     freshnessSeconds: seconds(image.freshnessMs),
     stale: image.staleness.stale,
     pendingUpstream: image.staleness.pending
@@ -57,7 +73,7 @@ function versionView(r: CatalogRecord) {
     inputsDigest: r.inputsDigest,
     signed: r.signed,
     attestations: r.attestations,
-    upstream: { releasedAt: r.upstream.releasedAt ?? null, url: r.upstream.url ?? null },
+    upstream: upstreamView(r),
     builtAt: r.builtAt,
     buildDurationSeconds: seconds(r.buildDurationMs),
     publishedAt: r.publishedAt,
@@ -74,7 +90,7 @@ export function detailView(config: Pick<Config, 'registry'>, image: CatalogImage
     license: r.license ?? null,
     inputsDigest: r.inputsDigest,
     attestations: r.attestations,
-    upstream: { releasedAt: r.upstream.releasedAt ?? null, url: r.upstream.url ?? null },
+    upstream: upstreamView(r),
     buildDurationSeconds: seconds(r.buildDurationMs),
     /** Every tag and where it points now. */
     allTags: image.tags,

@@ -52,6 +52,12 @@ export const catalogRecordSchema = z.object({
   upstream: z.object({
     /** When upstream released this version (or Debian published the package), if known. */
     releasedAt: isoTime.optional(),
+    /**
+     * Where releasedAt came from when the upstream did not state it: `archive`, the Date of the
+     * first Debian InRelease kiln saw listing the version; `first-seen`, the release time is
+     * unknown and releasedAt is when kiln first saw the version (freshness is then a lower bound).
+     */
+    releasedAtSource: z.enum(['archive', 'first-seen']).optional(),
     url: z.string().optional(),
   }),
   /** When the signed image's version tag was set: the end of the freshness interval. */

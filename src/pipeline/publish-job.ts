@@ -98,6 +98,9 @@ function catalogRecord(
     inputsDigest: request.inputsDigest,
     upstream: {
       ...(request.upstream.releasedAt ? { releasedAt: request.upstream.releasedAt } : {}),
+      ...(request.upstream.releasedAt && request.upstream.releasedAtSource
+        ? { releasedAtSource: request.upstream.releasedAtSource }
+        : {}),
       ...(request.upstream.url ? { url: request.upstream.url } : {}),
     },
     publishedAt: result.publishedAt,

@@ -184,7 +184,14 @@ function decideStream(
     repository: recipe.publish.repository ?? recipe.name,
     priority,
     reason: newest ? `${reason}; ${coolingNote(newest)}` : reason,
-    upstream: { tag: candidate.tag, url: candidate.release.url, releasedAt: candidate.publishedAt },
+    upstream: {
+      tag: candidate.tag,
+      url: candidate.release.url,
+      releasedAt: candidate.publishedAt,
+      ...(candidate.release.publishedAtSource
+        ? { releasedAtSource: candidate.release.publishedAtSource }
+        : {}),
+    },
     resolved: input.resolvedOf?.(version),
     requestedAt: input.now.toISOString(),
   };

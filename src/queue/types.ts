@@ -35,7 +35,13 @@ export interface BuildRequest {
   priority: PriorityName;
   /** Why this build was requested, for people: "new upstream 3.12.7", "openssl 3.0.15 (security)". */
   reason: string;
-  upstream: { tag?: string; url?: string; releasedAt?: string };
+  upstream: {
+    tag?: string;
+    url?: string;
+    releasedAt?: string;
+    /** `first-seen`: releasedAt is when kiln first saw the version; `archive`: a Debian InRelease's Date. */
+    releasedAtSource?: 'archive' | 'first-seen';
+  };
   /** Builder-specific resolved inputs (e.g. a Debian lockfile digest per arch). */
   resolved?: Record<string, unknown>;
   requestedAt: string;

@@ -4,7 +4,8 @@ import type { UpstreamRelease } from '../versioning/release.ts';
 /**
  * Releases whose upstream states no publication time (a Debian package in a suite) get the time
  * kiln first saw them, kept in Redis so a restart does not reset it. Freshness and the cooldown
- * then count from when the release became visible, not from never.
+ * then count from when the release became visible, not from never. Such a time is marked
+ * `publishedAtSource: 'first-seen'`, so the catalog can say the release time is unknown.
  */
 export async function withFirstSeen(
   redis: RedisClient,
@@ -28,5 +29,9 @@ export async function withFirstSeen(
       typeof times[i] === 'string' ? times[i] : now.toISOString(),
     ]),
   );
-  return releases.map((r) => (r.publishedAt ? r : { ...r, publishedAt: seen.get(r.version) }));
+  return releases.map((r) =>
+    r.publishedAt
+      ? r
+      : { ...r, publishedAt: seen.get(r.version), publishedAtSource: 'first-seen' as const },
+  );
 }

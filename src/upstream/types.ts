@@ -4,6 +4,12 @@ import type { Logger } from '../log.ts';
 import type { RecipeUpstream } from '../recipe/schema.ts';
 import type { GithubSourceOptions } from './github/index.ts';
 
+/**
+ * `archive`: the Date of the first Debian InRelease kiln saw listing the version. `first-seen`:
+ * the release time is unknown and `publishedAt` is when kiln first saw the version.
+ */
+export type PublishedAtSource = 'archive' | 'first-seen';
+
 /** One upstream release, as a source reports it: raw, before any recipe's version rules. */
 export interface Release {
   /** Version candidate derived from the tag (leading `v` removed); checked to be safe. */
@@ -12,6 +18,8 @@ export interface Release {
   tag: string;
   /** ISO 8601 time of publication, when the upstream says. */
   publishedAt?: string;
+  /** Where `publishedAt` came from when it is not the upstream's own statement (see UpstreamRelease). */
+  publishedAtSource?: PublishedAtSource;
   prerelease: boolean;
   /** Where a person can look at the release. */
   url?: string;

@@ -9,6 +9,8 @@ export interface UpstreamRelease {
   tag: string;
   /** ISO 8601 time of publication, when the upstream says. */
   publishedAt?: string | undefined;
+  /** `archive` (a Debian InRelease's Date) or `first-seen` (release time unknown); unset: the upstream's own. */
+  publishedAtSource?: 'archive' | 'first-seen' | undefined;
   /** The upstream marked it as a prerelease (e.g. GitHub's flag). */
   prerelease: boolean;
   url?: string | undefined;

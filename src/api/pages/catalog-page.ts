@@ -4,6 +4,20 @@ import { formatBytes, formatDuration, formatTime, shortDigest } from './format.t
 import { cell, html, type Html } from './html.ts';
 import { layout } from './layout.ts';
 
+/**
+ * Freshness; when only the time kiln first saw the release is known, it is a lower bound and the
+ * page says so (the figure keeps the same definition).
+ */
+export function freshness(seconds: number | null, source: string | null): Html {
+  return source === 'first-seen'
+    ? html`<span
+        class="first-seen"
+        title="release time unknown: counted from when kiln first saw the release"
+        >≥ ${formatDuration(seconds)}</span
+      >`
+    : html`${formatDuration(seconds)}`;
+}
+
 export function yesNo(ok: boolean, yes: string, no: string): Html {
   return html`<span class="${ok ? 'badge ok' : 'badge warn'}">${ok ? yes : no}</span>`;
 }
@@ -32,7 +46,7 @@ function row(image: ImageSummaryView): Html {
       image.tags.map((t) => html`<code class="tag">${t}</code> `),
     )}
     ${cell('Last build', formatTime(image.builtAt))}
-    ${cell('Freshness', html`${formatDuration(image.freshnessSeconds)}${stale}`)}
+    ${cell('Freshness', html`${freshness(image.freshnessSeconds, image.upstreamReleasedAtSource)}${stale}`)}
     ${cell(
       'Size',
       image.archs.map((a) => html`<span class="arch">${a.arch} ${formatBytes(a.size)}</span> `),
@@ -80,7 +94,10 @@ export function catalogPage(
           </table>`
     }
     <p class="muted">
-      Freshness: time from the upstream release to the signed image being tagged.
+      Freshness: time from the upstream release to the signed image being tagged. For a Debian
+      package the release is the first InRelease kiln saw listing the version; “≥” marks a release
+      whose time is unknown (kiln's first look already listed it), counted from when kiln first saw
+      it.
     </p>`;
   return layout('kiln image catalog', body);
 }

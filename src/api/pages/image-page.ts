@@ -1,6 +1,6 @@
 import type { TagEvent } from '../../catalog/record.ts';
 import type { ImageDetailView } from '../image-view.ts';
-import { yesNo } from './catalog-page.ts';
+import { freshness, yesNo } from './catalog-page.ts';
 import { formatBytes, formatDuration, formatTime, shortDigest } from './format.ts';
 import { cell, html, safeHref, type Html } from './html.ts';
 import { layout } from './layout.ts';
@@ -37,14 +37,14 @@ export function imagePage(image: ImageDetailView, history: readonly TagEvent[]):
         <dd id="latest-tags">${image.tags.map((t) => html`<code class="tag">${t}</code> `)}</dd>
         <dt>Upstream release</dt>
         <dd>
-          ${formatTime(image.upstream.releasedAt)}
+          ${image.upstream.releasedAtSource === 'first-seen' ? html`<span id="release-time-unknown">unknown: first seen ${formatTime(image.upstream.releasedAt)}</span>` : formatTime(image.upstream.releasedAt)}${image.upstream.releasedAtSource === 'archive' ? html` <span class="muted">(Debian InRelease date)</span>` : ''}
           ${image.upstream.url ? link(image.upstream.url, 'release notes') : ''}
         </dd>
         <dt>Published</dt>
         <dd>${formatTime(image.publishedAt)}</dd>
         <dt>Freshness</dt>
         <dd>
-          ${formatDuration(image.freshnessSeconds)}${image.stale ? html` <span class="badge bad">stale: upstream ${image.pendingUpstream?.version ?? ''} waiting ${formatDuration(image.pendingUpstream?.waitingSeconds)}</span>` : ''}
+          ${freshness(image.freshnessSeconds, image.upstream.releasedAtSource)}${image.stale ? html` <span class="badge bad">stale: upstream ${image.pendingUpstream?.version ?? ''} waiting ${formatDuration(image.pendingUpstream?.waitingSeconds)}</span>` : ''}
         </dd>
         <dt>Signature</dt>
         <dd>${yesNo(image.signed, 'signed', 'unsigned')}</dd>
@@ -117,7 +117,7 @@ export function imagePage(image: ImageDetailView, history: readonly TagEvent[]):
           ${image.versions.map(
             (v) =>
               html`<tr>
-                ${cell('Version', html`<code class="version">${v.versionTag}</code>`)}${cell('Digest', html`<code class="digest" title="${v.digest}">${shortDigest(v.digest)}</code>`)}${cell('Upstream', formatTime(v.upstream.releasedAt))}${cell('Published', formatTime(v.publishedAt))}${cell('Signature', yesNo(v.signed, 'signed', 'unsigned'))}
+                ${cell('Version', html`<code class="version">${v.versionTag}</code>`)}${cell('Digest', html`<code class="digest" title="${v.digest}">${shortDigest(v.digest)}</code>`)}${cell('Upstream', v.upstream.releasedAtSource === 'first-seen' ? html`unknown: first seen ${formatTime(v.upstream.releasedAt)}` : formatTime(v.upstream.releasedAt))}${cell('Published', formatTime(v.publishedAt))}${cell('Signature', yesNo(v.signed, 'signed', 'unsigned'))}
               </tr>`,
           )}
         </tbody>

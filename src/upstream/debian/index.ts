@@ -6,8 +6,18 @@ import { PermanentError } from '../../errors.ts';
 import { UpstreamNotFoundError } from '../errors.ts';
 import { httpGet } from '../http.ts';
 import { toFetchResult } from '../release.ts';
-import type { FetchResult, SourceContext, UpstreamSource } from '../types.ts';
+import type { FetchResult, Release, SourceContext, UpstreamSource } from '../types.ts';
 import { debianRefPattern, suitesOf } from './schema.ts';
+
+/** A suite's packages and the Date of the InRelease they were read through. */
+interface SuiteIndex {
+  packages: PackageSet;
+  date: Date | undefined;
+}
+
+/** A Debian release's time, when it has one, is the Date of the InRelease that first listed it. */
+const markArchive = (releases: readonly Release[]): Release[] =>
+  releases.map((r) => (r.publishedAt ? { ...r, publishedAtSource: 'archive' as const } : r));
 
 /** Versions are read from this arch's index: a package's versions are the same on every arch. */
 const indexArch = 'amd64';
@@ -29,12 +39,12 @@ export const debianSource: UpstreamSource = {
       debianSecurityMirror: ctx.config.debianSecurityMirror,
       debianKeyring: ctx.config.debianKeyring,
     };
-    /** Per suite: the InRelease digest its packages were loaded from. */
-    const indexes = new Map<string, { digest: string; packages: Promise<PackageSet> }>();
+    /** Per suite: the InRelease digest its packages (and the InRelease's Date) were loaded from. */
+    const indexes = new Map<string, { digest: string; packages: Promise<SuiteIndex> }>();
 
     // The suite's packages, read on demand from its compact index: only the watched names
     // become objects (a main index has ~68,000).
-    const packagesOf = (suite: string, digest: string): Promise<PackageSet> => {
+    const packagesOf = (suite: string, digest: string): Promise<SuiteIndex> => {
       const current = indexes.get(suite);
       if (current?.digest === digest) return current.packages;
       const packages = (async () => {
@@ -45,7 +55,10 @@ export const debianSource: UpstreamSource = {
           archs: [indexArch],
           cacheDir: ctx.config.cacheDir,
         });
-        return archive.packages.get(indexArch) ?? new PackageSet([]);
+        return {
+          packages: archive.packages.get(indexArch) ?? new PackageSet([]),
+          date: archive.suites[0]?.release.date,
+        };
       })();
       packages.catch(() => indexes.delete(suite));
       indexes.set(suite, { digest, packages });
@@ -73,7 +86,7 @@ export const debianSource: UpstreamSource = {
           ? createHash('sha256').update(response.body).digest('hex')
           : cachedIn?.extra?.sha256;
       if (cached && digest && cached.extra?.inRelease === digest)
-        return { releases: cached.releases, unchanged: true, rejected: [] };
+        return { releases: markArchive(cached.releases), unchanged: true, rejected: [] };
       if (!digest)
         throw new PermanentError(`${what}: InRelease answered 304 but no copy is cached`);
       if ('body' in response)
@@ -83,22 +96,37 @@ export const debianSource: UpstreamSource = {
           releases: [],
           extra: { sha256: digest },
         });
-      const entries = (await packagesOf(suite, digest)).named(pkg);
+      const index = await packagesOf(suite, digest);
+      const entries = index.packages.named(pkg);
       if (entries.length === 0) {
         if (optional) return undefined;
         throw new UpstreamNotFoundError(`${what}: not in the suite's main/${indexArch} index`);
       }
+      // Release time: a version absent from the InRelease kiln last read for this package, and in
+      // this one, was published by this InRelease (its verified Date). A version kiln found on its
+      // first look has no known release time: it is left unstamped, and the planner stamps it with
+      // the time kiln first saw it (src/run/first-seen.ts), marked as such.
+      const known = cached
+        ? new Map(cached.releases.map((r) => [r.version, r.publishedAt]))
+        : undefined;
+      const publishedAt = (version: string): string | undefined =>
+        known === undefined
+          ? undefined
+          : known.has(version)
+            ? known.get(version)
+            : index.date?.toISOString();
       const result = toFetchResult(
         what,
         entries.map((e) => ({
           tag: e.version,
           version: e.version,
+          publishedAt: publishedAt(e.version),
           url: `${source.mirror}/${e.filename}`,
           checksums: { sha256: e.sha256 },
         })),
       );
       await ctx.cache.set(key, { releases: result.releases, extra: { inRelease: digest } });
-      return result;
+      return { ...result, releases: markArchive(result.releases) };
     };
 
     return {
