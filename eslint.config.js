@@ -1,7 +1,18 @@
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'dist/**', '.kiln/**', 'schema/**', 'test/fixtures/**'] },
+  {
+    // What git ignores (.gitignore) is not linted either: builds, state, benchmark scratch.
+    ignores: [
+      'node_modules/**',
+      'dist/**',
+      '.kiln/**',
+      'schema/**',
+      'test/fixtures/**',
+      'bench/.tmp/**',
+      'test/.tmp/**',
+    ],
+  },
   ...tseslint.configs.recommended,
   {
     rules: {
