@@ -1,7 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import {
-  copyFile,
   mkdir,
   mkdtemp,
   readFile,
@@ -27,6 +26,7 @@ import type { ImageManifest } from '../../src/oci/media-types.ts';
 import { lintPaths } from '../../src/recipe/lint.ts';
 import { formatProblem } from '../../src/recipe/problem.ts';
 import { recipeSchema, type Recipe } from '../../src/recipe/schema.ts';
+import { makeHostRootfsTar } from './host-rootfs.ts';
 import { readImageFile } from './image-files.ts';
 
 /*
@@ -114,39 +114,9 @@ async function build(r: Recipe, lines: string[] = []): Promise<BuildOutput> {
   return builder.build(input);
 }
 
-/** A tiny userland: bash (for /dev/tcp), cat, env, ls and their libraries. */
-async function rootfsTar(into: string): Promise<void> {
-  const root = path.join(into, 'rootfs');
-  await mkdir(path.join(root, 'bin'), { recursive: true });
-  const libs = new Set<string>();
-  for (const name of ['bash', 'cat', 'env', 'ls']) {
-    const real = await realpath(
-      execFileSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8' }).trim(),
-    );
-    await copyFile(real, path.join(root, 'bin', name));
-    const ldd = await execa('ldd', [real], { reject: false });
-    for (const m of ldd.stdout.matchAll(/(\/\S+\.so[^\s]*)/g)) if (m[1]) libs.add(m[1]);
-  }
-  await copyFile(path.join(root, 'bin', 'bash'), path.join(root, 'bin', 'sh'));
-  for (const lib of libs) {
-    await mkdir(path.join(root, path.dirname(lib)), { recursive: true });
-    await copyFile(await realpath(lib), path.join(root, lib));
-  }
-  for (const d of ['tmp', 'proc', 'dev', 'etc'])
-    await mkdir(path.join(root, d), { recursive: true });
-  await execa('tar', [
-    '-C',
-    root,
-    '--owner=0',
-    '--group=0',
-    '--numeric-owner',
-    '--mtime=@0',
-    '-cf',
-    path.join(into, 'rootfs.tar'),
-    '.',
-  ]);
-  await rm(root, { recursive: true, force: true });
-}
+/** A tiny userland: bash (for /dev/tcp, and as /bin/sh), cat, env, ls and their libraries. */
+const rootfsTar = (into: string) =>
+  makeHostRootfsTar(into, { programs: ['bash', 'cat', 'env', 'ls'], shell: 'bash' });
 
 const escapeSource = `
 #include <stdio.h>

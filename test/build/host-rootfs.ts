@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { copyFile, mkdir, realpath } from 'node:fs/promises';
+import { copyFile, mkdir, realpath, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
 
@@ -9,10 +9,18 @@ import { execa } from 'execa';
  * libraries `ldd` names: no package to install, works offline, and is a real dynamically linked
  * userland like a Debian base image's.
  */
-const programs = ['dash', 'cat', 'sleep', 'mkdir', 'ls', 'seq'];
+const defaultPrograms = ['dash', 'cat', 'sleep', 'mkdir', 'ls', 'seq'];
 
-/** Writes `rootfs.tar` (with /bin/sh) into `dir` and returns its path. */
-export async function makeHostRootfsTar(dir: string): Promise<string> {
+/**
+ * Writes `rootfs.tar` (with /bin/sh, a copy of `shell`) into `dir` and returns its path; the
+ * staging folder is removed, so `dir` can be a build context.
+ */
+export async function makeHostRootfsTar(
+  dir: string,
+  options: { programs?: string[]; shell?: string } = {},
+): Promise<string> {
+  const programs = options.programs ?? defaultPrograms;
+  const shell = options.shell ?? 'dash';
   const root = path.join(dir, 'rootfs');
   await mkdir(path.join(root, 'bin'), { recursive: true });
   const libs = new Set<string>();
@@ -24,7 +32,7 @@ export async function makeHostRootfsTar(dir: string): Promise<string> {
     const ldd = await execa('ldd', [real], { reject: false });
     for (const match of ldd.stdout.matchAll(/(\/\S+\.so[^\s]*)/g)) if (match[1]) libs.add(match[1]);
   }
-  await copyFile(path.join(root, 'bin', 'dash'), path.join(root, 'bin', 'sh'));
+  await copyFile(path.join(root, 'bin', shell), path.join(root, 'bin', 'sh'));
   for (const lib of libs) {
     await mkdir(path.join(root, path.dirname(lib)), { recursive: true });
     await copyFile(await realpath(lib), path.join(root, lib));
@@ -45,5 +53,6 @@ export async function makeHostRootfsTar(dir: string): Promise<string> {
     tar,
     '.',
   ]);
+  await rm(root, { recursive: true, force: true });
   return tar;
 }
