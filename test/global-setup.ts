@@ -2,8 +2,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { TestProject } from 'vitest/node';
-import { startRedis } from '../src/stack/redis.ts';
-import { startRegistry } from '../src/stack/registry.ts';
+import { startRedis } from '../src/local-services/redis.ts';
+import { startRegistry } from '../src/local-services/registry.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {

@@ -2,7 +2,7 @@ import { createHmac } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execa, type ResultPromise } from 'execa';
-import { freePort, waitForPort } from '../../src/stack/ports.ts';
+import { freePort, waitForPort } from '../../src/local-services/ports.ts';
 import { hostEnvPackage } from '../../test/debian/fixtures.ts';
 import { makeDebianRepo } from '../../test/helpers/debian-repo.ts';
 import { startLocalGithub } from '../../test/servers/github/server.ts';

@@ -1,8 +1,8 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { startRedis } from '../../src/stack/redis.ts';
-import { startRegistry } from '../../src/stack/registry.ts';
+import { startRedis } from '../../src/local-services/redis.ts';
+import { startRegistry } from '../../src/local-services/registry.ts';
 
 /** Starts a private Redis (and optionally a registry) for one benchmark run; stop() removes them. */
 export async function benchStack(options: { registry?: boolean } = {}) {

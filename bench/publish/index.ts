@@ -20,10 +20,11 @@ import { OciLayout } from '../../src/oci/layout.ts';
 import { MediaType, platformOf, type Descriptor } from '../../src/oci/media-types.ts';
 import { RegistryClient } from '../../src/oci/registry-client.ts';
 import { assembleIndex, publishImage, pushArchImage } from '../../src/publish/index.ts';
-import type { BuildRequest, BuildResult } from '../../src/queue/types.ts';
+import type { BuildRequest } from '../../src/model/build-request.ts';
+import type { BuildResult } from '../../src/model/build-result.ts';
 import { generateKeyPair, loadPrivateKey } from '../../src/sign/keys.ts';
 import { createSigner } from '../../src/sign/signer.ts';
-import { startRegistry } from '../../src/stack/registry.ts';
+import { startRegistry } from '../../src/local-services/registry.ts';
 import { fixed, printTable } from '../lib/table.ts';
 import { startCountingProxy, type Counts } from './counting-proxy.ts';
 

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { OciLayout } from '../oci/layout.ts';
 import type { Descriptor } from '../oci/media-types.ts';
-import type { TestOutcome } from '../queue/types.ts';
+import type { TestOutcome } from '../model/build-result.ts';
 import type { RecipeTest } from '../recipe/schema.ts';
 import { runImageTests, unpackLayout } from '../sandbox/index.ts';
 

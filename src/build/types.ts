@@ -1,6 +1,6 @@
 import type { Logger } from '../log.ts';
 import type { Descriptor } from '../oci/media-types.ts';
-import type { BuildMaterial, BuildPackage, TestOutcome } from '../queue/types.ts';
+import type { BuildMaterial, BuildPackage, TestOutcome } from '../model/build-result.ts';
 import type { Recipe } from '../recipe/schema.ts';
 
 /** What a builder is asked to make. */

@@ -1,4 +1,4 @@
-import { hostAptSources, type AptSource } from '../host/apt.ts';
+import { hostAptSources, type AptSource } from '../host-config/apt.ts';
 import { PermanentError } from '../errors.ts';
 import { defaultKeyringPath } from './keyring.ts';
 

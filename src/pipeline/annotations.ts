@@ -1,5 +1,5 @@
 import { Annotation } from '../oci/media-types.ts';
-import type { BuildRequest } from '../queue/types.ts';
+import type { BuildRequest } from '../model/build-request.ts';
 import type { Recipe } from '../recipe/schema.ts';
 
 /** The annotations every image kiln builds carries on its manifests (the index gets its own at publish). */

@@ -1,7 +1,10 @@
 import { recordPublished } from '../catalog/store.ts';
 import type { Logger } from '../log.ts';
 import { publishImage, type PublishOptions } from '../publish/publish-image.ts';
-import type { BuildRequest, BuildResult, PublishJobData, PublishResult } from '../queue/types.ts';
+import type { BuildRequest } from '../model/build-request.ts';
+import type { BuildResult } from '../model/build-result.ts';
+import type { PublishResult } from '../model/publish-result.ts';
+import type { PublishJobData } from '../queue/types.ts';
 import type { JobContext } from '../queue/workers.ts';
 import type { Recipe } from '../recipe/schema.ts';
 import { recipeForJob } from './build-job.ts';

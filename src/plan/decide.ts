@@ -1,5 +1,5 @@
 import type { LoadedRecipe } from '../recipe/load.ts';
-import type { BuildRequest, PriorityName } from '../queue/types.ts';
+import type { BuildRequest, PriorityName } from '../model/build-request.ts';
 import { schemeOf } from '../versioning/scheme.ts';
 import { inStream } from '../versioning/streams.ts';
 import type { Candidate, Selection, StreamSelection } from '../versioning/select.ts';

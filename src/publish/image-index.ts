@@ -6,7 +6,8 @@ import {
   type Descriptor,
   type ImageIndex,
 } from '../oci/media-types.ts';
-import type { BuildRequest, BuildResult } from '../queue/types.ts';
+import type { BuildRequest } from '../model/build-request.ts';
+import type { BuildResult } from '../model/build-result.ts';
 
 /** The image index over the arch manifests, with kiln's annotations; canonical JSON, so deterministic. */
 export function assembleIndex(

@@ -1,5 +1,6 @@
 import type { BuildOutput } from '../build/types.ts';
-import type { BuildResult, PublishResult } from '../queue/types.ts';
+import type { BuildResult } from '../model/build-result.ts';
+import type { PublishResult } from '../model/publish-result.ts';
 import { publishImage, type PublishOptions } from './publish-image.ts';
 import { pushArchImage, type PushArchOptions } from './push-arch.ts';
 

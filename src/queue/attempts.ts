@@ -2,7 +2,7 @@ import { Job, Queue } from 'bullmq';
 import type { RedisClient } from './connection.ts';
 import { buildJobId, publishJobId } from './ids.ts';
 import { QueueName } from './names.ts';
-import type { BuildRequest } from './types.ts';
+import type { BuildRequest } from '../model/build-request.ts';
 
 /*
  * Which attempt of a request a plan enqueues. BullMQ's custom job ids collapse every add of an id

@@ -2,7 +2,8 @@ import { FlowProducer, type ConnectionOptions, type FlowJob, type JobsOptions } 
 import { backoffType } from './backoff.ts';
 import { buildJobId, publishJobId } from './ids.ts';
 import { QueueName } from './names.ts';
-import { Priority, type BuildJobData, type BuildRequest, type PublishJobData } from './types.ts';
+import { Priority, type BuildRequest } from '../model/build-request.ts';
+import type { BuildJobData, PublishJobData } from './types.ts';
 
 export interface EnqueueOptions {
   /** Attempts per job before it fails for good (transient errors only; permanent ones fail at once). */

@@ -3,7 +3,9 @@ import { describeError, isPermanent } from '../errors.ts';
 import { maskJson, maskSecrets, type Logger } from '../log.ts';
 import { backoffDelay, backoffType } from './backoff.ts';
 import { QueueName } from './names.ts';
-import type { BuildJobData, BuildResult, PublishJobData, PublishResult } from './types.ts';
+import type { BuildResult } from '../model/build-result.ts';
+import type { PublishResult } from '../model/publish-result.ts';
+import type { BuildJobData, PublishJobData } from './types.ts';
 
 /** What a processor gets besides its data. */
 export interface JobContext {

@@ -4,10 +4,10 @@ import { z } from 'zod';
 import type { Config } from '../config.ts';
 import type { Logger } from '../log.ts';
 import { generateKeyPair } from '../sign/keys.ts';
-import { freePort, portIsFree } from '../stack/ports.ts';
-import { startRedis } from '../stack/redis.ts';
-import { startRegistry } from '../stack/registry.ts';
-import { which } from '../stack/packages.ts';
+import { freePort, portIsFree } from '../local-services/ports.ts';
+import { startRedis } from '../local-services/redis.ts';
+import { startRegistry } from '../local-services/registry.ts';
+import { which } from '../local-services/packages.ts';
 
 /** What `kiln up` started for itself, and how to stop it. */
 export interface LocalDefaults {

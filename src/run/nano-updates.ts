@@ -6,7 +6,7 @@ import type { Logger } from '../log.ts';
 import { lockfileSchema, type Lockfile } from '../debian/lockfile.ts';
 import { hostSuiteSources } from '../debian/sources.ts';
 import { describeLockfileChange, pollSuite } from '../debian/suite-watch.ts';
-import type { BuildRequest } from '../queue/types.ts';
+import type { BuildRequest } from '../model/build-request.ts';
 import type { LoadedRecipe } from '../recipe/load.ts';
 
 /*

@@ -12,8 +12,8 @@ import { redisOptions } from '../queue/connection.ts';
 import type { EnqueuedFlow } from '../queue/enqueue.ts';
 import { requestKey } from '../queue/ids.ts';
 import { QueueName } from '../queue/names.ts';
-import type { PublishResult } from '../queue/types.ts';
-import { which } from '../stack/packages.ts';
+import type { PublishResult } from '../model/publish-result.ts';
+import { which } from '../local-services/packages.ts';
 import { verifyImage } from '../sign/verify.ts';
 
 export interface OnceOutcome {

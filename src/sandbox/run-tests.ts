@@ -2,7 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
 import { PermanentError } from '../errors.ts';
-import type { TestOutcome } from '../queue/types.ts';
+import type { TestOutcome } from '../model/build-result.ts';
 import type { RecipeTest } from '../recipe/schema.ts';
 
 /** What {@link runImageTests} needs: an unpacked root and the recipe's tests. */

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import * as CDX from '@cyclonedx/cyclonedx-library';
-import type { BuildPackage } from '../queue/types.ts';
+import type { BuildPackage } from '../model/build-result.ts';
 import { isLicenseExpression } from './spdx.ts';
 
 export interface CyclonedxInput {

@@ -1,7 +1,7 @@
 import { Ajv } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import { describe, expect, it } from 'vitest';
-import type { BuildPackage } from '../queue/types.ts';
+import type { BuildPackage } from '../model/build-result.ts';
 import { isLicenseExpression, spdxDocument, type SpdxDocument } from './spdx.ts';
 
 /*

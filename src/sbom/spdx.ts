@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { BuildPackage } from '../queue/types.ts';
+import type { BuildPackage } from '../model/build-result.ts';
 
 /** What an SPDX 2.3 document for one image (or one arch of it) is made from. */
 export interface SpdxInput {

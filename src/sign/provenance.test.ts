@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import type { BuildRequest, BuildResult } from '../queue/types.ts';
+import type { BuildRequest } from '../model/build-request.ts';
+import type { BuildResult } from '../model/build-result.ts';
 import { PredicateType, statement, statementType } from './in-toto.ts';
 import { slsaProvenance } from './provenance.ts';
 

@@ -1,4 +1,5 @@
-import type { BuildRequest, BuildResult } from '../queue/types.ts';
+import type { BuildRequest } from '../model/build-request.ts';
+import type { BuildResult } from '../model/build-result.ts';
 import type { ResourceDescriptor } from './in-toto.ts';
 
 /** The build type kiln's provenance declares: how to read its parameters. */

@@ -7,7 +7,7 @@ import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clearCatalog, recordPublished, recordUpstreamSeen } from '../../src/catalog/store.ts';
 import { loadConfig, type Config } from '../../src/config.ts';
-import { freePort } from '../../src/stack/ports.ts';
+import { freePort } from '../../src/local-services/ports.ts';
 import { sampleRecord } from '../catalog/fixtures.ts';
 import { testRedis, testRedisUrl, testRegistryHost, uniqueName } from '../helpers/stack.ts';
 import { pushSmallImage, registryDigest, registryIndexArchs } from './push-image.ts';

@@ -7,7 +7,7 @@ import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { redisOptions } from '../../src/queue/connection.ts';
 import { QueueName } from '../../src/queue/names.ts';
-import { freePort } from '../../src/stack/ports.ts';
+import { freePort } from '../../src/local-services/ports.ts';
 import { testRedisUrl, testRegistryHost, uniqueName } from '../helpers/stack.ts';
 import { startLocalGithub, type LocalGithub } from '../servers/github/server.ts';
 

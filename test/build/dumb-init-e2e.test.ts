@@ -6,7 +6,7 @@ import { execa } from 'execa';
 import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hostArch } from '../../src/build/host-arch.ts';
-import { hostAptSources } from '../../src/host/apt.ts';
+import { hostAptSources } from '../../src/host-config/apt.ts';
 import { recipeSchema } from '../../src/recipe/schema.ts';
 import { startLocalGithub, type LocalGithub } from '../servers/github/server.ts';
 import { testCacheDir, testRedisUrl, testRegistryHost, uniqueName } from '../helpers/stack.ts';

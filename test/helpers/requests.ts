@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import type { BuildRequest, BuildResult, PublishResult } from '../../src/queue/types.ts';
+import type { BuildRequest } from '../../src/model/build-request.ts';
+import type { BuildResult } from '../../src/model/build-result.ts';
+import type { PublishResult } from '../../src/model/publish-result.ts';
 
 /** A build request as a planner would make it, with a fresh inputs digest unless given. */
 export function buildRequest(overrides: Partial<BuildRequest> = {}): BuildRequest {

@@ -3,7 +3,7 @@ import { access, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { hostAptSources } from '../../src/host/apt.ts';
+import { hostAptSources } from '../../src/host-config/apt.ts';
 
 const run = promisify(execFile);
 

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
-import { hostAptSources } from '../../src/host/apt.ts';
+import { hostAptSources } from '../../src/host-config/apt.ts';
 import { createLogger } from '../../src/log.ts';
 import { memoryValidatorCache } from '../../src/upstream/cache.ts';
 import { debianSource } from '../../src/upstream/debian/index.ts';

@@ -15,7 +15,10 @@ import { loadConfig } from '../../src/config.ts';
 import { createRedis, type RedisClient } from '../../src/queue/connection.ts';
 import { enqueueBuilds } from '../../src/queue/enqueue.ts';
 import { withFirstSeen } from '../../src/run/first-seen.ts';
-import { startRedisCluster, type LocalRedisCluster } from '../../src/stack/redis-cluster.ts';
+import {
+  startRedisCluster,
+  type LocalRedisCluster,
+} from '../../src/local-services/redis-cluster.ts';
 import { redisValidatorCache } from '../../src/upstream/cache.ts';
 import { sampleRecord } from '../catalog/fixtures.ts';
 import { uniqueName } from '../helpers/stack.ts';

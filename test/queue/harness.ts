@@ -3,7 +3,8 @@ import { createLogger } from '../../src/log.ts';
 import { redisOptions } from '../../src/queue/connection.ts';
 import { createFlowProducer, enqueueBuild } from '../../src/queue/enqueue.ts';
 import { QueueName } from '../../src/queue/names.ts';
-import type { BuildRequest, PublishResult } from '../../src/queue/types.ts';
+import type { BuildRequest } from '../../src/model/build-request.ts';
+import type { PublishResult } from '../../src/model/publish-result.ts';
 import {
   startWorkers,
   type PipelineWorkers,

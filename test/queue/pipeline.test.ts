@@ -7,7 +7,7 @@ import { PermanentError, TransientError } from '../../src/errors.ts';
 import { createRedis, redisOptions, type RedisClient } from '../../src/queue/connection.ts';
 import { enqueueBuild, enqueueBuilds } from '../../src/queue/enqueue.ts';
 import { QueueName } from '../../src/queue/names.ts';
-import type { BuildResult } from '../../src/queue/types.ts';
+import type { BuildResult } from '../../src/model/build-result.ts';
 import { buildRequest, noopBuildResult } from '../helpers/requests.ts';
 import { testRedisUrl, testRegistryHost, uniqueName } from '../helpers/stack.ts';
 import { buildAndPublish, fakePublish, QueueHarness } from './harness.ts';

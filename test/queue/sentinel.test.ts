@@ -4,7 +4,10 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createRedis, type RedisClient } from '../../src/queue/connection.ts';
 import { enqueueBuilds } from '../../src/queue/enqueue.ts';
-import { startSentinelGroup, type LocalSentinelGroup } from '../../src/stack/redis-sentinel.ts';
+import {
+  startSentinelGroup,
+  type LocalSentinelGroup,
+} from '../../src/local-services/redis-sentinel.ts';
 import { uniqueName } from '../helpers/stack.ts';
 import {
   buildAndPublish,

@@ -5,7 +5,7 @@ import { attemptsFor } from '../../src/queue/attempts.ts';
 import { createRedis, type RedisClient } from '../../src/queue/connection.ts';
 import { enqueueBuilds } from '../../src/queue/enqueue.ts';
 import { buildJobId, publishJobId, requestKey } from '../../src/queue/ids.ts';
-import type { BuildRequest } from '../../src/queue/types.ts';
+import type { BuildRequest } from '../../src/model/build-request.ts';
 import { buildRequest, noopBuildResult } from '../helpers/requests.ts';
 import { testRedisUrl, uniqueName } from '../helpers/stack.ts';
 import { fakePublish, QueueHarness } from '../queue/harness.ts';

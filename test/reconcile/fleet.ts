@@ -8,7 +8,8 @@ import { createPipelineContext, type PipelineContext } from '../../src/pipeline/
 import { pipelineProcessors } from '../../src/pipeline/processors.ts';
 import { redisOptions } from '../../src/queue/connection.ts';
 import { QueueName } from '../../src/queue/names.ts';
-import type { BuildRequest, PublishResult } from '../../src/queue/types.ts';
+import type { BuildRequest } from '../../src/model/build-request.ts';
+import type { PublishResult } from '../../src/model/publish-result.ts';
 import { startWorkers, type PipelineWorkers, type Processors } from '../../src/queue/workers.ts';
 import { startPlanningWatcher, type PlanningWatcher } from '../../src/run/up.ts';
 import { generateKeyPair } from '../../src/sign/keys.ts';

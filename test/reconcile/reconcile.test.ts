@@ -10,8 +10,8 @@ import { hostArch } from '../../src/build/host-arch.ts';
 import { getImage, tagHistory } from '../../src/catalog/store.ts';
 import { createLogger } from '../../src/log.ts';
 import { publishJobId } from '../../src/queue/ids.ts';
-import { startRedis, type LocalService } from '../../src/stack/redis.ts';
-import { startRegistry, type LocalRegistry } from '../../src/stack/registry.ts';
+import { startRedis, type LocalService } from '../../src/local-services/redis.ts';
+import { startRegistry, type LocalRegistry } from '../../src/local-services/registry.ts';
 import { lastReconcile } from '../../src/watch/reconcile-signal.ts';
 import { makeDebianRepo, type DebianTestRepo } from '../helpers/debian-repo.ts';
 import {

@@ -4,7 +4,7 @@ import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { debPurl } from '../../src/build/debian/image.ts';
 import { publishImage } from '../../src/publish/index.ts';
-import type { BuildPackage } from '../../src/queue/types.ts';
+import type { BuildPackage } from '../../src/model/build-result.ts';
 import { generateKeyPair, loadPrivateKey } from '../../src/sign/keys.ts';
 import { createSigner } from '../../src/sign/signer.ts';
 import { testRegistryHost, uniqueName } from '../helpers/stack.ts';

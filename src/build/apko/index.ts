@@ -6,7 +6,7 @@ import { manifestsUnderRoot, writeRootIndex } from '../assemble.ts';
 import { runTool } from '../exec.ts';
 import { hostArch } from '../host-arch.ts';
 import { testInSandbox, type ImageTestRequest } from '../sandbox-tests.ts';
-import type { TestOutcome } from '../../queue/types.ts';
+import type { TestOutcome } from '../../model/build-result.ts';
 import type { ArchOutput, BuildInput, BuildOutput, Builder } from '../types.ts';
 import { apkArchName, apkoConfigFor } from './config.ts';
 import { readSpdxPackages } from './sbom.ts';

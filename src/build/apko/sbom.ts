@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { PermanentError } from '../../errors.ts';
-import type { BuildPackage } from '../../queue/types.ts';
+import type { BuildPackage } from '../../model/build-result.ts';
 
 /*
  * apko writes an SPDX 2.3 JSON SBOM per arch. kiln reads the APK packages out of it (their

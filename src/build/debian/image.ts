@@ -12,7 +12,7 @@ import {
   type ImageManifest,
 } from '../../oci/media-types.ts';
 import { gzipLayer, writeTarLayer, type LayerEntry } from '../../oci/tar.ts';
-import type { BuildPackage } from '../../queue/types.ts';
+import type { BuildPackage } from '../../model/build-result.ts';
 import type { Recipe } from '../../recipe/schema.ts';
 import { accountEntries, type Accounts } from './accounts.ts';
 import { debianBuilderVersion } from './builder-version.ts';

@@ -11,7 +11,7 @@ import {
 import { hostSuiteSources } from '../../debian/sources.ts';
 import { OciLayout } from '../../oci/layout.ts';
 import { Annotation, MediaType, type Descriptor } from '../../oci/media-types.ts';
-import type { BuildMaterial, BuildPackage, TestOutcome } from '../../queue/types.ts';
+import type { BuildMaterial, BuildPackage, TestOutcome } from '../../model/build-result.ts';
 import type { Recipe } from '../../recipe/schema.ts';
 import { spdxDocument } from '../../sbom/spdx.ts';
 import { hostArch } from '../host-arch.ts';

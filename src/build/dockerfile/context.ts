@@ -3,7 +3,7 @@ import { cp, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { PermanentError } from '../../errors.ts';
 import type { Logger } from '../../log.ts';
-import type { BuildMaterial } from '../../queue/types.ts';
+import type { BuildMaterial } from '../../model/build-result.ts';
 import { resolveInside } from '../../recipe/dockerfile-paths.ts';
 import type { Recipe } from '../../recipe/schema.ts';
 import { compare, valid } from '../../versioning/scheme.ts';

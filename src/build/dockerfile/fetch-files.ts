@@ -7,7 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { PermanentError, TransientError } from '../../errors.ts';
 import type { Logger } from '../../log.ts';
-import type { BuildMaterial } from '../../queue/types.ts';
+import type { BuildMaterial } from '../../model/build-result.ts';
 import type { z } from 'zod';
 import type { fileSchema } from '../../recipe/schema.ts';
 import { runTool } from '../exec.ts';

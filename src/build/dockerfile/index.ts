@@ -4,7 +4,7 @@ import { z } from 'zod';
 import type { Config } from '../../config.ts';
 import { PermanentError } from '../../errors.ts';
 import type { Descriptor } from '../../oci/media-types.ts';
-import type { BuildMaterial, BuildPackage, TestOutcome } from '../../queue/types.ts';
+import type { BuildMaterial, BuildPackage, TestOutcome } from '../../model/build-result.ts';
 import type { Recipe } from '../../recipe/schema.ts';
 import { manifestsByRef, manifestsUnderRoot, writeRootIndex } from '../assemble.ts';
 import { isolatedEnv, runTool, type ToolRun } from '../exec.ts';

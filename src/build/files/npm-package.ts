@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { loadConfig } from '../../config.ts';
 import { PermanentError, TransientError } from '../../errors.ts';
-import { hostNpmRegistry } from '../../host/npm.ts';
+import { hostNpmRegistry } from '../../host-config/npm.ts';
 
 /** What the registry says about one version of a package: where its tarball is and its integrity. */
 export interface NpmTarball {

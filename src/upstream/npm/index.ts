@@ -1,5 +1,5 @@
 import { PermanentError } from '../../errors.ts';
-import { hostNpmRegistry } from '../../host/npm.ts';
+import { hostNpmRegistry } from '../../host-config/npm.ts';
 import { fetchConditionalJson } from '../conditional.ts';
 import { joinUrl } from '../http.ts';
 import type { SourceContext, UpstreamSource } from '../types.ts';

@@ -5,7 +5,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { startRegistry, type LocalRegistry } from '../../../src/stack/registry.ts';
+import { startRegistry, type LocalRegistry } from '../../../src/local-services/registry.ts';
 
 const run = promisify(execFile);
 
