@@ -1,4 +1,5 @@
-import { Job, QueueEvents, type Queue } from 'bullmq';
+import type { Queue } from 'bullmq';
+import { findJob, openQueueEvents } from '../queue/queues.ts';
 import type { RedisClient } from '../queue/connection.ts';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { readSignals } from '../catalog/signals.ts';
@@ -113,17 +114,16 @@ export function createMetrics(options: MetricsOptions): Metrics {
   const events = queues.map((queue) => {
     const connection = redis.duplicate();
     // Start from "now" by stream id, so events between creation and the first read are not lost.
-    const qe = new QueueEvents(queue.name, {
-      connection,
-      prefix: queue.opts.prefix,
-      autorun: true,
-      lastEventId: `${Date.now()}-0`,
-    });
+    const qe = openQueueEvents(
+      queue.name,
+      { connection, prefix: queue.opts.prefix ?? '' },
+      { autorun: true, lastEventId: `${Date.now()}-0` },
+    );
     const observe =
       (outcome: string) =>
       async ({ jobId }: { jobId: string }) => {
         try {
-          const job = await Job.fromId(queue, jobId);
+          const job = await findJob(queue, jobId);
           if (job?.processedOn && job.finishedOn)
             duration.observe({ queue: queue.name, outcome }, s(job.finishedOn - job.processedOn));
         } catch (error) {

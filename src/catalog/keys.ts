@@ -1,9 +1,7 @@
-/** Where the catalog lives in Redis, for prefix P and recipe R (the table is in store.ts). */
-export const catalogKeys = (prefix: string, recipe?: string) => ({
-  images: `${prefix}:catalog:images`,
-  revision: `${prefix}:catalog:revision`,
-  versions: `${prefix}:catalog:${recipe}:versions`,
-  tags: `${prefix}:catalog:${recipe}:tags`,
-  history: `${prefix}:catalog:${recipe}:history`,
-  upstream: `${prefix}:catalog:${recipe}:upstream`,
-});
+import { redisKeys } from '../queue/keys.ts';
+
+/** The catalog's keys for prefix P and recipe R, from the one key table (src/queue/keys.ts). */
+export function catalogKeys(prefix: string, recipe = '') {
+  const { images, revision } = redisKeys(prefix).catalog;
+  return { images, revision, ...redisKeys(prefix).catalog.of(recipe) };
+}

@@ -1,4 +1,5 @@
 import type { RedisClient } from '../queue/connection.ts';
+import { redisKeys } from '../queue/keys.ts';
 import { z } from 'zod';
 import { TransientError } from '../errors.ts';
 
@@ -12,8 +13,8 @@ import { TransientError } from '../errors.ts';
  *   P:signals:rate-limit   hash: source → RateLimitState JSON
  */
 
-const checksKey = (prefix: string) => `${prefix}:signals:checks`;
-const rateLimitKey = (prefix: string) => `${prefix}:signals:rate-limit`;
+const checksKey = (prefix: string) => redisKeys(prefix).signals.checks;
+const rateLimitKey = (prefix: string) => redisKeys(prefix).signals.rateLimit;
 
 /** How an upstream check ended. */
 export type CheckOutcome = 'ok' | 'error' | 'rate-limited' | 'not-modified';

@@ -148,6 +148,7 @@ export {
   type CatalogReadOptions,
   type StoredImage,
 } from './read.ts';
+import { redisKeys } from '../queue/keys.ts';
 
 /** A value that changes whenever the catalog does: readers may cache what they derived from it. */
 export async function catalogRevision(redis: RedisClient, prefix: string): Promise<string> {
@@ -180,7 +181,7 @@ export async function clearImage(
 
 /** Deletes every catalog key under `prefix` (tests, and `rebuildCatalogFromRegistry`). */
 export async function clearCatalog(redis: RedisClient, prefix: string): Promise<void> {
-  await deleteMatching(redis, `${prefix}:catalog:*`);
+  await deleteMatching(redis, redisKeys(prefix).catalog.everything);
 }
 
 async function exec(multi: ReturnType<RedisClient['multi']>, what: string): Promise<void> {

@@ -1,9 +1,8 @@
-import { Queue } from 'bullmq';
 import type { Command } from 'commander';
 import { jobStates, listJobs } from '../api/jobs.ts';
 import { listImages } from '../catalog/store.ts';
 import { createRedis, redisOptions } from '../queue/connection.ts';
-import { QueueName } from '../queue/names.ts';
+import { openQueues } from '../queue/queues.ts';
 import { readEndpoints } from '../run/local-defaults.ts';
 import { CliExit, cliContext, ExitCode } from './context.ts';
 import { printResult, renderTable } from './table.ts';
@@ -107,9 +106,7 @@ export function registerStatus(program: Command): void {
         );
       }
       const connection = redisOptions(config.redisUrl);
-      const queues = [QueueName.build, QueueName.publish].map(
-        (name) => new Queue(name, { connection, prefix: config.queuePrefix }),
-      );
+      const queues = openQueues({ connection, prefix: config.queuePrefix }).all;
       const redis = createRedis(config.redisUrl);
       try {
         const limit = Number(opts.limit) || 10;

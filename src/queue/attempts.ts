@@ -1,8 +1,9 @@
-import { Job, Queue } from 'bullmq';
+import type { Queue } from 'bullmq';
 import type { RedisClient } from './connection.ts';
 import { buildJobId, publishJobId } from './ids.ts';
-import { QueueName } from './names.ts';
+import { findJob, openQueues } from './queues.ts';
 import type { BuildRequest } from '../model/build-request.ts';
+import { redisKeys } from './keys.ts';
 
 /*
  * Which attempt of a request a plan enqueues. BullMQ's custom job ids collapse every add of an id
@@ -47,15 +48,14 @@ export async function attemptsFor(
   options: AttemptOptions,
 ): Promise<number[]> {
   // Over kiln's own client (shared, so closing the queue leaves it open): no new connection.
-  const publish = new Queue(QueueName.publish, { connection: redis, prefix });
-  const build = new Queue(QueueName.build, { connection: redis, prefix });
+  const { build, publish, close } = openQueues({ connection: redis, prefix });
   try {
     const out: number[] = [];
     for (const request of requests)
       out.push(await attemptOf(redis, prefix, publish, build, request, options));
     return out;
   } finally {
-    await Promise.all([publish.close(), build.close()]);
+    await close();
   }
 }
 
@@ -67,7 +67,9 @@ async function attemptOf(
   request: BuildRequest,
   options: AttemptOptions,
 ): Promise<number> {
-  const hintKey = `${prefix}:attempt:${publishJobId(request.recipe, request.version, request.inputsDigest)}`;
+  const hintKey = redisKeys(prefix).attemptHint(
+    publishJobId(request.recipe, request.version, request.inputsDigest),
+  );
   const hint = Number((await redis.get(hintKey)) ?? 0);
   let attempt = Number.isInteger(hint) && hint > 0 ? hint : 0;
   for (;;) {
@@ -77,7 +79,7 @@ async function attemptOf(
       // A parent gone while a child of the same attempt is kept would wait for that child forever.
       if (!(await anyBuildExists(build, request, attempt))) break;
     } else if (state === 'completed') {
-      const job = await Job.fromId(publish, id);
+      const job = await findJob(publish, id);
       if (!job?.finishedOn || job.finishedOn >= options.observedAt) break;
     } else if (state !== 'failed') {
       break;

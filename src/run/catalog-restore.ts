@@ -3,6 +3,7 @@ import type { CatalogRecord } from '../catalog/record.ts';
 import type { PublishContext } from '../pipeline/context.ts';
 import { repositoryPath } from '../pipeline/context.ts';
 import type { LoadedRecipe } from '../recipe/load.ts';
+import { redisKeys } from '../queue/keys.ts';
 
 /*
  * The catalog is a cache of the registry. A marker says this Redis's catalog was derived from the
@@ -14,7 +15,7 @@ import type { LoadedRecipe } from '../recipe/load.ts';
  * Key, for prefix P:  P:catalog:derived-from-registry   the ISO time of the last rebuild
  */
 
-const markerKey = (prefix: string) => `${prefix}:catalog:derived-from-registry`;
+const markerKey = (prefix: string) => redisKeys(prefix).catalog.derivedFromRegistry;
 
 export type CatalogContext = Pick<PublishContext, 'config' | 'log' | 'registry' | 'namespace'> & {
   redis: NonNullable<PublishContext['redis']>;

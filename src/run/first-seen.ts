@@ -1,5 +1,6 @@
 import type { RedisClient } from '../queue/connection.ts';
 import type { UpstreamRelease } from '../versioning/release.ts';
+import { redisKeys } from '../queue/keys.ts';
 
 /**
  * Releases whose upstream states no publication time (a Debian package in a suite) get the time
@@ -16,7 +17,7 @@ export async function withFirstSeen(
 ): Promise<UpstreamRelease[]> {
   const unstamped = releases.filter((r) => !r.publishedAt);
   if (unstamped.length === 0) return [...releases];
-  const key = `${prefix}:first-seen:${recipe}`;
+  const key = redisKeys(prefix).firstSeen(recipe);
   const multi = redis.multi();
   for (const r of unstamped) multi.hsetnx(key, r.version, now.toISOString());
   multi.hmget(key, ...unstamped.map((r) => r.version));

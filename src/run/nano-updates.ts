@@ -8,6 +8,7 @@ import { hostSuiteSources } from '../debian/sources.ts';
 import { describeLockfileChange, pollSuite } from '../debian/suite-watch.ts';
 import type { BuildRequest } from '../model/build-request.ts';
 import type { LoadedRecipe } from '../recipe/load.ts';
+import { redisKeys } from '../queue/keys.ts';
 
 /*
  * Nano updates: a Debian image must be rebuilt when a package in it changes, even though its
@@ -93,7 +94,7 @@ export async function explainNanoUpdate(
 ): Promise<BuildRequest> {
   const current = lockfilesOf(request);
   if (current.size === 0) return request;
-  const key = `${prefix}:lockfiles:${request.recipe}:${request.stream}`;
+  const key = redisKeys(prefix).lockfiles(request.recipe, request.stream);
   const stored = await redis.hgetall(key);
   let updated = request;
   if (request.epoch > 0) {

@@ -1,6 +1,6 @@
 import { createPublicKey } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { Job, Queue, QueueEvents } from 'bullmq';
+import type { Queue } from 'bullmq';
 import { execa } from 'execa';
 import type { Config } from '../config.ts';
 import { describeError } from '../errors.ts';
@@ -12,6 +12,7 @@ import { redisOptions } from '../queue/connection.ts';
 import type { EnqueuedFlow } from '../queue/enqueue.ts';
 import { requestKey } from '../queue/ids.ts';
 import { QueueName } from '../queue/names.ts';
+import { findJob, openQueue, openQueueEvents } from '../queue/queues.ts';
 import type { PublishResult } from '../model/publish-result.ts';
 import { which } from '../local-services/packages.ts';
 import { verifyImage } from '../sign/verify.ts';
@@ -35,9 +36,10 @@ export async function waitForPlans(
 ): Promise<OnceOutcome[]> {
   const { plans } = cycle;
   const connection = redisOptions(config.redisUrl ?? '');
-  const publishQueue = new Queue(QueueName.publish, { connection, prefix: config.queuePrefix });
-  const buildQueue = new Queue(QueueName.build, { connection, prefix: config.queuePrefix });
-  const events = new QueueEvents(QueueName.publish, { connection, prefix: config.queuePrefix });
+  const at = { connection, prefix: config.queuePrefix };
+  const publishQueue = openQueue('publish', at);
+  const buildQueue = openQueue('build', at);
+  const events = openQueueEvents(QueueName.publish, at);
   await events.waitUntilReady();
   try {
     const waits = plans.flatMap((plan) =>
@@ -48,7 +50,7 @@ export async function waitForPlans(
         }
         const flow = cycle.flows.get(requestKey(d.request));
         const publishJobId = flow?.publishJobId ?? requestKey(d.request);
-        const job = await Job.fromId(publishQueue, publishJobId);
+        const job = await findJob(publishQueue, publishJobId);
         if (!job)
           return { ...base, outcome: 'failed', detail: `publish job ${publishJobId} vanished` };
         try {
@@ -87,7 +89,7 @@ async function failureReason(
   error: unknown,
 ): Promise<string> {
   for (const id of buildJobIds) {
-    const build = await Job.fromId(buildQueue, id).catch(() => undefined);
+    const build = await findJob(buildQueue, id).catch(() => undefined);
     if (build?.failedReason) return build.failedReason;
   }
   return describeError(error);

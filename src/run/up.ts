@@ -1,4 +1,3 @@
-import { Queue } from 'bullmq';
 import path from 'node:path';
 import { createApiServer } from '../api/server.ts';
 import type { Builder } from '../build/types.ts';
@@ -12,7 +11,7 @@ import { redisOptions } from '../queue/connection.ts';
 import { attemptsFor } from '../queue/attempts.ts';
 import { enqueueBuilds, type EnqueuedFlow } from '../queue/enqueue.ts';
 import { requestKey } from '../queue/ids.ts';
-import { QueueName } from '../queue/names.ts';
+import { openQueues } from '../queue/queues.ts';
 import { startWorkers, type PipelineWorkers } from '../queue/workers.ts';
 import { formatProblem } from '../recipe/problem.ts';
 import { loadRecipes, type LoadedRecipe } from '../recipe/load.ts';
@@ -248,9 +247,7 @@ function startSuitePolling(
 /** The API server over this process's Redis and queues, listening on KILN_API_HOST:KILN_API_PORT. */
 export async function startApi(ctx: PipelineContext, watcher?: Watcher) {
   const connection = redisOptions(ctx.config.redisUrl ?? '');
-  const queues = [QueueName.build, QueueName.publish].map(
-    (name) => new Queue(name, { connection, prefix: ctx.config.queuePrefix }),
-  );
+  const queues = openQueues({ connection, prefix: ctx.config.queuePrefix }).all;
   const app = await createApiServer({
     config: ctx.config,
     redis: ctx.redis,

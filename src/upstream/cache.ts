@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { RedisClient } from '../queue/connection.ts';
 import { z } from 'zod';
 import type { CachedEntry, ValidatorCache } from './types.ts';
+import { redisKeys } from '../queue/keys.ts';
 
 const releaseSchema = z.object({
   version: z.string(),
@@ -32,7 +33,9 @@ export function redisValidatorCache(
   ttlSeconds = 7 * 86_400,
 ): ValidatorCache {
   const keyOf = (key: string) =>
-    `${prefix}:upstream:${createHash('sha256').update(key).digest('hex').slice(0, 32)}`;
+    redisKeys(prefix).upstreamValidator(
+      createHash('sha256').update(key).digest('hex').slice(0, 32),
+    );
   return {
     async get(key) {
       const raw = await redis.get(keyOf(key));

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { TransientError } from '../errors.ts';
 import type { RedisClient } from '../queue/connection.ts';
+import { redisKeys } from '../queue/keys.ts';
 
 /*
  * When the last reconcile cycle ended, for /metrics (`kiln_reconcile_last_run_timestamp_seconds`)
@@ -10,7 +11,7 @@ import type { RedisClient } from '../queue/connection.ts';
  * Key, for prefix P:  P:signals:reconcile   hash: finishedAt (epoch ms), recipes, enqueued
  */
 
-const reconcileKey = (prefix: string) => `${prefix}:signals:reconcile`;
+const reconcileKey = (prefix: string) => redisKeys(prefix).signals.reconcile;
 
 const stored = z.object({
   finishedAt: z.coerce.number().int().nonnegative(),
