@@ -1,3 +1,5 @@
+import type { CatalogReader } from './catalog-reader.ts';
+
 /*
  * Caches a rendered response under a key that names everything the response depends on (the
  * catalog's revision, and for time-dependent parts the time window or the set of stale images).
@@ -29,4 +31,21 @@ export function responseCache(
       return value;
     },
   };
+}
+
+/**
+ * A list response cached by the catalog's revision plus `timeKey` (what its time-dependent part
+ * depends on) when the reader has a revision; otherwise rendered for each request.
+ */
+export function catalogCache(
+  catalog: CatalogReader,
+  timeKey: (now: number) => string | Promise<string>,
+  render: (now: number) => Promise<string>,
+): ResponseCache {
+  const revision = catalog.revision;
+  if (!revision) return { get: async () => Buffer.from(await render(Date.now())) };
+  return responseCache(
+    async (now) => `${await revision.call(catalog)}@${await timeKey(now)}`,
+    render,
+  );
 }
