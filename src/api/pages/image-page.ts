@@ -17,6 +17,183 @@ function command(label: string, text: string, id: string): Html {
   </div>`;
 }
 
+/** The latest version: its reference, digest, tags, upstream release, freshness, signature, SBOM. */
+function latestSection(image: ImageDetailView): Html {
+  return html`<section>
+    <h2>Latest: <code class="version">${image.versionTag}</code></h2>
+    <dl class="facts">
+      <dt>Reference</dt>
+      <dd><code>${image.reference}</code></dd>
+      <dt>Index digest</dt>
+      <dd><code class="digest" id="latest-digest">${image.digest}</code></dd>
+      <dt>Tags</dt>
+      <dd id="latest-tags">${image.tags.map((t) => html`<code class="tag">${t}</code> `)}</dd>
+      <dt>Upstream release</dt>
+      <dd>
+        ${image.upstream.releasedAtSource === 'first-seen' ? html`<span id="release-time-unknown">unknown: first seen ${formatTime(image.upstream.releasedAt)}</span>` : formatTime(image.upstream.releasedAt)}${image.upstream.releasedAtSource === 'archive' ? html` <span class="muted">(Debian InRelease date)</span>` : ''}
+        ${image.upstream.url ? link(image.upstream.url, 'release notes') : ''}
+      </dd>
+      <dt>Published</dt>
+      <dd>${formatTime(image.publishedAt)}</dd>
+      <dt>Freshness</dt>
+      <dd>
+        ${freshness(image.freshnessSeconds, image.upstream.releasedAtSource)}${image.stale ? html` <span class="badge bad">stale: upstream ${image.pendingUpstream?.version ?? ''} waiting ${formatDuration(image.pendingUpstream?.waitingSeconds)}</span>` : ''}
+      </dd>
+      <dt>Signature</dt>
+      <dd>${yesNo(image.signed, 'signed', 'unsigned')}</dd>
+      <dt>SBOM</dt>
+      <dd>${yesNo(image.sbom, 'SPDX attached', 'none')} (${image.packages.length} packages)</dd>
+    </dl>
+  </section>`;
+}
+
+/** Commands that pull the image by digest and verify it. */
+function pullSection(image: ImageDetailView): Html {
+  return html`<section>
+    <h2>Pull and verify</h2>
+    ${command('Pull by digest', image.commands.pull, 'cmd-pull')}
+    ${command('Verify signature, SBOM and provenance with kiln', image.commands.kilnVerify, 'cmd-kiln-verify')}
+    ${command('Verify the signature with cosign', image.commands.cosignVerify, 'cmd-cosign-verify')}
+  </section>`;
+}
+
+/** Each architecture's manifest digest and size. */
+function archsSection(image: ImageDetailView): Html {
+  return html`<section>
+    <h2>Architectures</h2>
+    <table class="archs">
+      <thead>
+        <tr>
+          <th>Arch</th>
+          <th>Manifest digest</th>
+          <th>Size</th>
+        </tr>
+      </thead>
+      <tbody>
+        ${image.archs.map(
+          (a) =>
+            html`<tr>
+              <td data-label="Arch"><div>${a.arch}</div></td>
+              <td data-label="Digest">
+                <div><code class="digest">${a.digest}</code></div>
+              </td>
+              <td data-label="Size"><div>${formatBytes(a.size)}</div></td>
+            </tr>`,
+        )}
+      </tbody>
+    </table>
+  </section>`;
+}
+
+/** What the image was built from, and its attestations. */
+function provenanceSection(image: ImageDetailView): Html {
+  return html`<section>
+    <h2>Provenance</h2>
+    <dl class="facts">
+      <dt>Inputs digest</dt>
+      <dd><code class="digest">${image.inputsDigest}</code></dd>
+      <dt>Built</dt>
+      <dd>${formatTime(image.builtAt)} in ${formatDuration(image.buildDurationSeconds)}</dd>
+      <dt>Attestations</dt>
+      <dd>
+        ${image.attestations.length ? image.attestations.map((a) => html`<code>${a}</code><br />`) : 'none'}
+      </dd>
+      <dt>Upstream</dt>
+      <dd>${image.upstream.url ? link(image.upstream.url, image.upstream.url) : '—'}</dd>
+    </dl>
+  </section>`;
+}
+
+/** Every published version, newest first. */
+function versionsSection(image: ImageDetailView): Html {
+  return html`<section>
+    <h2>Versions</h2>
+    <table class="versions">
+      <thead>
+        <tr>
+          <th>Version</th>
+          <th>Index digest</th>
+          <th>Upstream release</th>
+          <th>Published</th>
+          <th>Signature</th>
+        </tr>
+      </thead>
+      <tbody>
+        ${image.versions.map(
+          (v) =>
+            html`<tr>
+              ${cell('Version', html`<code class="version">${v.versionTag}</code>`)}${cell('Digest', html`<code class="digest" title="${v.digest}">${shortDigest(v.digest)}</code>`)}${cell('Upstream', v.upstream.releasedAtSource === 'first-seen' ? html`unknown: first seen ${formatTime(v.upstream.releasedAt)}` : formatTime(v.upstream.releasedAt))}${cell('Published', formatTime(v.publishedAt))}${cell('Signature', yesNo(v.signed, 'signed', 'unsigned'))}
+            </tr>`,
+        )}
+      </tbody>
+    </table>
+  </section>`;
+}
+
+/** Where each tag has pointed, as it moved. */
+function historySection(history: readonly TagEvent[]): Html {
+  return html`<section>
+    <h2>Tag history</h2>
+    <table class="history">
+      <thead>
+        <tr>
+          <th>Tag</th>
+          <th>Version</th>
+          <th>Digest</th>
+          <th>Moved</th>
+        </tr>
+      </thead>
+      <tbody>
+        ${history.map(
+          (e) =>
+            html`<tr>
+              <td data-label="Tag">
+                <div><code class="tag">${e.tag}</code></div>
+              </td>
+              <td data-label="Version"><div>${e.version}-r${e.epoch}</div></td>
+              <td data-label="Digest">
+                <div>
+                  <code class="digest" title="${e.digest}">${shortDigest(e.digest)}</code>
+                </div>
+              </td>
+              <td data-label="Moved"><div>${formatTime(e.at)}</div></td>
+            </tr>`,
+        )}
+      </tbody>
+    </table>
+  </section>`;
+}
+
+/** The packages in the image, from its SBOM. */
+function packagesSection(image: ImageDetailView): Html {
+  return html`<section>
+    <h2>Packages (from the SBOM)</h2>
+    <table class="packages">
+      <thead>
+        <tr>
+          <th>Package</th>
+          <th>Version</th>
+          <th>License</th>
+          <th>Package URL</th>
+        </tr>
+      </thead>
+      <tbody>
+        ${image.packages.map(
+          (p) =>
+            html`<tr>
+              <td data-label="Package"><div>${p.name}</div></td>
+              <td data-label="Version"><div>${p.version}</div></td>
+              <td data-label="License"><div>${p.license ?? '—'}</div></td>
+              <td data-label="purl">
+                <div><code class="purl">${p.purl}</code></div>
+              </td>
+            </tr>`,
+        )}
+      </tbody>
+    </table>
+  </section>`;
+}
+
 /** One image: how to pull and verify it, where each tag points and has pointed, and what is inside. */
 export function imagePage(image: ImageDetailView, history: readonly TagEvent[]): Html {
   const body = html`<p><a href="/">← all images</a></p>
@@ -26,160 +203,7 @@ export function imagePage(image: ImageDetailView, history: readonly TagEvent[]):
       ${image.homepage ? link(image.homepage, image.homepage) : ''}${image.license ? html` · license ${image.license}` : ''}
     </p>
 
-    <section>
-      <h2>Latest: <code class="version">${image.versionTag}</code></h2>
-      <dl class="facts">
-        <dt>Reference</dt>
-        <dd><code>${image.reference}</code></dd>
-        <dt>Index digest</dt>
-        <dd><code class="digest" id="latest-digest">${image.digest}</code></dd>
-        <dt>Tags</dt>
-        <dd id="latest-tags">${image.tags.map((t) => html`<code class="tag">${t}</code> `)}</dd>
-        <dt>Upstream release</dt>
-        <dd>
-          ${image.upstream.releasedAtSource === 'first-seen' ? html`<span id="release-time-unknown">unknown: first seen ${formatTime(image.upstream.releasedAt)}</span>` : formatTime(image.upstream.releasedAt)}${image.upstream.releasedAtSource === 'archive' ? html` <span class="muted">(Debian InRelease date)</span>` : ''}
-          ${image.upstream.url ? link(image.upstream.url, 'release notes') : ''}
-        </dd>
-        <dt>Published</dt>
-        <dd>${formatTime(image.publishedAt)}</dd>
-        <dt>Freshness</dt>
-        <dd>
-          ${freshness(image.freshnessSeconds, image.upstream.releasedAtSource)}${image.stale ? html` <span class="badge bad">stale: upstream ${image.pendingUpstream?.version ?? ''} waiting ${formatDuration(image.pendingUpstream?.waitingSeconds)}</span>` : ''}
-        </dd>
-        <dt>Signature</dt>
-        <dd>${yesNo(image.signed, 'signed', 'unsigned')}</dd>
-        <dt>SBOM</dt>
-        <dd>${yesNo(image.sbom, 'SPDX attached', 'none')} (${image.packages.length} packages)</dd>
-      </dl>
-    </section>
-
-    <section>
-      <h2>Pull and verify</h2>
-      ${command('Pull by digest', image.commands.pull, 'cmd-pull')}
-      ${command('Verify signature, SBOM and provenance with kiln', image.commands.kilnVerify, 'cmd-kiln-verify')}
-      ${command('Verify the signature with cosign', image.commands.cosignVerify, 'cmd-cosign-verify')}
-    </section>
-
-    <section>
-      <h2>Architectures</h2>
-      <table class="archs">
-        <thead>
-          <tr>
-            <th>Arch</th>
-            <th>Manifest digest</th>
-            <th>Size</th>
-          </tr>
-        </thead>
-        <tbody>
-          ${image.archs.map(
-            (a) =>
-              html`<tr>
-                <td data-label="Arch"><div>${a.arch}</div></td>
-                <td data-label="Digest">
-                  <div><code class="digest">${a.digest}</code></div>
-                </td>
-                <td data-label="Size"><div>${formatBytes(a.size)}</div></td>
-              </tr>`,
-          )}
-        </tbody>
-      </table>
-    </section>
-
-    <section>
-      <h2>Provenance</h2>
-      <dl class="facts">
-        <dt>Inputs digest</dt>
-        <dd><code class="digest">${image.inputsDigest}</code></dd>
-        <dt>Built</dt>
-        <dd>${formatTime(image.builtAt)} in ${formatDuration(image.buildDurationSeconds)}</dd>
-        <dt>Attestations</dt>
-        <dd>
-          ${image.attestations.length ? image.attestations.map((a) => html`<code>${a}</code><br />`) : 'none'}
-        </dd>
-        <dt>Upstream</dt>
-        <dd>${image.upstream.url ? link(image.upstream.url, image.upstream.url) : '—'}</dd>
-      </dl>
-    </section>
-
-    <section>
-      <h2>Versions</h2>
-      <table class="versions">
-        <thead>
-          <tr>
-            <th>Version</th>
-            <th>Index digest</th>
-            <th>Upstream release</th>
-            <th>Published</th>
-            <th>Signature</th>
-          </tr>
-        </thead>
-        <tbody>
-          ${image.versions.map(
-            (v) =>
-              html`<tr>
-                ${cell('Version', html`<code class="version">${v.versionTag}</code>`)}${cell('Digest', html`<code class="digest" title="${v.digest}">${shortDigest(v.digest)}</code>`)}${cell('Upstream', v.upstream.releasedAtSource === 'first-seen' ? html`unknown: first seen ${formatTime(v.upstream.releasedAt)}` : formatTime(v.upstream.releasedAt))}${cell('Published', formatTime(v.publishedAt))}${cell('Signature', yesNo(v.signed, 'signed', 'unsigned'))}
-              </tr>`,
-          )}
-        </tbody>
-      </table>
-    </section>
-
-    <section>
-      <h2>Tag history</h2>
-      <table class="history">
-        <thead>
-          <tr>
-            <th>Tag</th>
-            <th>Version</th>
-            <th>Digest</th>
-            <th>Moved</th>
-          </tr>
-        </thead>
-        <tbody>
-          ${history.map(
-            (e) =>
-              html`<tr>
-                <td data-label="Tag">
-                  <div><code class="tag">${e.tag}</code></div>
-                </td>
-                <td data-label="Version"><div>${e.version}-r${e.epoch}</div></td>
-                <td data-label="Digest">
-                  <div>
-                    <code class="digest" title="${e.digest}">${shortDigest(e.digest)}</code>
-                  </div>
-                </td>
-                <td data-label="Moved"><div>${formatTime(e.at)}</div></td>
-              </tr>`,
-          )}
-        </tbody>
-      </table>
-    </section>
-
-    <section>
-      <h2>Packages (from the SBOM)</h2>
-      <table class="packages">
-        <thead>
-          <tr>
-            <th>Package</th>
-            <th>Version</th>
-            <th>License</th>
-            <th>Package URL</th>
-          </tr>
-        </thead>
-        <tbody>
-          ${image.packages.map(
-            (p) =>
-              html`<tr>
-                <td data-label="Package"><div>${p.name}</div></td>
-                <td data-label="Version"><div>${p.version}</div></td>
-                <td data-label="License"><div>${p.license ?? '—'}</div></td>
-                <td data-label="purl">
-                  <div><code class="purl">${p.purl}</code></div>
-                </td>
-              </tr>`,
-          )}
-        </tbody>
-      </table>
-    </section>`;
+    ${latestSection(image)} ${pullSection(image)} ${archsSection(image)} ${provenanceSection(image)}
+    ${versionsSection(image)} ${historySection(history)} ${packagesSection(image)}`;
   return layout(`${image.name} ${image.versionTag} · kiln`, body);
 }
