@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import type { Config } from '../config.ts';
 import type { Logger } from '../log.ts';
 import type { RecipeUpstream } from '../recipe/schema.ts';
-import type { GithubSourceOptions } from './github/index.ts';
+import type { GithubSourceOptions } from './github/options.ts';
 
 /**
  * `archive`: the Date of the first Debian InRelease kiln saw listing the version. `first-seen`:

@@ -5,20 +5,10 @@ import { throttling } from '@octokit/plugin-throttling';
 import { fetch as undiciFetch, Response } from 'undici';
 import { readCapped } from '../http.ts';
 import type { SourceContext } from '../types.ts';
+import type { GithubClientOptions } from './options.ts';
 
 const KilnOctokit = Octokit.plugin(throttling, retry);
 export type GithubOctokit = InstanceType<typeof KilnOctokit>;
-
-export interface GithubClientOptions {
-  /** Base of plugin-retry's backoff for 5xx, in ms: (retry count)² × this. */
-  retryBaseMs?: number;
-  /** Secondary limits with a Retry-After up to this many seconds are waited out in place. */
-  maxInlineWaitSeconds?: number;
-  /** GraphQL requests in flight at once (GitHub asks for few; plugin-throttling's default is 1/s). */
-  graphqlConcurrency?: number;
-  /** REST requests in flight at once (plugin-throttling's default: 10). */
-  restConcurrency?: number;
-}
 
 /**
  * The GraphQL endpoint for a REST base: `${base}/graphql` on github.com-style hosts, and

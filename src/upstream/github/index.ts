@@ -7,23 +7,13 @@ import type {
   UpstreamSource,
   WatchItem,
 } from '../types.ts';
-import { AdaptiveBatcher, type AdaptiveBatchOptions } from './batcher.ts';
+import { AdaptiveBatcher } from './batcher.ts';
 import { RateBudget } from './budget.ts';
-import { createGithubClient, graphqlUrl, type GithubClientOptions } from './client.ts';
+import { createGithubClient, graphqlUrl } from './client.ts';
 import { isShrinkable } from './errors.ts';
 import { GraphqlFieldError, sendBatch, type BatchItem } from './graphql.ts';
+import type { GithubSourceOptions } from './options.ts';
 import { fetchRepoRest, type GithubUse } from './rest.ts';
-
-/** Tuning of the GitHub source; defaults suit github.com. */
-export interface GithubSourceOptions extends GithubClientOptions {
-  batch?: AdaptiveBatchOptions;
-  /** Points of each bucket left for others (webhook checks, other users of the token). */
-  reservePoints?: number;
-  /** Use GraphQL batches when a token is configured (default true). */
-  graphql?: boolean;
-  /** Pages of 100 the REST fallback reads per repository on a change (default 1; a point each). */
-  restPages?: number;
-}
 
 const repoPattern = /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/;
 
@@ -140,3 +130,5 @@ export const githubSource: UpstreamSource = {
 function asError(error: unknown): Error {
   return error instanceof Error ? error : new PermanentError(String(error));
 }
+
+export type { GithubSourceOptions } from './options.ts';
