@@ -78,8 +78,6 @@ export function createDebianBuilder(options: DebianBuilderOptions = {}): Builder
   };
 }
 
-export const debianBuilder: Builder = createDebianBuilder();
-
 async function buildDebian(
   input: BuildInput,
   settings: ArchiveSettings,
