@@ -1,56 +1,23 @@
 import { PermanentError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { annotationsOf } from '../oci/manifest-schema.ts';
-import { Annotation, MediaType } from '../oci/media-types.ts';
+import { Annotation, MediaType, type Descriptor } from '../oci/media-types.ts';
 import type { RegistryClient } from '../oci/registry-client.ts';
 import type { BuildRequest } from '../model/build-request.ts';
-import type { BuildResult } from '../model/build-result.ts';
 import type { PublishResult } from '../model/publish-result.ts';
 import { attestationTag, signatureTag } from '../sign/cosign-objects.ts';
 import type { Signer } from '../sign/signer.ts';
 import { ensureInstanceSignatures, instancesSigned } from './arch-signatures.ts';
 import { ensureAttestations } from './attestations.ts';
-import { moveFloatingTags } from './floating-tags.ts';
+import { moveFloatingTags, type TagMove } from './floating-tags.ts';
 import { ensureBundleReferrers } from './referrers.ts';
 import { ensureSignature } from './signature.ts';
 import { assembleIndex } from './image-index.ts';
 import { attestationStatements, attestationTypes } from './statements.ts';
 
-/** The steps of a publish, in order; {@link PublishOptions.onStep} fires after each one. */
-export const publishSteps = [
-  'index',
-  'signature',
-  'arch-signatures',
-  'attestations',
-  'referrers',
-  'version-tag',
-  'floating-tags',
-] as const;
-export type PublishStep = (typeof publishSteps)[number];
+import type { PublishOptions, PublishStep } from './publish-options.ts';
 
-export interface PublishOptions {
-  client: RegistryClient;
-  /** Repository path on the client's registry, e.g. `kiln/python`. */
-  repository: string;
-  request: BuildRequest;
-  /** One per arch, their manifests already pushed by digest ({@link pushArchImage}). */
-  archResults: BuildResult[];
-  /** Signs the index and the attestations; undefined publishes unsigned, only with `allowUnsigned`. */
-  signer: Signer | undefined;
-  /** KILN_ALLOW_UNSIGNED: publish and tag without a signature. */
-  allowUnsigned?: boolean;
-  now?: Date;
-  /**
-   * The image's `created` time. Defaults to the upstream release time, else the request time:
-   * never the wall clock, so publishing the same build twice gives the same index digest.
-   */
-  created?: string;
-  /** URI of this kiln installation for the provenance's builder id. */
-  builderId?: string;
-  log?: Logger;
-  /** Called after each step; tests use it to stop a publish half-way, as a crash would. */
-  onStep?: (step: PublishStep, digest: string) => void | Promise<void>;
-}
+export { publishSteps, type PublishOptions, type PublishStep } from './publish-options.ts';
 
 /**
  * Publishes one image: index by digest → signature → a signature of each arch manifest (as
@@ -60,153 +27,223 @@ export interface PublishOptions {
  * the job with no duplicate signature or attestation, and no tag ever points at an unsigned image.
  */
 export async function publishImage(options: PublishOptions): Promise<PublishResult> {
-  const { client, repository, request, archResults, signer, log } = options;
+  const run = startPublish(options);
+  const assembled = assembleIndex(run.request, options.archResults, run.created);
+  const taggedHead = await run.client.headManifest(run.repository, run.exactTag);
+  if (
+    taggedHead?.digest === assembled.descriptor.digest &&
+    (await alreadyComplete(run, taggedHead.digest, assembled.bytes))
+  ) {
+    return retagUnchanged(run, assembled);
+  }
+  const { index, taggedDigest } = await reuseTaggedIndex(run, assembled, taggedHead !== undefined);
+  const digest = index.descriptor.digest;
+  // The order is the contract: nothing is tagged before it is signed and attested.
+  const pushed = await pushIndex(run, index);
+  const signed = await signIndex(run, index);
+  const attested = await attestIndex(run, index);
+  const tagMoved = await setExactTag(run, index, taggedDigest);
+  const moves = await moveFloating(run, index);
+  const changed = pushed || signed || attested.changed || tagMoved || anyMoved(moves);
+  const result = publishResult(run, digest, moves, attested.predicateTypes, changed);
+  const { recipe, version, epoch } = run.request;
+  run.log?.info({ recipe, version, epoch, digest, tags: result.tags, changed }, 'published');
+  return result;
+}
+
+/** What every phase of one publish needs, checked once at the start. */
+interface PublishRun {
+  options: PublishOptions;
+  client: RegistryClient;
+  repository: string;
+  request: BuildRequest;
+  signer: Signer | undefined;
+  log: Logger | undefined;
+  /** `publishing <recipe> <version>-r<epoch> to <host>/<repository>`, the start of every error. */
+  what: string;
+  exactTag: string;
+  floating: string[];
+  now: Date;
+  created: string;
+  step: (name: PublishStep, digest: string) => Promise<void>;
+}
+
+interface IndexBytes {
+  bytes: Buffer;
+  descriptor: Descriptor;
+}
+
+/** Refuses what cannot be published (no key, no arch, no tag) before any request is made. */
+function startPublish(options: PublishOptions): PublishRun {
+  const { client, repository, request, signer, log } = options;
   const what = `publishing ${request.recipe} ${request.version}-r${request.epoch} to ${client.host}/${repository}`;
   if (!signer && !options.allowUnsigned) {
     throw new PermanentError(
       `${what}: no signing key (set KILN_SIGNING_KEY, or KILN_ALLOW_UNSIGNED=true to publish unsigned)`,
     );
   }
-  if (archResults.length === 0) throw new PermanentError(`${what}: no arch images to publish`);
+  if (options.archResults.length === 0) {
+    throw new PermanentError(`${what}: no arch images to publish`);
+  }
   const [exactTag, ...floating] = request.tags;
   if (!exactTag) throw new PermanentError(`${what}: the request has no tags`);
-  const now = options.now ?? new Date();
-  const created = options.created ?? request.upstream.releasedAt ?? request.requestedAt;
-  const step = async (name: PublishStep, digest: string) => options.onStep?.(name, digest);
-  let changed = false;
-
-  // An exact tag already set means a previous run got past signing: reuse its index as is.
-  let index = assembleIndex(request, archResults, created);
-  const taggedHead = await client.headManifest(repository, exactTag);
-  if (
-    taggedHead?.digest === index.descriptor.digest &&
-    (await alreadyComplete(client, repository, taggedHead.digest, index.bytes, signer))
-  ) {
-    // The unchanged-image path: only HEAD requests, nothing signed again.
-    const moves = await moveFloatingTags(
-      client,
-      repository,
-      floating,
-      {
-        digest: taggedHead.digest,
-        bytes: index.bytes,
-        version: { version: request.version, epoch: request.epoch },
-      },
-      request.versionScheme ?? 'loose',
-      log,
-    );
-    await step('floating-tags', taggedHead.digest);
-    return {
-      recipe: request.recipe,
-      version: request.version,
-      repository,
-      digest: taggedHead.digest,
-      tags: [exactTag, ...moves.filter((m) => m.outcome !== 'held').map((m) => m.tag)],
-      signed: signer !== undefined,
-      attestations: signer ? attestationTypes : [],
-      changed: moves.some((m) => m.outcome === 'moved'),
-      publishedAt: now.toISOString(),
-    };
-  }
-  const tagged = taggedHead ? await client.getManifest(repository, exactTag) : undefined;
-  if (tagged && tagged.digest !== index.descriptor.digest) {
-    const theirs = annotationsOf(tagged.bytes)[Annotation.inputsDigest];
-    if (theirs !== request.inputsDigest) {
-      throw new PermanentError(
-        `${what}: tag ${exactTag} already points at ${tagged.digest}, built from other inputs (${theirs ?? 'unknown'})`,
-      );
-    }
-    log?.info(
-      { repository, tag: exactTag, digest: tagged.digest },
-      'exact tag already published from the same inputs; reusing it',
-    );
-    index = {
-      bytes: tagged.bytes,
-      descriptor: {
-        mediaType: MediaType.imageIndex,
-        digest: tagged.digest,
-        size: tagged.bytes.length,
-      },
-    };
-  }
-  const digest = index.descriptor.digest;
-
-  if (!(await client.headManifest(repository, digest))) {
-    await client.putManifest(repository, digest, index.bytes, MediaType.imageIndex);
-    changed = true;
-  }
-  await step('index', digest);
-
-  const attestations: string[] = [];
-  if (signer) {
-    const signed = await ensureSignature(client, repository, digest, signer);
-    changed ||= signed === 'signed';
-    await step('signature', digest);
-
-    const archSigned = await ensureInstanceSignatures(client, repository, index.bytes, signer);
-    changed ||= archSigned > 0;
-    await step('arch-signatures', digest);
-
-    const subjectName = `${client.host}/${repository}`;
-    const statements = attestationStatements(options, subjectName, digest, created);
-    const attested = await ensureAttestations(client, repository, digest, statements, signer);
-    changed ||= attested.some((a) => a.created);
-    attestations.push(...attested.map((a) => a.predicateType));
-    await step('attestations', digest);
-
-    const added = await ensureBundleReferrers(
-      client,
-      repository,
-      index.descriptor,
-      attested,
-      signer,
-      created,
-    );
-    changed ||= added > 0;
-    await step('referrers', digest);
-  } else {
-    log?.warn({ repository, digest }, 'publishing without a signature (KILN_ALLOW_UNSIGNED)');
-  }
-
-  if (tagged?.digest !== digest) {
-    await client.putManifest(repository, exactTag, index.bytes, MediaType.imageIndex);
-    changed = true;
-  }
-  await step('version-tag', digest);
-
-  const moves = await moveFloatingTags(
+  return {
+    options,
     client,
     repository,
+    request,
+    signer,
+    log,
+    what,
+    exactTag,
     floating,
+    now: options.now ?? new Date(),
+    created: options.created ?? request.upstream.releasedAt ?? request.requestedAt,
+    step: async (name, digest) => options.onStep?.(name, digest),
+  };
+}
+
+/** The unchanged-image path: only HEAD requests, nothing signed again; floating tags may move. */
+async function retagUnchanged(run: PublishRun, index: IndexBytes): Promise<PublishResult> {
+  const moves = await moveFloating(run, index);
+  const attestations = run.signer ? attestationTypes : [];
+  return publishResult(run, index.descriptor.digest, moves, attestations, anyMoved(moves));
+}
+
+/**
+ * An exact tag already set to another digest means a previous run got past signing: its index is
+ * reused as is if it was built from the same inputs, and refused if not.
+ */
+async function reuseTaggedIndex(
+  run: PublishRun,
+  assembled: IndexBytes,
+  tagExists: boolean,
+): Promise<{ index: IndexBytes; taggedDigest: string | undefined }> {
+  const { client, repository, exactTag, request } = run;
+  const tagged = tagExists ? await client.getManifest(repository, exactTag) : undefined;
+  if (!tagged || tagged.digest === assembled.descriptor.digest) {
+    return { index: assembled, taggedDigest: tagged?.digest };
+  }
+  const theirs = annotationsOf(tagged.bytes)[Annotation.inputsDigest];
+  if (theirs !== request.inputsDigest) {
+    throw new PermanentError(
+      `${run.what}: tag ${exactTag} already points at ${tagged.digest}, built from other inputs (${theirs ?? 'unknown'})`,
+    );
+  }
+  run.log?.info(
+    { repository, tag: exactTag, digest: tagged.digest },
+    'exact tag already published from the same inputs; reusing it',
+  );
+  const descriptor = {
+    mediaType: MediaType.imageIndex,
+    digest: tagged.digest,
+    size: tagged.bytes.length,
+  };
+  return { index: { bytes: tagged.bytes, descriptor }, taggedDigest: tagged.digest };
+}
+
+/** The index by digest, untagged (its arch manifests were pushed by the build jobs). */
+async function pushIndex(run: PublishRun, index: IndexBytes): Promise<boolean> {
+  const { digest } = index.descriptor;
+  let pushed = false;
+  if (!(await run.client.headManifest(run.repository, digest))) {
+    await run.client.putManifest(run.repository, digest, index.bytes, MediaType.imageIndex);
+    pushed = true;
+  }
+  await run.step('index', digest);
+  return pushed;
+}
+
+/** The index's `.sig`, then one per arch manifest; nothing without a signer. */
+async function signIndex(run: PublishRun, index: IndexBytes): Promise<boolean> {
+  const { client, repository, signer } = run;
+  const { digest } = index.descriptor;
+  if (!signer) {
+    run.log?.warn({ repository, digest }, 'publishing without a signature (KILN_ALLOW_UNSIGNED)');
+    return false;
+  }
+  const signed = await ensureSignature(client, repository, digest, signer);
+  await run.step('signature', digest);
+  const archSigned = await ensureInstanceSignatures(client, repository, index.bytes, signer);
+  await run.step('arch-signatures', digest);
+  return signed === 'signed' || archSigned > 0;
+}
+
+/** The `.att` envelopes, then the same statements as Sigstore bundle referrers. */
+async function attestIndex(
+  run: PublishRun,
+  index: IndexBytes,
+): Promise<{ changed: boolean; predicateTypes: string[] }> {
+  const { client, repository, signer, created } = run;
+  const { digest } = index.descriptor;
+  if (!signer) return { changed: false, predicateTypes: [] };
+  const subjectName = `${client.host}/${repository}`;
+  const statements = attestationStatements(run.options, subjectName, digest, created);
+  const attested = await ensureAttestations(client, repository, digest, statements, signer);
+  await run.step('attestations', digest);
+  const subject = index.descriptor;
+  const added = await ensureBundleReferrers(client, repository, subject, attested, signer, created);
+  await run.step('referrers', digest);
+  return {
+    changed: attested.some((a) => a.created) || added > 0,
+    predicateTypes: attested.map((a) => a.predicateType),
+  };
+}
+
+/** The exact version tag, only once the index is signed and attested. */
+async function setExactTag(
+  run: PublishRun,
+  index: IndexBytes,
+  taggedDigest: string | undefined,
+): Promise<boolean> {
+  const { digest } = index.descriptor;
+  let moved = false;
+  if (taggedDigest !== digest) {
+    await run.client.putManifest(run.repository, run.exactTag, index.bytes, MediaType.imageIndex);
+    moved = true;
+  }
+  await run.step('version-tag', digest);
+  return moved;
+}
+
+/** The floating tags, last, each only forward in version order. */
+async function moveFloating(run: PublishRun, index: IndexBytes): Promise<TagMove[]> {
+  const { request } = run;
+  const { digest } = index.descriptor;
+  const moves = await moveFloatingTags(
+    run.client,
+    run.repository,
+    run.floating,
     { digest, bytes: index.bytes, version: { version: request.version, epoch: request.epoch } },
     request.versionScheme ?? 'loose',
-    log,
+    run.log,
   );
-  changed ||= moves.some((m) => m.outcome === 'moved');
-  await step('floating-tags', digest);
+  await run.step('floating-tags', digest);
+  return moves;
+}
 
-  const tags = [exactTag, ...moves.filter((m) => m.outcome !== 'held').map((m) => m.tag)];
-  log?.info(
-    {
-      recipe: request.recipe,
-      version: request.version,
-      epoch: request.epoch,
-      digest,
-      tags,
-      changed,
-    },
-    'published',
-  );
+function anyMoved(moves: TagMove[]): boolean {
+  return moves.some((m) => m.outcome === 'moved');
+}
+
+function publishResult(
+  run: PublishRun,
+  digest: string,
+  moves: TagMove[],
+  attestations: string[],
+  changed: boolean,
+): PublishResult {
+  const kept = moves.filter((m) => m.outcome !== 'held').map((m) => m.tag);
   return {
-    recipe: request.recipe,
-    version: request.version,
-    repository,
+    recipe: run.request.recipe,
+    version: run.request.version,
+    repository: run.repository,
     digest,
-    tags,
-    signed: signer !== undefined,
+    tags: [run.exactTag, ...kept],
+    signed: run.signer !== undefined,
     attestations,
     changed,
-    publishedAt: now.toISOString(),
+    publishedAt: run.now.toISOString(),
   };
 }
 
@@ -217,12 +254,11 @@ export async function publishImage(options: PublishOptions): Promise<PublishResu
  * from before arch manifests were signed, goes the full way, which keeps what is already there.
  */
 async function alreadyComplete(
-  client: RegistryClient,
-  repository: string,
+  run: PublishRun,
   digest: string,
   indexBytes: Uint8Array,
-  signer: Signer | undefined,
 ): Promise<boolean> {
+  const { client, repository, signer } = run;
   if (!signer) return true;
   const [sig, att, instances] = await Promise.all([
     client.headManifest(repository, signatureTag(digest)),

@@ -3,7 +3,7 @@ import { spdxDocument } from '../sbom/spdx.ts';
 import { PredicateType, statement } from '../sign/in-toto.ts';
 import { slsaProvenance } from '../sign/provenance.ts';
 import type { StatementToAttest } from './attestations.ts';
-import type { PublishOptions } from './publish-image.ts';
+import type { PublishOptions } from './publish-options.ts';
 
 /** The predicate types every kiln image is attested with. */
 export const attestationTypes = [
