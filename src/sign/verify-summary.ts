@@ -1,0 +1,41 @@
+import type { ParsedStatement } from './in-toto.ts';
+import type { VerifyReport } from './verify-report.ts';
+
+/** Package count and version of an SPDX statement, for the report. */
+export function spdxSummary(s: ParsedStatement): VerifyReport['sbom'] {
+  const packages = field(s.predicate, 'packages');
+  const describes = field(s.predicate, 'documentDescribes');
+  const roots = new Set(
+    Array.isArray(describes) ? describes.filter((x): x is string => typeof x === 'string') : [],
+  );
+  const count = Array.isArray(packages)
+    ? packages.filter((p) => !roots.has(String(field(p, 'SPDXID')))).length
+    : 0;
+  return {
+    format: 'SPDX',
+    version: String(field(s.predicate, 'spdxVersion') ?? 'unknown'),
+    packages: count,
+  };
+}
+
+export function provenanceSummary(s: ParsedStatement): VerifyReport['provenance'] {
+  const definition = field(s.predicate, 'buildDefinition');
+  const version = field(field(definition, 'externalParameters'), 'version');
+  const builderId = field(field(field(s.predicate, 'runDetails'), 'builder'), 'id');
+  const buildType = field(definition, 'buildType');
+  return {
+    upstreamVersion: typeof version === 'string' ? version : undefined,
+    buildType: typeof buildType === 'string' ? buildType : undefined,
+    builderId: typeof builderId === 'string' ? builderId : undefined,
+  };
+}
+
+export function field(value: unknown, key: string): unknown {
+  return value !== null && typeof value === 'object'
+    ? (value as Record<string, unknown>)[key]
+    : undefined;
+}
+
+export function arrayLength(value: unknown): number {
+  return Array.isArray(value) ? value.length : 0;
+}
