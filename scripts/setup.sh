@@ -2,7 +2,7 @@
 # Installs what kiln needs on a fresh Debian machine with Node >= 20: the Debian packages of its
 # real parts (Redis and Redis Sentinel, the registry, buildah, bubblewrap, skopeo, umoci, the
 # Debian repository tools the tests use, Chromium for the catalog's browser test) and the npm
-# dependencies.
+# dependencies, and (on an amd64 host) qemu-user-static registered for arm64, so arm64 images' tests run.
 # As root it installs; otherwise it prints the apt-get command to run and stops.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,6 +24,30 @@ if [ ${#missing[@]} -gt 0 ]; then
   else
     echo "setup: missing Debian packages; run: sudo apt-get install ${missing[*]}" >&2
     exit 1
+  fi
+fi
+
+# arm64 images' tests run under qemu-user-static through binfmt_misc (with the F flag, so the
+# emulator works inside bubblewrap's sandbox). Without it they are built but their tests are
+# reported as skipped. Only as root; idempotent and quiet when already in place.
+if [ "$(dpkg --print-architecture)" != arm64 ] && ! grep -qx enabled /proc/sys/fs/binfmt_misc/qemu-aarch64 2>/dev/null; then
+  if [ "$(id -u)" = 0 ]; then
+    emulation=()
+    for p in qemu-user-static binfmt-support; do
+      dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || emulation+=("$p")
+    done
+    if [ ${#emulation[@]} -gt 0 ]; then
+      echo "setup: installing ${emulation[*]} (arm64 tests under emulation)"
+      export DEBIAN_FRONTEND=noninteractive
+      apt-get update -qq
+      apt-get install -y -qq --no-install-recommends "${emulation[@]}" >/dev/null
+    fi
+    [ -e /proc/sys/fs/binfmt_misc/register ] || mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc || true
+    update-binfmts --enable qemu-aarch64 2>/dev/null || true
+    grep -qx enabled /proc/sys/fs/binfmt_misc/qemu-aarch64 2>/dev/null ||
+      echo "setup: qemu-aarch64 is not registered in binfmt_misc: arm64 tests will be skipped" >&2
+  else
+    echo "setup: arm64 tests will be skipped; to run them, as root: apt-get install qemu-user-static binfmt-support && update-binfmts --enable qemu-aarch64" >&2
   fi
 fi
 
