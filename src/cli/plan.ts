@@ -4,10 +4,12 @@ import type { Logger } from '../log.ts';
 import { emptyPublishedState, type PublishedState } from '../plan/published-state.ts';
 import type { RecipePlan, ReleaseSource } from '../plan/plan-recipes.ts';
 import type { Decision } from '../plan/decide.ts';
+import { createPlanner } from '../plan/planner.ts';
+import { givenPublished, registryPublishedState } from '../plan/registry-published.ts';
 import { describeError } from '../errors.ts';
 import { registryClientFor, splitRegistry } from '../oci/registry-from-config.ts';
+import { configuredBuilders } from '../run/builders.ts';
 import { readEndpoints } from '../run/local-defaults.ts';
-import { configuredBuilders, planCycle, registryPublishedState } from '../run/planner.ts';
 import { loadRecipes, type LoadedRecipe } from '../recipe/load.ts';
 import { formatProblem, type Problem } from '../recipe/problem.ts';
 import { releasesOnce } from '../watch/releases-once.ts';
@@ -53,7 +55,7 @@ export function registerPlan(program: Command, deps: PlanDeps = {}): void {
 /**
  * Loads the recipes (broken ones are reported and skipped), checks their upstreams as one watcher
  * cycle (src/watch/releases-once.ts: batched and budgeted, with the watcher's Redis validator cache
- * when there is a Redis), and plans them exactly as `kiln up` does (src/run/planner.ts: same
+ * when there is a Redis), and plans them exactly as `kiln up` does (src/plan/planner.ts: same
  * inputs digest, same resolved inputs), against what the registry holds when one is configured or
  * a `kiln up` is running. Enqueues nothing.
  */
@@ -73,16 +75,14 @@ export async function runPlan(
     const { published, note } = deps.published
       ? { published: deps.published, note: 'given' }
       : await publishedFromRegistry(config, recipes, log);
-    const plans = await planCycle({
-      config,
-      log,
-      recipes,
-      releases,
-      published,
-      now,
+    // A dry run keeps no memory: no first-seen stamps, candidates or nano-update lockfiles.
+    const planner = createPlanner({
       builders: configuredBuilders(config),
+      log,
+      ports: { published: givenPublished(published) },
       resolve: deps.resolve !== false,
     });
+    const plans = await planner.plan(recipes, releases, { now });
     return {
       generatedAt: now.toISOString(),
       publishedState: note,

@@ -18,6 +18,7 @@
  * | P:attempt:<publish job id>            | string, TTL | attempt hint (queue/attempts) |
  * | P:lockfiles:<recipe>:<stream>         | hash        | nano-update memory            |
  * | P:first-seen:<recipe>                 | hash        | first-seen release stamps     |
+ * | P:debian-suite:<mirror>:<suite>       | string      | suite trigger: InRelease state|
  */
 
 /** The keys under `prefix`; recipe-scoped ones take the recipe name. */
@@ -46,5 +47,7 @@ export function redisKeys(prefix: string) {
     attemptHint: (publishJobId: string) => `${prefix}:attempt:${publishJobId}`,
     lockfiles: (recipe: string, stream: string) => `${prefix}:lockfiles:${recipe}:${stream}`,
     firstSeen: (recipe: string) => `${prefix}:first-seen:${recipe}`,
+    /** The validators of a suite's InRelease the watcher's suite trigger last saw. */
+    debianSuite: (mirror: string, suite: string) => `${prefix}:debian-suite:${mirror}:${suite}`,
   };
 }

@@ -1,38 +1,5 @@
-import type { RedisClient } from '../queue/connection.ts';
-import type { UpstreamRelease } from '../versioning/release.ts';
-import { redisKeys } from '../queue/keys.ts';
-
-/**
- * Releases whose upstream states no publication time (a Debian package in a suite) get the time
- * kiln first saw them, kept in Redis so a restart does not reset it. Freshness and the cooldown
- * then count from when the release became visible, not from never. Such a time is marked
- * `publishedAtSource: 'first-seen'`, so the catalog can say the release time is unknown.
+/*
+ * Old import path, kept only for tests another owner edits (src/upstream/debian/release-time.test.ts,
+ * test/queue/cluster.test.ts): first-seen stamping is a planner port, src/plan/first-seen.ts.
  */
-export async function withFirstSeen(
-  redis: RedisClient,
-  prefix: string,
-  recipe: string,
-  releases: readonly UpstreamRelease[],
-  now: Date = new Date(),
-): Promise<UpstreamRelease[]> {
-  const unstamped = releases.filter((r) => !r.publishedAt);
-  if (unstamped.length === 0) return [...releases];
-  const key = redisKeys(prefix).firstSeen(recipe);
-  const multi = redis.multi();
-  for (const r of unstamped) multi.hsetnx(key, r.version, now.toISOString());
-  multi.hmget(key, ...unstamped.map((r) => r.version));
-  const results = await multi.exec();
-  const last = results?.[results.length - 1]?.[1];
-  const times = Array.isArray(last) ? last : [];
-  const seen = new Map(
-    unstamped.map((r, i) => [
-      r.version,
-      typeof times[i] === 'string' ? times[i] : now.toISOString(),
-    ]),
-  );
-  return releases.map((r) =>
-    r.publishedAt
-      ? r
-      : { ...r, publishedAt: seen.get(r.version), publishedAtSource: 'first-seen' as const },
-  );
-}
+export { withFirstSeen } from '../plan/first-seen.ts';

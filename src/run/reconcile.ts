@@ -1,6 +1,7 @@
 import { describeError } from '../errors.ts';
 import type { PipelineContext } from '../pipeline/context.ts';
 import type { RecipePlan, ReleaseSource } from '../plan/plan-recipes.ts';
+import { releasesFor } from '../plan/releases-for.ts';
 import type { EnqueuedFlow } from '../queue/enqueue.ts';
 import type { LoadedRecipe } from '../recipe/load.ts';
 import type { Release } from '../upstream/types.ts';
@@ -64,7 +65,10 @@ export async function reconcileOnce(
     .map((r) => r.recipe.name);
   const cycle =
     cached.length > 0
-      ? await options.plan(cached, async (recipe) => options.releasesOf(recipe.name) ?? [])
+      ? await options.plan(
+          cached,
+          releasesFor((name) => options.releasesOf(name) ?? []),
+        )
       : { plans: [], flows: new Map() };
   const report: ReconcileReport = {
     recipes: recipes.length,

@@ -2,15 +2,14 @@ import path from 'node:path';
 import { createApiServer } from '../api/server.ts';
 import type { Builder } from '../build/types.ts';
 import type { Config } from '../config.ts';
-import { describeError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { PipelineContext } from '../pipeline/context.ts';
 import { pipelineProcessors } from '../pipeline/processors.ts';
-import type { RecipePlan, ReleaseSource } from '../plan/plan-recipes.ts';
+import type { ReleaseSource } from '../plan/plan-recipes.ts';
+import { createPlanner, type Planner } from '../plan/planner.ts';
+import { realPlannerPorts } from '../plan/real-ports.ts';
+import { releasesFor } from '../plan/releases-for.ts';
 import { redisOptions } from '../queue/connection.ts';
-import { attemptsFor } from '../queue/attempts.ts';
-import { enqueueBuilds, type EnqueuedFlow } from '../queue/enqueue.ts';
-import { requestKey } from '../queue/ids.ts';
 import { openQueues } from '../queue/queues.ts';
 import { startWorkers, type PipelineWorkers } from '../queue/workers.ts';
 import { formatProblem } from '../recipe/problem.ts';
@@ -18,10 +17,9 @@ import { loadRecipes, type LoadedRecipe } from '../recipe/load.ts';
 import { createWatcher, webhookRoutes, type Watcher } from '../watch/index.ts';
 import type { WatchClock } from '../watch/clock.ts';
 import { createReconcileTrigger, type ReconcileTrigger } from '../watch/reconcile.ts';
-import { recordUpstreamSeen } from '../catalog/store.ts';
-import { withFirstSeen } from './first-seen.ts';
-import { changedDebianRecipes, explainNanoUpdate } from './nano-updates.ts';
-import { configuredBuilders, planCycle, registryPublishedState } from './planner.ts';
+import { createSuiteTrigger } from '../watch/suite-trigger.ts';
+import { configuredBuilders } from './builders.ts';
+import { enqueuePlans, type PlannedCycle } from './enqueue-plans.ts';
 import { reconcileOnce } from './reconcile.ts';
 
 /** Loads the recipes under `paths`; a broken one is logged with its position and left out, the rest go on. */
@@ -56,84 +54,39 @@ export function startPipelineWorkers(
   });
 }
 
-/** What one planning pass decided and the flows it enqueued, by `requestKey` (src/queue/ids.ts). */
-export interface PlannedCycle {
-  plans: RecipePlan[];
-  flows: Map<string, EnqueuedFlow>;
+export type { PlannedCycle } from './enqueue-plans.ts';
+
+/** The planner over the pipeline's real parts: its registry, its Redis, its catalog. */
+export function pipelinePlanner(
+  ctx: PipelineContext,
+  builderMap: ReadonlyMap<string, Builder>,
+): Planner {
+  return createPlanner({
+    builders: builderMap,
+    log: ctx.log,
+    ports: realPlannerPorts({
+      redis: ctx.redis,
+      prefix: ctx.config.queuePrefix,
+      registry: ctx.registry,
+      namespace: ctx.namespace,
+      log: ctx.log,
+    }),
+  });
 }
 
 /**
- * Plans the given recipes against the registry with releases from `releases`, and enqueues every
- * build: a request already pending collapses into its job, one that failed or whose image the
- * registry lost goes in as a new attempt (src/queue/attempts.ts).
+ * Plans the given recipes with releases from `releases` (src/plan: final decisions) and enqueues
+ * every build (src/queue). `planner` defaults to the pipeline's (pipelinePlanner).
  */
 export async function planAndEnqueue(
   ctx: PipelineContext,
   recipes: readonly LoadedRecipe[],
   releases: ReleaseSource,
   builderMap: ReadonlyMap<string, Builder>,
+  planner: Planner = pipelinePlanner(ctx, builderMap),
 ): Promise<PlannedCycle> {
   const observedAt = Date.now();
-  const published = await registryPublishedState(ctx.registry, ctx.namespace, recipes, ctx.log);
-  const stamped: ReleaseSource = async (recipe) =>
-    withFirstSeen(ctx.redis, ctx.config.queuePrefix, recipe.name, await releases(recipe));
-  const plans = await planCycle({
-    config: ctx.config,
-    log: ctx.log,
-    recipes,
-    releases: stamped,
-    published,
-    builders: builderMap,
-  });
-  await recordCandidates(ctx, plans);
-  const decisions = plans.flatMap((p) => p.decisions);
-  const builds = decisions.flatMap((d) => (d.kind === 'build' ? [d] : []));
-  const requests = [];
-  for (const d of builds)
-    requests.push(await explainNanoUpdate(ctx.redis, ctx.config.queuePrefix, d.request));
-  const attempts = await attemptsFor(ctx.redis, ctx.config.queuePrefix, requests, { observedAt });
-  const enqueued = await enqueueBuilds(ctx.flows(), requests, { requestAttempts: attempts });
-  const flows = new Map<string, EnqueuedFlow>();
-  requests.forEach((r, i) => {
-    const ids = enqueued[i];
-    if (ids) flows.set(requestKey(r), ids);
-    ctx.log.info(
-      {
-        recipe: r.recipe,
-        version: r.version,
-        epoch: r.epoch,
-        priority: r.priority,
-        reason: r.reason,
-        ...(attempts[i] ? { attempt: attempts[i] } : {}),
-      },
-      'enqueued',
-    );
-  });
-  for (const d of decisions) {
-    if (d.kind === 'error')
-      ctx.log.warn({ recipe: d.recipe, stream: d.stream, reason: d.reason }, 'not planned');
-  }
-  return { plans, flows };
-}
-
-/** Tells the catalog which upstream versions exist and since when: the basis of freshness and staleness. */
-export async function recordCandidates(
-  ctx: PipelineContext,
-  plans: readonly RecipePlan[],
-): Promise<void> {
-  for (const plan of plans) {
-    for (const d of plan.decisions) {
-      if (d.kind === 'build' && d.request.upstream.releasedAt) {
-        await recordUpstreamSeen(
-          ctx.redis,
-          ctx.config.queuePrefix,
-          d.recipe,
-          d.version,
-          d.request.upstream.releasedAt,
-        );
-      }
-    }
-  }
+  return enqueuePlans(ctx, await planner.plan(recipes, releases), observedAt);
 }
 
 export interface PlanningWatcherOptions {
@@ -157,19 +110,38 @@ export function startPlanningWatcher(
   options: PlanningWatcherOptions = {},
 ): PlanningWatcher {
   const builderMap = configuredBuilders(ctx.config);
+  const planner = pipelinePlanner(ctx, builderMap);
+  const plan = (list: readonly LoadedRecipe[], releases: ReleaseSource) =>
+    planAndEnqueue(ctx, list, releases, builderMap, planner);
   const recipes = () => loadRecipesLogged([recipesDir], ctx.log);
+  const clock = options.clock ? { clock: options.clock } : {};
   const watcher = createWatcher({
     config: ctx.config,
     redis: ctx.redis,
     log: ctx.log,
     recipes,
     onReleases: async (loaded, releases) => {
-      await planAndEnqueue(ctx, [loaded], async () => releases, builderMap);
+      await plan(
+        [loaded],
+        releasesFor(() => releases),
+      );
     },
-    ...(options.clock ? { clock: options.clock } : {}),
+    ...clock,
   });
-  watcher.start();
-  const suites = startSuitePolling(ctx, recipesDir, watcher, builderMap);
+  const suites = createSuiteTrigger({
+    config: ctx.config,
+    redis: ctx.redis,
+    log: ctx.log,
+    recipes,
+    watcher,
+    onSuiteChanged: async (loaded, releases) => {
+      await plan(
+        [loaded],
+        releasesFor(() => releases),
+      );
+    },
+    ...clock,
+  });
   const reconcile = createReconcileTrigger({
     intervalMs: ctx.config.reconcileIntervalMs,
     log: ctx.log.child({ part: 'reconcile' }),
@@ -177,12 +149,14 @@ export function startPlanningWatcher(
       await reconcileOnce(ctx, {
         recipes,
         releasesOf: (name) => watcher.cachedReleases(name),
-        plan: (list, releases) => planAndEnqueue(ctx, list, releases, builderMap),
+        plan,
         ...(options.clock ? { now: options.clock.now } : {}),
       });
     },
-    ...(options.clock ? { clock: options.clock } : {}),
+    ...clock,
   });
+  watcher.start();
+  suites.start();
   reconcile.start();
   return {
     ...watcher,
@@ -191,55 +165,6 @@ export function startPlanningWatcher(
       suites.stop();
       await reconcile.stop();
       await watcher.stop();
-    },
-  };
-}
-
-/**
- * Every poll interval, asks the Debian archive whether the suites the recipes read changed
- * (one 304 each when not) and re-plans the recipes of a changed suite: their lockfile may have
- * changed under an unchanged upstream version, which is a nano update.
- */
-function startSuitePolling(
-  ctx: PipelineContext,
-  recipesDir: string,
-  watcher: Watcher,
-  builderMap: ReadonlyMap<string, Builder>,
-) {
-  const controller = new AbortController();
-  let timer: NodeJS.Timeout | undefined;
-  const round = async () => {
-    try {
-      const recipes = (await loadRecipesLogged([recipesDir], ctx.log)).filter(
-        (r) => r.recipe.build.builder === 'debian',
-      );
-      const changed = await changedDebianRecipes(
-        ctx.config,
-        ctx.redis,
-        recipes,
-        ctx.log,
-        controller.signal,
-      );
-      for (const name of changed) {
-        const loaded = recipes.find((r) => r.recipe.name === name);
-        const outcome = await watcher.checkNow(name);
-        if (loaded && outcome.ok)
-          await planAndEnqueue(ctx, [loaded], async () => outcome.releases, builderMap);
-      }
-    } catch (error) {
-      ctx.log.warn(
-        { err: describeError(error) },
-        'Debian suite polling failed; trying again next round',
-      );
-    }
-    if (!controller.signal.aborted)
-      timer = setTimeout(() => void round(), ctx.config.pollIntervalMs);
-  };
-  timer = setTimeout(() => void round(), Math.min(ctx.config.pollIntervalMs, 60_000));
-  return {
-    stop() {
-      controller.abort();
-      clearTimeout(timer);
     },
   };
 }
