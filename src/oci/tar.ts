@@ -72,31 +72,7 @@ const byPath = (a: LayerEntry, b: LayerEntry): number =>
  */
 export async function writeTarLayer(entries: LayerEntry[], options: TarOptions): Promise<TarLayer> {
   const sorted = [...entries].sort(byPath);
-  const symlinks = new Set<string>();
-  for (let i = 0; i < sorted.length; i++) {
-    const e = sorted[i];
-    if (!e) continue;
-    checkLayerPath(e.path, options.what);
-    if (i > 0 && sorted[i - 1]?.path === e.path)
-      throw new PermanentError(`${options.what}: duplicate path ${e.path}`);
-    if (e.type === 'symlink') {
-      if (!e.linkname) throw new PermanentError(`${options.what}: symlink ${e.path} has no target`);
-      if (symlinkEscapes(e.path, e.linkname)) {
-        throw new PermanentError(
-          `${options.what}: refusing symlink ${e.path} -> ${e.linkname}, it escapes the root`,
-        );
-      }
-      symlinks.add(e.path);
-    }
-    const parts = e.path.split('/');
-    for (let n = 1; n < parts.length; n++) {
-      const parent = parts.slice(0, n).join('/');
-      if (symlinks.has(parent))
-        throw new PermanentError(
-          `${options.what}: refusing ${e.path}, it lies under the symlink ${parent}`,
-        );
-    }
-  }
+  checkLayerEntries(sorted, options.what);
   const pack = tar.pack();
   const chunks: Buffer[] = [];
   pack.on('data', (c: unknown) => {
@@ -108,28 +84,61 @@ export async function writeTarLayer(entries: LayerEntry[], options: TarOptions):
   });
   const mtime = new Date(options.mtime * 1000);
   for (const e of sorted) {
-    const header = {
-      name: e.type === 'directory' ? `${e.path}/` : e.path,
-      mode: e.mode & 0o7777,
-      uid: e.uid ?? 0,
-      gid: e.gid ?? 0,
-      uname: '',
-      gname: '',
-      mtime,
-      type: e.type,
-      ...(e.type === 'symlink' ? { linkname: e.linkname } : {}),
-      ...(e.type === 'file' ? { size: e.data?.length ?? 0 } : { size: 0 }),
-    } satisfies Partial<Header> & { name: string };
     await new Promise<void>((resolve, reject) => {
       const done = (err?: Error | null): void => (err ? reject(err) : resolve());
-      if (e.type === 'file') pack.entry(header, e.data ?? Buffer.alloc(0), done);
-      else pack.entry(header, done);
+      if (e.type === 'file') pack.entry(tarHeader(e, mtime), e.data ?? Buffer.alloc(0), done);
+      else pack.entry(tarHeader(e, mtime), done);
     });
   }
   pack.finalize();
   await finished;
   const out = Buffer.concat(chunks);
   return { tar: out, diffId: `sha256:${createHash('sha256').update(out).digest('hex')}` };
+}
+
+/** Refuses bad paths, duplicates, symlinks without a target or out of the root, and entries under a symlink. */
+function checkLayerEntries(sorted: LayerEntry[], what: string): void {
+  const symlinks = new Set<string>();
+  for (let i = 0; i < sorted.length; i++) {
+    const e = sorted[i];
+    if (!e) continue;
+    checkLayerPath(e.path, what);
+    if (i > 0 && sorted[i - 1]?.path === e.path)
+      throw new PermanentError(`${what}: duplicate path ${e.path}`);
+    if (e.type === 'symlink') {
+      if (!e.linkname) throw new PermanentError(`${what}: symlink ${e.path} has no target`);
+      if (symlinkEscapes(e.path, e.linkname)) {
+        throw new PermanentError(
+          `${what}: refusing symlink ${e.path} -> ${e.linkname}, it escapes the root`,
+        );
+      }
+      symlinks.add(e.path);
+    }
+    const parts = e.path.split('/');
+    for (let n = 1; n < parts.length; n++) {
+      const parent = parts.slice(0, n).join('/');
+      if (symlinks.has(parent))
+        throw new PermanentError(
+          `${what}: refusing ${e.path}, it lies under the symlink ${parent}`,
+        );
+    }
+  }
+}
+
+/** Numeric owners, no names, one mtime: the same entry always gives the same header. */
+function tarHeader(e: LayerEntry, mtime: Date): Partial<Header> & { name: string } {
+  return {
+    name: e.type === 'directory' ? `${e.path}/` : e.path,
+    mode: e.mode & 0o7777,
+    uid: e.uid ?? 0,
+    gid: e.gid ?? 0,
+    uname: '',
+    gname: '',
+    mtime,
+    type: e.type,
+    ...(e.type === 'symlink' ? { linkname: e.linkname } : {}),
+    ...(e.type === 'file' ? { size: e.data?.length ?? 0 } : { size: 0 }),
+  };
 }
 
 /** Fixed gzip settings: node's zlib writes mtime 0 and no file name, so equal tars give equal blobs. */

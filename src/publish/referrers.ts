@@ -10,7 +10,7 @@ import {
   referrersIndex,
   referrersTag,
 } from '../sign/cosign-objects.ts';
-import { decodeBase64 } from '../sign/dsse.ts';
+import { decodeBase64, type DsseEnvelope } from '../sign/dsse.ts';
 import { publicKeyHint } from '../sign/keys.ts';
 import type { Signer } from '../sign/signer.ts';
 import type { AttestedEnvelope } from './attestations.ts';
@@ -45,35 +45,8 @@ export async function ensureBundleReferrers(
     if (listedTypes.has(predicateType)) continue;
     const signature = envelope.signatures[0];
     if (!signature) continue;
-    const bundle = bundleToJSON(
-      toDSSEBundle({
-        artifact: decodeBase64(envelope.payload),
-        artifactType: envelope.payloadType,
-        signature: decodeBase64(signature.sig),
-        keyHint,
-      }),
-    );
-    const bytes = Buffer.from(JSON.stringify(bundle));
-    const layer = {
-      mediaType: MediaType.sigstoreBundle,
-      digest: sha256Digest(bytes),
-      size: bytes.length,
-    };
-    const annotations = {
-      [BundleAnnotation.content]: 'dsse-envelope',
-      [BundleAnnotation.predicateType]: predicateType,
-      [Annotation.created]: created,
-    };
-    const manifest = bundleManifest({ descriptor: layer, bytes }, subject, annotations);
-    await client.pushBlob(repository, layer.digest, { data: bytes });
-    await client.pushBlob(repository, emptyJson.descriptor.digest, { data: emptyJson.bytes });
-    await client.putManifest(
-      repository,
-      manifest.descriptor.digest,
-      manifest.bytes,
-      MediaType.imageManifest,
-    );
-    additions.push({ ...manifest.descriptor, artifactType: MediaType.sigstoreBundle, annotations });
+    const bundle = { envelope, predicateType, keyHint, sig: signature.sig };
+    additions.push(await pushBundle(client, repository, subject, bundle, created));
   }
   if (additions.length > 0) {
     await client.putManifest(
@@ -84,4 +57,44 @@ export async function ensureBundleReferrers(
     );
   }
   return additions.length;
+}
+
+/** Pushes one DSSE envelope as a Sigstore bundle manifest whose subject is the image. */
+async function pushBundle(
+  client: RegistryClient,
+  repository: string,
+  subject: Descriptor,
+  attested: { envelope: DsseEnvelope; predicateType: string; keyHint: string; sig: string },
+  created: string,
+): Promise<Descriptor> {
+  const { envelope, predicateType, keyHint } = attested;
+  const bundle = bundleToJSON(
+    toDSSEBundle({
+      artifact: decodeBase64(envelope.payload),
+      artifactType: envelope.payloadType,
+      signature: decodeBase64(attested.sig),
+      keyHint,
+    }),
+  );
+  const bytes = Buffer.from(JSON.stringify(bundle));
+  const layer = {
+    mediaType: MediaType.sigstoreBundle,
+    digest: sha256Digest(bytes),
+    size: bytes.length,
+  };
+  const annotations = {
+    [BundleAnnotation.content]: 'dsse-envelope',
+    [BundleAnnotation.predicateType]: predicateType,
+    [Annotation.created]: created,
+  };
+  const manifest = bundleManifest({ descriptor: layer, bytes }, subject, annotations);
+  await client.pushBlob(repository, layer.digest, { data: bytes });
+  await client.pushBlob(repository, emptyJson.descriptor.digest, { data: emptyJson.bytes });
+  await client.putManifest(
+    repository,
+    manifest.descriptor.digest,
+    manifest.bytes,
+    MediaType.imageManifest,
+  );
+  return { ...manifest.descriptor, artifactType: MediaType.sigstoreBundle, annotations };
 }
