@@ -1,6 +1,5 @@
-import { z } from 'zod';
 import { OciLayout } from '../oci/layout.ts';
-import { descriptorSchema } from '../oci/manifest-schema.ts';
+import { LayoutSchema, type ParsedDescriptor } from '../oci/manifest-schema.ts';
 import { Annotation, MediaType, platformOf, type Descriptor } from '../oci/media-types.ts';
 
 /*
@@ -8,10 +7,6 @@ import { Annotation, MediaType, platformOf, type Descriptor } from '../oci/media
  * and apko: an index at the root). kiln's contract is one shape: the layout's root is an image
  * index over the arch manifests, each with its platform, carrying kiln's annotations.
  */
-
-const indexDoc = z.object({ manifests: z.array(descriptorSchema) });
-
-type ParsedDescriptor = z.infer<typeof descriptorSchema>;
 
 function toDescriptor(d: ParsedDescriptor): Descriptor {
   const out: Descriptor = { mediaType: d.mediaType, digest: d.digest, size: d.size };
@@ -35,7 +30,7 @@ export async function manifestsByRef(
   archs: readonly string[],
 ): Promise<Map<string, Descriptor>> {
   const layout = new OciLayout(layoutDir);
-  const index = indexDoc.parse(await layout.readIndex());
+  const index = LayoutSchema.index.parse(await layout.readIndex());
   const out = new Map<string, Descriptor>();
   for (const arch of archs) {
     const entry = index.manifests.find((m) => m.annotations?.[Annotation.refName] === arch);
@@ -51,14 +46,14 @@ export async function manifestsUnderRoot(
   archs: readonly string[],
 ): Promise<Map<string, Descriptor>> {
   const layout = new OciLayout(layoutDir);
-  const root = indexDoc.parse(await layout.readIndex()).manifests;
+  const root = LayoutSchema.index.parse(await layout.readIndex()).manifests;
   let candidates: ParsedDescriptor[] = [];
   for (const entry of root) {
     if (
       entry.mediaType === MediaType.imageIndex ||
       entry.mediaType === MediaType.dockerManifestList
     ) {
-      candidates.push(...indexDoc.parse(await layout.readJson(entry.digest)).manifests);
+      candidates.push(...LayoutSchema.index.parse(await layout.readJson(entry.digest)).manifests);
     } else {
       candidates.push(entry);
     }

@@ -44,6 +44,31 @@ const indexSchema = z.object({
   annotations: z.record(z.string(), z.string()).optional(),
 });
 
+/**
+ * Lenient partial schemas for code that reads a few fields of a layout's own documents (a builder's
+ * output, a base image it copied in) and lets everything else through.
+ */
+const layerRef = z.object({
+  mediaType: z.string(),
+  digest: z.string().regex(/^sha256:[a-f0-9]{64}$/),
+});
+
+export const LayoutSchema = {
+  /** A layer named by digest, for reading it: media type and digest only. */
+  layerRef,
+  /** The entries of an image index (the layout's `index.json`, or a nested index). */
+  index: z.object({ manifests: z.array(descriptorSchema) }),
+  /** The config and layers of an image manifest. */
+  manifest: z.object({ config: descriptorSchema, layers: z.array(descriptorSchema) }),
+  /** Only the layers of a manifest, each read by digest; at most {@link Limits.layers}. */
+  manifestLayers: z.object({
+    layers: z.array(layerRef).max(Limits.layers, `more than ${Limits.layers} layers`),
+  }),
+};
+
+/** A descriptor as {@link descriptorSchema} reads it. */
+export type ParsedDescriptor = z.infer<typeof descriptorSchema>;
+
 export type ParsedManifest = Omit<ImageManifest, 'mediaType'> & { mediaType?: string };
 export type ParsedIndex = Omit<ImageIndex, 'mediaType'> & { mediaType?: string };
 

@@ -15,19 +15,12 @@ import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import tar from 'tar-stream';
-import { z } from 'zod';
 import { KilnError, PermanentError } from '../errors.ts';
 import { OciLayout } from '../oci/layout.ts';
-import { Limits } from '../oci/limits.ts';
+import { LayoutSchema } from '../oci/manifest-schema.ts';
 import { MediaType } from '../oci/media-types.ts';
 import { checkLayerPath } from '../oci/tar.ts';
 import { secureJoin } from './secure-path.ts';
-
-const manifestSchema = z.object({
-  layers: z
-    .array(z.object({ mediaType: z.string(), digest: z.string().regex(/^sha256:[a-f0-9]{64}$/) }))
-    .max(Limits.layers, `more than ${Limits.layers} layers`),
-});
 
 const isRoot = process.getuid?.() === 0;
 
@@ -83,7 +76,7 @@ export async function unpackLayout(
   dest: string,
 ): Promise<void> {
   const layout = new OciLayout(layoutDir);
-  const manifest = manifestSchema.parse(await layout.readJson(manifestDigest));
+  const manifest = LayoutSchema.manifestLayers.parse(await layout.readJson(manifestDigest));
   await mkdir(dest, { recursive: true });
   const knownDirs = new Set<string>();
   for (const layer of manifest.layers) {

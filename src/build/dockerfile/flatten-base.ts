@@ -5,7 +5,7 @@ import { readTar } from '../../debian/deb.ts';
 import { describeError } from '../../errors.ts';
 import type { Logger } from '../../log.ts';
 import { OciLayout } from '../../oci/layout.ts';
-import { descriptorSchema } from '../../oci/manifest-schema.ts';
+import { LayoutSchema, type ParsedDescriptor } from '../../oci/manifest-schema.ts';
 import { MediaType, platformOf, type Descriptor } from '../../oci/media-types.ts';
 import { writeTarLayer, type LayerEntry } from '../../oci/tar.ts';
 import type { ResolvedBase } from './bases.ts';
@@ -19,27 +19,25 @@ import type { ResolvedBase } from './bases.ts';
  * SOURCE_DATE_EPOCH, and extended attributes are not carried (kiln's debian images have none).
  */
 
-const indexDoc = z.object({ manifests: z.array(descriptorSchema) });
-const manifestDoc = z.object({ config: descriptorSchema, layers: z.array(descriptorSchema) });
 const configDoc = z.looseObject({ rootfs: z.looseObject({ diff_ids: z.array(z.string()) }) });
 
 /** The manifest of `arch` under a base's digest (an index or a manifest). */
 async function archManifest(layout: OciLayout, base: ResolvedBase, arch: string) {
-  const root = indexDoc
+  const root = LayoutSchema.index
     .parse(await layout.readIndex())
     .manifests.find((m) => m.digest === base.digest);
   if (!root) throw new Error(`base ${base.name}: ${base.digest} is not in ${base.layoutDir}`);
-  let entry: z.infer<typeof descriptorSchema> | undefined = root;
+  let entry: ParsedDescriptor | undefined = root;
   if (root.mediaType === MediaType.imageIndex || root.mediaType === MediaType.dockerManifestList) {
     const want = platformOf(arch);
-    entry = indexDoc
+    entry = LayoutSchema.index
       .parse(await layout.readJson(root.digest))
       .manifests.find(
         (m) => m.platform?.os === want.os && m.platform.architecture === want.architecture,
       );
   }
   if (!entry) throw new Error(`base ${base.name} has no image for ${arch}`);
-  return manifestDoc.parse(await layout.readJson(entry.digest));
+  return LayoutSchema.manifest.parse(await layout.readJson(entry.digest));
 }
 
 /** Drops `p` and everything below it. */

@@ -1,9 +1,9 @@
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import tar from 'tar-stream';
-import { z } from 'zod';
 import { PermanentError } from '../../errors.ts';
 import { OciLayout } from '../../oci/layout.ts';
+import { LayoutSchema } from '../../oci/manifest-schema.ts';
 import { MediaType } from '../../oci/media-types.ts';
 
 /*
@@ -21,10 +21,6 @@ export const shellPaths: readonly string[] = binDirs.flatMap((d) =>
 );
 const shellSet = new Set(shellPaths);
 
-const manifestSchema = z.object({
-  layers: z.array(z.object({ mediaType: z.string(), digest: z.string() })),
-});
-
 function normalize(name: string): string {
   return name.replace(/^(\.\/|\/)+/, '').replace(/\/+$/, '');
 }
@@ -32,7 +28,7 @@ function normalize(name: string): string {
 /** The shell paths present in the image `manifestDigest` of the layout, after whiteouts. */
 export async function shellsInImage(layoutDir: string, manifestDigest: string): Promise<string[]> {
   const layout = new OciLayout(layoutDir);
-  const manifest = manifestSchema.parse(await layout.readJson(manifestDigest));
+  const manifest = LayoutSchema.manifestLayers.parse(await layout.readJson(manifestDigest));
   const present = new Set<string>();
   for (const layer of manifest.layers) {
     const gzipped = layer.mediaType === MediaType.layerGzip || layer.mediaType.endsWith('+gzip');
