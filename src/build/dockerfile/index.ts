@@ -1,25 +1,24 @@
-import { mkdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { z } from 'zod';
 import type { Config } from '../../config.ts';
 import { PermanentError } from '../../errors.ts';
 import type { Descriptor } from '../../oci/media-types.ts';
 import type { BuildMaterial, BuildPackage, TestOutcome } from '../../model/build-result.ts';
 import type { Recipe } from '../../recipe/schema.ts';
-import { manifestsByRef, manifestsUnderRoot, writeRootIndex } from '../assemble.ts';
-import { isolatedEnv, runTool, type ToolRun } from '../exec.ts';
+import { writeRootIndex } from '../assemble.ts';
+import { isolatedEnv, type ToolRun } from '../exec.ts';
 import { hostArch } from '../host-arch.ts';
 import { testInSandbox, type ImageTestRequest } from '../sandbox-tests.ts';
 import type { ArchOutput, BuildInput, BuildOutput, Builder } from '../types.ts';
-import { baseDigests, resolveBases } from './bases.ts';
-import { buildArgs, writeSecrets } from './build-args.ts';
-import { budArgs, classifyBuildahFailure, preloadBases, privateStorage } from './buildah.ts';
-import { buildctlArgs, classifyBuildkitFailure } from './buildkit.ts';
-import { prepareContext } from './context.ts';
-import { loadableBases } from './flatten-base.ts';
+import { baseDigests, resolveBases, type ResolvedBase } from './bases.ts';
+import { buildArgs, writeSecrets, type SecretFile } from './build-args.ts';
+import { prepareContext, type PreparedContext } from './context.ts';
 import { shellsInImage } from './no-shell.ts';
-import { sandboxArgs, sandboxEnv } from './sandbox.ts';
-import { outputBases } from './stages.ts';
+import { pinnedBases } from './resolved.ts';
+import type { DockerfileRun, DockerfileRunner } from './runner.ts';
+import { getRunner } from './runners.ts';
+
+type DockerfileSpec = NonNullable<Recipe['build']['dockerfile']>;
 
 /** Image annotation naming the network `RUN` steps had: `none` (the default) or `host`. */
 export const networkAnnotation = 'dev.kiln.build.network';
@@ -38,8 +37,9 @@ export interface DockerfileBuilderOptions {
   env?: NodeJS.ProcessEnv;
 }
 
-/** kiln's `dockerfile` builder: a recipe's Dockerfile, on buildah or BuildKit. */
+/** kiln's `dockerfile` builder: a recipe's Dockerfile, on buildah or BuildKit (runners/). */
 export function createDockerfileBuilder(options: DockerfileBuilderOptions): Builder {
+  const runner = getRunner(options.config.dockerfileBackend, options.config);
   return {
     id: 'dockerfile',
     // 2: RUN steps isolated (bubblewrap, no network by default), the no-shell check.
@@ -56,14 +56,53 @@ export function createDockerfileBuilder(options: DockerfileBuilderOptions): Buil
         signal,
       }),
     }),
-    build: (input) => buildDockerfile(input, options),
+    build: (input) => buildDockerfile(input, options, runner),
   };
 }
 
+/** One build's folders and shared settings, fixed when it starts. */
+interface DockerfileJob {
+  spec: DockerfileSpec;
+  subject: string;
+  scratch: string;
+  layoutDir: string;
+  home: string;
+  tmpDir: string;
+  network: boolean;
+  annotations: Record<string, string>;
+  tool: (what: string) => Omit<ToolRun, 'file' | 'args'>;
+}
+
+/** What goes into the backend besides the Dockerfile: context, bases, secrets and build args. */
+interface DockerfileInputs {
+  context: PreparedContext;
+  bases: ResolvedBase[];
+  secrets: SecretFile[];
+  args: [string, string][];
+}
+
+/** Prepare the job and its inputs, run the backend, check and test the images, hand them over. */
 async function buildDockerfile(
   input: BuildInput,
   options: DockerfileBuilderOptions,
+  runner: DockerfileRunner,
 ): Promise<BuildOutput> {
+  const job = await startJob(input);
+  input.onProgress?.({ stage: 'context', percent: 5 });
+  const inputs = await gatherInputs(job, input, options);
+  const manifests = await runner.build(backendRun(job, inputs, input));
+  const index = await writeRootIndex(job.layoutDir, manifests, job.annotations, input.version);
+  await refuseShells(job, manifests);
+  input.onProgress?.({ stage: 'test', percent: 85 });
+  const archs = await testImages(job, input, manifests, options.runTests ?? testInSandbox);
+  // The layout stays for publish; storage, context and secrets go now.
+  await rm(job.scratch, { recursive: true, force: true });
+  input.onProgress?.({ stage: 'done', percent: 100 });
+  return { layoutDir: job.layoutDir, index, archs, materials: materialsOf(inputs) };
+}
+
+/** The job's private folders, and the clean settings every tool it runs gets. */
+async function startJob(input: BuildInput): Promise<DockerfileJob> {
   const { recipe, version } = input;
   const spec = recipe.build.dockerfile;
   if (!spec)
@@ -71,9 +110,7 @@ async function buildDockerfile(
       `recipe ${recipe.name}: builder dockerfile needs a build.dockerfile section`,
     );
   const deadline = Date.now() + input.timeoutMs;
-  const subject = `${recipe.name} ${version}`;
   const scratch = path.join(input.workDir, 'scratch');
-  const layoutDir = path.join(input.workDir, 'layout');
   await mkdir(scratch, { recursive: true, mode: 0o700 });
   // The tools' own HOME and TMPDIR: nothing of kiln's environment or home reaches them.
   const home = path.join(scratch, 'home');
@@ -81,187 +118,142 @@ async function buildDockerfile(
   await mkdir(home, { recursive: true, mode: 0o700 });
   await mkdir(tmpDir, { recursive: true, mode: 0o700 });
   const network = spec.network === true;
-  const annotations = { ...input.annotations, [networkAnnotation]: network ? 'host' : 'none' };
-  const tool = (what: string): Omit<ToolRun, 'file' | 'args'> => ({
-    what,
-    env: isolatedEnv({ home, tmpDir }),
-    extendEnv: false,
-    signal: input.signal,
-    timeoutMs: Math.max(1, deadline - Date.now()),
-    log: input.log,
-    onLine: input.onLogLine,
-  });
+  return {
+    spec,
+    subject: `${recipe.name} ${version}`,
+    scratch,
+    layoutDir: path.join(input.workDir, 'layout'),
+    home,
+    tmpDir,
+    network,
+    annotations: { ...input.annotations, [networkAnnotation]: network ? 'host' : 'none' },
+    tool: (what) => ({
+      what,
+      env: isolatedEnv({ home, tmpDir }),
+      extendEnv: false,
+      signal: input.signal,
+      timeoutMs: Math.max(1, deadline - Date.now()),
+      log: input.log,
+      onLine: input.onLogLine,
+    }),
+  };
+}
 
-  input.onProgress?.({ stage: 'context', percent: 5 });
+/** The context (files fetched, patches applied), the bases at their digests, secrets, args. */
+async function gatherInputs(
+  job: DockerfileJob,
+  input: BuildInput,
+  options: DockerfileBuilderOptions,
+): Promise<DockerfileInputs> {
+  const { recipe, version } = input;
   const context = await prepareContext({
     recipe,
     recipeFile: input.recipeFile,
     version,
-    workDir: scratch,
+    workDir: job.scratch,
     signal: input.signal,
     log: input.log,
     onLogLine: input.onLogLine,
   });
-  const bases = await resolveBases(spec.bases, {
+  const bases = await resolveBases(job.spec.bases, {
     recipeDir: path.dirname(path.resolve(input.recipeFile)),
     registry: options.config.registry,
     insecureRegistries: options.config.insecureRegistries,
-    cacheDir: scratch,
-    pinned: pinnedBases(input.resolved),
+    cacheDir: job.scratch,
+    pinned: pinnedBases(input.resolved, recipe.name),
     signal: input.signal,
     log: input.log,
   });
-  const secrets = await writeSecrets(spec.secrets, path.join(scratch, 'secrets'), options.env);
-  const args = buildArgs(spec['build-args'], version, input.sourceDateEpoch, input.log);
+  const secrets = await writeSecrets(
+    job.spec.secrets,
+    path.join(job.scratch, 'secrets'),
+    options.env,
+  );
+  const args = buildArgs(job.spec['build-args'], version, input.sourceDateEpoch, input.log);
+  return { context, bases, secrets, args };
+}
 
-  let manifests: Map<string, Descriptor>;
-  if (options.config.dockerfileBackend === 'buildkit') {
-    if (!options.config.buildkitAddr)
-      throw new PermanentError('the buildkit backend needs KILN_BUILDKIT_ADDR');
-    input.onProgress?.({
-      stage: 'build',
-      percent: 10,
-      detail: `buildctl, ${input.archs.join(', ')}`,
-    });
-    await runTool({
-      ...tool(`building ${subject} (${input.archs.join(', ')}) with BuildKit`),
-      file: 'buildctl',
-      args: buildctlArgs({
-        addr: options.config.buildkitAddr,
-        contextDir: context.contextDir,
-        dockerfile: context.dockerfile,
-        archs: input.archs,
-        outputDir: layoutDir,
-        buildArgs: args,
-        target: spec.target,
-        sourceDateEpoch: input.sourceDateEpoch,
-        bases,
-        secrets,
-        cacheRef: options.config.registry
-          ? `${options.config.registry}/${recipe.publish.repository ?? recipe.name}:buildcache`
-          : undefined,
-        annotations,
-        network,
-      }),
-      classify: classifyBuildkitFailure,
-    });
-    manifests = await manifestsUnderRoot(layoutDir, input.archs);
-  } else {
-    const storage = privateStorage(scratch);
-    await mkdir(storage.root, { recursive: true, mode: 0o700 });
-    await mkdir(storage.runroot, { recursive: true, mode: 0o700 });
-    await mkdir(layoutDir, { recursive: true });
-    // buildah runs in its own mount, PID and (unless `network: true`) network namespace, and
-    // sees only the system's programs and this job's folders (sandbox.ts).
-    const sandbox = {
-      network,
-      home,
-      tmpDir,
-      readable: [
-        context.contextDir,
-        path.dirname(context.dockerfile),
-        ...new Set(secrets.map((s) => path.dirname(s.file))),
-      ],
-      writable: [path.dirname(storage.root), layoutDir, home, tmpDir],
-    };
-    // Build-only bases go in squashed: vfs stores each layer as a full copy of those below it.
-    const shipped = outputBases(
-      await readFile(context.dockerfile, 'utf8'),
-      bases.map((b) => b.name),
-      spec.target,
-    );
-    for (const [i, arch] of input.archs.entries()) {
-      input.onProgress?.({
-        stage: 'build',
-        percent: 10 + Math.round((70 * i) / input.archs.length),
-        detail: `buildah, ${arch}`,
-      });
-      const loadable = await loadableBases(bases, shipped, {
-        arch,
-        dir: path.join(scratch, 'squashed'),
-        mtime: input.sourceDateEpoch,
-        log: input.log,
-      });
-      const baseImages = await preloadBases(
-        loadable,
-        storage,
-        arch,
-        tool(`loading bases for ${subject} (${arch})`),
+/** What the backend is asked to build. */
+function backendRun(
+  job: DockerfileJob,
+  inputs: DockerfileInputs,
+  input: BuildInput,
+): DockerfileRun {
+  return {
+    subject: job.subject,
+    repository: input.recipe.publish.repository ?? input.recipe.name,
+    archs: input.archs,
+    contextDir: inputs.context.contextDir,
+    dockerfile: inputs.context.dockerfile,
+    layoutDir: job.layoutDir,
+    scratch: job.scratch,
+    home: job.home,
+    tmpDir: job.tmpDir,
+    buildArgs: inputs.args,
+    target: job.spec.target,
+    sourceDateEpoch: input.sourceDateEpoch,
+    bases: inputs.bases,
+    secrets: inputs.secrets,
+    annotations: job.annotations,
+    network: job.network,
+    tool: job.tool,
+    log: input.log,
+    onProgress: input.onProgress,
+  };
+}
+
+/** Distroless: no shell in the image unless the recipe declares one. */
+async function refuseShells(job: DockerfileJob, manifests: Map<string, Descriptor>): Promise<void> {
+  if (job.spec.shell === true) return;
+  for (const [arch, manifest] of manifests) {
+    const shells = await shellsInImage(job.layoutDir, manifest.digest);
+    if (shells.length > 0)
+      throw new PermanentError(
+        `${job.subject} (${arch}): the image holds a shell (${shells.map((s) => `/${s}`).join(', ')}); remove it, or set build.dockerfile.shell: true if the image needs one`,
       );
-      await runTool({
-        ...tool(`building ${subject} for ${arch} with buildah`),
-        file: 'bwrap',
-        label: 'buildah',
-        args: sandboxArgs(
-          sandbox,
-          'buildah',
-          budArgs({
-            storage,
-            contextDir: context.contextDir,
-            dockerfile: context.dockerfile,
-            arch,
-            layoutDir,
-            refName: arch,
-            buildArgs: args,
-            target: spec.target,
-            sourceDateEpoch: input.sourceDateEpoch,
-            baseImages,
-            secrets,
-            annotations,
-          }),
-        ),
-        env: sandboxEnv(sandbox, { SOURCE_DATE_EPOCH: String(input.sourceDateEpoch) }),
-        extendEnv: false,
-        classify: classifyBuildahFailure,
-      });
-    }
-    manifests = await manifestsByRef(layoutDir, input.archs);
   }
-  const index = await writeRootIndex(layoutDir, manifests, annotations, version);
+}
 
-  // Distroless: no shell in the image unless the recipe declares one.
-  if (spec.shell !== true) {
-    for (const [arch, manifest] of manifests) {
-      const shells = await shellsInImage(layoutDir, manifest.digest);
-      if (shells.length > 0)
-        throw new PermanentError(
-          `${subject} (${arch}): the image holds a shell (${shells.map((s) => `/${s}`).join(', ')}); remove it, or set build.dockerfile.shell: true if the image needs one`,
-        );
-    }
-  }
-
-  input.onProgress?.({ stage: 'test', percent: 85 });
+/** Each arch's image with its test outcomes; a failed test fails the build. */
+async function testImages(
+  job: DockerfileJob,
+  input: BuildInput,
+  manifests: Map<string, Descriptor>,
+  runTests: ImageTester,
+): Promise<ArchOutput[]> {
+  const { recipe, version } = input;
   const archs: ArchOutput[] = [];
   for (const [arch, manifest] of manifests) {
     const tests = await testArch(
       recipe,
       arch,
       manifest,
-      layoutDir,
-      scratch,
+      job.layoutDir,
+      job.scratch,
       input,
-      options.runTests ?? testInSandbox,
+      runTests,
     );
     const failed = tests.filter((t) => t.status === 'failed');
     if (failed.length > 0) {
       throw new PermanentError(
-        `testing ${subject} (${arch}): ${failed.map((t) => `${t.name} failed${t.note ? `: ${t.note}` : ''}`).join('; ')}`,
+        `testing ${job.subject} (${arch}): ${failed.map((t) => `${t.name} failed${t.note ? `: ${t.note}` : ''}`).join('; ')}`,
       );
     }
     archs.push({ arch, manifest, packages: upstreamPackages(recipe, version, arch), tests });
   }
-  // The layout stays for publish; storage, context and secrets go now.
-  await rm(scratch, { recursive: true, force: true });
-  input.onProgress?.({ stage: 'done', percent: 100 });
-  const materials: BuildMaterial[] = [
-    ...context.materials,
-    ...bases.map((b) => ({
+  return archs;
+}
+
+/** What went in: fetched files, patches, the Dockerfile, and each base at its digest. */
+function materialsOf(inputs: DockerfileInputs): BuildMaterial[] {
+  return [
+    ...inputs.context.materials,
+    ...inputs.bases.map((b) => ({
       uri: b.uri,
       digest: { sha256: b.digest.slice('sha256:'.length) },
       name: `base ${b.name}`,
     })),
   ];
-  return { layoutDir, index, archs, materials };
 }
 
 async function testArch(
@@ -291,16 +283,6 @@ async function testArch(
     signal: input.signal,
     onLogLine: input.onLogLine,
   });
-}
-
-const resolvedSchema = z.record(z.string(), z.object({ bases: z.record(z.string(), z.string()) }));
-
-/** The base digests the planner resolved (the same for every arch: they name indexes). */
-function pinnedBases(
-  resolved: Record<string, unknown> | undefined,
-): Record<string, string> | undefined {
-  const parsed = resolvedSchema.safeParse(resolved ?? {});
-  return parsed.success ? Object.values(parsed.data)[0]?.bases : undefined;
 }
 
 /** The upstream project itself, as the SBOM lists it. */

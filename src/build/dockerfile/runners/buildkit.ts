@@ -1,13 +1,52 @@
 import path from 'node:path';
-import { platformOf } from '../../oci/media-types.ts';
-import type { ResolvedBase } from './bases.ts';
-import { secretFlags, type SecretFile } from './build-args.ts';
+import { PermanentError } from '../../../errors.ts';
+import { platformOf, type Descriptor } from '../../../oci/media-types.ts';
+import { manifestsUnderRoot } from '../../assemble.ts';
+import { runTool } from '../../exec.ts';
+import type { ResolvedBase } from '../bases.ts';
+import { secretFlags, type SecretFile } from '../build-args.ts';
+import type { DockerfileRun, DockerfileRunner, RunnerConfig } from '../runner.ts';
 
 /*
  * The BuildKit backend: `buildctl build --frontend dockerfile.v0` against a buildkitd at
  * KILN_BUILDKIT_ADDR (one daemon, or a load-balanced pool), all arches in one solve, written as
  * an OCI layout folder. Registry cache import/export lets a pool of daemons share layers.
  */
+
+/** The `buildkit` backend (`KILN_DOCKERFILE_BACKEND=buildkit`), against KILN_BUILDKIT_ADDR. */
+export function createBuildkitRunner(config: RunnerConfig): DockerfileRunner {
+  return { id: 'buildkit', build: (run) => buildWithBuildkit(run, config) };
+}
+
+async function buildWithBuildkit(
+  run: DockerfileRun,
+  config: RunnerConfig,
+): Promise<Map<string, Descriptor>> {
+  if (!config.buildkitAddr)
+    throw new PermanentError('the buildkit backend needs KILN_BUILDKIT_ADDR');
+  run.onProgress?.({ stage: 'build', percent: 10, detail: `buildctl, ${run.archs.join(', ')}` });
+  await runTool({
+    ...run.tool(`building ${run.subject} (${run.archs.join(', ')}) with BuildKit`),
+    file: 'buildctl',
+    args: buildctlArgs({
+      addr: config.buildkitAddr,
+      contextDir: run.contextDir,
+      dockerfile: run.dockerfile,
+      archs: run.archs,
+      outputDir: run.layoutDir,
+      buildArgs: run.buildArgs,
+      target: run.target,
+      sourceDateEpoch: run.sourceDateEpoch,
+      bases: run.bases,
+      secrets: run.secrets,
+      cacheRef: config.registry ? `${config.registry}/${run.repository}:buildcache` : undefined,
+      annotations: run.annotations,
+      network: run.network,
+    }),
+    classify: classifyBuildkitFailure,
+  });
+  return manifestsUnderRoot(run.layoutDir, run.archs);
+}
 
 export interface BuildctlOptions {
   addr: string;

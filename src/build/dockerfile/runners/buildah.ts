@@ -1,8 +1,14 @@
+import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { platformOf } from '../../oci/media-types.ts';
-import { runTool, type ToolRun } from '../exec.ts';
-import type { ResolvedBase } from './bases.ts';
-import { secretFlags, type SecretFile } from './build-args.ts';
+import { platformOf, type Descriptor } from '../../../oci/media-types.ts';
+import { manifestsByRef } from '../../assemble.ts';
+import { runTool, type ToolRun } from '../../exec.ts';
+import type { ResolvedBase } from '../bases.ts';
+import { secretFlags, type SecretFile } from '../build-args.ts';
+import { loadableBases } from '../flatten-base.ts';
+import type { DockerfileRun, DockerfileRunner } from '../runner.ts';
+import { sandboxArgs, sandboxEnv, type SandboxSpec } from '../sandbox.ts';
+import { outputBases } from '../stages.ts';
 
 /*
  * The daemonless backend: `buildah bud --isolation chroot` on vfs storage in a private folder.
@@ -10,6 +16,103 @@ import { secretFlags, type SecretFile } from './build-args.ts';
  * in a container and on CI alike. Each arch is one `bud` into the same OCI layout, tagged with
  * the arch; the index over them is assembled afterwards.
  */
+
+/** The `buildah` backend (the default): no daemon, one `bud` per arch under bubblewrap. */
+export function createBuildahRunner(): DockerfileRunner {
+  return { id: 'buildah', build: buildWithBuildah };
+}
+
+async function buildWithBuildah(run: DockerfileRun): Promise<Map<string, Descriptor>> {
+  const storage = privateStorage(run.scratch);
+  await mkdir(storage.root, { recursive: true, mode: 0o700 });
+  await mkdir(storage.runroot, { recursive: true, mode: 0o700 });
+  await mkdir(run.layoutDir, { recursive: true });
+  const sandbox = sandboxOf(run, storage);
+  // Build-only bases go in squashed: vfs stores each layer as a full copy of those below it.
+  const shipped = outputBases(
+    await readFile(run.dockerfile, 'utf8'),
+    run.bases.map((b) => b.name),
+    run.target,
+  );
+  for (const [i, arch] of run.archs.entries()) {
+    run.onProgress?.({
+      stage: 'build',
+      percent: 10 + Math.round((70 * i) / run.archs.length),
+      detail: `buildah, ${arch}`,
+    });
+    await budOneArch(run, { storage, sandbox, shipped, arch });
+  }
+  return manifestsByRef(run.layoutDir, run.archs);
+}
+
+/**
+ * buildah runs in its own mount, PID and (unless `network: true`) network namespace, and sees
+ * only the system's programs and this job's folders (sandbox.ts).
+ */
+function sandboxOf(run: DockerfileRun, storage: BuildahStorage): SandboxSpec {
+  return {
+    network: run.network,
+    home: run.home,
+    tmpDir: run.tmpDir,
+    readable: [
+      run.contextDir,
+      path.dirname(run.dockerfile),
+      ...new Set(run.secrets.map((s) => path.dirname(s.file))),
+    ],
+    writable: [path.dirname(storage.root), run.layoutDir, run.home, run.tmpDir],
+  };
+}
+
+/** Loads the bases for one arch into the private storage, then `buildah bud` in the sandbox. */
+async function budOneArch(
+  run: DockerfileRun,
+  ctx: {
+    storage: BuildahStorage;
+    sandbox: SandboxSpec;
+    shipped: ReadonlySet<string>;
+    arch: string;
+  },
+): Promise<void> {
+  const { storage, sandbox, arch } = ctx;
+  const loadable = await loadableBases(run.bases, ctx.shipped, {
+    arch,
+    dir: path.join(run.scratch, 'squashed'),
+    mtime: run.sourceDateEpoch,
+    log: run.log,
+  });
+  const baseImages = await preloadBases(
+    loadable,
+    storage,
+    arch,
+    run.tool(`loading bases for ${run.subject} (${arch})`),
+  );
+  await runTool({
+    ...run.tool(`building ${run.subject} for ${arch} with buildah`),
+    file: 'bwrap',
+    label: 'buildah',
+    args: sandboxArgs(
+      sandbox,
+      'buildah',
+      budArgs({
+        storage,
+        contextDir: run.contextDir,
+        dockerfile: run.dockerfile,
+        arch,
+        layoutDir: run.layoutDir,
+        refName: arch,
+        buildArgs: run.buildArgs,
+        target: run.target,
+        sourceDateEpoch: run.sourceDateEpoch,
+        baseImages,
+        secrets: run.secrets,
+        annotations: run.annotations,
+      }),
+    ),
+    env: sandboxEnv(sandbox, { SOURCE_DATE_EPOCH: String(run.sourceDateEpoch) }),
+    extendEnv: false,
+    classify: classifyBuildahFailure,
+  });
+}
 
 export interface BuildahStorage {
   /** containers/storage graph root (`--root`). */
