@@ -3,7 +3,9 @@ import type { Command } from 'commander';
 import { describeError } from '../errors.ts';
 import { createPublishContext } from '../pipeline/context.ts';
 import { emptyPublishedState } from '../plan/published-state.ts';
-import { buildToLayout, chooseBuild, pushAndPublish } from '../run/build-local.ts';
+import { localJob, runBuild } from '../pipeline/build-job.ts';
+import { runPublishJob } from '../pipeline/publish-job.ts';
+import { chooseBuild } from '../run/build-local.ts';
 import { configuredBuilders, registryPublishedState } from '../run/planner.ts';
 import { loadRecipesLogged, recipePaths } from '../run/up.ts';
 import { releasesOnce } from '../watch/releases-once.ts';
@@ -86,16 +88,16 @@ export function registerBuild(program: Command): void {
         progress.done(`${request.version}-r${request.epoch} (${request.reason})`);
         progress.stage(`build ${request.archs.join(',')}`);
         const outDir = flags.out ?? path.join('out', loaded.recipe.name);
-        const startedAt = new Date().toISOString();
-        const output = await buildToLayout({
-          config,
+        // The queue's build and publish steps, run here: all archs at once, the layout kept.
+        const job = localJob({
           log,
-          loaded,
-          request,
-          builder,
-          outDir,
           signal: controller.signal,
           onProgress: (p) => p.detail && progress.update(p.percent ?? 0, 100),
+        });
+        const { output, pushed } = await runBuild(ctx ?? { config }, request, job, {
+          archs: request.archs,
+          layoutTo: outDir,
+          ...(ctx ? { push: ctx } : {}),
         });
         progress.done(output.index.digest);
         progress.stage('test');
@@ -106,14 +108,7 @@ export function registerBuild(program: Command): void {
         let published;
         if (ctx) {
           progress.stage('publish');
-          published = await pushAndPublish(ctx, {
-            loaded,
-            request,
-            output,
-            builder,
-            startedAt,
-            finishedAt: new Date().toISOString(),
-          });
+          published = await runPublishJob(ctx, { request }, pushed, job);
           progress.done(`${config.registry}/${request.repository}@${published.digest}`);
         }
         const result = {

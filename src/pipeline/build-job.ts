@@ -1,10 +1,17 @@
+import { cp, mkdir, rename, rm } from 'node:fs/promises';
+import path from 'node:path';
 import { getBuilder } from '../build/registry.ts';
+import type { BuildOutput } from '../build/types.ts';
 import { createWorkDir } from '../build/workdir.ts';
+import type { Config } from '../config.ts';
 import { PermanentError } from '../errors.ts';
-import { pushArchImage } from '../publish/push-arch.ts';
+import type { Logger } from '../log.ts';
+import type { BuildRequest } from '../model/build-request.ts';
 import type { BuildResult } from '../model/build-result.ts';
+import type { RegistryClient } from '../oci/registry-client.ts';
+import { pushLayout } from '../publish/publish-layout.ts';
+import type { JobContext } from '../queue/job-context.ts';
 import type { BuildJobData } from '../queue/types.ts';
-import type { JobContext } from '../queue/workers.ts';
 import { formatProblem } from '../recipe/problem.ts';
 import { loadRecipeFile } from '../recipe/load.ts';
 import { createdAt, imageAnnotations, sourceDateEpochFor } from './annotations.ts';
@@ -23,16 +30,33 @@ export async function recipeForJob(file: string) {
   return parsed.recipe;
 }
 
+export interface BuildStepOptions {
+  /** The archs to build: one for a queue job, all of the request's for `kiln build`. */
+  archs: string[];
+  /** Where to push the arch images by digest (untagged); none for a local-only `kiln build`. */
+  push?: { registry: RegistryClient; namespace: string };
+  /** Keep the OCI layout here (replaced if present); by default it goes with the work folder. */
+  layoutTo?: string;
+}
+
+export interface BuildStepResult {
+  /** The builder's output; its layout is at `layoutTo` when one was given. */
+  output: BuildOutput;
+  /** What the publish step takes: one per arch pushed (empty without `push`). */
+  pushed: BuildResult[];
+}
+
 /**
- * One arch of one build request: build it in a private folder, run its tests, push its blobs
- * and manifest by digest (untagged). Safe to run again: the push skips what the registry has.
+ * The build step of a request, the same for a queue job and for `kiln build`: build in a private
+ * folder, fail for good on a failed test, then push the arch images by digest and/or keep the
+ * layout. Safe to run again: the push skips what the registry has.
  */
-export async function runBuildJob(
-  ctx: PipelineContext,
-  data: BuildJobData,
+export async function runBuild(
+  ctx: { config: Config },
+  request: BuildRequest,
   job: JobContext,
-): Promise<BuildResult> {
-  const { request, arch } = data;
+  options: BuildStepOptions,
+): Promise<BuildStepResult> {
   const recipe = await recipeForJob(request.recipeFile);
   const builder = getBuilder(recipe.build.builder, ctx.config);
   const startedAt = new Date().toISOString();
@@ -41,7 +65,7 @@ export async function runBuildJob(
     request.upstream.releasedAt,
   );
   const work = await createWorkDir({
-    name: `${request.recipe}-${request.version}-${arch}`,
+    name: `${request.recipe}-${request.version}-${options.archs.join('-')}`,
     keepOnFailure: ctx.config.keepFailedBuilds,
     log: job.log,
   });
@@ -52,7 +76,7 @@ export async function runBuildJob(
       recipeFile: request.recipeFile,
       version: request.version,
       epoch: request.epoch,
-      archs: [arch],
+      archs: options.archs,
       inputsDigest: request.inputsDigest,
       workDir: work.dir,
       signal: job.signal,
@@ -64,10 +88,48 @@ export async function runBuildJob(
       resolved: request.resolved,
       annotations: imageAnnotations(recipe, request, createdAt(sourceDateEpoch)),
     });
+    checkBuilt(output, request, options.archs, builder.id);
+    const finishedAt = new Date().toISOString();
+    let pushed: BuildResult[] = [];
+    if (options.push) {
+      await job.progress({ stage: 'push', percent: 90 });
+      pushed = await pushLayout({
+        client: options.push.registry,
+        repository: repositoryPath(options.push, request.repository),
+        output,
+        builder: { id: builder.id, version: builder.version },
+        startedAt,
+        finishedAt,
+      });
+    }
+    const kept = options.layoutTo ? await keepLayout(output, options.layoutTo) : output;
+    await work.close('succeeded');
+    return { output: kept, pushed };
+  } catch (error) {
+    await work.close('failed');
+    throw error;
+  }
+}
+
+/** One arch of one build request, as the build queue runs it: built, tested, pushed by digest. */
+export async function runBuildJob(
+  ctx: PipelineContext,
+  data: BuildJobData,
+  job: JobContext,
+): Promise<BuildResult> {
+  const { pushed } = await runBuild(ctx, data.request, job, { archs: [data.arch], push: ctx });
+  const [result] = pushed;
+  if (!result) throw new Error(`pushing ${data.request.recipe} ${data.arch} gave no result`);
+  return result;
+}
+
+/** Every asked arch was built, and no test failed; otherwise the build fails for good. */
+function checkBuilt(output: BuildOutput, request: BuildRequest, archs: string[], builder: string) {
+  for (const arch of archs) {
     const built = output.archs.find((a) => a.arch === arch);
     if (!built)
       throw new PermanentError(
-        `builder ${builder.id} produced no ${arch} image for ${request.recipe} ${request.version}`,
+        `builder ${builder} produced no ${arch} image for ${request.recipe} ${request.version}`,
       );
     const failed = built.tests.filter((t) => t.status === 'failed');
     if (failed.length > 0) {
@@ -75,28 +137,32 @@ export async function runBuildJob(
         `tests failed for ${request.recipe} ${request.version} ${arch}: ${failed.map((t) => `${t.name}: ${t.note ?? ''}`).join('; ')}`,
       );
     }
-    await job.progress({ stage: 'push', percent: 90 });
-    const pushed = await pushArchImage(
-      ctx.registry,
-      repositoryPath(ctx, request.repository),
-      output.layoutDir,
-      built.manifest,
-    );
-    await work.close('succeeded');
-    return {
-      arch,
-      manifest: built.manifest,
-      size: pushed.size,
-      packages: built.packages,
-      materials: output.materials,
-      tests: built.tests,
-      ...(built.lockfileDigest ? { lockfileDigest: built.lockfileDigest } : {}),
-      builder: { id: builder.id, version: builder.version },
-      startedAt,
-      finishedAt: new Date().toISOString(),
-    };
-  } catch (error) {
-    await work.close('failed');
-    throw error;
   }
+}
+
+/** Moves the layout out of the work folder to `to` (replaced if present). */
+async function keepLayout(output: BuildOutput, to: string): Promise<BuildOutput> {
+  const outDir = path.resolve(to);
+  await rm(outDir, { recursive: true, force: true });
+  await mkdir(path.dirname(outDir), { recursive: true });
+  await rename(output.layoutDir, outDir).catch(async () => {
+    await cp(output.layoutDir, outDir, { recursive: true });
+  });
+  return { ...output, layoutDir: outDir };
+}
+
+/** For `kiln build`: a job context in this process, over the command's progress and signal. */
+export function localJob(options: {
+  log: Logger;
+  signal: AbortSignal;
+  onProgress?: (p: { stage: string; percent?: number; detail?: string }) => void;
+}): JobContext {
+  return {
+    jobId: 'local',
+    attempt: 1,
+    signal: options.signal,
+    progress: async (p) => options.onProgress?.(p),
+    appendLog: (line) => options.log.debug(line),
+    log: options.log,
+  };
 }

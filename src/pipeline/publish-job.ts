@@ -5,14 +5,17 @@ import type { BuildRequest } from '../model/build-request.ts';
 import type { BuildResult } from '../model/build-result.ts';
 import type { PublishResult } from '../model/publish-result.ts';
 import type { PublishJobData } from '../queue/types.ts';
-import type { JobContext } from '../queue/workers.ts';
+import type { JobContext } from '../queue/job-context.ts';
 import type { Recipe } from '../recipe/schema.ts';
 import { recipeForJob } from './build-job.ts';
-import { repositoryPath, type PipelineContext, type PublishContext } from './context.ts';
+import { repositoryPath, type PublishContext } from './context.ts';
 
-/** After every arch is built and pushed: {@link publishAndRecord}, with the job's progress. */
+/**
+ * The publish step of a request, after every arch is built and pushed: {@link publishAndRecord},
+ * with the job's progress. The publish queue and `kiln build --push` both run it.
+ */
 export async function runPublishJob(
-  ctx: PipelineContext,
+  ctx: PublishContext,
   data: PublishJobData,
   builds: BuildResult[],
   job: JobContext,

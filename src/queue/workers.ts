@@ -1,39 +1,38 @@
-import { UnrecoverableError, Worker, type ConnectionOptions, type Job } from 'bullmq';
+import {
+  UnrecoverableError,
+  Worker,
+  type ConnectionOptions,
+  type Job,
+  type WorkerOptions as BullWorkerOptions,
+} from 'bullmq';
 import { describeError, isPermanent } from '../errors.ts';
 import { maskJson, maskSecrets, type Logger } from '../log.ts';
-import { backoffDelay, backoffType } from './backoff.ts';
-import { QueueName } from './names.ts';
 import type { BuildResult } from '../model/build-result.ts';
 import type { PublishResult } from '../model/publish-result.ts';
+import { backoffDelay, backoffType } from './backoff.ts';
+import { failureFromChild, maskedError } from './job-failure.ts';
+import { buildsOf, type JobContext, type Processors } from './job-context.ts';
+import { QueueName } from './names.ts';
+import { forkOptions, SandboxedWorker, type SandboxedProcessors } from './sandbox.ts';
 import type { BuildJobData, PublishJobData } from './types.ts';
 
-/** What a processor gets besides its data. */
-export interface JobContext {
-  jobId: string;
-  /** 1 on the first run, 2 on the first retry… */
-  attempt: number;
-  /** Aborted when the job exceeds its timeout or the worker is force-closed. */
-  signal: AbortSignal;
-  progress(update: { stage: string; percent?: number; detail?: string }): Promise<void>;
-  /** Appends a line to the job's own log (the dashboard shows it); never throws. */
-  appendLog(line: string): void;
-  log: Logger;
-}
-
-/** The work itself; the queue layer only adds retries, ids, progress and shutdown. */
-export interface Processors {
-  build(data: BuildJobData, ctx: JobContext): Promise<BuildResult>;
-  publish(data: PublishJobData, builds: BuildResult[], ctx: JobContext): Promise<PublishResult>;
-}
+export type { JobContext, Processors } from './job-context.ts';
+export type { SandboxedProcessors } from './sandbox.ts';
 
 export interface WorkerOptions {
   connection: ConnectionOptions;
   prefix: string;
   concurrency: number;
-  processors: Processors;
+  /**
+   * The work: processor files run in a child process per job (what `kiln worker` and `kiln up`
+   * use, see workers/), or functions run in this process (tests that count or hold jobs).
+   */
+  processors: Processors | SandboxedProcessors;
   log: Logger;
   /** Per-job time limit; the job's signal is aborted when it passes. */
   jobTimeoutMs: number;
+  /** How long an aborted job's child may take to stop before it is killed (default 10 s). */
+  killGraceMs?: number;
   backoffMs?: number;
   /** How long a worker holds a job's lock without renewing it (a killed worker's jobs stall after this). */
   lockDurationMs?: number;
@@ -44,11 +43,14 @@ export interface WorkerOptions {
 
 export interface PipelineWorkers {
   workers: Worker[];
-  /** Stops taking jobs, lets running ones finish, then resolves. */
-  drain(): Promise<void>;
+  /**
+   * Stops taking jobs, lets running ones finish, then resolves. With `force`, running jobs are
+   * aborted (their children killed after the grace period) instead of awaited.
+   */
+  drain(options?: { force?: boolean }): Promise<void>;
 }
 
-/** Starts the build and publish workers over the injected processors. */
+/** Starts the build and publish workers over the given processors. */
 export function startWorkers(options: WorkerOptions): PipelineWorkers {
   const controllers = new Set<AbortController>();
   const common = {
@@ -64,9 +66,16 @@ export function startWorkers(options: WorkerOptions): PipelineWorkers {
     },
   };
 
-  const run = async <T>(job: Job, work: (ctx: JobContext) => Promise<T>): Promise<T> => {
+  // One attempt of a job, wherever it runs: its time limit, and its failure classified and masked.
+  const attempt = async <T>(
+    job: Job,
+    workerSignal: AbortSignal | undefined,
+    work: (signal: AbortSignal, log: Logger) => Promise<T>,
+  ): Promise<T> => {
     const controller = new AbortController();
     controllers.add(controller);
+    const onWorkerAbort = () => controller.abort(workerSignal?.reason);
+    workerSignal?.addEventListener('abort', onWorkerAbort, { once: true });
     const timer = setTimeout(
       () =>
         controller.abort(
@@ -77,19 +86,10 @@ export function startWorkers(options: WorkerOptions): PipelineWorkers {
     const log = options.log.child({ job: job.id, name: job.name, attempt: job.attemptsMade + 1 });
     try {
       // What a job returns is stored in Redis too.
-      return maskJson(
-        await work({
-          jobId: job.id ?? '',
-          attempt: job.attemptsMade + 1,
-          signal: controller.signal,
-          progress: (update) => job.updateProgress(maskJson(update)),
-          appendLog: (line) => {
-            job.log(maskSecrets(line)).catch(() => {});
-          },
-          log,
-        }),
-      );
-    } catch (error) {
+      return maskJson(await work(controller.signal, log));
+    } catch (thrown) {
+      // An aborted job fails with why it was aborted, whatever the work threw on its way out.
+      const error = controller.signal.aborted ? reasonOf(controller.signal.reason, thrown) : thrown;
       // BullMQ stores the message as the job's failedReason and the stack in its stacktrace:
       // both are masked before they reach Redis.
       const reason = maskSecrets(describeError(error));
@@ -101,51 +101,105 @@ export function startWorkers(options: WorkerOptions): PipelineWorkers {
       throw maskedError(error);
     } finally {
       clearTimeout(timer);
+      workerSignal?.removeEventListener('abort', onWorkerAbort);
       controllers.delete(controller);
     }
   };
 
   const wanted = options.queues ?? ['build', 'publish'];
+  const publishConcurrency = Math.max(1, Math.ceil(options.concurrency / 2));
+  const make =
+    'kind' in options.processors
+      ? sandboxedWorker(options.processors, common, attempt, options.killGraceMs ?? 10_000)
+      : inProcessWorker(options.processors, common, attempt);
   const workers: Worker[] = [];
-  if (wanted.includes('build')) {
-    workers.push(
-      new Worker<BuildJobData, BuildResult>(
-        QueueName.build,
-        (job) => run(job, (ctx) => options.processors.build(job.data, ctx)),
-        common,
-      ),
-    );
-  }
-  if (wanted.includes('publish')) {
-    workers.push(
-      new Worker<PublishJobData, PublishResult>(
-        QueueName.publish,
-        (job) =>
-          run(job, async (ctx) => {
-            const values = await job.getChildrenValues<BuildResult>();
-            const builds = Object.values(values).sort((a, b) => a.arch.localeCompare(b.arch));
-            return options.processors.publish(job.data, builds, ctx);
-          }),
-        { ...common, concurrency: Math.max(1, Math.ceil(options.concurrency / 2)) },
-      ),
-    );
-  }
+  if (wanted.includes('build')) workers.push(make('build', options.concurrency));
+  if (wanted.includes('publish')) workers.push(make('publish', publishConcurrency));
   for (const worker of workers) {
     worker.on('error', (error) => options.log.error({ err: describeError(error) }, 'worker error'));
   }
 
   return {
     workers,
-    async drain() {
-      await Promise.all(workers.map((w) => w.close()));
+    async drain(drainOptions = {}) {
+      if (drainOptions.force) {
+        for (const c of controllers) c.abort(new Error('the worker was force-closed'));
+      }
+      await Promise.all(workers.map((w) => w.close(drainOptions.force)));
     },
   };
 }
 
-/** The error with registered secrets masked in its message and stack, its class kept for backoff. */
-function maskedError(error: unknown): Error {
-  if (!(error instanceof Error)) return new Error(maskSecrets(String(error)));
-  error.message = maskSecrets(error.message);
-  if (error.stack) error.stack = maskSecrets(error.stack);
-  return error;
+type Attempt = <T>(
+  job: Job,
+  workerSignal: AbortSignal | undefined,
+  work: (signal: AbortSignal, log: Logger) => Promise<T>,
+) => Promise<T>;
+
+type CommonOptions = BullWorkerOptions;
+
+function sandboxedWorker(
+  sandbox: SandboxedProcessors,
+  common: CommonOptions,
+  attempt: Attempt,
+  killGraceMs: number,
+) {
+  return (queue: keyof typeof QueueName, concurrency: number): Worker => {
+    const file = sandbox.files[queue];
+    return new SandboxedWorker(
+      QueueName[queue],
+      file,
+      {
+        ...common,
+        concurrency,
+        useWorkerThreads: false,
+        workerForkOptions: forkOptions(file, sandbox),
+      },
+      (job, workerSignal, work) =>
+        attempt(job, workerSignal, (signal) =>
+          work(signal).catch((error: unknown) => {
+            throw failureFromChild(error, `job ${job.name}`);
+          }),
+        ),
+      killGraceMs,
+    );
+  };
+}
+
+function inProcessWorker(processors: Processors, common: CommonOptions, attempt: Attempt) {
+  const contextOf = (job: Job, signal: AbortSignal, log: Logger): JobContext => ({
+    jobId: job.id ?? '',
+    attempt: job.attemptsMade + 1,
+    signal,
+    progress: (update) => job.updateProgress(maskJson(update)),
+    appendLog: (line) => {
+      job.log(maskSecrets(line)).catch(() => {});
+    },
+    log,
+  });
+  return (queue: keyof typeof QueueName, concurrency: number): Worker => {
+    if (queue === 'build')
+      return new Worker<BuildJobData, BuildResult>(
+        QueueName.build,
+        (job, _token, workerSignal) =>
+          attempt(job, workerSignal, (signal, log) =>
+            processors.build(job.data, contextOf(job, signal, log)),
+          ),
+        { ...common, concurrency },
+      );
+    return new Worker<PublishJobData, PublishResult>(
+      QueueName.publish,
+      (job, _token, workerSignal) =>
+        attempt(job, workerSignal, async (signal, log) => {
+          const builds = buildsOf(await job.getChildrenValues<BuildResult>());
+          return processors.publish(job.data, builds, contextOf(job, signal, log));
+        }),
+      { ...common, concurrency },
+    );
+  };
+}
+
+/** Why an aborted job failed: the abort's reason, as an error. */
+function reasonOf(reason: unknown, thrown: unknown): unknown {
+  return reason instanceof Error ? reason : thrown;
 }

@@ -5,7 +5,7 @@ import { Job, Queue, QueueEvents } from 'bullmq';
 import { loadConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/log.ts';
 import { createPipelineContext, type PipelineContext } from '../../src/pipeline/context.ts';
-import { pipelineProcessors } from '../../src/pipeline/processors.ts';
+import { inProcessProcessors, pipelineProcessors } from '../../src/pipeline/processors.ts';
 import { redisOptions } from '../../src/queue/connection.ts';
 import { QueueName } from '../../src/queue/names.ts';
 import type { BuildRequest } from '../../src/model/build-request.ts';
@@ -111,8 +111,10 @@ export async function startFleet(options: {
   redisUrl: string;
   registryHost: string;
   repo: DebianTestRepo;
-  /** Wraps the real processors (e.g. to hold a build). */
+  /** Wraps the real processors (e.g. to hold a build); they run in this process then. */
   processors?: (real: Processors) => Processors;
+  /** Runs the real processor files (workers/) in a child process per job, as `kiln worker` does. */
+  sandboxed?: boolean;
 }): Promise<Fleet> {
   const work = await mkdtemp(path.join(os.tmpdir(), 'kiln-reconcile-'));
   const recipes = path.join(work, 'recipes');
@@ -151,7 +153,7 @@ export async function startFleet(options: {
   const config = loadConfig(env);
   const log = createLogger({ level: config.logLevel });
   const ctx = await createPipelineContext(config, log);
-  const real = pipelineProcessors(ctx);
+  const real = inProcessProcessors(ctx);
   const builds: BuildRequest[] = [];
   const counted: Processors = {
     build: (data, job) => {
@@ -164,7 +166,11 @@ export async function startFleet(options: {
     connection: redisOptions(options.redisUrl),
     prefix,
     concurrency: 2,
-    processors: options.processors ? options.processors(counted) : counted,
+    processors: options.sandboxed
+      ? pipelineProcessors(ctx)
+      : options.processors
+        ? options.processors(counted)
+        : counted,
     log,
     jobTimeoutMs: 600_000,
     // Five attempts in well under a second: "longer than the retries" without the wait.
