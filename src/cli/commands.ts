@@ -17,6 +17,7 @@ const modules: Record<string, () => Promise<Register>> = {
   keygen: () => import('./keygen.ts').then((m) => m.registerKeygen),
   status: () => import('./status.ts').then((m) => m.registerStatus),
   scan: () => import('./scan.ts').then((m) => m.registerScan),
+  diff: () => import('./diff.ts').then((m) => m.registerDiff),
 };
 const moduleOf: Record<string, string> = { up: 'run', watch: 'run', worker: 'run', serve: 'run' };
 
