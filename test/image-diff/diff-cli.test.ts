@@ -271,12 +271,12 @@ describe('kiln diff of two published images (a real process, the real registry)'
   });
 });
 
-describe('kiln diff of two OCI layouts (dpkg status from the layers)', () => {
+describe('kiln diff from dpkg status in the layers', () => {
   const status = (text: string): LayerEntry[] => [
     { path: 'var/lib/dpkg/status', type: 'file', mode: 0o644, data: Buffer.from(text) },
   ];
 
-  it('reads each side from its layers and lists what the later layer changed', async () => {
+  it('reads each side from its layers (a layout, a registry image without SBOM) and lists what the later layer changed', async () => {
     const dir = await tempDir('diff');
     const a = await writeLayout(path.join(dir, 'a'), debootstrapLayers());
     const upgraded = dpkgStatus
@@ -304,6 +304,21 @@ describe('kiln diff of two OCI layouts (dpkg status from the layers)', () => {
     expect(amd64?.layers).toMatchObject({ shared: 2, removed: [] });
     expect(amd64?.layers.added).toHaveLength(1);
     expect(amd64?.bytesToPull).toBe(amd64?.layers.added[0]?.size);
+
+    // An image kiln did not build (no SPDX attestation): its layers are read from the registry.
+    const ref = `${testRegistryHost()}/${uniqueName('other/debian')}:trixie`;
+    await execa('skopeo', [
+      'copy',
+      '--dest-tls-verify=false',
+      `oci:${a}:latest`,
+      `docker://${ref}`,
+    ]);
+    const foreign = await diff(ref, b, '--json');
+    expect(foreign.stderr).toBe('');
+    const f = JSON.parse(foreign.stdout) as DiffJson;
+    expect(f.a).toMatchObject({ packagesFrom: 'dpkg-status', archs: ['amd64'] });
+    expect(f.packages).toEqual(d.packages);
+    expect(f.archs[0]?.layers.added).toEqual(amd64?.layers.added);
 
     const notLayout = await diff(`oci:${path.join(dir, 'nothing')}`, b);
     expect(notLayout.exitCode).toBe(1);
