@@ -8,6 +8,7 @@ import {
   resolveLockfiles,
 } from '../../src/build/debian/resolve.ts';
 import type { BuildOutput } from '../../src/build/types.ts';
+import { loadConfig } from '../../src/config.ts';
 import type { Lockfile } from '../../src/debian/lockfile.ts';
 import { hostSuiteSources } from '../../src/debian/sources.ts';
 import { createLogger } from '../../src/log.ts';
@@ -34,7 +35,7 @@ import { buildRows, resolverRows } from './rows.ts';
  * and warm, each with wall, CPU and peak RSS. KILN_BENCH_SKIP_APT=1 skips apt and the processes.
  */
 
-const settings = archiveSettingsFromConfig();
+const settings = archiveSettingsFromConfig(loadConfig());
 const arch = os.arch() === 'arm64' ? 'arm64' : 'amd64';
 const log = createLogger({ level: 'warn' });
 const mb = (n: number): string => `${fixed(n / 1e6, 2)} MB`;

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { archiveSettingsFromConfig, resolveLockfiles } from '../../src/build/debian/resolve.ts';
+import { loadConfig } from '../../src/config.ts';
 import { loadRecipeFile } from '../../src/recipe/index.ts';
 
 /*
@@ -23,9 +24,9 @@ const recipe = {
 const cpu = process.cpuUsage();
 const start = performance.now();
 const rssBefore = process.memoryUsage().rss;
-const lock = (await resolveLockfiles(recipe, version, [arch], archiveSettingsFromConfig())).get(
-  arch,
-);
+const lock = (
+  await resolveLockfiles(recipe, version, [arch], archiveSettingsFromConfig(loadConfig()))
+).get(arch);
 const used = process.cpuUsage(cpu);
 process.stdout.write(
   `${JSON.stringify({

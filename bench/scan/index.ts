@@ -32,7 +32,7 @@ const mb = (n: number): string => `${fixed(n / 1e6, 1)} MB`;
 const log = createLogger({ level: 'warn' });
 
 async function buildPython(work: string, cacheDir: string): Promise<string> {
-  const settings = { ...archiveSettingsFromConfig(), cacheDir };
+  const settings = { ...archiveSettingsFromConfig(loadConfig()), cacheDir };
   const loaded = await loadRecipeFile(
     path.join(import.meta.dirname, '..', '..', 'recipes', 'python.yaml'),
   );
@@ -68,7 +68,7 @@ async function buildPython(work: string, cacheDir: string): Promise<string> {
 
 /** debootstrap minbase + python3, packed as a one-layer OCI layout with umoci. */
 async function debootstrapLayout(work: string, cacheDir: string): Promise<string> {
-  const [source] = await hostSuiteSources(['trixie'], archiveSettingsFromConfig());
+  const [source] = await hostSuiteSources(['trixie'], archiveSettingsFromConfig(loadConfig()));
   if (!source) throw new Error('no trixie mirror in the host apt sources');
   const rootfs = path.join(work, 'rootfs');
   const debs = path.join(cacheDir, 'debootstrap');

@@ -1,9 +1,12 @@
-import { readdir, stat } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { makeDebianRepo } from '../../test/helpers/debian-repo.ts';
 import { loadConfig } from '../config.ts';
 import { PermanentError } from '../errors.ts';
+import { recipeSchema } from '../recipe/schema.ts';
 import { builders, getBuilder } from './registry.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -31,4 +34,48 @@ describe('builder registry', () => {
     expect(() => getBuilder('kaniko', loadConfig({}))).toThrow(PermanentError);
     expect(() => getBuilder('kaniko', loadConfig({}))).toThrow(/apko, debian, dockerfile/);
   });
+
+  it('gives the debian builder the mirrors of the config it is handed, not the environment', async () => {
+    const repo = await makeDebianRepo([{ name: 'hello', version: '1.0' }], { archs: ['amd64'] });
+    const cacheDir = await mkdtemp(path.join(os.tmpdir(), 'kiln-registry-cache-'));
+    const before = process.env.KILN_DEBIAN_MIRROR;
+    // Nothing listens there: a builder that read the environment would fail to reach it.
+    process.env.KILN_DEBIAN_MIRROR = 'http://127.0.0.1:9/debian';
+    try {
+      const config = loadConfig({
+        KILN_DEBIAN_MIRROR: repo.url,
+        KILN_DEBIAN_SECURITY_MIRROR: repo.url,
+        KILN_DEBIAN_KEYRING: repo.keyring,
+        KILN_CACHE_DIR: cacheDir,
+      });
+      const recipe = recipeSchema.parse({
+        name: 'hello',
+        description: 'test',
+        license: 'MIT',
+        upstream: { debian: { package: 'hello', suite: 'stable' } },
+        versions: { scheme: 'debian' },
+        build: {
+          builder: 'debian',
+          archs: ['amd64'],
+          contents: { suites: ['stable'], packages: ['hello'] },
+        },
+      });
+      const resolved = await getBuilder('debian', config).resolve?.(
+        recipe,
+        '',
+        '1.0',
+        'amd64',
+        new AbortController().signal,
+      );
+      expect(resolved).toMatchObject({
+        arch: 'amd64',
+        lockfile: { packages: [{ name: 'hello' }] },
+      });
+    } finally {
+      if (before === undefined) delete process.env.KILN_DEBIAN_MIRROR;
+      else process.env.KILN_DEBIAN_MIRROR = before;
+      await repo.close();
+      await rm(cacheDir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });

@@ -1,8 +1,8 @@
 import path from 'node:path';
-import { loadConfig, type Config } from '../config.ts';
+import type { Config } from '../config.ts';
 import { PermanentError } from '../errors.ts';
 import { createApkoBuilder } from './apko/index.ts';
-import { createDebianBuilder } from './debian/index.ts';
+import { createDebianBuilder, debianBuilderOptions } from './debian/index.ts';
 import { createDockerfileBuilder } from './dockerfile/index.ts';
 import type { Builder } from './types.ts';
 
@@ -16,12 +16,11 @@ export type BuilderFactory = (config: Config) => Builder;
 export const builders: ReadonlyMap<string, BuilderFactory> = new Map<string, BuilderFactory>([
   ['dockerfile', (config) => createDockerfileBuilder({ config })],
   ['apko', (config) => createApkoBuilder({ cacheDir: path.join(config.cacheDir, 'apko') })],
-  // The debian builder reads kiln's configuration (mirrors, keyring) itself, at call time.
-  ['debian', () => createDebianBuilder()],
+  ['debian', (config) => createDebianBuilder(debianBuilderOptions(config))],
 ]);
 
 /** The builder for `id`, configured from `config`; an unknown id is the recipe's mistake. */
-export function getBuilder(id: string, config: Config = loadConfig()): Builder {
+export function getBuilder(id: string, config: Config): Builder {
   const factory = builders.get(id);
   if (!factory)
     throw new PermanentError(

@@ -78,5 +78,7 @@ export function localDebianBuilder(
       debianKeyring: repo().keyring,
     }),
     sourceDateEpoch: () => undefined,
+    // files.test.ts points KILN_NPM_REGISTRY at its own server once it has started.
+    fileSources: () => ({ npmRegistry: process.env.KILN_NPM_REGISTRY }),
   });
 }

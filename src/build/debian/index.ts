@@ -1,7 +1,7 @@
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
-import { loadConfig } from '../../config.ts';
+import type { Config } from '../../config.ts';
 import {
   lockfileDigest,
   lockfileSchema,
@@ -17,7 +17,7 @@ import { spdxDocument } from '../../sbom/spdx.ts';
 import { hostArch } from '../host-arch.ts';
 import { testInSandbox } from '../sandbox-tests.ts';
 import type { ArchOutput, Builder, BuildInput, BuildOutput } from '../types.ts';
-import { fetchFiles } from '../dockerfile/fetch-files.ts';
+import { fetchFiles, type FileSources } from '../dockerfile/fetch-files.ts';
 import { dirEntries } from '../files/dir-entries.ts';
 import { accountsOf } from './accounts.ts';
 import { debianBuilderVersion } from './builder-version.ts';
@@ -49,17 +49,32 @@ function lockfilesFrom(resolved: Record<string, unknown> | undefined): Map<strin
   return new Map(Object.values(byArch).map((r) => [r.arch, r.lockfile]));
 }
 
-/** Options of {@link createDebianBuilder}; the defaults read kiln's configuration at call time. */
+/**
+ * Options of {@link createDebianBuilder}, read at each call (a test's local repository may start
+ * after the builder is made); {@link debianBuilderOptions} takes them from kiln's configuration.
+ */
 export interface DebianBuilderOptions {
-  settings?: () => ArchiveSettings;
-  /** SOURCE_DATE_EPOCH from the environment (not the lead's per-build value, see README). */
-  sourceDateEpoch?: () => number | undefined;
+  /** Mirrors, keyring and cache folder. */
+  settings: () => ArchiveSettings;
+  /** SOURCE_DATE_EPOCH of kiln's configuration (not the lead's per-build value, see README). */
+  sourceDateEpoch: () => number | undefined;
+  /** Where `npm:` and `github:` files come from; default none (npm: the host's configuration). */
+  fileSources?: () => FileSources;
+}
+
+/** The debian builder's options from kiln's configuration. */
+export function debianBuilderOptions(config: Config): DebianBuilderOptions {
+  return {
+    settings: () => archiveSettingsFromConfig(config),
+    sourceDateEpoch: () => config.sourceDateEpoch,
+    fileSources: () => ({ githubApiUrl: config.githubApiUrl, npmRegistry: config.npmRegistry }),
+  };
 }
 
 /** The `debian` builder: distroless images assembled from the signed Debian archive. */
-export function createDebianBuilder(options: DebianBuilderOptions = {}): Builder {
-  const settings = options.settings ?? archiveSettingsFromConfig;
-  const sourceDateEpoch = options.sourceDateEpoch ?? (() => loadConfig().sourceDateEpoch);
+export function createDebianBuilder(options: DebianBuilderOptions): Builder {
+  const { settings, sourceDateEpoch } = options;
+  const fileSources = options.fileSources ?? (() => ({}));
   return {
     id: 'debian',
     version: debianBuilderVersion,
@@ -74,7 +89,7 @@ export function createDebianBuilder(options: DebianBuilderOptions = {}): Builder
       if (!lock) throw new Error(`resolving ${recipe.name} for ${arch} gave no lockfile`);
       return { arch, lockfile: lock, lockfileDigest: lockfileDigest(lock) };
     },
-    build: (input) => buildDebian(input, settings(), sourceDateEpoch()),
+    build: (input) => buildDebian(input, settings(), sourceDateEpoch(), fileSources()),
   };
 }
 
@@ -82,6 +97,7 @@ async function buildDebian(
   input: BuildInput,
   settings: ArchiveSettings,
   sourceDateEpoch: number | undefined,
+  fileSources: FileSources,
 ): Promise<BuildOutput> {
   const { recipe, signal, log } = input;
   const progress = input.onProgress ?? (() => undefined);
@@ -114,6 +130,7 @@ async function buildDebian(
   const filesDir = path.join(input.workDir, 'files');
   const fetched = recipe.build.files?.length
     ? await fetchFiles(recipe.build.files, {
+        ...fileSources,
         version: input.version,
         contextDir: filesDir,
         signal,

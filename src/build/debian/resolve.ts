@@ -1,4 +1,4 @@
-import { loadConfig } from '../../config.ts';
+import type { Config } from '../../config.ts';
 import { PermanentError } from '../../errors.ts';
 import { loadArchive, type ArchiveIndex } from '../../debian/archive.ts';
 import { lockfileOf, type Lockfile } from '../../debian/lockfile.ts';
@@ -8,7 +8,7 @@ import { hostSuiteSources } from '../../debian/sources.ts';
 import { upstreamOf } from '../../debian/version.ts';
 import type { Recipe, RecipeContents } from '../../recipe/schema.ts';
 
-/** Where the archive is read from and cached; defaults from kiln's configuration. */
+/** Where the archive is read from and cached: from kiln's configuration, or a test's own. */
 export interface ArchiveSettings {
   cacheDir: string;
   debianMirror?: string | readonly string[] | undefined;
@@ -16,8 +16,10 @@ export interface ArchiveSettings {
   debianKeyring?: string | undefined;
 }
 
-export function archiveSettingsFromConfig(): ArchiveSettings {
-  const c = loadConfig();
+/** The archive settings of kiln's configuration (KILN_DEBIAN_MIRROR…, KILN_CACHE_DIR). */
+export function archiveSettingsFromConfig(
+  c: Pick<Config, 'cacheDir' | 'debianMirror' | 'debianSecurityMirror' | 'debianKeyring'>,
+): ArchiveSettings {
   return {
     cacheDir: c.cacheDir,
     debianMirror: c.debianMirror,

@@ -8,7 +8,7 @@ import { resolveInside } from '../../recipe/dockerfile-paths.ts';
 import type { Recipe } from '../../recipe/schema.ts';
 import { compare, valid } from '../../versioning/scheme.ts';
 import { applyPatches, compareLoose, type PatchReport } from '../patches.ts';
-import { fetchFiles } from './fetch-files.ts';
+import { fetchFiles, type FileSources } from './fetch-files.ts';
 
 export interface PreparedContext {
   /** The recipe's context; a private copy when upstream files are fetched (and patched) into it. */
@@ -29,6 +29,8 @@ export async function prepareContext(options: {
   recipeFile: string;
   version: string;
   workDir: string;
+  /** Where `npm:` and `github:` files come from. */
+  sources: FileSources;
   signal?: AbortSignal;
   log?: Logger;
   /** Lines for the job's log (e.g. a patch that is no longer needed). */
@@ -78,6 +80,7 @@ export async function prepareContext(options: {
   });
 
   const fetched = await fetchFiles(recipe.build.files, {
+    ...options.sources,
     version: options.version,
     contextDir,
     signal: options.signal,

@@ -9,12 +9,16 @@ import { PermanentError, TransientError } from '../../errors.ts';
 import type { Logger } from '../../log.ts';
 import type { BuildMaterial } from '../../model/build-result.ts';
 import type { z } from 'zod';
+import type { Config } from '../../config.ts';
 import type { fileSchema } from '../../recipe/schema.ts';
 import { runTool } from '../exec.ts';
 import { githubFileUrl } from '../files/github-url.ts';
 import { integrityParts, npmTarball } from '../files/npm-package.ts';
 
 type RecipeFile = z.infer<typeof fileSchema>;
+
+/** Where `npm:` and `github:` files come from: kiln's KILN_NPM_REGISTRY and KILN_GITHUB_API_URL. */
+export type FileSources = Partial<Pick<Config, 'githubApiUrl' | 'npmRegistry'>>;
 
 export interface FetchedFile {
   /** Absolute path in the build context: the file, or the folder it was unpacked into. */
@@ -29,13 +33,11 @@ export interface FetchedFile {
  */
 export async function fetchFiles(
   files: readonly RecipeFile[] | undefined,
-  options: {
+  options: FileSources & {
     version: string;
     contextDir: string;
     signal?: AbortSignal;
     log?: Logger;
-    /** KILN_GITHUB_API_URL, for `github:` URLs (default: kiln's configuration). */
-    githubApiUrl?: string;
   },
 ): Promise<FetchedFile[]> {
   const out: FetchedFile[] = [];
@@ -43,7 +45,7 @@ export async function fetchFiles(
     const spec = file.url.replaceAll('${version}', options.version);
     // `npm:<package>`: the registry's tarball at this version, checked against its published integrity.
     const npm = spec.startsWith('npm:')
-      ? await npmTarball(spec, options.version, options.signal)
+      ? await npmTarball(spec, options.version, options.npmRegistry, options.signal)
       : undefined;
     // `github:<owner>/<repo>/<path>`: on the web side of the configured GitHub (KILN_GITHUB_API_URL).
     const url = npm?.url ?? githubFileUrl(spec, options.githubApiUrl) ?? spec;
@@ -96,7 +98,7 @@ export async function fetchFiles(
   return out;
 }
 
-function checksumUrlOf(spec: string, options: { version: string; githubApiUrl?: string }): string {
+function checksumUrlOf(spec: string, options: FileSources & { version: string }): string {
   const expanded = spec.replaceAll('${version}', options.version);
   return githubFileUrl(expanded, options.githubApiUrl) ?? expanded;
 }

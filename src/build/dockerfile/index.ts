@@ -13,6 +13,7 @@ import type { ArchOutput, BuildInput, BuildOutput, Builder } from '../types.ts';
 import { baseDigests, resolveBases, type ResolvedBase } from './bases.ts';
 import { buildArgs, writeSecrets, type SecretFile } from './build-args.ts';
 import { prepareContext, type PreparedContext } from './context.ts';
+import type { FileSources } from './fetch-files.ts';
 import { shellsInImage } from './no-shell.ts';
 import { pinnedBases } from './resolved.ts';
 import type { DockerfileRun, DockerfileRunner } from './runner.ts';
@@ -27,10 +28,12 @@ export const networkAnnotation = 'dev.kiln.build.network';
 export type ImageTester = (request: ImageTestRequest) => Promise<TestOutcome[]>;
 
 export interface DockerfileBuilderOptions {
+  /** kiln's configuration; without `githubApiUrl` a recipe's `github:` files are refused. */
   config: Pick<
     Config,
     'dockerfileBackend' | 'buildkitAddr' | 'registry' | 'insecureRegistries' | 'cacheDir'
-  >;
+  > &
+    FileSources;
   /** Runs the recipe's tests; default the project's bubblewrap sandbox. */
   runTests?: ImageTester;
   /** Where build secrets (KILN_SECRET_*) are read from; default the process environment. */
@@ -151,6 +154,7 @@ async function gatherInputs(
     recipeFile: input.recipeFile,
     version,
     workDir: job.scratch,
+    sources: { githubApiUrl: options.config.githubApiUrl, npmRegistry: options.config.npmRegistry },
     signal: input.signal,
     log: input.log,
     onLogLine: input.onLogLine,

@@ -1,4 +1,3 @@
-import { loadConfig } from '../../config.ts';
 import { PermanentError } from '../../errors.ts';
 import { githubFileUrl as githubFilePattern } from '../../recipe/schema.ts';
 
@@ -25,13 +24,15 @@ export function githubWebBase(apiUrl: string): string {
   return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
 }
 
-/** The https URL of a `github:` spec, or undefined when `spec` is not one. */
-export function githubFileUrl(
-  spec: string,
-  apiUrl: string = loadConfig().githubApiUrl,
-): string | undefined {
+/**
+ * The https URL of a `github:` spec on the GitHub at `apiUrl` (kiln's KILN_GITHUB_API_URL), or
+ * undefined when `spec` is not one.
+ */
+export function githubFileUrl(spec: string, apiUrl: string | undefined): string | undefined {
   if (!spec.startsWith('github:')) return undefined;
   if (!githubFilePattern.test(spec))
     throw new PermanentError(`file ${spec}: expected github:<owner>/<repo>/<path>`);
+  if (!apiUrl)
+    throw new PermanentError(`file ${spec}: no GitHub configured; set KILN_GITHUB_API_URL`);
   return `${githubWebBase(apiUrl)}/${spec.slice('github:'.length)}`;
 }

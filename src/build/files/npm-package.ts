@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import { loadConfig } from '../../config.ts';
 import { PermanentError, TransientError } from '../../errors.ts';
 import { hostNpmRegistry } from '../../host-config/npm.ts';
 
@@ -18,23 +17,24 @@ const versionDocument = z.object({
 });
 
 /**
- * Resolves `npm:<package>` at a version through the configured registry (KILN_NPM_REGISTRY, else
- * the host's npm configuration): the tarball's URL and the integrity the registry publishes,
- * which the download must match. kiln names no registry itself.
+ * Resolves `npm:<package>` at a version through the configured registry (`registry`, kiln's
+ * KILN_NPM_REGISTRY, else the host's npm configuration): the tarball's URL and the integrity the
+ * registry publishes, which the download must match. kiln names no registry itself.
  */
 export async function npmTarball(
   spec: string,
   version: string,
+  registry: string | undefined,
   signal?: AbortSignal,
 ): Promise<NpmTarball> {
   const name = spec.slice('npm:'.length);
   if (!/^(@[a-z0-9][a-z0-9._~-]*\/)?[a-z0-9][a-z0-9._~-]*$/.test(name)) {
     throw new PermanentError(`file ${spec}: not an npm package name`);
   }
-  const registry = loadConfig().npmRegistry ?? (await hostNpmRegistry());
-  if (!registry)
+  const base = registry ?? (await hostNpmRegistry());
+  if (!base)
     throw new PermanentError(`file ${spec}: no npm registry configured; set KILN_NPM_REGISTRY`);
-  const url = `${registry.replace(/\/+$/, '')}/${name.replace('/', '%2F')}/${encodeURIComponent(version)}`;
+  const url = `${base.replace(/\/+$/, '')}/${name.replace('/', '%2F')}/${encodeURIComponent(version)}`;
   let response: Response;
   try {
     response = await fetch(url, { signal, headers: { accept: 'application/json' } });
