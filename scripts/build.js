@@ -64,7 +64,13 @@ async function buildOnce() {
   try {
     const { metafile } = await build({
       absWorkingDir: root,
-      entryPoints: { cli: 'src/cli.ts', commands: 'src/cli/commands.ts' },
+      // The workers' processor files are entries too: BullMQ forks a child that imports one by path.
+      entryPoints: {
+        cli: 'src/cli.ts',
+        commands: 'src/cli/commands.ts',
+        'worker-build': 'workers/build.ts',
+        'worker-publish': 'workers/publish.ts',
+      },
       outdir: tmp,
       // Flat: every chunk sits beside cli.js, so `new URL('./assets/…', import.meta.url)` in any
       // of them finds the copied assets.

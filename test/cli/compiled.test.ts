@@ -1,15 +1,30 @@
 import { appendFile, cp, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Job, Queue } from 'bullmq';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { redisOptions } from '../../src/queue/connection.ts';
+import { createFlowProducer, enqueueBuild } from '../../src/queue/enqueue.ts';
+import { QueueName } from '../../src/queue/names.ts';
+import { buildRequest } from '../helpers/requests.ts';
+import { testRedisUrl, testRegistryHost, uniqueName } from '../helpers/stack.ts';
 
 /*
  * The compiled CLI, tested on a copy of the package (its files as they are in this working tree,
  * node_modules linked), so building, editing and packing never touch the shared dist/.
  */
 const repo = path.resolve(import.meta.dirname, '../..');
-const packageFiles = ['bin', 'src', 'schema', 'recipes', 'package.json', 'package-lock.json'];
+const packageFiles = [
+  'bin',
+  'src',
+  'workers',
+  'schema',
+  'recipes',
+  'package.json',
+  'package-lock.json',
+];
 const marker = 'kiln-test: ran dist';
 
 let dir: string;
@@ -103,6 +118,10 @@ describe('the compiled CLI (dist/)', () => {
     expect(paths).toContain('bin/kiln.js');
     expect(paths).toContain('dist/manifest.json');
     expect(paths.some((p) => p.startsWith('src/'))).toBe(false);
+    // The workers' processor files, which BullMQ's children import by path.
+    expect(
+      paths.filter((p) => /^dist\/b-[0-9a-f]{12}\/worker-(build|publish)\.js$/.test(p)),
+    ).toHaveLength(2);
 
     const prefix = path.join(dir, 'prefix');
     const install = ['install', '-g', '--prefix', prefix, '--prefer-offline', '--no-audit'];
@@ -122,5 +141,42 @@ describe('the compiled CLI (dist/)', () => {
     const invalid = await execa(bin, ['lint', broken], { cwd: dir, reject: false });
     expect(invalid.exitCode).toBe(1);
     expect(invalid.stdout).toMatch(/broken\.yaml:\d+:\d+: /);
+
+    // The installed `kiln worker` runs a job in a child process from its bundled processor file.
+    const queuePrefix = uniqueName('compiled');
+    const worker = execa(bin, ['worker', '--queue', 'build'], {
+      cwd: dir,
+      reject: false,
+      env: {
+        KILN_REDIS_URL: testRedisUrl(),
+        KILN_REGISTRY: `${testRegistryHost()}/${queuePrefix}`,
+        KILN_QUEUE_PREFIX: queuePrefix,
+        KILN_ALLOW_UNSIGNED: 'true',
+        KILN_LOG_LEVEL: 'warn',
+      },
+    });
+    const connection = redisOptions(testRedisUrl());
+    const producer = createFlowProducer(connection, queuePrefix);
+    const builds = new Queue(QueueName.build, { connection, prefix: queuePrefix });
+    try {
+      const missing = path.join(dir, 'no-such-recipe.yaml');
+      const ids = await enqueueBuild(producer, buildRequest({ recipeFile: missing }), {
+        attempts: 1,
+      });
+      const id = ids.buildJobIds[0] ?? '';
+      let job = await Job.fromId(builds, id);
+      for (let i = 0; i < 600 && !job?.failedReason; i++) {
+        await sleep(100);
+        job = await Job.fromId(builds, id);
+      }
+      expect(job?.failedReason).toContain(`${missing}:1:1: cannot read recipe (ENOENT)`);
+      const { logs } = await builds.getJobLogs(id);
+      expect(logs.join('\n')).toMatch(/^running in child process \d+ of worker \d+$/m);
+    } finally {
+      await producer.close();
+      await builds.close();
+      worker.kill('SIGTERM');
+      await worker;
+    }
   }, 300_000);
 });
