@@ -72,7 +72,7 @@ async function build(
       sourceDateEpoch: 0,
       log,
       annotations: {},
-      resolved: { lockfiles: { [arch]: lock } },
+      resolved: { [arch]: { arch, lockfile: lock } },
     }),
   );
   return { ms: t.ms, cpuMs: t.cpuMs, out: t.value };

@@ -61,7 +61,7 @@ async function buildPython(work: string, cacheDir: string): Promise<string> {
     sourceDateEpoch: 0,
     log,
     annotations: {},
-    resolved: { lockfiles: { [arch]: lock } },
+    resolved: { [arch]: { arch, lockfile: lock } },
   });
   return out.layoutDir;
 }

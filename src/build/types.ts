@@ -1,6 +1,7 @@
 import type { Logger } from '../log.ts';
 import type { Descriptor } from '../oci/media-types.ts';
 import type { BuildMaterial, BuildPackage, TestOutcome } from '../model/build-result.ts';
+import type { Resolved, ResolvedArch } from '../model/resolved.ts';
 import type { Recipe } from '../recipe/schema.ts';
 
 /** What a builder is asked to make. */
@@ -23,9 +24,10 @@ export interface BuildInput {
   onProgress?: (progress: { stage: string; percent?: number; detail?: string }) => void;
   /**
    * What {@link Builder.resolve} answered, per arch (`{ amd64: …, arm64: … }`), to build exactly
-   * those inputs; absent means "resolve now".
+   * those inputs (the builder parses its own shape, `src/build/<id>/resolved.ts`); absent means
+   * "resolve now".
    */
-  resolved?: Record<string, unknown>;
+  resolved?: Resolved | undefined;
   /** Each output line of the build's tools, for the job's log (BullMQ `job.log`). */
   onLogLine?: (line: string) => void;
   /** Annotations every image carries (source, version, inputs digest…). */
@@ -64,6 +66,6 @@ export interface Builder {
     version: string,
     arch: string,
     signal: AbortSignal,
-  ): Promise<Record<string, unknown>>;
+  ): Promise<ResolvedArch>;
   build(input: BuildInput): Promise<BuildOutput>;
 }

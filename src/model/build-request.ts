@@ -1,3 +1,5 @@
+import type { Resolved } from './resolved.ts';
+
 /*
  * What a planner (or `kiln build`) asks for: one image of one recipe at one version and epoch.
  * Plain JSON: BullMQ stores it in Redis as the payload of the build and publish jobs.
@@ -38,7 +40,7 @@ export interface BuildRequest {
     /** `first-seen`: releasedAt is when kiln first saw the version; `archive`: a Debian InRelease's Date. */
     releasedAtSource?: 'archive' | 'first-seen';
   };
-  /** Builder-specific resolved inputs (e.g. a Debian lockfile digest per arch). */
-  resolved?: Record<string, unknown>;
+  /** What the recipe's builder resolved, per arch (e.g. the Debian lockfile): see resolved.ts. */
+  resolved?: Resolved | undefined;
   requestedAt: string;
 }

@@ -12,8 +12,11 @@ import type { Lockfile } from '../debian/lockfile.ts';
 export interface DebianResolved {
   arch: string;
   lockfile: Lockfile;
-  /** `sha256:…` of the lockfile: the inputs digest takes it instead of the whole lockfile. */
-  lockfileDigest: string;
+  /**
+   * `sha256:…` of the lockfile: the inputs digest takes it instead of the whole lockfile.
+   * `resolve()` always sets it; a request that carries only the lockfile still builds.
+   */
+  lockfileDigest?: string;
 }
 
 /** The `dockerfile` builder, the same for every arch (the bases' digests name indexes). */

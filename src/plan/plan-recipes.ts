@@ -1,5 +1,6 @@
 import { describeError } from '../errors.ts';
 import { canonicalJson, sha256Digest } from '../oci/digest.ts';
+import type { Resolved } from '../model/resolved.ts';
 import type { LoadedRecipe } from '../recipe/load.ts';
 import type { Recipe } from '../recipe/schema.ts';
 import type { UpstreamRelease } from '../versioning/release.ts';
@@ -19,8 +20,7 @@ export interface PlanOptions {
   /** The builder's version for the inputs digest, by builder id. Default: the builder id. */
   builderVersion?: ((builder: Recipe['build']['builder']) => string) | undefined;
   /** Per-arch resolved inputs (lockfile digests) for a version; default: none resolved. */
-  resolve?:
-    ((loaded: LoadedRecipe, version: string) => Promise<Record<string, unknown>>) | undefined;
+  resolve?: ((loaded: LoadedRecipe, version: string) => Promise<Resolved>) | undefined;
   /** Digests of files beside the recipe that go into the build (patches, Dockerfile). */
   localFiles?: ((loaded: LoadedRecipe) => Promise<Record<string, string>>) | undefined;
 }
@@ -50,7 +50,7 @@ export async function planRecipes(options: PlanOptions): Promise<RecipePlan[]> {
         options.now,
       );
       const localFiles = options.localFiles ? await options.localFiles(loaded) : {};
-      const resolvedByVersion = new Map<string, Record<string, unknown>>();
+      const resolvedByVersion = new Map<string, Resolved>();
       for (const s of selection.streams) {
         if (s.selected && options.resolve && !resolvedByVersion.has(s.selected.version)) {
           resolvedByVersion.set(
@@ -101,7 +101,7 @@ export async function planRecipes(options: PlanOptions): Promise<RecipePlan[]> {
  * when it gives one, else the digest of the canonical JSON of what it resolved.
  */
 export function resolvedDigests(
-  resolved: Record<string, unknown> | undefined,
+  resolved: Resolved | undefined,
 ): Record<string, string> | undefined {
   if (!resolved) return undefined;
   return Object.fromEntries(

@@ -1,13 +1,7 @@
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { z } from 'zod';
 import type { Config } from '../../config.ts';
-import {
-  lockfileDigest,
-  lockfileSchema,
-  serializeLockfile,
-  type Lockfile,
-} from '../../debian/lockfile.ts';
+import { lockfileDigest, serializeLockfile } from '../../debian/lockfile.ts';
 import { hostSuiteSources } from '../../debian/sources.ts';
 import { OciLayout } from '../../oci/layout.ts';
 import { Annotation, MediaType, type Descriptor } from '../../oci/media-types.ts';
@@ -23,31 +17,10 @@ import { accountsOf } from './accounts.ts';
 import { debianBuilderVersion } from './builder-version.ts';
 import { debPurl, writeArchImage } from './image.ts';
 import { fetchDebs } from './packages.ts';
+import { lockfilesFrom } from './resolved.ts';
 import { archiveSettingsFromConfig, resolveLockfiles, type ArchiveSettings } from './resolve.ts';
 
 export { debianBuilderVersion };
-
-/** What {@link Builder.resolve} returns for one arch, and {@link BuildInput.resolved} accepts. */
-const perArchSchema = z.object({ arch: z.string(), lockfile: lockfileSchema });
-const resolvedSchema = z.union([
-  z.object({ lockfiles: z.record(z.string(), lockfileSchema) }),
-  perArchSchema,
-  // What the planner hands over: resolve()'s answer per arch, keyed by arch.
-  z.record(z.string(), perArchSchema),
-]);
-
-function lockfilesFrom(resolved: Record<string, unknown> | undefined): Map<string, Lockfile> {
-  if (!resolved) return new Map();
-  const parsed = resolvedSchema.parse(resolved);
-  if ('lockfiles' in parsed && typeof parsed.lockfiles === 'object' && !('arch' in parsed)) {
-    const single = z.object({ lockfiles: z.record(z.string(), lockfileSchema) }).safeParse(parsed);
-    if (single.success) return new Map(Object.entries(single.data.lockfiles));
-  }
-  const one = perArchSchema.safeParse(parsed);
-  if (one.success) return new Map([[one.data.arch, one.data.lockfile]]);
-  const byArch = z.record(z.string(), perArchSchema).parse(parsed);
-  return new Map(Object.values(byArch).map((r) => [r.arch, r.lockfile]));
-}
 
 /**
  * Options of {@link createDebianBuilder}, read at each call (a test's local repository may start
@@ -101,7 +74,7 @@ async function buildDebian(
 ): Promise<BuildOutput> {
   const { recipe, signal, log } = input;
   const progress = input.onProgress ?? (() => undefined);
-  const lockfiles = lockfilesFrom(input.resolved);
+  const lockfiles = lockfilesFrom(input.resolved, recipe.name);
   const missing = input.archs.filter((a) => !lockfiles.has(a));
   if (missing.length > 0) {
     progress({ stage: 'resolve', detail: missing.join(',') });

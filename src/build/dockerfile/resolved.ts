@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { PermanentError } from '../../errors.ts';
-import type { DockerfileResolved } from '../../model/resolved.ts';
+import type { DockerfileResolved, Resolved } from '../../model/resolved.ts';
 
 /**
  * What the dockerfile builder reads back from the build request's `resolved`: per arch, its own `resolve()`
@@ -15,7 +15,7 @@ export const dockerfileResolvedSchema = z.record(
 
 /** The base digests the planner resolved (the same for every arch: they name indexes). */
 export function pinnedBases(
-  resolved: Readonly<Record<string, unknown>> | undefined,
+  resolved: Resolved | undefined,
   recipe: string,
 ): Record<string, string> | undefined {
   const parsed = dockerfileResolvedSchema.safeParse(resolved ?? {});
