@@ -3,6 +3,7 @@ import type { BuildRequest, PriorityName } from '../model/build-request.ts';
 import { schemeOf } from '../versioning/scheme.ts';
 import { inStream } from '../versioning/streams.ts';
 import type { Candidate, Selection, StreamSelection } from '../versioning/select.ts';
+import type { Resolved } from '../model/resolved.ts';
 import { findPublished, nextEpoch } from './epoch.ts';
 import type { PublishedImage } from './published-state.ts';
 import { computeTags } from './tags.ts';
@@ -46,7 +47,7 @@ export interface PlanRecipeInput {
   digestOf: DigestOf;
   now: Date;
   /** Builder-resolved inputs of a version, handed to the build (the same that went into the digest). */
-  resolvedOf?: ((version: string) => Record<string, unknown> | undefined) | undefined;
+  resolvedOf?: ((version: string) => Resolved | undefined) | undefined;
 }
 
 /**
@@ -73,13 +74,39 @@ export function planRecipe(input: PlanRecipeInput): Decision[] {
   );
 }
 
+/** What every phase of one stream's decision reads. */
+interface StreamView {
+  input: PlanRecipeInput;
+  s: StreamSelection;
+  scheme: ReturnType<typeof schemeOf>;
+  /** The recipe's published images in this stream. */
+  mine: PublishedImage[];
+  base: Pick<DecisionBase, 'recipe' | 'stream' | 'published' | 'candidate'>;
+  /** The newest release the cooldown still holds, if any. */
+  newest: Candidate | undefined;
+  coolingNote: (c: Candidate) => string;
+}
+
+/** One stream's decision, in phases: nothing selected, something newer published, same inputs published, build. */
 function decideStream(
   input: PlanRecipeInput,
   s: StreamSelection,
   known: string[],
   highestStream: boolean,
 ): Decision {
-  const { recipe, file } = input.loaded;
+  const view = streamView(input, s);
+  const candidate = s.selected;
+  if (!candidate) return nothingSelected(view);
+  const digest = input.digestOf(s, candidate);
+  const newer = newerPublished(view, candidate.version);
+  if (newer) return newer;
+  const same = samePublished(view, candidate.version, digest);
+  if (same) return same;
+  return buildDecision(view, candidate, digest, known, highestStream);
+}
+
+function streamView(input: PlanRecipeInput, s: StreamSelection): StreamView {
+  const { recipe } = input.loaded;
   const scheme = schemeOf(recipe.versions.scheme);
   const mine = input.published.filter(
     (p) => scheme.normalize(p.version) !== undefined && inStream(scheme, s.stream, p.version),
@@ -93,76 +120,92 @@ function decideStream(
         : a,
     undefined,
   );
-  const base = {
-    recipe: recipe.name,
-    stream: s.stream.name,
-    published: top ? `${top.version}-r${top.epoch}` : undefined,
-    candidate: s.selected?.version,
+  return {
+    input,
+    s,
+    scheme,
+    mine,
+    base: {
+      recipe: recipe.name,
+      stream: s.stream.name,
+      published: top ? `${top.version}-r${top.epoch}` : undefined,
+      candidate: s.selected?.version,
+    },
+    newest: s.cooling[0],
+    coolingNote: (c) =>
+      `${c.version} is held by the ${recipe.versions.cooldown ?? ''} cooldown until ${c.eligibleAt ?? '?'}`,
   };
-  const coolingNote = (c: Candidate): string =>
-    `${c.version} is held by the ${recipe.versions.cooldown ?? ''} cooldown until ${c.eligibleAt ?? '?'}`;
-  const newest = s.cooling[0];
-  const candidate = s.selected;
-  if (!candidate) {
-    if (newest)
-      return {
-        ...base,
-        kind: 'held',
-        heldVersion: newest.version,
-        until: newest.eligibleAt ?? '',
-        reason: coolingNote(newest),
-      };
-    return {
-      ...base,
-      kind: 'error',
-      reason: `no released version matches ${JSON.stringify(s.stream.range)}`,
-    };
-  }
-  const version = candidate.version;
-  const inStreamImages = mine;
-  const newerPublished = inStreamImages.filter((p) => scheme.compare(p.version, version) > 0);
-  const digest = input.digestOf(s, candidate);
-  const tagsFor = (epoch: number): string[] =>
-    computeTags({
-      version,
-      epoch,
-      scheme: scheme.id,
-      known,
-      highestStream,
-      policy: recipe.publish.tags,
-    });
+}
 
-  if (newerPublished.length > 0) {
-    const v = newerPublished.map((p) => p.version).sort((a, b) => scheme.compare(b, a))[0] ?? '';
+/** No release is selected: held by the cooldown, or none matches the stream's range. */
+function nothingSelected(view: StreamView): Decision {
+  const { base, newest } = view;
+  if (newest)
     return {
       ...base,
-      kind: 'up-to-date',
-      version: v,
-      epoch: Math.max(...newerPublished.filter((p) => p.version === v).map((p) => p.epoch)),
-      tags: [],
-      reason: `published ${v} is newer than upstream's ${version}; nothing older is rebuilt`,
+      kind: 'held',
+      heldVersion: newest.version,
+      until: newest.eligibleAt ?? '',
+      reason: view.coolingNote(newest),
     };
-  }
-  const same = findPublished(inStreamImages, version, digest);
-  if (same) {
-    if (newest)
-      return {
-        ...base,
-        kind: 'held',
-        version,
-        heldVersion: newest.version,
-        until: newest.eligibleAt ?? '',
-        reason: `up to date at ${version}-r${same.epoch}; ${coolingNote(newest)}`,
-      };
+  return {
+    ...base,
+    kind: 'error',
+    reason: `no released version matches ${JSON.stringify(view.s.stream.range)}`,
+  };
+}
+
+/** A newer version than upstream's is published in the stream: nothing older is rebuilt. */
+function newerPublished(view: StreamView, version: string): Decision | undefined {
+  const { scheme } = view;
+  const newer = view.mine.filter((p) => scheme.compare(p.version, version) > 0);
+  if (newer.length === 0) return undefined;
+  const v = newer.map((p) => p.version).sort((a, b) => scheme.compare(b, a))[0] ?? '';
+  return {
+    ...view.base,
+    kind: 'up-to-date',
+    version: v,
+    epoch: Math.max(...newer.filter((p) => p.version === v).map((p) => p.epoch)),
+    tags: [],
+    reason: `published ${v} is newer than upstream's ${version}; nothing older is rebuilt`,
+  };
+}
+
+/** The version is published with the same inputs: up to date (or held, if a newer one cools). */
+function samePublished(view: StreamView, version: string, digest: string): Decision | undefined {
+  const same = findPublished(view.mine, version, digest);
+  if (!same) return undefined;
+  const { base, newest } = view;
+  if (newest)
     return {
       ...base,
-      kind: 'up-to-date',
+      kind: 'held',
       version,
-      epoch: same.epoch,
-      tags: same.tags,
-      reason: `${version}-r${same.epoch} is published with the same inputs`,
+      heldVersion: newest.version,
+      until: newest.eligibleAt ?? '',
+      reason: `up to date at ${version}-r${same.epoch}; ${view.coolingNote(newest)}`,
     };
-  }
+  return {
+    ...base,
+    kind: 'up-to-date',
+    version,
+    epoch: same.epoch,
+    tags: same.tags,
+    reason: `${version}-r${same.epoch} is published with the same inputs`,
+  };
+}
+
+/** A build: a new upstream version at -r0, or changed inputs at the next epoch. */
+function buildDecision(
+  view: StreamView,
+  candidate: Candidate,
+  digest: string,
+  known: string[],
+  highestStream: boolean,
+): Decision {
+  const { input, s, scheme, newest } = view;
+  const { recipe, file } = input.loaded;
+  const version = candidate.version;
   const epoch = nextEpoch(input.published, version, digest);
   const isNew = epoch === 0;
   const previous = input.published.filter((p) => p.version === version).map((p) => p.epoch);
@@ -170,7 +213,14 @@ function decideStream(
     ? `new upstream ${version}`
     : `inputs changed for ${version} (r${Math.max(...previous)} → r${epoch})`;
   const priority: PriorityName = isNew ? 'upstream' : 'routine';
-  const tags = tagsFor(epoch);
+  const tags = computeTags({
+    version,
+    epoch,
+    scheme: scheme.id,
+    known,
+    highestStream,
+    policy: recipe.publish.tags,
+  });
   const request: BuildRequest = {
     recipe: recipe.name,
     recipeFile: file,
@@ -183,17 +233,21 @@ function decideStream(
     tags,
     repository: recipe.publish.repository ?? recipe.name,
     priority,
-    reason: newest ? `${reason}; ${coolingNote(newest)}` : reason,
-    upstream: {
-      tag: candidate.tag,
-      url: candidate.release.url,
-      releasedAt: candidate.publishedAt,
-      ...(candidate.release.publishedAtSource
-        ? { releasedAtSource: candidate.release.publishedAtSource }
-        : {}),
-    },
+    reason: newest ? `${reason}; ${view.coolingNote(newest)}` : reason,
+    upstream: upstreamOf(candidate),
     resolved: input.resolvedOf?.(version),
     requestedAt: input.now.toISOString(),
   };
-  return { ...base, kind: 'build', version, epoch, tags, request, reason: request.reason };
+  return { ...view.base, kind: 'build', version, epoch, tags, request, reason: request.reason };
+}
+
+function upstreamOf(candidate: Candidate): BuildRequest['upstream'] {
+  return {
+    tag: candidate.tag,
+    url: candidate.release.url,
+    releasedAt: candidate.publishedAt,
+    ...(candidate.release.publishedAtSource
+      ? { releasedAtSource: candidate.release.publishedAtSource }
+      : {}),
+  };
 }

@@ -32,56 +32,20 @@ export async function withLocalDefaults(config: Config, log: Logger): Promise<Lo
   const stops: (() => Promise<void>)[] = [];
   const filled: Config = { ...config };
   await mkdir(config.stateDir, { recursive: true });
-
   if (!config.redisUrl) {
-    if (!which('redis-server')) {
-      throw new Error(
-        'KILN_REDIS_URL is unset and redis-server is not installed: install it (apt-get install redis-server) or point KILN_REDIS_URL at a Redis',
-      );
-    }
-    const redis = await startRedis({ dataDir: path.join(config.stateDir, 'redis') });
+    const redis = await startLocalRedis(config.stateDir, log);
     filled.redisUrl = redis.url;
     stops.push(() => redis.stop());
-    log.info(
-      { url: redis.url, dataDir: path.join(config.stateDir, 'redis') },
-      'started redis-server (AOF on)',
-    );
   }
-
   if (!config.registry) {
-    if (!which('docker-registry')) {
-      throw new Error(
-        'KILN_REGISTRY is unset and docker-registry is not installed: install it (apt-get install docker-registry) or set KILN_REGISTRY',
-      );
-    }
-    const port = (await portIsFree(preferredRegistryPort))
-      ? preferredRegistryPort
-      : await freePort();
-    const registry = await startRegistry({ dataDir: path.join(config.stateDir, 'registry'), port });
+    const registry = await startLocalRegistry(config.stateDir, log);
     filled.registry = `${registry.host}/kiln`;
     stops.push(() => registry.stop());
-    log.info({ registry: filled.registry }, 'started docker-registry');
   }
-
   if (!config.signingKey && !config.allowUnsigned) {
-    const keyDir = path.join(config.stateDir, 'keys');
-    const privateFile = path.join(keyDir, 'cosign.key');
-    const publicFile = path.join(keyDir, 'cosign.pub');
-    if (!(await exists(privateFile))) {
-      await mkdir(keyDir, { recursive: true, mode: 0o700 });
-      const pair = generateKeyPair();
-      await writeFile(privateFile, pair.privatePem, { mode: 0o600 });
-      await writeFile(publicFile, pair.publicPem);
-      log.info(
-        { publicKey: publicFile },
-        'made a signing key for this machine (set KILN_SIGNING_KEY to use your own)',
-      );
-    }
-    await chmod(privateFile, 0o600);
-    filled.signingKey = privateFile;
+    filled.signingKey = await localSigningKey(config.stateDir, log);
     filled.signingKeyPassword = undefined;
   }
-
   await writeFile(
     endpointsFile(config.stateDir),
     `${JSON.stringify({ redisUrl: filled.redisUrl, registry: filled.registry, pid: process.pid }, null, 2)}\n`,
@@ -92,6 +56,51 @@ export async function withLocalDefaults(config: Config, log: Logger): Promise<Lo
       for (const stop of stops.reverse()) await stop();
     },
   };
+}
+
+/** A `redis-server` with AOF on, its data under the state folder. */
+async function startLocalRedis(stateDir: string, log: Logger) {
+  if (!which('redis-server')) {
+    throw new Error(
+      'KILN_REDIS_URL is unset and redis-server is not installed: install it (apt-get install redis-server) or point KILN_REDIS_URL at a Redis',
+    );
+  }
+  const dataDir = path.join(stateDir, 'redis');
+  const redis = await startRedis({ dataDir });
+  log.info({ url: redis.url, dataDir }, 'started redis-server (AOF on)');
+  return redis;
+}
+
+/** A `docker-registry` on port 5000 when it is free, else on a free port. */
+async function startLocalRegistry(stateDir: string, log: Logger) {
+  if (!which('docker-registry')) {
+    throw new Error(
+      'KILN_REGISTRY is unset and docker-registry is not installed: install it (apt-get install docker-registry) or set KILN_REGISTRY',
+    );
+  }
+  const port = (await portIsFree(preferredRegistryPort)) ? preferredRegistryPort : await freePort();
+  const registry = await startRegistry({ dataDir: path.join(stateDir, 'registry'), port });
+  log.info({ registry: `${registry.host}/kiln` }, 'started docker-registry');
+  return registry;
+}
+
+/** This machine's signing key under the state folder, made on first use; its file name. */
+async function localSigningKey(stateDir: string, log: Logger): Promise<string> {
+  const keyDir = path.join(stateDir, 'keys');
+  const privateFile = path.join(keyDir, 'cosign.key');
+  const publicFile = path.join(keyDir, 'cosign.pub');
+  if (!(await exists(privateFile))) {
+    await mkdir(keyDir, { recursive: true, mode: 0o700 });
+    const pair = generateKeyPair();
+    await writeFile(privateFile, pair.privatePem, { mode: 0o600 });
+    await writeFile(publicFile, pair.publicPem);
+    log.info(
+      { publicKey: publicFile },
+      'made a signing key for this machine (set KILN_SIGNING_KEY to use your own)',
+    );
+  }
+  await chmod(privateFile, 0o600);
+  return privateFile;
 }
 
 const endpointsSchema = z.object({
