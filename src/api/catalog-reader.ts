@@ -1,5 +1,4 @@
 import type { RedisClient } from '../queue/connection.ts';
-import type { FreshnessSummary } from '../catalog/freshness.ts';
 import type { TagEvent } from '../catalog/record.ts';
 import {
   catalogRevision,
@@ -9,14 +8,13 @@ import {
   tagHistory,
   type CatalogImage,
   type CatalogReadOptions,
+  type JudgedCatalog,
   type StoredImage,
 } from '../catalog/store.ts';
 
 /** What the API reads about published images; the default is the Redis catalog. */
 export interface CatalogReader {
-  listImages(
-    options: CatalogReadOptions,
-  ): Promise<{ images: CatalogImage[]; freshness: FreshnessSummary }>;
+  listImages(options: CatalogReadOptions): Promise<JudgedCatalog>;
   getImage(name: string, options: CatalogReadOptions): Promise<CatalogImage | undefined>;
   tagHistory(name: string): Promise<TagEvent[]>;
   /** Changes whenever the catalog does; when present, list responses are cached by it. */

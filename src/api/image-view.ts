@@ -1,6 +1,7 @@
 import type { Config } from '../config.ts';
 import type { CatalogImage } from '../catalog/store.ts';
 import { versionTag, type CatalogRecord } from '../catalog/record.ts';
+import type { CveSummary } from '../catalog/cves.ts';
 
 /*
  * What the JSON API and the catalog page show of an image: the catalog's records plus what a
@@ -31,6 +32,19 @@ function upstreamView(r: CatalogRecord) {
   };
 }
 
+/** Open CVEs of one scanned image: by urgency, how many fixable, and which; null before a scan. */
+export function cvesView(summary: CveSummary | undefined) {
+  if (!summary) return null;
+  return {
+    total: summary.total,
+    fixable: summary.fixable,
+    byUrgency: summary.byUrgency,
+    release: summary.release,
+    scannedAt: summary.scannedAt,
+    fixableCves: summary.fixableCves,
+  };
+}
+
 export function summaryView(config: Pick<Config, 'registry'>, image: CatalogImage) {
   const r = image.latest;
   return {
@@ -58,11 +72,14 @@ export function summaryView(config: Pick<Config, 'registry'>, image: CatalogImag
     pendingUpstream: image.staleness.pending
       ? { ...image.staleness.pending, waitingSeconds: seconds(image.staleness.waitingMs) }
       : null,
+    /** The last CVE scan of the latest release (null until one ran after it was published). */
+    cves: cvesView(image.latestCves),
   };
 }
 export type ImageSummaryView = ReturnType<typeof summaryView>;
 
-function versionView(r: CatalogRecord) {
+function versionView(r: CatalogRecord, image: CatalogImage) {
+  const scanned = image.cves[versionTag(r)];
   return {
     version: r.version,
     epoch: r.epoch,
@@ -77,6 +94,9 @@ function versionView(r: CatalogRecord) {
     builtAt: r.builtAt,
     buildDurationSeconds: seconds(r.buildDurationMs),
     publishedAt: r.publishedAt,
+    /** A nano update's changed packages and the CVEs their changelogs name. */
+    fixes: r.fixes ?? [],
+    cves: cvesView(scanned?.digest === r.digest ? scanned : undefined),
   };
 }
 
@@ -94,7 +114,9 @@ export function detailView(config: Pick<Config, 'registry'>, image: CatalogImage
     buildDurationSeconds: seconds(r.buildDurationMs),
     /** Every tag and where it points now. */
     allTags: image.tags,
-    versions: image.versions.map(versionView),
+    versions: image.versions.map((v) => versionView(v, image)),
+    /** Each CVE fix that reached a tagged image: from first seen fixable to that image's tag. */
+    timeToFix: image.timeToFix.map((t) => ({ ...t, seconds: seconds(t.ms) })),
     /** The SBOM's package list of the latest release. */
     packages: r.packages,
     upstreamSeen: image.upstreamSeen,

@@ -7,6 +7,7 @@ import type { Logger } from '../log.ts';
 import type { CatalogReader } from './catalog-reader.ts';
 import { lastReconcile } from '../watch/reconcile-signal.ts';
 import { jobStates } from './jobs.ts';
+import { vulnMetrics } from './vuln-metrics.ts';
 
 export interface MetricsOptions {
   redis: RedisClient;
@@ -46,6 +47,7 @@ export function createMetrics(options: MetricsOptions): Metrics {
   const jobs = jobMetrics(registry);
   const images = imageMetrics(registry);
   const upstreams = upstreamMetrics(registry);
+  const vulns = vulnMetrics(registry);
   const durations = observeJobDurations(options, jobs.duration);
 
   async function refresh(): Promise<void> {
@@ -53,6 +55,7 @@ export function createMetrics(options: MetricsOptions): Metrics {
     jobs.update(scrape.counts);
     images.update(scrape.catalog);
     upstreams.update(scrape.signals, scrape.reconcile);
+    vulns.update(scrape.catalog);
   }
 
   // Scrapes run one at a time: a refresh resets gauges, which must not happen mid-render.

@@ -16,8 +16,10 @@ import {
   type CatalogRecord,
   type TagEvent,
   type UpstreamSeen,
+  versionTag,
 } from './record.ts';
 import { catalogKeys } from './keys.ts';
+import { cveSummarySchema, timeToFixSchema, type CveSummary, type TimeToFix } from './cves.ts';
 
 /*
  * Reading the catalog, in two steps: load (Redis round trip and parsing: the costly part, which
@@ -44,6 +46,10 @@ export interface StoredImage {
   tags: TagEvent[];
   /** Upstream releases the watcher has seen, newest release first. */
   upstreamSeen: UpstreamSeen[];
+  /** The last CVE scan of each stream's newest image (src/catalog/cves.ts), by version tag. */
+  cves: Record<string, CveSummary>;
+  /** How long each CVE fix took to reach a tagged image, newest first. */
+  timeToFix: TimeToFix[];
 }
 
 /** One image judged at a time: what the API, metrics and `kiln status` show. */
@@ -51,6 +57,8 @@ export interface CatalogImage extends StoredImage {
   /** Freshness of `latest` in ms (undefined when the upstream release time is unknown). */
   freshnessMs: number | undefined;
   staleness: Staleness;
+  /** The CVE scan of `latest`, when one has run since it was published. */
+  latestCves: CveSummary | undefined;
 }
 
 // Built once: constructing a zod schema costs far more than using it.
@@ -72,7 +80,12 @@ export async function loadCatalog(
   const pipeline = redis.pipeline();
   for (const name of wanted) {
     const k = catalogKeys(prefix, name);
-    pipeline.hgetall(k.versions).hgetall(k.tags).hgetall(k.upstream);
+    pipeline
+      .hgetall(k.versions)
+      .hgetall(k.tags)
+      .hgetall(k.upstream)
+      .hgetall(k.cves)
+      .hgetall(k.timeToFix);
   }
   const replies = await pipeline.exec();
   if (!replies)
@@ -83,15 +96,15 @@ export async function loadCatalog(
     return redisHash.parse(value);
   };
   return wanted.flatMap((name, i) => {
-    const versions = Object.values(hash(name, i * 3))
+    const versions = Object.values(hash(name, i * 5))
       .map((json) => parseStored(catalogRecordSchema, json, `catalog record of ${name}`))
       .sort((a, b) => Date.parse(b.publishedAt) - Date.parse(a.publishedAt));
     const newest = versions[0];
     if (!newest) return [];
-    const tags = Object.values(hash(name, i * 3 + 1))
+    const tags = Object.values(hash(name, i * 5 + 1))
       .map((json) => parseStored(tagEventSchema, json, `tags of ${name}`))
       .sort((a, b) => a.tag.localeCompare(b.tag));
-    const upstreamSeen = Object.entries(hash(name, i * 3 + 2))
+    const upstreamSeen = Object.entries(hash(name, i * 5 + 2))
       .map(([version, releasedAt]) => upstreamSeenSchema.parse({ version, releasedAt }))
       .sort((a, b) => Date.parse(b.releasedAt) - Date.parse(a.releasedAt));
     const latestTag = tags.find((t) => t.tag === 'latest');
@@ -99,7 +112,16 @@ export async function loadCatalog(
       (latestTag &&
         versions.find((v) => v.digest === latestTag.digest && v.version === latestTag.version)) ??
       newest;
-    return [{ name, latest, versions, tags, upstreamSeen }];
+    const cves = Object.fromEntries(
+      Object.entries(hash(name, i * 5 + 3)).map(([tag, json]) => [
+        tag,
+        parseStored(cveSummarySchema, json, `CVE summary of ${name} ${tag}`),
+      ]),
+    );
+    const timeToFix = Object.values(hash(name, i * 5 + 4))
+      .map((json) => parseStored(timeToFixSchema, json, `time to fix of ${name}`))
+      .sort((a, b) => Date.parse(b.fixedAt) - Date.parse(a.fixedAt));
+    return [{ name, latest, versions, tags, upstreamSeen, cves, timeToFix }];
   });
 }
 
@@ -107,14 +129,32 @@ export async function loadCatalog(
 export function judgeCatalog(
   stored: readonly StoredImage[],
   options: CatalogReadOptions,
-): { images: CatalogImage[]; freshness: FreshnessSummary } {
+): JudgedCatalog {
   const now = options.now ?? Date.now();
   const images = stored.map((image) => ({
     ...image,
     freshnessMs: freshnessMs(image.latest),
     staleness: staleness(image.versions, image.upstreamSeen, options.staleAfterMs, now),
+    latestCves: latestCves(image),
   }));
-  return { images, freshness: summariseFreshness(images.map((i) => i.freshnessMs)) };
+  return {
+    images,
+    freshness: summariseFreshness(images.map((i) => i.freshnessMs)),
+    timeToFix: summariseFreshness(images.flatMap((i) => i.timeToFix.map((t) => t.ms))),
+  };
+}
+
+/** The scan of the latest record, if it is of that very image (a newer publish awaits its scan). */
+function latestCves(image: StoredImage): CveSummary | undefined {
+  const summary = image.cves[versionTag(image.latest)];
+  return summary?.digest === image.latest.digest ? summary : undefined;
+}
+
+/** The judged images, the fleet's freshness, and its time to fix (one value per CVE fixed). */
+export interface JudgedCatalog {
+  images: CatalogImage[];
+  freshness: FreshnessSummary;
+  timeToFix: FreshnessSummary;
 }
 
 /** Every image, most recently published first, with the fleet's freshness median and p95. */
@@ -122,7 +162,7 @@ export async function listImages(
   redis: RedisClient,
   prefix: string,
   options: CatalogReadOptions,
-): Promise<{ images: CatalogImage[]; freshness: FreshnessSummary }> {
+): Promise<JudgedCatalog> {
   return judgeCatalog(await loadCatalog(redis, prefix), options);
 }
 

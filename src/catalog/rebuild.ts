@@ -10,6 +10,7 @@ import { readPublishedState } from '../publish/published-state.ts';
 import { attestationTag, predicateTypeAnnotation, signatureTag } from '../sign/cosign-objects.ts';
 import { decodeBase64, inTotoPayloadType, parseEnvelope } from '../sign/dsse.ts';
 import { coversDigest, parseStatement } from '../sign/in-toto.ts';
+import { catalogPackage, sourceOfSpdxInfo } from './packages.ts';
 import type { CatalogPackage, CatalogRecord } from './record.ts';
 import { clearImage, recordPublished } from './store.ts';
 
@@ -41,6 +42,7 @@ const spdxPackages = z.object({
         versionInfo: z.string().optional(),
         licenseConcluded: z.string().optional(),
         licenseDeclared: z.string().optional(),
+        sourceInfo: z.string().optional(),
         externalRefs: z
           .array(z.object({ referenceType: z.string(), referenceLocator: z.string() }))
           .optional(),
@@ -58,7 +60,15 @@ function packagesOf(predicate: unknown): CatalogPackage[] {
     const license = [p.licenseConcluded, p.licenseDeclared].find(
       (l) => l && l !== 'NOASSERTION' && l !== 'NONE',
     );
-    return [{ name: p.name, version: p.versionInfo ?? '', purl, ...(license ? { license } : {}) }];
+    return [
+      catalogPackage({
+        name: p.name,
+        version: p.versionInfo ?? '',
+        purl,
+        license,
+        sourcePackage: sourceOfSpdxInfo(p.sourceInfo),
+      }),
+    ];
   });
 }
 

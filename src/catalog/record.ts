@@ -26,7 +26,22 @@ export const catalogPackageSchema = z.object({
   /** Package URL, e.g. `pkg:deb/debian/libc6@2.36-9?arch=amd64`. */
   purl: z.string(),
   license: z.string().optional(),
+  /** The Debian source package it was built from (the SBOM's `sourceInfo`), for CVE matching. */
+  source: z.string().optional(),
+  /** The source version: the binary version less a binNMU `+bN`, as src/vuln derives it. */
+  sourceVersion: z.string().optional(),
 });
+
+/** What one changed package of a nano update fixed, from its new .deb's changelog (src/vuln/nano-fixes.ts). */
+export const packageFixSchema = z.object({
+  package: z.string(),
+  from: z.string(),
+  to: z.string(),
+  cves: z.array(z.string()),
+  /** False when the .deb holds no changelog: the CVEs are unknown, not none. */
+  changelogFound: z.boolean(),
+});
+export type PackageFix = z.infer<typeof packageFixSchema>;
 
 export const catalogRecordSchema = z.object({
   /** Recipe name: the image's name in the catalog. */
@@ -64,6 +79,8 @@ export const catalogRecordSchema = z.object({
   publishedAt: isoTime,
   builtAt: isoTime,
   buildDurationMs: z.number().nonnegative(),
+  /** A nano update's changed packages and the CVEs their changelogs name (none at -r0). */
+  fixes: z.array(packageFixSchema).optional(),
   /** From the recipe: shown on the catalog page, always escaped there. */
   description: z.string().optional(),
   homepage: z.string().optional(),

@@ -23,6 +23,7 @@ import {
  *   P:catalog:R:tags          hash: tag → the tag's current TagEvent JSON
  *   P:catalog:R:history       list: TagEvent JSON, newest first, capped at HISTORY_LIMIT
  *   P:catalog:R:upstream      hash: upstream version → release time seen by the watcher
+ *   P:catalog:R:cves, fix-pending, time-to-fix: the CVE scan (cves.ts)
  *   P:catalog:revision        counter, bumped by every write: readers cache by it
  *
  * The writes below touch several of these keys in one MULTI. On a Redis Cluster that needs them
@@ -146,6 +147,7 @@ export {
   loadCatalog,
   type CatalogImage,
   type CatalogReadOptions,
+  type JudgedCatalog,
   type StoredImage,
 } from './read.ts';
 import { redisKeys } from '../queue/keys.ts';
@@ -174,7 +176,11 @@ export async function clearImage(
 ): Promise<void> {
   const k = catalogKeys(prefix, recipe);
   await exec(
-    redis.multi().del(k.versions, k.tags, k.history).zrem(k.images, recipe).incr(k.revision),
+    redis
+      .multi()
+      .del(k.versions, k.tags, k.history, k.cves)
+      .zrem(k.images, recipe)
+      .incr(k.revision),
     `removing ${recipe} from the catalog`,
   );
 }

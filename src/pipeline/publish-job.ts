@@ -1,3 +1,4 @@
+import { catalogPackage } from '../catalog/packages.ts';
 import { recordPublished } from '../catalog/store.ts';
 import type { Logger } from '../log.ts';
 import { publishImage, type PublishOptions } from '../publish/publish-image.ts';
@@ -84,12 +85,7 @@ function catalogRecord(
   const packages = builds
     .flatMap((b) => b.packages)
     .filter((p) => (seen.has(p.purl) ? false : (seen.add(p.purl), true)))
-    .map((p) => ({
-      name: p.name,
-      version: p.version,
-      purl: p.purl,
-      ...(p.license ? { license: p.license } : {}),
-    }));
+    .map(catalogPackage);
   return {
     recipe: request.recipe,
     repository: request.repository,

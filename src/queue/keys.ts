@@ -11,6 +11,9 @@
  * | P:catalog:<recipe>:versions/tags      | hash        | catalog                       |
  * | P:catalog:<recipe>:history            | list        | catalog: publishes, newest 1st|
  * | P:catalog:<recipe>:upstream           | hash        | catalog: version → release    |
+ * | P:catalog:<recipe>:cves               | hash        | vuln scan: version tag → CVEs |
+ * | P:catalog:<recipe>:fix-pending        | hash        | vuln scan: fixable since when |
+ * | P:catalog:<recipe>:time-to-fix        | hash        | vuln scan: CVE fix durations  |
  * | P:catalog:derived-from-registry       | string      | catalog restore marker        |
  * | P:signals:checks / rate-limit         | hash        | watcher, read by /metrics     |
  * | P:signals:reconcile                   | hash        | reconcile cycle, /metrics     |
@@ -35,6 +38,12 @@ export function redisKeys(prefix: string) {
         tags: `${prefix}:catalog:${recipe}:tags`,
         history: `${prefix}:catalog:${recipe}:history`,
         upstream: `${prefix}:catalog:${recipe}:upstream`,
+        /** `<version>-r<epoch>` → the CVE summary of that image (src/catalog/cves.ts). */
+        cves: `${prefix}:catalog:${recipe}:cves`,
+        /** `<stream> <CVE>` → since when a fix was available and the image still lacked it. */
+        fixPending: `${prefix}:catalog:${recipe}:fix-pending`,
+        /** `<stream> <CVE> <version tag>` → how long that fix took to reach a tagged image. */
+        timeToFix: `${prefix}:catalog:${recipe}:time-to-fix`,
       }),
     },
     signals: {

@@ -3,6 +3,7 @@ import type { ImageSummaryView } from '../image-view.ts';
 import { formatBytes, formatDuration, formatTime, shortDigest } from './format.ts';
 import { cell, html, type Html } from './html.ts';
 import { layout } from './layout.ts';
+import { cveCounts } from './cves.ts';
 
 /**
  * Freshness; when only the time kiln first saw the release is known, it is a lower bound and the
@@ -52,7 +53,7 @@ function row(image: ImageSummaryView): Html {
       image.archs.map((a) => html`<span class="arch">${a.arch} ${formatBytes(a.size)}</span> `),
     )}
     ${cell('Signed', yesNo(image.signed, 'signed', 'unsigned'))}
-    ${cell('SBOM', yesNo(image.sbom, 'SBOM', 'no SBOM'))}
+    ${cell('SBOM', yesNo(image.sbom, 'SBOM', 'no SBOM'))} ${cell('CVEs', cveCounts(image.cves))}
   </tr>`;
 }
 
@@ -60,6 +61,7 @@ function row(image: ImageSummaryView): Html {
 export function catalogPage(
   images: readonly ImageSummaryView[],
   freshness: FreshnessSummary,
+  timeToFix?: FreshnessSummary,
 ): Html {
   const stale = images.filter((i) => i.stale).length;
   const sec = (ms: number | undefined) => (ms === undefined ? undefined : ms / 1000);
@@ -70,6 +72,16 @@ export function catalogPage(
         <span class="figure">${formatDuration(sec(freshness.medianMs))}</span> median freshness
       </div>
       <div><span class="figure">${formatDuration(sec(freshness.p95Ms))}</span> p95 freshness</div>
+      <div id="time-to-fix-median">
+        <span class="figure">${formatDuration(sec(timeToFix?.medianMs))}</span> median time to fix
+      </div>
+      <div id="time-to-fix-p95">
+        <span class="figure">${formatDuration(sec(timeToFix?.p95Ms))}</span> p95 time to fix
+      </div>
+      <div id="fixable-total">
+        <span class="figure">${images.reduce((n, i) => n + (i.cves?.fixable ?? 0), 0)}</span>
+        fixable CVEs
+      </div>
       <div><span class="figure">${stale}</span> stale</div>
     </section>
     ${
@@ -86,6 +98,7 @@ export function catalogPage(
                 <th>Size per arch</th>
                 <th>Signature</th>
                 <th>SBOM</th>
+                <th>CVEs</th>
               </tr>
             </thead>
             <tbody>
@@ -97,7 +110,9 @@ export function catalogPage(
       Freshness: time from the upstream release to the signed image being tagged. For a Debian
       package the release is the first InRelease kiln saw listing the version; “≥” marks a release
       whose time is unknown (kiln's first look already listed it), counted from when kiln first saw
-      it.
+      it. Time to fix: from a CVE fix first found in one of an image's Debian suites (the
+      vulnerability feed) to the signed image without the CVE being tagged. CVEs: the last scan of
+      each latest release against the feed; fixable ones have a fix in the image's suites.
     </p>`;
   return layout('kiln image catalog', body);
 }

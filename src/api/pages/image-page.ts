@@ -4,6 +4,7 @@ import { freshness, yesNo } from './catalog-page.ts';
 import { formatBytes, formatDuration, formatTime, shortDigest } from './format.ts';
 import { cell, html, safeHref, type Html } from './html.ts';
 import { layout } from './layout.ts';
+import { cveCounts, fixableList, fixNotes } from './cves.ts';
 
 function link(url: string | null, text: string): Html {
   const href = safeHref(url);
@@ -43,6 +44,8 @@ function latestSection(image: ImageDetailView): Html {
       <dd>${yesNo(image.signed, 'signed', 'unsigned')}</dd>
       <dt>SBOM</dt>
       <dd>${yesNo(image.sbom, 'SPDX attached', 'none')} (${image.packages.length} packages)</dd>
+      <dt>CVEs</dt>
+      <dd id="latest-cves">${cveCounts(image.cves)} ${fixableList(image.cves)}</dd>
     </dl>
   </section>`;
 }
@@ -116,13 +119,14 @@ function versionsSection(image: ImageDetailView): Html {
           <th>Upstream release</th>
           <th>Published</th>
           <th>Signature</th>
+          <th>Fixes</th>
         </tr>
       </thead>
       <tbody>
         ${image.versions.map(
           (v) =>
             html`<tr>
-              ${cell('Version', html`<code class="version">${v.versionTag}</code>`)}${cell('Digest', html`<code class="digest" title="${v.digest}">${shortDigest(v.digest)}</code>`)}${cell('Upstream', v.upstream.releasedAtSource === 'first-seen' ? html`unknown: first seen ${formatTime(v.upstream.releasedAt)}` : formatTime(v.upstream.releasedAt))}${cell('Published', formatTime(v.publishedAt))}${cell('Signature', yesNo(v.signed, 'signed', 'unsigned'))}
+              ${cell('Version', html`<code class="version">${v.versionTag}</code>`)}${cell('Digest', html`<code class="digest" title="${v.digest}">${shortDigest(v.digest)}</code>`)}${cell('Upstream', v.upstream.releasedAtSource === 'first-seen' ? html`unknown: first seen ${formatTime(v.upstream.releasedAt)}` : formatTime(v.upstream.releasedAt))}${cell('Published', formatTime(v.publishedAt))}${cell('Signature', yesNo(v.signed, 'signed', 'unsigned'))}${cell('Fixes', fixNotes(v))}
             </tr>`,
         )}
       </tbody>

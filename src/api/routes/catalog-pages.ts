@@ -25,10 +25,11 @@ export const catalogPageRoutes: FastifyPluginAsync<CatalogPageOptions> = async (
     catalog,
     (now) => String(Math.floor(now / 30_000)),
     async (now) => {
-      const { images, freshness } = await catalog.listImages(read(now));
+      const { images, freshness, timeToFix } = await catalog.listImages(read(now));
       return catalogPage(
         images.map((i) => summaryView(config, i)),
         freshness,
+        timeToFix,
       ).value;
     },
   );

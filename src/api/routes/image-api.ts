@@ -21,7 +21,7 @@ export const imageApiRoutes: FastifyPluginAsync<ImageApiOptions> = async (app, o
     catalog,
     (now) => String(Math.floor(now / 5000)),
     async (now) => {
-      const { images, freshness } = await catalog.listImages(read(now));
+      const { images, freshness, timeToFix } = await catalog.listImages(read(now));
       return JSON.stringify({
         images: images.map((i) => summaryView(config, i)),
         freshness: {
@@ -29,6 +29,13 @@ export const imageApiRoutes: FastifyPluginAsync<ImageApiOptions> = async (app, o
           medianSeconds:
             freshness.medianMs === undefined ? null : Math.round(freshness.medianMs / 1000),
           p95Seconds: freshness.p95Ms === undefined ? null : Math.round(freshness.p95Ms / 1000),
+        },
+        /** From a CVE fix reaching a suite to the signed image without it being tagged. */
+        timeToFix: {
+          fixes: timeToFix.count,
+          medianSeconds:
+            timeToFix.medianMs === undefined ? null : Math.round(timeToFix.medianMs / 1000),
+          p95Seconds: timeToFix.p95Ms === undefined ? null : Math.round(timeToFix.p95Ms / 1000),
         },
         staleAfterSeconds: Math.round(config.staleAfterMs / 1000),
       });
