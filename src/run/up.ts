@@ -155,18 +155,10 @@ export function startPlanningWatcher(
     },
     ...clock,
   });
+  watcher.attach(suites);
+  watcher.attach(reconcile);
   watcher.start();
-  suites.start();
-  reconcile.start();
-  return {
-    ...watcher,
-    reconcile,
-    async stop() {
-      suites.stop();
-      await reconcile.stop();
-      await watcher.stop();
-    },
-  };
+  return Object.assign(watcher, { reconcile });
 }
 
 /** The API server over this process's Redis and queues, listening on KILN_API_HOST:KILN_API_PORT. */

@@ -96,3 +96,9 @@ export interface Watcher {
   /** Per-source counters (GitHub points spent, batch size, …). */
   stats(): Partial<Record<SourceId, Record<string, number | undefined>>>;
 }
+
+/** Another trigger that runs beside the poll schedule (suite polling, reconcile), started and stopped with the watcher. */
+export interface WatchTrigger {
+  start(): void;
+  stop(): void | Promise<void>;
+}
