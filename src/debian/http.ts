@@ -1,4 +1,6 @@
 import { PermanentError, TransientError } from '../errors.ts';
+import { httpStatusError, safeMessage } from '../http-errors.ts';
+import { readCapped } from '../oci/read-body.ts';
 
 /** Options for one archive request. */
 export interface FetchOptions {
@@ -21,15 +23,11 @@ export interface FetchedBytes {
   lastModified: string | undefined;
 }
 
-/** A mirror's 4xx answer: the file is not there. Permanent for this mirror; another may have it. */
-export class HttpRefusal extends PermanentError {
-  constructor(
-    message: string,
-    readonly status: number,
-  ) {
-    super(message);
-  }
-}
+/**
+ * A mirror's 4xx answer: the file is not there. Permanent for this mirror; another may have it.
+ * (The mapper's permanent error, with the status; a 404 is its {@link HttpNotFoundError}.)
+ */
+export { HttpStatusError as HttpRefusal } from '../http-errors.ts';
 
 /**
  * GETs a file from a mirror. 5xx, 429 and network failures are transient (the mirror may come
@@ -40,6 +38,8 @@ export async function fetchBytes(
   what: string,
   options: FetchOptions = {},
 ): Promise<FetchedBytes> {
+  // A mirror URL may carry apt credentials: no message shows them.
+  const from = safeMessage(`${what} from ${url}`);
   const timeout = AbortSignal.timeout(options.timeoutMs ?? 120_000);
   const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
   let response: Response;
@@ -47,58 +47,36 @@ export async function fetchBytes(
     response = await fetch(url, { signal, headers: options.headers, redirect: 'follow' });
   } catch (cause) {
     if (options.signal?.aborted) throw cause;
-    throw new TransientError(`fetching ${what} from ${url}: network error`, { cause });
+    throw new TransientError(`fetching ${from}: network error`, { cause });
   }
   const etag = response.headers.get('etag') ?? undefined;
   const lastModified = response.headers.get('last-modified') ?? undefined;
   if (response.status === 304) return { status: 304, body: Buffer.alloc(0), etag, lastModified };
-  if (response.status >= 500 || response.status === 429) {
-    const retryAfter = Number(response.headers.get('retry-after'));
-    await response.body?.cancel();
-    throw new TransientError(`fetching ${what} from ${url}: HTTP ${response.status}`, {
-      retryAfterMs: Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter * 1000 : undefined,
-    });
-  }
   if (!response.ok) {
     await response.body?.cancel();
-    throw new HttpRefusal(`fetching ${what} from ${url}: HTTP ${response.status}`, response.status);
+    throw httpStatusError({
+      what: `fetching ${from}`,
+      status: response.status,
+      headers: response.headers,
+    });
   }
   const tooLarge = (): PermanentError =>
     new PermanentError(
-      `fetching ${what} from ${url}: the body is larger than the ${options.maxBytes} bytes expected`,
+      `fetching ${from}: the body is larger than the ${options.maxBytes} bytes expected`,
     );
-  const declared = Number(response.headers.get('content-length'));
-  if (options.maxBytes !== undefined && declared > options.maxBytes) {
-    await response.body?.cancel();
-    throw tooLarge();
-  }
   try {
     return {
       status: 200,
-      body: await readBody(response, options.maxBytes, tooLarge),
+      body: await readCapped(response, {
+        maxBytes: options.maxBytes ?? Number.POSITIVE_INFINITY,
+        what,
+        tooLarge,
+      }),
       etag,
       lastModified,
     };
   } catch (cause) {
     if (cause instanceof PermanentError || options.signal?.aborted) throw cause;
-    throw new TransientError(`reading ${what} from ${url}: connection broke`, { cause });
+    throw new TransientError(`reading ${from}: connection broke`, { cause });
   }
-}
-
-/** Reads a body, stopping as soon as it passes `maxBytes`. */
-async function readBody(
-  response: Response,
-  maxBytes: number | undefined,
-  tooLarge: () => Error,
-): Promise<Buffer> {
-  if (!response.body) return Buffer.alloc(0);
-  const chunks: Uint8Array[] = [];
-  let length = 0;
-  for await (const chunk of response.body) {
-    length += chunk.length;
-    // Throwing ends the iteration, which cancels the stream.
-    if (maxBytes !== undefined && length > maxBytes) throw tooLarge();
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks, length);
 }

@@ -12,14 +12,27 @@ export interface BodyLimit {
   expectedSize?: number;
   /** What is read, for messages: "reading manifest kiln/demo:latest". */
   what: string;
+  /**
+   * The error for a body over the limit, when the caller words it its own way; `detail` says how
+   * it was found out ("Content-Length is 9000000", "more than 4 MiB arrived").
+   */
+  tooLarge?: (max: number, detail: string) => Error;
+}
+
+/** What the readers need of a response: the global fetch's and undici's both fit. */
+export interface BodySource {
+  headers: { get(name: string): string | null };
+  body: ReadableStream<Uint8Array> | null;
 }
 
 /**
  * Reads a response body into memory, refusing it as soon as it passes `maxBytes` (or the expected
  * size): first from Content-Length, then while reading, so a body without one (chunked) or with a
  * lying one is cut off after at most one chunk past the limit and the connection is dropped.
+ * kiln's one capped reader: the registry client, the upstream sources and the Debian mirror
+ * client all read through it.
  */
-export async function readCapped(res: Response, limit: BodyLimit): Promise<Buffer> {
+export async function readCapped(res: BodySource, limit: BodyLimit): Promise<Buffer> {
   const max = effectiveMax(limit);
   await refuseByLength(res, limit, max);
   const reader = res.body?.getReader();
@@ -45,7 +58,7 @@ export async function readCapped(res: Response, limit: BodyLimit): Promise<Buffe
  * on any failure.
  */
 export async function streamToFile(
-  res: Response,
+  res: BodySource,
   file: string,
   digest: string,
   limit: BodyLimit,
@@ -91,7 +104,7 @@ function effectiveMax(limit: BodyLimit): number {
     : limit.maxBytes;
 }
 
-async function refuseByLength(res: Response, limit: BodyLimit, max: number): Promise<void> {
+async function refuseByLength(res: BodySource, limit: BodyLimit, max: number): Promise<void> {
   if (limit.expectedSize !== undefined && limit.expectedSize > limit.maxBytes)
     throw await cancelled(
       res,
@@ -103,12 +116,13 @@ async function refuseByLength(res: Response, limit: BodyLimit, max: number): Pro
     throw await cancelled(res, tooLarge(limit, max, `Content-Length is ${declared}`));
 }
 
-async function cancelled(res: Response, error: Error): Promise<Error> {
+async function cancelled(res: BodySource, error: Error): Promise<Error> {
   await res.body?.cancel().catch(() => {});
   return error;
 }
 
-function tooLarge(limit: BodyLimit, max: number, detail: string): PermanentError {
+function tooLarge(limit: BodyLimit, max: number, detail: string): Error {
+  if (limit.tooLarge) return limit.tooLarge(max, detail);
   const bound =
     limit.expectedSize !== undefined && max === limit.expectedSize
       ? `its descriptor's size (${max} bytes)`
@@ -117,7 +131,7 @@ function tooLarge(limit: BodyLimit, max: number, detail: string): PermanentError
 }
 
 /** At most `maxBytes` of a body as text, for error messages; the rest is never read. */
-export async function readTextPrefix(res: Response, maxBytes: number): Promise<string> {
+export async function readTextPrefix(res: BodySource, maxBytes: number): Promise<string> {
   const reader = res.body?.getReader();
   if (!reader) return '';
   const chunks: Buffer[] = [];

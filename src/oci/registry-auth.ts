@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { PermanentError, TransientError } from '../errors.ts';
+import { httpStatusError } from '../http-errors.ts';
 import type { RegistryCredentials } from './docker-config.ts';
 import { Limits } from './limits.ts';
 import { readCapped } from './read-body.ts';
@@ -81,10 +82,12 @@ export async function fetchBearerToken(
   }
   if (!res.ok) {
     await res.body?.cancel();
-    const message = `registry token server ${url.origin} answered HTTP ${res.status}`;
-    throw res.status >= 500 || res.status === 429
-      ? new TransientError(message)
-      : new PermanentError(message);
+    throw httpStatusError({
+      what: `fetching a registry token from ${url.origin}`,
+      by: 'the token server',
+      status: res.status,
+      headers: res.headers,
+    });
   }
   const body = await readCapped(res, {
     maxBytes: Limits.tokenBytes,

@@ -1,4 +1,5 @@
 import { PermanentError, TransientError } from '../errors.ts';
+import { httpStatusError } from '../http-errors.ts';
 import type { RegistryCredentials } from './docker-config.ts';
 import {
   basicAuthorization,
@@ -94,13 +95,13 @@ export class RegistryHttp {
     }
     if (res.ok || res.status === 404 || res.status === 304) return res;
     const detail = await errorDetail(res);
-    const message = `${req.what}: registry ${this.host} answered HTTP ${res.status}${detail ? ` (${detail})` : ''}`;
-    if (res.status === 429 || res.status >= 500) {
-      throw new TransientError(message, {
-        retryAfterMs: retryAfterMs(res.headers.get('retry-after')),
-      });
-    }
-    throw new PermanentError(message);
+    throw httpStatusError({
+      what: req.what,
+      by: `registry ${this.host}`,
+      status: res.status,
+      headers: res.headers,
+      ...(detail ? { detail } : {}),
+    });
   }
 
   private async attempt(req: RegistryRequest): Promise<Response> {
@@ -164,12 +165,4 @@ async function errorDetail(res: Response): Promise<string | undefined> {
     // not JSON: fall through
   }
   return text ? text.slice(0, 200) : undefined;
-}
-
-function retryAfterMs(value: string | null): number | undefined {
-  if (!value) return undefined;
-  const seconds = Number(value);
-  if (Number.isFinite(seconds)) return seconds * 1000;
-  const at = Date.parse(value);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
 }

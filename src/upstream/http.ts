@@ -1,7 +1,9 @@
 import { fetch, type Response } from 'undici';
 import type { z } from 'zod';
 import { PermanentError, TransientError } from '../errors.ts';
-import { UpstreamNotFoundError, parseRetryAfter } from './errors.ts';
+import { httpStatusError, redactUrl } from '../http-errors.ts';
+import { readCapped as readCappedBody } from '../oci/read-body.ts';
+import { UpstreamNotFoundError } from './errors.ts';
 import type { SourceContext } from './types.ts';
 
 export interface Validators {
@@ -50,9 +52,12 @@ export async function httpGet(
       redirect: 'follow',
     });
   } catch (cause) {
-    throw new TransientError(`fetching ${options.what} from ${redact(url)}: ${errorText(cause)}`, {
-      cause,
-    });
+    throw new TransientError(
+      `fetching ${options.what} from ${redactUrl(url)}: ${errorText(cause)}`,
+      {
+        cause,
+      },
+    );
   }
   const status = response.status;
   if (status === 304) {
@@ -70,42 +75,31 @@ export async function httpGet(
     };
   }
   await response.body?.cancel();
-  const where = `fetching ${options.what} from ${redact(url)}`;
-  if (status === 404 || status === 410)
-    throw new UpstreamNotFoundError(`${where}: not found (HTTP ${status})`);
-  if (status === 429 || status >= 500) {
-    throw new TransientError(`${where}: HTTP ${status}`, {
-      retryAfterMs: parseRetryAfter(response.headers.get('retry-after')),
-    });
-  }
-  throw new PermanentError(`${where}: HTTP ${status}`);
+  const where = `fetching ${options.what} from ${redactUrl(url)}`;
+  throw httpStatusError({
+    what: where,
+    status,
+    headers: response.headers,
+    notFound: () => new UpstreamNotFoundError(`${where}: not found (HTTP ${status})`),
+  });
 }
 
-/** Reads a response body, giving up as soon as it passes `max` bytes. */
+/**
+ * Reads a response body, giving up as soon as it passes `max` bytes (through the one capped
+ * reader, src/oci/read-body.ts); a connection that breaks mid-body is transient.
+ */
 export async function readCapped(response: Response, max: number, what: string): Promise<Buffer> {
-  const declared = Number(response.headers.get('content-length') ?? NaN);
-  if (declared > max) {
-    await response.body?.cancel();
-    throw new PermanentError(
-      `${what}: response of ${declared} bytes is larger than the ${max}-byte limit`,
-    );
-  }
-  if (!response.body) return Buffer.alloc(0);
-  const chunks: Buffer[] = [];
-  let size = 0;
   try {
-    for await (const chunk of response.body) {
-      size += chunk.byteLength;
-      if (size > max) {
-        throw new PermanentError(`${what}: response is larger than the ${max}-byte limit`);
-      }
-      chunks.push(Buffer.from(chunk));
-    }
+    return await readCappedBody(response, {
+      maxBytes: max,
+      what,
+      tooLarge: (limit, detail) =>
+        new PermanentError(`${what}: response is larger than the ${limit}-byte limit (${detail})`),
+    });
   } catch (cause) {
     if (cause instanceof PermanentError) throw cause;
     throw new TransientError(`${what}: reading the response: ${errorText(cause)}`, { cause });
   }
-  return Buffer.concat(chunks, size);
 }
 
 /** Parses JSON and checks it against a schema; malformed or unexpected data is permanent. */
@@ -143,18 +137,6 @@ export function checkShape<S extends z.ZodType>(
 /** Joins a base URL and a path without doubling or losing slashes. */
 export function joinUrl(base: string, ...parts: string[]): string {
   return [base.replace(/\/+$/, ''), ...parts.map((p) => p.replace(/^\/+/, ''))].join('/');
-}
-
-/** A URL without credentials, for messages. */
-export function redact(url: string): string {
-  try {
-    const u = new URL(url);
-    u.username = '';
-    u.password = '';
-    return u.toString();
-  } catch {
-    return '(invalid URL)';
-  }
 }
 
 function errorText(error: unknown): string {

@@ -6,6 +6,7 @@ import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { z } from 'zod';
 import { PermanentError, TransientError } from '../errors.ts';
+import { httpStatusError } from '../http-errors.ts';
 
 /*
  * KILN_VULN_FEED as a URL: fetched with a conditional GET (If-None-Match / If-Modified-Since from
@@ -108,18 +109,17 @@ export async function fetchFeed(
   }
   if (response.status === 304 && cached && meta)
     return { file: cached, digest: meta.digest, outcome: 'not-modified' };
-  if (response.status >= 500 || response.status === 429) {
-    await response.body?.cancel();
-    const retryAfter = Number(response.headers.get('retry-after'));
-    return staleOr(
-      new TransientError(`fetching the vulnerability feed ${url}: HTTP ${response.status}`, {
-        retryAfterMs: Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter * 1000 : undefined,
-      }),
-    );
-  }
   if (response.status !== 200 || !response.body) {
     await response.body?.cancel();
-    throw new PermanentError(`fetching the vulnerability feed ${url}: HTTP ${response.status}`);
+    const { status, headers } = response;
+    const error = httpStatusError({
+      what: `fetching the vulnerability feed ${url}`,
+      status,
+      headers,
+    });
+    // A feed that is down for a while is no reason to stop scanning with the copy we have.
+    if (error instanceof TransientError) return staleOr(error);
+    throw error;
   }
   const declared = Number(response.headers.get('content-length'));
   if (declared > maxFeedBytes) {

@@ -6,6 +6,7 @@ import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { PermanentError, TransientError } from '../../errors.ts';
+import { httpStatusError } from '../../http-errors.ts';
 import type { Logger } from '../../log.ts';
 import type { BuildMaterial } from '../../model/build-result.ts';
 import type { z } from 'zod';
@@ -117,10 +118,11 @@ async function download_(
   }
   if (!response.ok || !response.body) {
     await response.body?.cancel();
-    const message = `fetching ${url}: HTTP ${response.status}`;
-    throw response.status >= 500 || response.status === 429
-      ? new TransientError(message)
-      : new PermanentError(message);
+    throw httpStatusError({
+      what: `fetching ${url}`,
+      status: response.status,
+      headers: response.headers,
+    });
   }
   const hash = createHash('sha256');
   const second = integrityAlgorithm ? createHash(integrityAlgorithm) : undefined;
@@ -213,8 +215,8 @@ async function checksumFrom(
   try {
     const response = await fetch(checksumUrl, { signal });
     if (!response.ok) {
-      const message = `fetching checksums ${checksumUrl}: HTTP ${response.status}`;
-      throw response.status >= 500 ? new TransientError(message) : new PermanentError(message);
+      const { status, headers } = response;
+      throw httpStatusError({ what: `fetching checksums ${checksumUrl}`, status, headers });
     }
     text = await response.text();
   } catch (cause) {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { PermanentError, TransientError } from '../../errors.ts';
+import { httpStatusError } from '../../http-errors.ts';
 import { hostNpmRegistry } from '../../host-config/npm.ts';
 
 /** What the registry says about one version of a package: where its tarball is and its integrity. */
@@ -42,10 +43,13 @@ export async function npmTarball(
     throw new TransientError(`file ${spec}@${version}: asking the npm registry`, { cause });
   }
   if (!response.ok) {
-    const message = `file ${spec}@${version}: the npm registry answered HTTP ${response.status}`;
-    throw response.status >= 500 || response.status === 429
-      ? new TransientError(message)
-      : new PermanentError(message);
+    const { status, headers } = response;
+    throw httpStatusError({
+      what: `file ${spec}@${version}`,
+      by: 'the npm registry',
+      status,
+      headers,
+    });
   }
   const parsed = versionDocument.safeParse(await response.json().catch(() => undefined));
   if (!parsed.success)

@@ -1,5 +1,6 @@
 import { PermanentError, TransientError } from '../../errors.ts';
-import { RateLimitedError, UpstreamNotFoundError, parseRetryAfter } from '../errors.ts';
+import { httpStatusError, parseRetryAfter } from '../../http-errors.ts';
+import { RateLimitedError, UpstreamNotFoundError } from '../errors.ts';
 
 interface OctokitLikeError {
   status?: number;
@@ -83,22 +84,26 @@ export function mapGithubError(error: unknown, what: string): Error {
       { cause: error },
     );
   }
-  if (status === 404)
-    return new UpstreamNotFoundError(`${what}: repository not found on GitHub (404)`, {
-      cause: error,
-    });
   if (status === 401)
     return new PermanentError(
       `${what}: GitHub rejected the credentials (401); check GITHUB_TOKEN`,
       { cause: error },
     );
-  if (status === 429 || status >= 500 || status === 0) {
-    return new TransientError(`${what}: GitHub answered ${status || 'nothing'}: ${error.message}`, {
+  if (status === 0) {
+    return new TransientError(`${what}: GitHub answered nothing: ${error.message}`, {
       cause: error,
-      retryAfterMs: parseRetryAfter(String(headers['retry-after'] ?? '')),
     });
   }
-  return new PermanentError(`${what}: GitHub answered ${status}: ${error.message}`, {
+  return httpStatusError({
+    what,
+    status,
+    by: 'GitHub',
+    detail: error.message,
+    headers: { get: (name) => (headers[name] === undefined ? undefined : String(headers[name])) },
     cause: error,
+    notFound: (_message, code) =>
+      new UpstreamNotFoundError(`${what}: repository not found on GitHub (${code})`, {
+        cause: error,
+      }),
   });
 }
