@@ -1,9 +1,10 @@
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Config } from '../../config.ts';
-import { lockfileDigest, serializeLockfile } from '../../debian/lockfile.ts';
+import { lockfileDigest, serializeLockfile, type Lockfile } from '../../debian/lockfile.ts';
 import { hostSuiteSources } from '../../debian/sources.ts';
 import { OciLayout } from '../../oci/layout.ts';
+import type { LayerEntry } from '../../oci/tar.ts';
 import { Annotation, MediaType, type Descriptor } from '../../oci/media-types.ts';
 import type { BuildMaterial, BuildPackage, TestOutcome } from '../../model/build-result.ts';
 import type { Recipe } from '../../recipe/schema.ts';
@@ -13,9 +14,9 @@ import { testInSandbox } from '../sandbox-tests.ts';
 import type { ArchOutput, Builder, BuildInput, BuildOutput } from '../types.ts';
 import { fetchFiles, type FileSources } from '../dockerfile/fetch-files.ts';
 import { dirEntries } from '../files/dir-entries.ts';
-import { accountsOf } from './accounts.ts';
+import { accountsOf, type Accounts } from './accounts.ts';
 import { debianBuilderVersion } from './builder-version.ts';
-import { debPurl, writeArchImage } from './image.ts';
+import { debPurl, writeArchImage, type ArchImage } from './image.ts';
 import { fetchDebs } from './packages.ts';
 import { lockfilesFrom } from './resolved.ts';
 import { archiveSettingsFromConfig, resolveLockfiles, type ArchiveSettings } from './resolve.ts';
@@ -66,138 +67,200 @@ export function createDebianBuilder(options: DebianBuilderOptions): Builder {
   };
 }
 
+/** What every arch of one debian build shares. */
+interface DebianJob {
+  input: BuildInput;
+  settings: ArchiveSettings;
+  sourceDateEpoch: number | undefined;
+  layoutDir: string;
+  layout: OciLayout;
+  accounts: Accounts;
+  annotations: Record<string, string>;
+  /** The recipe's checked `files`, one layer on top of the packages, and their SBOM entries. */
+  files: LayerEntry[];
+  filePackages: BuildPackage[];
+  materials: Map<string, BuildMaterial>;
+  progress: NonNullable<BuildInput['onProgress']>;
+}
+
+/** Lockfiles → the recipe's files → one image per arch → the index over them. */
 async function buildDebian(
   input: BuildInput,
   settings: ArchiveSettings,
   sourceDateEpoch: number | undefined,
   fileSources: FileSources,
 ): Promise<BuildOutput> {
-  const { recipe, signal, log } = input;
   const progress = input.onProgress ?? (() => undefined);
-  const lockfiles = lockfilesFrom(input.resolved, recipe.name);
+  const lockfiles = await lockfilesFor(input, settings, progress);
+  const job = await startJob(input, settings, sourceDateEpoch, progress);
+  await fetchRecipeFiles(job, fileSources);
+  const archs: ArchOutput[] = [];
+  for (const arch of input.archs) {
+    const lock = lockfiles.get(arch);
+    if (!lock) throw new Error(`no lockfile for ${arch}`);
+    archs.push(await buildArch(job, arch, lock));
+  }
+  const index = await job.layout.writeJson(
+    {
+      schemaVersion: 2,
+      mediaType: MediaType.imageIndex,
+      manifests: archs.map((a) => a.manifest),
+      annotations: job.annotations,
+    },
+    MediaType.imageIndex,
+  );
+  await job.layout.setRoot(index, refNameOf(input.version));
+  progress({ stage: 'done', percent: 100 });
+  return {
+    layoutDir: job.layoutDir,
+    index,
+    archs,
+    materials: [...job.materials.values()].sort((a, b) => (a.uri < b.uri ? -1 : 1)),
+  };
+}
+
+/** The planner's lockfiles, and a fresh resolution of any arch it did not hand over. */
+async function lockfilesFor(
+  input: BuildInput,
+  settings: ArchiveSettings,
+  progress: DebianJob['progress'],
+): Promise<Map<string, Lockfile>> {
+  const lockfiles = lockfilesFrom(input.resolved, input.recipe.name);
   const missing = input.archs.filter((a) => !lockfiles.has(a));
   if (missing.length > 0) {
     progress({ stage: 'resolve', detail: missing.join(',') });
-    for (const [arch, lock] of await resolveLockfiles(
-      recipe,
+    const fresh = await resolveLockfiles(
+      input.recipe,
       input.version,
       missing,
       settings,
-      signal,
-    ))
-      lockfiles.set(arch, lock);
+      input.signal,
+    );
+    for (const [arch, lock] of fresh) lockfiles.set(arch, lock);
   }
+  return lockfiles;
+}
+
+/** An empty OCI layout, and what every arch's image carries. */
+async function startJob(
+  input: BuildInput,
+  settings: ArchiveSettings,
+  sourceDateEpoch: number | undefined,
+  progress: DebianJob['progress'],
+): Promise<DebianJob> {
+  const { recipe } = input;
   const layoutDir = path.join(input.workDir, 'oci');
   await rm(layoutDir, { recursive: true, force: true });
-  const layout = await OciLayout.create(layoutDir);
-  const accounts = accountsOf(recipe);
-  const annotations: Record<string, string> = {
-    ...recipe.build.annotations,
-    ...input.annotations,
-    [Annotation.inputsDigest]: input.inputsDigest,
+  return {
+    input,
+    settings,
+    sourceDateEpoch,
+    layoutDir,
+    layout: await OciLayout.create(layoutDir),
+    accounts: accountsOf(recipe),
+    annotations: {
+      ...recipe.build.annotations,
+      ...input.annotations,
+      [Annotation.inputsDigest]: input.inputsDigest,
+    },
+    files: [],
+    filePackages: [],
+    materials: new Map(),
+    progress,
   };
-  const archs: ArchOutput[] = [];
-  const materials = new Map<string, BuildMaterial>();
-  // The recipe's `files` (checked against their sha256, checksum file or npm integrity) go into
-  // one layer on top of the packages, the same for every arch.
-  const filesDir = path.join(input.workDir, 'files');
+}
+
+/**
+ * The recipe's `files` (checked against their sha256, checksum file or npm integrity) go into
+ * one layer on top of the packages, the same for every arch.
+ */
+async function fetchRecipeFiles(job: DebianJob, fileSources: FileSources): Promise<void> {
+  const { recipe, version, signal, log } = job.input;
+  const filesDir = path.join(job.input.workDir, 'files');
   const fetched = recipe.build.files?.length
     ? await fetchFiles(recipe.build.files, {
         ...fileSources,
-        version: input.version,
+        version,
         contextDir: filesDir,
         signal,
         log,
       })
     : [];
-  const files = fetched.length > 0 ? await dirEntries(filesDir) : [];
-  for (const f of fetched) materials.set(f.material.uri, f.material);
-  const filePackages: BuildPackage[] = (recipe.build.files ?? [])
+  job.files = fetched.length > 0 ? await dirEntries(filesDir) : [];
+  for (const f of fetched) job.materials.set(f.material.uri, f.material);
+  job.filePackages = (recipe.build.files ?? [])
     .filter((f) => f.url.startsWith('npm:'))
     .map((f) => {
       const name = f.url.slice('npm:'.length);
-      return {
-        name,
-        version: input.version,
-        purl: `pkg:npm/${name.replace('@', '%40')}@${input.version}`,
-      };
+      return { name, version, purl: `pkg:npm/${name.replace('@', '%40')}@${version}` };
     });
-  for (const arch of input.archs) {
-    const lock = lockfiles.get(arch);
-    if (!lock) throw new Error(`no lockfile for ${arch}`);
-    progress({ stage: `fetch ${arch}`, percent: 10 });
-    const sources = await hostSuiteSources(lock.suites, settings);
-    const debs = await fetchDebs(lock, sources, settings.cacheDir, { signal });
-    progress({ stage: `assemble ${arch}`, percent: 40 });
-    const image = await writeArchImage({
-      layout,
-      recipe,
-      lock,
-      debs,
-      cacheDir: settings.cacheDir,
-      accounts,
-      annotations,
-      sourceDateEpoch,
-      files,
-    });
-    const lockText = serializeLockfile(lock);
-    await writeFile(path.join(layoutDir, `lockfile-${arch}.json`), lockText);
-    const sbom = spdxDocument({
-      name: `${recipe.name}-${input.version}-${arch}`,
-      digest: image.manifest.digest,
-      packages: [...image.packages, ...filePackages],
-      created: image.created,
-      toolVersion: debianBuilderVersion,
-    });
-    await writeFile(
-      path.join(layoutDir, `sbom-${arch}.spdx.json`),
-      `${JSON.stringify(sbom, null, 2)}\n`,
-    );
-    for (const p of lock.packages) {
-      materials.set(p.sha256, {
-        uri: debPurl(p.name, p.version, p.arch),
-        digest: { sha256: p.sha256 },
-        name: p.filename,
-      });
-    }
-    progress({ stage: `test ${arch}`, percent: 80 });
-    const tests = await testArch(input, layoutDir, image.manifest, arch);
-    log.info(
-      {
-        recipe: recipe.name,
-        arch,
-        manifest: image.manifest.digest,
-        layers: image.layers.length,
-        cachedLayers: image.layers.filter((l) => l.cached).length,
-        packages: lock.packages.length,
-      },
-      'debian image assembled',
-    );
-    archs.push({
-      arch,
-      manifest: image.manifest,
-      packages: [...image.packages, ...filePackages],
-      tests,
-      lockfileDigest: lockfileDigest(lock),
+}
+
+/** One arch: fetch its packages, assemble the image, write its lockfile and SBOM, test it. */
+async function buildArch(job: DebianJob, arch: string, lock: Lockfile): Promise<ArchOutput> {
+  const { input, settings, progress } = job;
+  const { recipe } = input;
+  progress({ stage: `fetch ${arch}`, percent: 10 });
+  const sources = await hostSuiteSources(lock.suites, settings);
+  const debs = await fetchDebs(lock, sources, settings.cacheDir, { signal: input.signal });
+  progress({ stage: `assemble ${arch}`, percent: 40 });
+  const image = await writeArchImage({
+    layout: job.layout,
+    recipe,
+    lock,
+    debs,
+    cacheDir: settings.cacheDir,
+    accounts: job.accounts,
+    annotations: job.annotations,
+    sourceDateEpoch: job.sourceDateEpoch,
+    files: job.files,
+  });
+  const packages = [...image.packages, ...job.filePackages];
+  await writeArchFiles(job, arch, lock, image, packages);
+  for (const p of lock.packages) {
+    job.materials.set(p.sha256, {
+      uri: debPurl(p.name, p.version, p.arch),
+      digest: { sha256: p.sha256 },
+      name: p.filename,
     });
   }
-  const index = await layout.writeJson(
+  progress({ stage: `test ${arch}`, percent: 80 });
+  const tests = await testArch(input, job.layoutDir, image.manifest, arch);
+  input.log.info(
     {
-      schemaVersion: 2,
-      mediaType: MediaType.imageIndex,
-      manifests: archs.map((a) => a.manifest),
-      annotations,
+      recipe: recipe.name,
+      arch,
+      manifest: image.manifest.digest,
+      layers: image.layers.length,
+      cachedLayers: image.layers.filter((l) => l.cached).length,
+      packages: lock.packages.length,
     },
-    MediaType.imageIndex,
+    'debian image assembled',
   );
-  await layout.setRoot(index, refNameOf(input.version));
-  progress({ stage: 'done', percent: 100 });
-  return {
-    layoutDir,
-    index,
-    archs,
-    materials: [...materials.values()].sort((a, b) => (a.uri < b.uri ? -1 : 1)),
-  };
+  return { arch, manifest: image.manifest, packages, tests, lockfileDigest: lockfileDigest(lock) };
+}
+
+/** `lockfile-<arch>.json` and `sbom-<arch>.spdx.json` beside the layout. */
+async function writeArchFiles(
+  job: DebianJob,
+  arch: string,
+  lock: Lockfile,
+  image: ArchImage,
+  packages: BuildPackage[],
+): Promise<void> {
+  const { recipe, version } = job.input;
+  await writeFile(path.join(job.layoutDir, `lockfile-${arch}.json`), serializeLockfile(lock));
+  const sbom = spdxDocument({
+    name: `${recipe.name}-${version}-${arch}`,
+    digest: image.manifest.digest,
+    packages,
+    created: image.created,
+    toolVersion: debianBuilderVersion,
+  });
+  await writeFile(
+    path.join(job.layoutDir, `sbom-${arch}.spdx.json`),
+    `${JSON.stringify(sbom, null, 2)}\n`,
+  );
 }
 
 /** A valid OCI ref name from a version (`1:2.3+b1` → `1_2.3_b1`). */
