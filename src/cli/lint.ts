@@ -1,4 +1,7 @@
 import type { Command } from 'commander';
+import type { Config } from '../config.ts';
+import type { Logger } from '../log.ts';
+import type { LoadedRecipe } from '../recipe/load.ts';
 import { describeError } from '../errors.ts';
 import { lintPaths } from '../recipe/lint.ts';
 import { formatProblem } from '../recipe/problem.ts';
@@ -22,28 +25,9 @@ export function registerLint(program: Command): void {
       const { config, log } = cliContext();
       const targets = paths.length > 0 ? paths : [config.recipesDir];
       let result = await lintPaths(targets);
+      // Offline lint first: only valid recipes are worth a request to their upstream.
       if (options.upstream && result.recipes.length > 0) {
-        // Offline lint first: only valid recipes are worth a request to their upstream, and
-        // they are checked as one watcher cycle (GitHub recipes share GraphQL batches).
-        // Imported here: Redis and the upstream clients are not part of an offline `kiln lint`.
-        const [{ openCacheRedis }, { releasesOnce }] = await Promise.all([
-          import('./cache-redis.ts'),
-          import('../watch/releases-once.ts'),
-        ]);
-        const cache = await openCacheRedis(config, log);
-        const releases = new Map<string, UpstreamRelease[]>();
-        try {
-          const source = await releasesOnce({ config, log, redis: cache.redis }, result.recipes);
-          for (const { recipe } of result.recipes) {
-            try {
-              releases.set(recipe.name, await source(recipe));
-            } catch (error) {
-              log.warn({ recipe: recipe.name }, `upstream not checked: ${describeError(error)}`);
-            }
-          }
-        } finally {
-          await cache.close();
-        }
+        const releases = await upstreamReleases(config, log, result.recipes);
         result = await lintPaths(targets, { releasesOf: (recipe) => releases.get(recipe.name) });
       }
       const { recipes, problems } = result;
@@ -69,4 +53,35 @@ export function registerLint(program: Command): void {
       }
       process.stderr.write(`kiln lint: ${plural(recipes.length, 'recipe')} valid\n`);
     });
+}
+
+/**
+ * Each valid recipe's upstream releases, checked as one watcher cycle (GitHub recipes share
+ * GraphQL batches); a recipe whose upstream cannot be checked is left out, with a warning.
+ */
+async function upstreamReleases(
+  config: Config,
+  log: Logger,
+  recipes: readonly LoadedRecipe[],
+): Promise<Map<string, UpstreamRelease[]>> {
+  // Imported here: Redis and the upstream clients are not part of an offline `kiln lint`.
+  const [{ openCacheRedis }, { releasesOnce }] = await Promise.all([
+    import('./cache-redis.ts'),
+    import('../watch/releases-once.ts'),
+  ]);
+  const cache = await openCacheRedis(config, log);
+  const releases = new Map<string, UpstreamRelease[]>();
+  try {
+    const source = await releasesOnce({ config, log, redis: cache.redis }, recipes);
+    for (const { recipe } of recipes) {
+      try {
+        releases.set(recipe.name, await source(recipe));
+      } catch (error) {
+        log.warn({ recipe: recipe.name }, `upstream not checked: ${describeError(error)}`);
+      }
+    }
+  } finally {
+    await cache.close();
+  }
+  return releases;
 }
