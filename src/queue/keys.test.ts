@@ -17,6 +17,7 @@ function allKeys(prefix: string): string[] {
     k.attemptHint('python@3.13.1@sha256:00'),
     k.lockfiles('python', '3.13'),
     k.firstSeen('python'),
+    k.debianSuite('https://user:secret@mirror.example/debian', 'trixie'),
   ];
 }
 
@@ -36,6 +37,15 @@ describe('the key table', () => {
     expect(keys.length).toBeGreaterThan(10);
     for (const key of keys) expect(key.startsWith('{kiln}:')).toBe(true);
     expect(new Set(keys.map((key) => calculateSlot(key))).size).toBe(1);
+  });
+
+  it('never holds a mirror URL, which may carry a password', () => {
+    const key = redisKeys('kiln').debianSuite(
+      'https://user:secret@mirror.example/debian',
+      'trixie',
+    );
+    expect(key).not.toContain('secret');
+    expect(key).not.toContain('mirror.example');
   });
 
   it('gives distinct keys', () => {

@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+
 /*
  * Every Redis key kiln writes besides BullMQ's own, in one table (as BullMQ keeps its keys in
  * `QueueKeys`). All start with the queue prefix P (KILN_QUEUE_PREFIX), so on a Cluster, where P is
@@ -57,6 +59,8 @@ export function redisKeys(prefix: string) {
     lockfiles: (recipe: string, stream: string) => `${prefix}:lockfiles:${recipe}:${stream}`,
     firstSeen: (recipe: string) => `${prefix}:first-seen:${recipe}`,
     /** The validators of a suite's InRelease the watcher's suite trigger last saw. */
-    debianSuite: (mirror: string, suite: string) => `${prefix}:debian-suite:${mirror}:${suite}`,
+    /** The mirror only as a digest: a mirror URL may carry a password, which never goes to Redis. */
+    debianSuite: (mirror: string, suite: string) =>
+      `${prefix}:debian-suite:${createHash('sha256').update(mirror).digest('hex').slice(0, 32)}:${suite}`,
   };
 }
