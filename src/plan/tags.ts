@@ -14,6 +14,8 @@ export interface TagInput {
   highestStream: boolean;
   /** `semver`: exact, floating and `latest`; `exact`: only `X.Y.Z-rN` and `X.Y.Z`. */
   policy: 'semver' | 'exact';
+  /** A variant's suffix (`-dev`), appended to every tag; none for the main image. */
+  suffix?: string | undefined;
 }
 
 /** A version as an OCI tag: characters outside `[A-Za-z0-9_.-]` (Debian's `:`, `~`, `+`) become `_`. */
@@ -26,9 +28,14 @@ export function tagText(version: string): string {
  * (`X.Y`, `X`; for four-part versions `X.Y.Z` too) and `latest`. Floating tags only move
  * forward: a prefix is tagged only if no known non-prerelease version sharing it is higher, so
  * a backport `1.1.9` after `1.2.0` moves `1.1` but neither `1` nor `latest`. Prereleases get
- * only their exact tags.
+ * only their exact tags. A variant's tags are the same with its suffix: `1.2.3-r0-dev`, `latest-dev`.
  */
 export function computeTags(input: TagInput): string[] {
+  const suffix = input.suffix ?? '';
+  return mainTags(input).map((tag) => `${tag}${suffix}`);
+}
+
+function mainTags(input: TagInput): string[] {
   const scheme = schemeOf(input.scheme);
   const exact = tagText(input.version);
   const tags = [`${exact}-r${input.epoch}`, exact];
@@ -56,4 +63,29 @@ export function computeTags(input: TagInput): string[] {
 function sharesPrefix(a: readonly number[], b: readonly number[], n: number): boolean {
   for (let i = 0; i < n; i++) if ((a[i] ?? 0) !== (b[i] ?? 0)) return false;
   return true;
+}
+
+/** `yyyymmddhhmm` of a time, in UTC: the stamp of a build tag. */
+export function buildStamp(at: Date): string {
+  return at.toISOString().slice(0, 16).replace(/[-T:]/g, '');
+}
+
+/**
+ * The immutable build tag of one publish: `X.Y.Z-rN-<yyyymmddhhmm>` (UTC) and a variant's
+ * suffix after it (`X.Y.Z-rN-<yyyymmddhhmm>-dev`), as renovate/kiln.json expects.
+ */
+export function buildTag(version: string, epoch: number, at: Date, suffix = ''): string {
+  return `${tagText(version)}-r${epoch}-${buildStamp(at)}${suffix}`;
+}
+
+/** Whether `tag` is a build tag of this version and epoch (any time), with this suffix. */
+export function isBuildTagOf(tag: string, version: string, epoch: number, suffix = ''): boolean {
+  const head = `${tagText(version)}-r${epoch}-`;
+  if (!tag.startsWith(head) || !tag.endsWith(suffix)) return false;
+  return /^\d{12}$/.test(tag.slice(head.length, tag.length - suffix.length));
+}
+
+/** Whether a tag has the shape of any build tag (`…-rN-<12 digits>`, a variant suffix after). */
+export function looksLikeBuildTag(tag: string): boolean {
+  return /-r\d+-\d{12}(-[a-z][a-z0-9]*)?$/.test(tag);
 }

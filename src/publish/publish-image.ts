@@ -5,6 +5,7 @@ import { Annotation, MediaType, type Descriptor } from '../oci/media-types.ts';
 import type { RegistryClient } from '../oci/registry-client.ts';
 import type { BuildRequest } from '../model/build-request.ts';
 import type { PublishResult } from '../model/publish-result.ts';
+import { buildTag, isBuildTagOf, tagText } from '../plan/tags.ts';
 import { attestationTag, signatureTag } from '../sign/cosign-objects.ts';
 import type { Signer } from '../sign/signer.ts';
 import { ensureInstanceSignatures, instancesSigned } from './arch-signatures.ts';
@@ -22,7 +23,8 @@ export { publishSteps, type PublishOptions, type PublishStep } from './publish-o
 /**
  * Publishes one image: index by digest → signature → a signature of each arch manifest (as
  * `cosign sign --recursive`) → attestations (SPDX, SLSA provenance,
- * CycloneDX in `.att`, and as Sigstore bundle referrers) → the exact version tag → floating tags.
+ * CycloneDX in `.att`, and as Sigstore bundle referrers) → the build tag → the exact version
+ * tag → floating tags.
  * Every step checks the registry first, so running it again after a crash at any point finishes
  * the job with no duplicate signature or attestation, and no tag ever points at an unsigned image.
  */
@@ -42,10 +44,11 @@ export async function publishImage(options: PublishOptions): Promise<PublishResu
   const pushed = await pushIndex(run, index);
   const signed = await signIndex(run, index);
   const attested = await attestIndex(run, index);
+  const built = await setBuildTag(run, index);
   const tagMoved = await setExactTag(run, index, taggedDigest);
   const moves = await moveFloating(run, index);
-  const changed = pushed || signed || attested.changed || tagMoved || anyMoved(moves);
-  const result = publishResult(run, digest, moves, attested.predicateTypes, changed);
+  const changed = pushed || signed || attested.changed || tagMoved || built.set || anyMoved(moves);
+  const result = publishResult(run, digest, moves, attested.predicateTypes, changed, built.tag);
   const { recipe, version, epoch } = run.request;
   run.log?.info({ recipe, version, epoch, digest, tags: result.tags, changed }, 'published');
   return result;
@@ -105,6 +108,7 @@ function startPublish(options: PublishOptions): PublishRun {
 
 /** The unchanged-image path: only HEAD requests, nothing signed again; floating tags may move. */
 async function retagUnchanged(run: PublishRun, index: IndexBytes): Promise<PublishResult> {
+  // Its build tag was set before its exact tag: there is nothing to look up.
   const moves = await moveFloating(run, index);
   const attestations = run.signer ? attestationTypes : [];
   return publishResult(run, index.descriptor.digest, moves, attestations, anyMoved(moves));
@@ -206,6 +210,43 @@ async function setExactTag(
   return moved;
 }
 
+/**
+ * The immutable build tag `X.Y.Z-rN-<yyyymmddhhmm>` (UTC, this publish; a variant's suffix
+ * after it), set once the image is signed and attested, just before the exact tag (so an image
+ * whose exact tag is set has one, and an unchanged re-publish looks nothing up). An image keeps
+ * the build tag it already has (a re-run after a crash); a build tag that names another digest is
+ * an error, never an overwrite.
+ */
+async function setBuildTag(
+  run: PublishRun,
+  index: IndexBytes,
+): Promise<{ tag: string; set: boolean }> {
+  const { client, repository, request, exactTag } = run;
+  const { digest } = index.descriptor;
+  const base = `${tagText(request.version)}-r${request.epoch}`;
+  if (!exactTag.startsWith(base))
+    throw new PermanentError(`${run.what}: exact tag ${exactTag} does not start with ${base}`);
+  const suffix = exactTag.slice(base.length);
+  const earlier = (await client.listTags(repository))
+    .filter((t) => isBuildTagOf(t, request.version, request.epoch, suffix))
+    .sort();
+  for (const tag of earlier) {
+    if ((await client.headManifest(repository, tag))?.digest === digest) {
+      await run.step('build-tag', digest);
+      return { tag, set: false };
+    }
+  }
+  const tag = buildTag(request.version, request.epoch, run.now, suffix);
+  const head = await client.headManifest(repository, tag);
+  if (head && head.digest !== digest)
+    throw new PermanentError(
+      `${run.what}: build tag ${tag} already points at ${head.digest}; build tags never move`,
+    );
+  if (!head) await client.putManifest(repository, tag, index.bytes, MediaType.imageIndex);
+  await run.step('build-tag', digest);
+  return { tag, set: !head };
+}
+
 /** The floating tags, last, each only forward in version order. */
 async function moveFloating(run: PublishRun, index: IndexBytes): Promise<TagMove[]> {
   const { request } = run;
@@ -232,6 +273,7 @@ function publishResult(
   moves: TagMove[],
   attestations: string[],
   changed: boolean,
+  buildTagSet?: string,
 ): PublishResult {
   const kept = moves.filter((m) => m.outcome !== 'held').map((m) => m.tag);
   return {
@@ -240,6 +282,7 @@ function publishResult(
     repository: run.repository,
     digest,
     tags: [run.exactTag, ...kept],
+    ...(buildTagSet ? { buildTag: buildTagSet } : {}),
     signed: run.signer !== undefined,
     attestations,
     changed,

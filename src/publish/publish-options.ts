@@ -3,6 +3,7 @@ import type { RegistryClient } from '../oci/registry-client.ts';
 import type { BuildRequest } from '../model/build-request.ts';
 import type { BuildResult } from '../model/build-result.ts';
 import type { Signer } from '../sign/signer.ts';
+import type { NanoUpdateFixes } from '../vuln/nano-fixes.ts';
 
 /** The steps of a publish, in order; {@link PublishOptions.onStep} fires after each one. */
 export const publishSteps = [
@@ -11,6 +12,7 @@ export const publishSteps = [
   'arch-signatures',
   'attestations',
   'referrers',
+  'build-tag',
   'version-tag',
   'floating-tags',
 ] as const;
@@ -33,6 +35,8 @@ export interface PublishOptions {
    * never the wall clock, so publishing the same build twice gives the same index digest.
    */
   created?: string;
+  /** What a nano update fixed (src/vuln/publish-fixes.ts): into the provenance and an OpenVEX attestation. */
+  nanoFixes?: NanoUpdateFixes | undefined;
   /** URI of this kiln installation for the provenance's builder id. */
   builderId?: string;
   log?: Logger;

@@ -3,6 +3,7 @@ import { annotationsOf } from '../oci/manifest-schema.ts';
 import { Annotation } from '../oci/media-types.ts';
 import type { RegistryClient } from '../oci/registry-client.ts';
 import type { PublishedImage } from '../plan/published-state.ts';
+import { looksLikeBuildTag, tagText } from '../plan/tags.ts';
 import { isSupplementTag } from '../sign/cosign-objects.ts';
 
 /**
@@ -10,11 +11,17 @@ import { isSupplementTag } from '../sign/cosign-objects.ts';
  * at, with the version, epoch and inputs digest from its annotations and every tag on it. Images
  * without kiln's annotations (pushed by something else) are left out. The registry is the source
  * of truth; callers may cache this, never replace it.
+ *
+ * A repository holds a recipe's main image and its variants (`-dev`): `suffix` picks one, and an
+ * image belongs to it when its own exact tag (`X.Y.Z-rN` + suffix) is on it. Build tags
+ * (`X.Y.Z-rN-<yyyymmddhhmm>`) are not listed among an image's tags: they never move.
  */
 export async function readPublishedState(
   client: RegistryClient,
   repository: string,
+  options: { suffix?: string } = {},
 ): Promise<PublishedImage[]> {
+  const suffix = options.suffix ?? '';
   const tags = (await client.listTags(repository)).filter((t) => !isSupplementTag(t));
   const limit = pLimit(8);
   const heads = await Promise.all(
@@ -36,12 +43,14 @@ export async function readPublishedState(
         const version = a[Annotation.version];
         const inputsDigest = a[Annotation.inputsDigest];
         if (!version || !inputsDigest) return undefined;
-        const epoch = Number(a[Annotation.epoch] ?? 0);
+        const parsed = Number(a[Annotation.epoch] ?? 0);
+        const epoch = Number.isInteger(parsed) ? parsed : 0;
+        if (!digestTags.includes(`${tagText(version)}-r${epoch}${suffix}`)) return undefined;
         return {
           version,
-          epoch: Number.isInteger(epoch) ? epoch : 0,
+          epoch,
           inputsDigest,
-          tags: digestTags.sort(),
+          tags: digestTags.filter((t) => !looksLikeBuildTag(t)).sort(),
           digest,
         };
       }),
