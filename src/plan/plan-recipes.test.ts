@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { DebianResolved } from '../model/resolved.ts';
 import type { LoadedRecipe } from '../recipe/load.ts';
 import { recipeSchema } from '../recipe/schema.ts';
 import { planRecipes } from './plan-recipes.ts';
@@ -22,12 +23,24 @@ const loaded: LoadedRecipe = {
 const now = new Date('2025-06-01T00:00:00Z');
 const releases = async () => [{ version: '13.8', tag: '13.8', prerelease: false }];
 
+/** What the debian builder resolves for one arch, with the lockfile digest the digest reads. */
+function debianResolved(arch: string, lockfileDigest: string): DebianResolved {
+  const lockfile = {
+    'lockfile-version': 1 as const,
+    arch,
+    suites: ['trixie'],
+    packages: [],
+    excluded: [],
+  };
+  return { arch, lockfile, lockfileDigest };
+}
+
 describe('planRecipes', () => {
   it('a changed lockfile with the same upstream version is a nano update (next epoch)', async () => {
     let lock = 'sha256:lock-1';
     const resolve = async () => ({
-      amd64: { lockfileDigest: lock },
-      arm64: { lockfileDigest: `${lock}-arm64` },
+      amd64: debianResolved('amd64', lock),
+      arm64: debianResolved('arm64', `${lock}-arm64`),
     });
     const first = await planRecipes({
       recipes: [loaded],
@@ -41,8 +54,8 @@ describe('planRecipes', () => {
     if (d1?.kind !== 'build') throw new Error('expected a build');
     expect(d1.epoch).toBe(0);
     expect(d1.request.resolved).toEqual({
-      amd64: { lockfileDigest: 'sha256:lock-1' },
-      arm64: { lockfileDigest: 'sha256:lock-1-arm64' },
+      amd64: debianResolved('amd64', 'sha256:lock-1'),
+      arm64: debianResolved('arm64', 'sha256:lock-1-arm64'),
     });
     const published = publishedStateOf({
       base: [
@@ -88,8 +101,8 @@ describe('planRecipes', () => {
       published,
       now,
       resolve: async () => ({
-        amd64: { lockfileDigest: 'sha256:lock-1' },
-        arm64: { lockfileDigest: 'sha256:lock-1-arm64' },
+        amd64: debianResolved('amd64', 'sha256:lock-1'),
+        arm64: debianResolved('arm64', 'sha256:lock-1-arm64'),
       }),
       builderVersion: () => 'debian/2.0.0',
     });
