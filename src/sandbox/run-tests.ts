@@ -1,9 +1,12 @@
-import { mkdir } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdir, mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
-import { execa } from 'execa';
 import { PermanentError } from '../errors.ts';
 import type { TestOutcome } from '../model/build-result.ts';
 import type { RecipeTest } from '../recipe/schema.ts';
+import { LoopbackNet } from './loopback.ts';
 
 /** What {@link runImageTests} needs: an unpacked root and the recipe's tests. */
 export interface ImageTestOptions {
@@ -36,7 +39,10 @@ function envRecord(env: ImageTestOptions['env']): Record<string, string> {
 
 /** The bwrap arguments: every namespace unshared (so no network), the root read-only. */
 export function bwrapArgs(
-  options: Pick<ImageTestOptions, 'rootfs' | 'env' | 'user' | 'workdir'>,
+  options: Pick<ImageTestOptions, 'rootfs' | 'env' | 'user' | 'workdir'> & {
+    /** Stay in the caller's network namespace (a {@link LoopbackNet} it entered). */
+    shareNet?: boolean;
+  },
   command: string[],
 ): string[] {
   const [uid = '0', gid] = (options.user ?? '0').split(':');
@@ -53,8 +59,12 @@ export function bwrapArgs(
     '/proc',
     '--dev',
     '/dev',
-    '--tmpfs',
+    // The unpacked copy's own /tmp, writable and shared by the tests in order: one test's
+    // `initdb` or `git init` is the next one's data.
+    '--bind',
+    path.join(options.rootfs, 'tmp'),
     '/tmp',
+    ...(options.shareNet ? ['--share-net'] : []),
     '--uid',
     numeric(uid, '0'),
     '--gid',
@@ -68,27 +78,190 @@ export function bwrapArgs(
   return args;
 }
 
+/** What one test printed and how its command ended. */
+interface TestRun {
+  exitCode?: number | undefined;
+  signal?: string | undefined;
+  timedOut: boolean;
+  /** The ready probe's HTTP body (if any), then the command's output: what `expect-output` reads. */
+  output: string;
+  /** The service's output, for the log and a failure's message. */
+  serviceOutput: string;
+}
+
 /**
- * Runs each test command inside the image with bubblewrap: no network, read-only root, a
- * private /tmp, as the image's user. A failing test (non-zero exit, or output without the
- * expected text) throws a PermanentError carrying its output; passing tests are returned.
+ * Where a command's stdout and stderr go: one regular file, as a container runtime gives a
+ * pipe or a file. Node's own pipes are sockets, and a program that opens /dev/stdout (nginx's
+ * logs) cannot open a socket there.
+ */
+async function withOutputFile<T>(
+  dir: string,
+  run: (fd: number) => Promise<T>,
+): Promise<{ value: T; text: string }> {
+  const file = path.join(dir, `out-${randomUUID()}.log`);
+  const handle = await open(file, 'a', 0o600);
+  try {
+    const value = await run(handle.fd);
+    return { value, text: await readFile(file, 'utf8') };
+  } finally {
+    await handle.close();
+    await rm(file, { force: true });
+  }
+}
+
+/** How a command ended. */
+interface Ended {
+  exitCode: number | undefined;
+  signal: string | undefined;
+  timedOut: boolean;
+}
+
+/** A started command: awaitable for how it ended, killable. */
+interface Spawned extends Promise<Ended> {
+  kill(signal: NodeJS.Signals): void;
+  /** Whether it has ended. */
+  readonly ended: boolean;
+}
+
+/**
+ * Starts a command writing stdout and stderr to `fd`. node's spawn, not execa: execa's types
+ * take only descriptors 3 to 9, and the file's descriptor is whatever open() gave.
+ */
+function spawnTo(
+  [file, args]: [string, string[]],
+  fd: number,
+  options: ImageTestOptions,
+  timeoutMs = options.timeoutMs ?? 120_000,
+): Spawned {
+  const child = spawn(file, args, { stdio: ['ignore', fd, fd], signal: options.signal });
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    child.kill('SIGKILL');
+  }, timeoutMs);
+  const ended = new Promise<Ended>((resolve) => {
+    const done = (code: number | null, signal: NodeJS.Signals | null): void => {
+      clearTimeout(timer);
+      resolve({ exitCode: code ?? undefined, signal: signal ?? undefined, timedOut });
+    };
+    child.on('close', done);
+    child.on('error', (error) => {
+      clearTimeout(timer);
+      resolve({ exitCode: undefined, signal: error.message, timedOut });
+    });
+  });
+  // A getter, not Object.assign's copy of its value: `ended` is read later.
+  return Object.defineProperties(ended, {
+    kill: { value: (signal: NodeJS.Signals) => void child.kill(signal) },
+    ended: { get: () => child.exitCode !== null || child.signalCode !== null },
+  }) as Spawned;
+}
+
+/** A plain test: one command in its own sandbox, no network at all. */
+async function runAlone(
+  options: ImageTestOptions,
+  test: RecipeTest,
+  outDir: string,
+): Promise<TestRun> {
+  const { value: r, text } = await withOutputFile(outDir, (fd) =>
+    spawnTo(['bwrap', bwrapArgs(options, test.run)], fd, options),
+  );
+  return { ...r, output: text, serviceOutput: '' };
+}
+
+/**
+ * A service test: the fixture server, the service and the command share one loopback network
+ * (see loopback.ts). The service is started first and, with `ready`, probed until it answers;
+ * whatever happens, it and the network are torn down before the next test.
+ */
+async function runWithService(
+  options: ImageTestOptions,
+  test: RecipeTest,
+  outDir: string,
+): Promise<TestRun> {
+  const limit = options.timeoutMs ?? 120_000;
+  const inNet = (net: LoopbackNet, command: string[]): [string, string[]] =>
+    net.enter(['bwrap', ...bwrapArgs({ ...options, shareNet: true }, command)]);
+  const net = await LoopbackNet.open(options.signal);
+  let stopServer: (() => Promise<void>) | undefined;
+  try {
+    if (test.serve) stopServer = await net.serve(test.serve.port, test.serve.body, options.signal);
+    const { value: run, text: serviceOutput } = await withOutputFile(outDir, async (serviceFd) => {
+      const service = test.service
+        ? spawnTo(inNet(net, test.service), serviceFd, options, 4 * limit)
+        : undefined;
+      try {
+        let probed = '';
+        if (test.ready !== undefined) {
+          const ready = net.waitReady(test.ready, limit, options.signal);
+          const first = await Promise.race(service ? [ready, service] : [ready]);
+          if (typeof first !== 'string')
+            throw new Error(
+              `the service ended (${first.exitCode ?? first.signal ?? 'no code'}) before ${String(test.ready)} was ready`,
+            );
+          probed = first;
+        }
+        // A server may accept connections before it serves them (PostgreSQL: "the database
+        // system is starting up"): with a service, `run` is tried again until it exits 0, while
+        // the service lives and within the time limit; the last try is what is reported.
+        const deadline = Date.now() + limit;
+        for (;;) {
+          const { value: r, text } = await withOutputFile(outDir, (fd) =>
+            spawnTo(inNet(net, test.run), fd, options),
+          );
+          if (r.exitCode === 0 || !service || service.ended || Date.now() > deadline)
+            return { ...r, output: probed + text };
+          await new Promise((resolve) => setTimeout(resolve, 500));
+        }
+      } catch (error) {
+        if (options.signal?.aborted) throw error;
+        const message = error instanceof Error ? error.message : String(error);
+        return { exitCode: undefined, signal: 'not run', timedOut: false, output: message };
+      } finally {
+        service?.kill('SIGTERM');
+        await service;
+      }
+    });
+    return { ...run, serviceOutput };
+  } finally {
+    await stopServer?.();
+    await net.close();
+  }
+}
+
+/**
+ * Runs each test inside the image with bubblewrap: a read-only root, the unpacked copy's `/tmp`
+ * writable and shared by the tests in order, as the image's user, no network unless the test
+ * has a `service`, `ready` or `serve`, and then only a private loopback. A failing test
+ * (non-zero exit, or output without the expected text) throws a PermanentError carrying its
+ * output and its service's; passing tests are returned.
  */
 export async function runImageTests(options: ImageTestOptions): Promise<TestOutcome[]> {
   // bwrap mounts /proc, /dev and /tmp over the read-only root: the mount points must exist.
   // A minimal image may lack them; the unpacked copy is ours to add them to.
   for (const dir of ['proc', 'dev', 'tmp'])
     await mkdir(path.join(options.rootfs, dir), { recursive: true });
+  const outDir = await mkdtemp(path.join(os.tmpdir(), 'kiln-test-output-'));
+  try {
+    return await runEach(options, outDir);
+  } finally {
+    await rm(outDir, { recursive: true, force: true });
+  }
+}
+
+async function runEach(options: ImageTestOptions, outDir: string): Promise<TestOutcome[]> {
   const outcomes: TestOutcome[] = [];
   for (const [i, test] of options.tests.entries()) {
     const name = test.name ?? test.run.join(' ');
-    const result = await execa('bwrap', bwrapArgs(options, test.run), {
-      reject: false,
-      all: true,
-      cancelSignal: options.signal,
-      timeout: options.timeoutMs ?? 120_000,
-      stdin: 'ignore',
-    });
-    const output = (result.all ?? '').slice(-8000);
+    for (const [file, text] of Object.entries(test['tmp-files'] ?? {}))
+      await writeFile(path.join(options.rootfs, 'tmp', file), text, { mode: 0o644 });
+    const networked =
+      test.service !== undefined || test.ready !== undefined || test.serve !== undefined;
+    const result = await (networked ? runWithService : runAlone)(options, test, outDir);
+    const output = result.output.slice(-8000);
+    const serviceOutput = result.serviceOutput.slice(-4000);
+    for (const line of serviceOutput.split('\n'))
+      if (line) options.onLogLine?.(`[service ${name}] ${line}`);
     for (const line of output.split('\n')) if (line) options.onLogLine?.(`[test ${name}] ${line}`);
     if (options.signal?.aborted) throw options.signal.reason;
     const expected = test['expect-output'];
@@ -102,8 +275,9 @@ export async function runImageTests(options: ImageTestOptions): Promise<TestOutc
         : result.exitCode !== 0
           ? `exited with ${result.exitCode ?? result.signal ?? 'no code'}`
           : `its output lacks ${JSON.stringify(expected)}`;
+      const serviceText = serviceOutput ? `\n--- service output ---\n${serviceOutput}` : '';
       throw new PermanentError(
-        `image test ${i + 1} (${name}) failed: ${why}\n--- output ---\n${output}`,
+        `image test ${i + 1} (${name}) failed: ${why}\n--- output ---\n${output}${serviceText}`,
       );
     }
     outcomes.push({ name, status: 'passed' });

@@ -18,8 +18,10 @@ import { accountEntries, type Accounts } from './accounts.ts';
 import { debianBuilderVersion } from './builder-version.ts';
 import { layerCache, layerKey } from './layer-cache.ts';
 import { mergeEntries, planLayers } from './layers.ts';
+import { javaCacerts, javaCacertsKey } from './java-cacerts.ts';
 import { licenseFromCopyright } from './license.ts';
 import { mergedUsrAliases, mergedUsrEntries } from './merged-usr.ts';
+import { pathEntries } from './paths.ts';
 import type { FetchedDeb } from './packages.ts';
 import {
   caBundle,
@@ -113,6 +115,7 @@ async function packageLayer(
         ...tree.entries.values(),
         ...statusEntries(name, contents),
         ...(bundle ? [bundle] : []),
+        ...javaCacerts(bundle, ctx.view.links, ctx.mtime),
       ]),
     );
     const license = licenseOf(tree);
@@ -198,6 +201,7 @@ export async function writeArchImage(input: ArchImageInput): Promise<ArchImage> 
             name,
             sha256: bySha.get(name),
             context: view.context.get(name),
+            ...javaCacertsKey(name, view.links),
           })),
         });
         const hit = await cache.readLayer(key);
@@ -240,6 +244,7 @@ export async function writeArchImage(input: ArchImageInput): Promise<ArchImage> 
     },
     ...built,
   ];
+  input = { ...input, files: [...(input.files ?? []), ...pathEntries(recipe)] };
   if (input.files && input.files.length > 0) {
     const placed = new Map<string, LayerEntry>();
     for (const e of input.files) {
