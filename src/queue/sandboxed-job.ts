@@ -28,10 +28,11 @@ class ChildJobs {
     this.running.delete(controller);
   }
 
+  // At once, not on a timer: with the channel gone, BullMQ's own handlers can spin on failed sends.
   private orphaned(): void {
+    // Aborting makes the builders kill their tools (synchronously, in the abort listeners).
     for (const c of this.running) c.abort(new Error('the worker process went away'));
-    // The aborted builds kill their tools; whatever is left goes with this process.
-    setTimeout(() => process.exit(1), this.running.size > 0 ? 5_000 : 0).unref();
+    process.exit(1);
   }
 }
 

@@ -1,4 +1,6 @@
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { execa } from 'execa';
 import { Job, Queue, QueueEvents } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger, registerSecret } from '../../src/log.ts';
@@ -111,5 +113,39 @@ describe('sandboxed processors', () => {
     expect(child?.attemptsMade).toBe(1);
     expect(child?.failedReason).toBe('bad input [REDACTED]');
     expect(JSON.stringify(child?.stacktrace)).not.toContain(secret);
+  }, 180_000);
+
+  it('a child whose worker was SIGKILLed stops by itself', async () => {
+    const workerPrefix = uniqueName('sandbox-orphan');
+    const worker = execa('node', ['--import', 'tsx', path.join(fixtures, 'sandbox-worker.ts')], {
+      env: { TEST_REDIS_URL: testRedisUrl(), TEST_PREFIX: workerPrefix },
+      reject: false,
+    });
+    const queue = new Queue(QueueName.build, { connection, prefix: workerPrefix });
+    const flows = createFlowProducer(connection, workerPrefix);
+    try {
+      const ids = await enqueueBuild(flows, buildRequest({ recipe: 'sleep' }));
+      const id = ids.buildJobIds[0] ?? '';
+      let pid: number | undefined;
+      for (let i = 0; i < 1200 && pid === undefined; i++) {
+        pid = childPids((await queue.getJobLogs(id)).logs)[0];
+        if (pid === undefined) await sleep(100);
+      }
+      expect(pid).toBeDefined();
+      worker.kill('SIGKILL');
+      await worker;
+      let alive = true;
+      for (let i = 0; i < 300 && alive; i++) {
+        try {
+          process.kill(pid ?? 0, 0);
+          await sleep(100);
+        } catch {
+          alive = false;
+        }
+      }
+      expect(alive).toBe(false);
+    } finally {
+      await Promise.all([queue.close(), flows.close()]);
+    }
   }, 180_000);
 });
