@@ -1,5 +1,7 @@
 import { catalogPackage } from '../catalog/packages.ts';
 import { recordPublished } from '../catalog/store.ts';
+import type { NanoUpdateFixes } from '../vuln/nano-fixes.ts';
+import { nanoFixesForPublish } from '../vuln/publish-fixes.ts';
 import type { Logger } from '../log.ts';
 import { publishImage, type PublishOptions } from '../publish/publish-image.ts';
 import type { BuildRequest } from '../model/build-request.ts';
@@ -54,23 +56,43 @@ export async function publishAndRecord(
   },
 ): Promise<PublishResult> {
   const { request, recipe, builds } = options;
+  const repository = repositoryPath(ctx, request.repository);
+  const nanoFixes = await nanoFixesForPublish({
+    client: ctx.registry,
+    repository,
+    request,
+    builds,
+    cacheDir: ctx.config.cacheDir,
+    log: options.log,
+  });
   const result = await publishImage({
     client: ctx.registry,
-    repository: repositoryPath(ctx, request.repository),
+    repository,
     request,
     archResults: builds,
+    nanoFixes,
     signer: ctx.signer,
     allowUnsigned: ctx.config.allowUnsigned,
     log: options.log,
     ...(options.onStep ? { onStep: options.onStep } : {}),
   });
   if (ctx.redis)
-    await recordPublished(
-      ctx.redis,
-      ctx.config.queuePrefix,
-      catalogRecord(recipe, result, builds, request),
-    );
+    await recordPublished(ctx.redis, ctx.config.queuePrefix, {
+      ...catalogRecord(recipe, result, builds, request),
+      fixes: fixesOf(nanoFixes),
+    });
   return result;
+}
+
+/** The catalog's version-table notes of a nano update (none at -r0). */
+function fixesOf(nano: NanoUpdateFixes | undefined) {
+  return (nano?.packages ?? []).map((p) => ({
+    package: p.package,
+    from: p.from,
+    to: p.to,
+    cves: p.cves,
+    changelogFound: p.changelogFound,
+  }));
 }
 
 function catalogRecord(

@@ -2,6 +2,7 @@ import { cyclonedxBom } from '../sbom/cyclonedx.ts';
 import { spdxDocument } from '../sbom/spdx.ts';
 import { PredicateType, statement } from '../sign/in-toto.ts';
 import { slsaProvenance } from '../sign/provenance.ts';
+import { ociPurl, openVexDocument, openVexPredicateType } from '../vuln/openvex.ts';
 import type { StatementToAttest } from './attestations.ts';
 import type { PublishOptions } from './publish-options.ts';
 
@@ -12,9 +13,12 @@ export const attestationTypes = [
   PredicateType.cyclonedx,
 ];
 
-/** The three statements about the image: SPDX SBOM, SLSA provenance, CycloneDX SBOM. */
+/**
+ * The statements about the image: SPDX SBOM, SLSA provenance, CycloneDX SBOM, and for a nano
+ * update whose changelogs name CVEs an OpenVEX document saying `fixed` for each.
+ */
 export function attestationStatements(
-  options: Pick<PublishOptions, 'request' | 'archResults' | 'builderId'>,
+  options: Pick<PublishOptions, 'request' | 'archResults' | 'builderId' | 'nanoFixes'>,
   subjectName: string,
   digest: string,
   created: string,
@@ -26,6 +30,7 @@ export function attestationStatements(
   const provenance = slsaProvenance({
     request,
     archResults,
+    fixes: options.nanoFixes?.packages,
     ...(options.builderId ? { builderId: options.builderId } : {}),
   });
   const cyclonedx = JSON.parse(
@@ -41,9 +46,26 @@ export function attestationStatements(
     predicateType,
     payload: Buffer.from(JSON.stringify(statement(subjectName, digest, predicateType, predicate))),
   });
+  const fixed = options.nanoFixes?.fixed ?? [];
+  const vex =
+    fixed.length > 0
+      ? [
+          make(
+            openVexPredicateType,
+            openVexDocument({
+              product: ociPurl(subjectName, digest),
+              imagePackages: new Set(packages.map((p) => p.name)),
+              fixed,
+              feed: [],
+              timestamp: created,
+            }),
+          ),
+        ]
+      : [];
   return [
     make(PredicateType.spdx, spdx),
     make(PredicateType.slsaProvenance, provenance),
     make(PredicateType.cyclonedx, cyclonedx),
+    ...vex,
   ];
 }

@@ -17,7 +17,13 @@ export interface SlsaProvenance {
       archs: string[];
       upstream: BuildRequest['upstream'];
     };
-    internalParameters: { inputsDigest: string; reason: string; builders: Record<string, string> };
+    internalParameters: {
+      inputsDigest: string;
+      reason: string;
+      builders: Record<string, string>;
+      /** A nano update's changed packages and the CVEs their new changelogs name (epoch > 0). */
+      fixes?: ProvenanceFix[];
+    };
     resolvedDependencies: ResourceDescriptor[];
   };
   runDetails: {
@@ -27,9 +33,21 @@ export interface SlsaProvenance {
   };
 }
 
+/** One package a nano update changed: `openssl 3.5.4-1~deb13u1 → 3.5.4-1~deb13u2 fixes CVE-…`. */
+export interface ProvenanceFix {
+  package: string;
+  from: string;
+  to: string;
+  cves: string[];
+  /** False when the new .deb held no changelog: the CVEs are unknown, not none. */
+  changelogFound: boolean;
+}
+
 export interface ProvenanceInput {
   request: BuildRequest;
   archResults: BuildResult[];
+  /** What a nano update fixed (src/vuln/publish-fixes.ts); left out at -r0. */
+  fixes?: readonly ProvenanceFix[] | undefined;
   /** URI naming the build platform (e.g. the kiln installation); defaults to kiln's builder URI. */
   builderId?: string;
   kilnVersion?: string;
@@ -74,7 +92,22 @@ export function slsaProvenance(input: ProvenanceInput): SlsaProvenance {
         archs: [...request.archs].sort(),
         upstream: request.upstream,
       },
-      internalParameters: { inputsDigest: request.inputsDigest, reason: request.reason, builders },
+      internalParameters: {
+        inputsDigest: request.inputsDigest,
+        reason: request.reason,
+        builders,
+        ...(input.fixes && input.fixes.length > 0
+          ? {
+              fixes: input.fixes.map((f) => ({
+                package: f.package,
+                from: f.from,
+                to: f.to,
+                cves: [...f.cves],
+                changelogFound: f.changelogFound,
+              })),
+            }
+          : {}),
+      },
       resolvedDependencies: [...dependencies.values()].sort((a, b) => key(a).localeCompare(key(b))),
     },
     runDetails: {

@@ -1,4 +1,5 @@
 import { PermanentError } from '../errors.ts';
+import type { VexReport } from './verify-vex.ts';
 
 /** A check `kiln verify` could not pass; the message is the reason a person reads. */
 export class VerificationError extends PermanentError {}
@@ -21,6 +22,8 @@ export interface VerifyReport {
     buildType: string | undefined;
     builderId: string | undefined;
   };
+  /** The OpenVEX attestation of a nano update, checked against the provenance's fixes. */
+  vex?: VexReport;
   /** Sigstore bundle referrers that verified (0 when the image has none). */
   bundles: number;
   /**

@@ -13,6 +13,8 @@ import {
 } from './verify-report.ts';
 import { checkInstances, checkSignatures } from './verify-signatures.ts';
 import { arrayLength, field, provenanceSummary, spdxSummary } from './verify-summary.ts';
+import { checkVex } from './verify-vex.ts';
+import { openVexPredicateType } from '../vuln/openvex.ts';
 
 export {
   VerificationError,
@@ -70,6 +72,13 @@ export async function verifyImage(
       `${name}@${digest}: no SLSA provenance attestation (${PredicateType.slsaProvenance}) signed by the given key${ignoredOf(ignored, PredicateType.slsaProvenance)}`,
     );
   const cdx = statements.get(PredicateType.cyclonedx);
+  const vex = checkVex(
+    statements.get(openVexPredicateType),
+    provenance,
+    name,
+    digest,
+    ignoredOf(ignored, openVexPredicateType),
+  );
   return {
     reference: `${name}@${digest}`,
     digest,
@@ -79,6 +88,7 @@ export async function verifyImage(
     sbom: spdxSummary(spdx),
     ...(cdx ? { cyclonedx: { components: arrayLength(field(cdx.predicate, 'components')) } } : {}),
     provenance: provenanceSummary(provenance),
+    ...(vex ? { vex } : {}),
     bundles,
     ignored,
   };

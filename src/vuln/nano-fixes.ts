@@ -8,7 +8,8 @@ export interface ChangedPackage {
   to: string;
   /** The new version's purl, as the SBOM writes it. */
   purl: string;
-  deb: Buffer;
+  /** Undefined when the .deb is not at hand (built on another machine): CVEs unknown. */
+  deb: Buffer | undefined;
 }
 
 export interface NanoUpdateFixes {
@@ -25,7 +26,9 @@ export async function nanoUpdateFixes(changed: ChangedPackage[]): Promise<NanoUp
   const packages: PackageFixes[] = [];
   const byCve = new Map<string, { purls: Set<string>; notes: Set<string> }>();
   for (const c of changed) {
-    const fixes = await fixesOfUpdate(c.deb, c.name, c.from, c.to);
+    const fixes = c.deb
+      ? await fixesOfUpdate(c.deb, c.name, c.from, c.to)
+      : { package: c.name, from: c.from, to: c.to, versions: [], cves: [], changelogFound: false };
     packages.push(fixes);
     for (const cve of fixes.cves) {
       let entry = byCve.get(cve);
