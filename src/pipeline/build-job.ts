@@ -14,11 +14,15 @@ import type { JobContext } from '../queue/job-context.ts';
 import type { BuildJobData } from '../queue/types.ts';
 import { formatProblem } from '../recipe/problem.ts';
 import { loadRecipeFile } from '../recipe/load.ts';
+import { expandVariants } from '../recipe/variants.ts';
 import { createdAt, imageAnnotations, sourceDateEpochFor } from './annotations.ts';
 import { repositoryPath, type PipelineContext } from './context.ts';
 
-/** Loads a recipe for a job; a recipe that no longer parses fails the job for good. */
-export async function recipeForJob(file: string) {
+/**
+ * Loads a recipe for a job; a recipe that no longer parses fails the job for good. `name` picks
+ * one of the file's variants (`static-dev`, src/recipe/variants.ts); by default the main recipe.
+ */
+export async function recipeForJob(file: string, name?: string) {
   const parsed = await loadRecipeFile(file).catch((error: unknown) => {
     throw new PermanentError(`reading recipe ${file}`, { cause: error });
   });
@@ -27,7 +31,12 @@ export async function recipeForJob(file: string) {
       `recipe ${file} is broken:\n${parsed.problems.map((p) => formatProblem(p)).join('\n')}`,
     );
   }
-  return parsed.recipe;
+  const recipe = parsed.recipe;
+  if (name === undefined || name === recipe.name) return recipe;
+  const variant = expandVariants(recipe).find((v) => v.name === name);
+  if (!variant)
+    throw new PermanentError(`recipe ${file} has no image named ${name} (its variants changed?)`);
+  return variant;
 }
 
 export interface BuildStepOptions {
@@ -57,7 +66,7 @@ export async function runBuild(
   job: JobContext,
   options: BuildStepOptions,
 ): Promise<BuildStepResult> {
-  const recipe = await recipeForJob(request.recipeFile);
+  const recipe = await recipeForJob(request.recipeFile, request.recipe);
   const builder = getBuilder(recipe.build.builder, ctx.config);
   const startedAt = new Date().toISOString();
   const sourceDateEpoch = sourceDateEpochFor(

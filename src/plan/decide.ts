@@ -6,6 +6,7 @@ import type { Candidate, Selection, StreamSelection } from '../versioning/select
 import type { Resolved } from '../model/resolved.ts';
 import { findPublished, nextEpoch } from './epoch.ts';
 import type { PublishedImage } from './published-state.ts';
+import { tagSuffix } from '../recipe/variants.ts';
 import { computeTags } from './tags.ts';
 
 interface DecisionBase {
@@ -220,6 +221,8 @@ function buildDecision(
     known,
     highestStream,
     policy: recipe.publish.tags,
+    // A variant's tags carry its suffix: `1.2.3-r0-dev`, `latest-dev`.
+    suffix: tagSuffix(recipe),
   });
   const request: BuildRequest = {
     recipe: recipe.name,

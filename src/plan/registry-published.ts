@@ -3,6 +3,7 @@ import type { Logger } from '../log.ts';
 import type { RegistryClient } from '../oci/registry-client.ts';
 import { readPublishedState } from '../publish/published-state.ts';
 import type { LoadedRecipe } from '../recipe/load.ts';
+import { tagSuffix } from '../recipe/variants.ts';
 import type { PublishedStatePort } from './ports.ts';
 import { publishedStateOf, type PublishedImage, type PublishedState } from './published-state.ts';
 
@@ -25,7 +26,9 @@ export async function registryPublishedState(
           .filter(Boolean)
           .join('/');
         try {
-          return [loaded.recipe.name, await readPublishedState(client, repository)];
+          // A variant shares its repository with the main image; its tags' suffix tells them apart.
+          const suffix = tagSuffix(loaded.recipe);
+          return [loaded.recipe.name, await readPublishedState(client, repository, { suffix })];
         } catch (error) {
           log.warn(
             { recipe: loaded.recipe.name, err: error },

@@ -7,6 +7,7 @@ import { positionOf, type Position } from './positions.ts';
 import { compareProblems, type Problem } from './problem.ts';
 import { recipeSchema, type Recipe } from './schema.ts';
 import { semanticFindings } from './semantic-checks.ts';
+import { expandVariants } from './variants.ts';
 
 /** A recipe that passed validation, with the file it came from. */
 export interface LoadedRecipe {
@@ -161,7 +162,10 @@ export async function loadRecipes(paths: readonly string[]): Promise<LoadResult>
   return collect(parsed);
 }
 
-/** Flags duplicate names across parsed files and gathers the result. */
+/**
+ * Flags duplicate names across parsed files and gathers the result. Each recipe is followed by
+ * its variants (src/recipe/variants.ts), whose names (`<name>-<variant>`) count as names too.
+ */
 export function collect(parsed: readonly (ParsedRecipe & { file: string })[]): LoadResult {
   const recipes: LoadedRecipe[] = [];
   const problems: Problem[] = [];
@@ -169,20 +173,27 @@ export function collect(parsed: readonly (ParsedRecipe & { file: string })[]): L
   for (const p of parsed) {
     problems.push(...p.problems);
     if (!p.recipe) continue;
-    const owner = owners.get(p.recipe.name);
-    if (owner !== undefined) {
+    const family = [p.recipe, ...expandVariants(p.recipe)];
+    const clash = family.find((r) => owners.has(r.name));
+    const owner = clash && owners.get(clash.name);
+    if (clash && owner !== undefined) {
       const at = p.namePosition ?? { line: 1, col: 1 };
       const other = path.relative(path.dirname(p.file), owner) || path.basename(owner);
+      const what = clash.variant
+        ? `variant name \`${clash.name}\``
+        : `recipe name \`${clash.name}\``;
       problems.push({
         file: p.file,
         line: at.line,
         col: at.col,
-        message: `name: duplicate recipe name \`${p.recipe.name}\` (also in ${other})`,
+        message: `name: duplicate ${what} (also in ${other})`,
       });
       continue;
     }
-    owners.set(p.recipe.name, p.file);
-    recipes.push({ file: p.file, recipe: p.recipe });
+    for (const recipe of family) {
+      owners.set(recipe.name, p.file);
+      recipes.push({ file: p.file, recipe });
+    }
   }
   return { recipes, problems: problems.sort(compareProblems) };
 }

@@ -64,6 +64,8 @@ function nested(node: JsonNode, title: string): [string, JsonNode][] {
   if (node.type === 'array' && node.items)
     return nested(node.items, `${title}[]`).map(([t, n]) => [t.replace(/\[\]\[\]$/, '[]'), n]);
   if (node.anyOf) return node.anyOf.flatMap((n) => nested(n, title));
+  if (node.type === 'object' && typeof node.additionalProperties === 'object')
+    return nested(node.additionalProperties, `${title}.<name>`);
   return [];
 }
 
@@ -147,6 +149,33 @@ export function renderReference(
     'Floating tags only move forward: a backport `1.1.9` released after `1.2.0` moves `1.1` but',
     'neither `1` nor `latest`. Prereleases get only their exact tags. Characters OCI tags do not',
     "allow (Debian's `:`, `~`, `+`) become `_`. With `publish.tags: exact` only the exact tags move.",
+    '',
+    'Every publish also sets an immutable build tag, `X.Y.Z-rN-<yyyymmddhhmm>` (UTC, the time of',
+    'the publish): it is set once, after the signature, and never moves; a build tag that already',
+    'names another digest fails the publish. Pin it to keep exactly one build.',
+    '',
+    '## Variants',
+    '',
+    '`variants: [dev]` builds a second image from the same recipe into the same repository, as',
+    "Chainguard's `:latest-dev` and distroless's `:debug`: the same contents plus Debian's",
+    '`busybox-static` (one statically linked binary with no dependencies, so even `static` gets a',
+    'shell without a libc; dash and coreutils would pull in libc6 and a dozen libraries), kiln links',
+    'its applets (`sh`, `ls`, `cat`, `grep`, `vi`, `wget`…) into `/usr/bin`, and the image runs as',
+    '`root`. An `exclude` entry that would remove an added package gives way to it.',
+    '',
+    'A variant is planned as an image of its own (`<name>-dev` in plans, job ids and the catalog):',
+    'its inputs digest covers its packages, its epochs count only its own images, and every tag',
+    'gets its suffix: `X.Y.Z-rN-dev`, `X.Y.Z-dev`, `X.Y-dev`, `latest-dev`, and the build tag',
+    '`X.Y.Z-rN-<yyyymmddhhmm>-dev`. Reading what is published, the main image ignores the',
+    "variants' images and each variant ignores the others'.",
+    '',
+    'The map form changes or adds variants: `variants: { dev: { packages: [curl], skip-tests:',
+    '[no shell] } }` adds curl to `dev` and skips the recipe test that checks there is no shell',
+    "(the variant declares its shell, `/bin/sh` for `dev`, and is tested with `sh -c 'echo ok'`);",
+    'a custom name (`variants: { dash: { packages: [dash], shell: /bin/sh } }`) starts from the',
+    "recipe alone and needs `packages`. Only the debian builder makes variants: a Dockerfile's",
+    'shell variant is a stage of its own (a second recipe with `dockerfile.target`), and an apko',
+    'one a second recipe with the shell in `apko.packages`; kiln lint says so.',
     '',
   ];
   section('recipe', root, out);

@@ -346,6 +346,40 @@ export const apkoSchema = z.strictObject({
   paths: z.array(apkoPathSchema).optional(),
 });
 
+/** A folder, file or link the debian builder adds on top of the packages (a writable data folder, a config that works as nonroot). */
+export const debianPathSchema = z
+  .strictObject({
+    /** Absolute path inside the image. @example path: /var/lib/postgresql/data */
+    path: z
+      .string()
+      .regex(/^(?!.*\/\.\.?(\/|$))\/[^/]/, 'expected an absolute path without `.` or `..`'),
+    /** What to create: a folder, a file holding `content`, or a symlink to `source`. */
+    type: z.enum(['directory', 'file', 'symlink']),
+    /** For `file`: its text. @example content: "listen 8080;\n" */
+    content: z.string().optional(),
+    /** For `symlink`: what it points at. */
+    source: z.string().min(1).optional(),
+    /** Owner uid. @default 0 @example uid: 65532 */
+    uid: z.number().int().min(0).optional(),
+    /** Owner gid; default: the uid. */
+    gid: z.number().int().min(0).optional(),
+    /** Octal mode; default `0755` for folders, `0644` for files. @example permissions: '0700' */
+    permissions: z
+      .string()
+      .regex(/^0?[0-7]{3,4}$/, 'expected an octal mode such as 0755')
+      .optional(),
+  })
+  .superRefine((p, ctx) => {
+    if ((p.type === 'symlink') !== (p.source !== undefined))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['source'],
+        message: 'a `symlink` needs `source`, and only a symlink has one',
+      });
+    if (p.content !== undefined && p.type !== 'file')
+      ctx.addIssue({ code: 'custom', path: ['content'], message: 'only a `file` has `content`' });
+  });
+
 export const buildSchema = z
   .strictObject({
     /** Which builder makes the image: `debian`, `dockerfile` or `apko`. @example builder: debian */
@@ -356,6 +390,8 @@ export const buildSchema = z
     contents: contentsSchema.optional(),
     /** Files fetched with a checksum into the image or the build context. */
     files: z.array(fileSchema).optional(),
+    /** Folders, files and links made on top of the packages (builder `debian`), in the top layer. */
+    paths: z.array(debianPathSchema).optional(),
     /** Dockerfile build (builder `dockerfile`). */
     dockerfile: dockerfileSchema.optional(),
     /** APK contents (builder `apko`). */
@@ -384,6 +420,12 @@ export const buildSchema = z
         code: 'custom',
         path: ['builder'],
         message: 'the debian builder needs `contents`',
+      });
+    if (b.paths !== undefined && b.builder !== 'debian')
+      ctx.addIssue({
+        code: 'custom',
+        path: ['paths'],
+        message: '`paths` is only used by the debian builder (apko: `apko.paths`)',
       });
     if (b.builder === 'apko' && !b.apko)
       ctx.addIssue({ code: 'custom', path: ['builder'], message: 'the apko builder needs `apko`' });
@@ -432,6 +474,36 @@ export const publishSchema = z.strictObject({
   tags: z.enum(['semver', 'exact']).default('semver'),
 });
 
+/** A variant's name: its tag suffix (`-dev`) and, after the recipe's name, its catalog name. */
+export const variantNameSchema = z
+  .string()
+  .regex(
+    /^(?!r\d+$)[a-z][a-z0-9]*$/,
+    'expected a lowercase word (letters, digits), not `r<N>`: it becomes the tag suffix `-<name>`',
+  );
+
+export const variantSchema = z.strictObject({
+  /**
+   * Debian packages added to `build.contents.packages` (and dropped from its `exclude`). For
+   * `dev` they come on top of `busybox-static`. @example packages: [curl]
+   */
+  packages: z.array(z.string().min(1)).optional(),
+  /** User the variant runs as: a name from the accounts or a uid. `dev`: `root`. @example run-as: root */
+  'run-as': z.union([z.string(), z.number().int()]).optional(),
+  /**
+   * The variant's shell: it is tested with `<shell> -c 'echo ok'` before publishing. `dev`:
+   * `/bin/sh` (busybox-static, whose applets kiln links into `/usr/bin`). @example shell: /bin/sh
+   */
+  shell: z
+    .string()
+    .regex(/^\/[^\s]+$/, 'expected an absolute path')
+    .optional(),
+  /** Names of the recipe's tests that do not hold in the variant (e.g. a no-shell check). @example skip-tests: [no shell] */
+  'skip-tests': z.array(z.string().min(1)).optional(),
+  /** Tests run only in the variant, after the recipe's own. */
+  test: z.array(testSchema).optional(),
+});
+
 export const recipeSchema = z.strictObject({
   /** Image name: lowercase letters, digits, `-`. @example name: python */
   name: z.string().regex(/^[a-z0-9]+(-[a-z0-9]+)*$/, 'expected lowercase letters, digits and `-`'),
@@ -453,9 +525,28 @@ export const recipeSchema = z.strictObject({
   test: z.array(testSchema).default([]),
   /** Where and how the image is published. */
   publish: publishSchema.default({ tags: 'semver' }),
+  /**
+   * Variants built from this recipe into the same repository, each with its tags suffixed
+   * (`1.2.3-r0-dev`, `1.2-dev`, `latest-dev`): `[dev]` for the built-in `dev` (busybox-static's
+   * shell and tools, runs as root), or a map of name to what the variant changes. Builder
+   * `debian` only. @example variants: [dev]
+   */
+  variants: z
+    .union([z.array(variantNameSchema).min(1), z.record(variantNameSchema, variantSchema)])
+    .optional(),
 });
 
-export type Recipe = z.infer<typeof recipeSchema>;
+/** What a variant recipe (expanded by src/recipe/variants.ts) says about where it comes from. */
+export interface VariantOf {
+  /** The variant's name, e.g. `dev`: every tag gets `-<name>` appended. */
+  name: string;
+  /** The recipe it was expanded from. */
+  of: string;
+}
+
+/** A recipe; a variant expanded from one (src/recipe/variants.ts) also names its origin. */
+export type Recipe = z.infer<typeof recipeSchema> & { variant?: VariantOf | undefined };
+export type RecipeVariant = z.infer<typeof variantSchema>;
 export type RecipeUpstream = z.infer<typeof upstreamSchema>;
 export type RecipeVersions = z.infer<typeof versionsSchema>;
 export type RecipeBuild = z.infer<typeof buildSchema>;

@@ -5,6 +5,7 @@ import { normalizeStreams } from '../versioning/streams.ts';
 import { dockerfilePathFindings } from './dockerfile-paths.ts';
 import type { Finding } from './issues.ts';
 import type { Recipe } from './schema.ts';
+import { variantFindings } from './variant-checks.ts';
 
 /*
  * Checks that need more than one field, run after the schema accepted the recipe. With a
@@ -16,6 +17,7 @@ export function semanticFindings(recipe: Recipe, selection?: Selection): Finding
     ...streamFindings(recipe, selection),
     ...patchFindings(recipe, selection),
     ...dockerfilePathFindings(recipe),
+    ...variantFindings(recipe),
   ];
 }
 
