@@ -4,7 +4,9 @@ import type { LoadedRecipe } from '../recipe/load.ts';
 import { planCycle } from './cycle.ts';
 import type { Decision } from './decide.ts';
 import type { RecipePlan, ReleaseSource } from './plan-recipes.ts';
-import type { PlannerPorts } from './ports.ts';
+import type { NanoUpdatePort, PlannerPorts } from './ports.ts';
+import { securityReason } from './security-fixes.ts';
+import type { BuildRequest } from '../model/build-request.ts';
 
 /*
  * Planning as one service. A pass reads the published state, stamps releases with their
@@ -72,13 +74,26 @@ async function recordCandidates(plans: readonly RecipePlan[], ports: PlannerPort
   }
 }
 
-/** Each build's final priority and reason: a nano update names its changed packages. */
+/** A build that picks up fixable CVEs (the vuln scan's) is a security build naming them. */
+async function withSecurityFixes(
+  request: BuildRequest,
+  ports: PlannerPorts,
+): Promise<Pick<BuildRequest, 'priority' | 'reason'>> {
+  const fixes = (await ports.securityFixes?.fixesFor(request)) ?? [];
+  if (fixes.length === 0) return request;
+  return { priority: 'security', reason: `${request.reason}; ${securityReason(fixes)}` };
+}
+
+/**
+ * Each build's final priority and reason: a nano update names its changed packages, and a build
+ * that fixes CVEs of the published image names them (security priority).
+ */
 async function settleNanoUpdates(
   plans: readonly RecipePlan[],
   ports: PlannerPorts,
 ): Promise<RecipePlan[]> {
-  const { nanoUpdates } = ports;
-  if (!nanoUpdates) return [...plans];
+  const nanoUpdates: NanoUpdatePort = ports.nanoUpdates ?? { explain: async (r) => r };
+  if (!ports.nanoUpdates && !ports.securityFixes) return [...plans];
   const out: RecipePlan[] = [];
   for (const plan of plans) {
     const decisions: Decision[] = [];
@@ -87,7 +102,8 @@ async function settleNanoUpdates(
         decisions.push(d);
         continue;
       }
-      const { priority, reason } = await nanoUpdates.explain(d.request);
+      const nano = await nanoUpdates.explain(d.request);
+      const { priority, reason } = await withSecurityFixes({ ...d.request, ...nano }, ports);
       decisions.push({ ...d, reason, request: { ...d.request, priority, reason } });
     }
     out.push({ ...plan, decisions });

@@ -1,3 +1,4 @@
+import type { FixableCve } from '../catalog/cves.ts';
 import type { BuildRequest } from '../model/build-request.ts';
 import type { LoadedRecipe } from '../recipe/load.ts';
 import type { UpstreamRelease } from '../versioning/release.ts';
@@ -34,9 +35,19 @@ export interface NanoUpdatePort {
   explain(request: BuildRequest): Promise<Pick<BuildRequest, 'priority' | 'reason'>>;
 }
 
+/**
+ * CVE-driven rebuilds: the fixable CVEs (their fix already in one of the image's suites, by the
+ * last vuln scan of the stream's published head) that a build's resolved inputs fix
+ * (security-fixes.ts). A build that fixes any is a security build whose reason names them.
+ */
+export interface SecurityFixPort {
+  fixesFor(request: BuildRequest): Promise<FixableCve[]>;
+}
+
 export interface PlannerPorts {
   published: PublishedStatePort;
   firstSeen?: FirstSeenPort | undefined;
   candidates?: CandidatePort | undefined;
   nanoUpdates?: NanoUpdatePort | undefined;
+  securityFixes?: SecurityFixPort | undefined;
 }

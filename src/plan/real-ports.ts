@@ -6,6 +6,7 @@ import { redisFirstSeen } from './first-seen.ts';
 import { lockfileNanoUpdates } from './nano-updates.ts';
 import type { PlannerPorts } from './ports.ts';
 import { registryPublished } from './registry-published.ts';
+import { catalogSecurityFixes } from './security-fixes.ts';
 
 /** Where the real ports live: the pipeline's Redis (under `prefix`) and its registry. */
 export interface RealPortsContext {
@@ -23,5 +24,6 @@ export function realPlannerPorts(ctx: RealPortsContext): PlannerPorts {
     firstSeen: redisFirstSeen(ctx.redis, ctx.prefix),
     candidates: catalogCandidates(ctx.redis, ctx.prefix),
     nanoUpdates: lockfileNanoUpdates(ctx.redis, ctx.prefix),
+    securityFixes: catalogSecurityFixes(ctx.redis, ctx.prefix),
   };
 }

@@ -18,6 +18,7 @@ import { createWatcher, webhookRoutes, type Watcher } from '../watch/index.ts';
 import type { WatchClock } from '../watch/clock.ts';
 import { createReconcileTrigger, type ReconcileTrigger } from '../watch/reconcile.ts';
 import { createSuiteTrigger } from '../watch/suite-trigger.ts';
+import { createVulnTrigger } from '../watch/vuln-trigger.ts';
 import { configuredBuilders } from './builders.ts';
 import { enqueuePlans, type PlannedCycle } from './enqueue-plans.ts';
 import { reconcileOnce } from './reconcile.ts';
@@ -155,7 +156,22 @@ export function startPlanningWatcher(
     },
     ...clock,
   });
+  const vulns = createVulnTrigger({
+    config: ctx.config,
+    redis: ctx.redis,
+    log: ctx.log.child({ part: 'vuln' }),
+    recipes,
+    watcher,
+    onFixable: async (loaded, releases) => {
+      await plan(
+        [loaded],
+        releasesFor(() => releases),
+      );
+    },
+    ...clock,
+  });
   watcher.attach(suites);
+  watcher.attach(vulns);
   watcher.attach(reconcile);
   watcher.start();
   return Object.assign(watcher, { reconcile });
