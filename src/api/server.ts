@@ -15,6 +15,7 @@ import { catalogPageRoutes } from './routes/catalog-pages.ts';
 import { dashboardRoutes } from './routes/dashboard.ts';
 import { healthRoutes } from './routes/health.ts';
 import { imageApiRoutes } from './routes/image-api.ts';
+import { imageHistoryRoutes } from './routes/image-history.ts';
 import { jobApiRoutes } from './routes/job-api.ts';
 import { metricsRoutes } from './routes/metrics.ts';
 import { logRequest, replyWithError } from './server-hooks.ts';
@@ -48,6 +49,7 @@ export async function createApiServer(options: ApiServerOptions): Promise<Fastif
   const { queuePrefix, staleAfterMs } = config;
   await app.register(metricsRoutes, { redis, queuePrefix, catalog, queues, staleAfterMs, log });
   await app.register(imageApiRoutes, { config, catalog });
+  await app.register(imageHistoryRoutes, { config, catalog });
   await app.register(jobApiRoutes, { queues });
   await app.register(catalogPageRoutes, { config, catalog });
   await app.register(assetRoutes);
