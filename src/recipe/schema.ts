@@ -455,10 +455,51 @@ export const patchSchema = z.strictObject({
 export const testSchema = z.strictObject({
   /** A short name for reports. @example name: version */
   name: z.string().optional(),
-  /** Command and arguments, run inside the image without a shell. @example run: [/usr/bin/python3, --version] */
+  /**
+   * Command and arguments, run inside the image without a shell. `${version}` (the upstream
+   * version), `${arch}` (Debian's arch, `amd64`) and `${triplet}` (its GNU multiarch triplet,
+   * `x86_64-linux-gnu`) are replaced here and in `expect-output`, so one test can name a per-arch
+   * path such as `/usr/lib/${triplet}/libc.so.6`.
+   * @example run: [/usr/bin/python3, --version]
+   */
   run: z.array(z.string()).min(1),
   /** Text the command's output must contain; `${version}` is replaced. @example expect-output: Python ${version} */
   'expect-output': z.string().optional(),
+  /**
+   * A server from the image started in the background before `run`, in the same sandbox (one
+   * loopback network, the shared `/tmp`), and stopped once `run` has ended.
+   * @example service: [/usr/bin/redis-server, --port, '6379']
+   */
+  service: z.array(z.string()).min(1).optional(),
+  /**
+   * Before `run`: wait until `127.0.0.1:<port>` accepts connections, or until an HTTP GET of
+   * `http://127.0.0.1:<port>/<path>` answers 2xx; that answer's body is checked with the output.
+   * @example ready: 6379
+   */
+  ready: z
+    .union([
+      z.number().int().min(1).max(65535),
+      z
+        .string()
+        .regex(/^http:\/\/127\.0\.0\.1:\d{1,5}\/\S*$/, 'expected http://127.0.0.1:<port>/<path>'),
+    ])
+    .optional(),
+  /** An HTTP server the test runner offers on the sandbox's loopback during the test (for client images): every request gets 200 and `body`. @example serve: { port: 8000, body: hello } */
+  serve: z
+    .strictObject({
+      /** Port on 127.0.0.1. @example port: 8000 */
+      port: z.number().int().min(1).max(65535),
+      /** What every request is answered with. @example body: hello */
+      body: z.string(),
+    })
+    .optional(),
+  /** Files written into the shared `/tmp` before the test: file name → text. @example tmp-files: { in.json: '{"a": 1}' } */
+  'tmp-files': z
+    .record(
+      z.string().regex(/^(?!\.\.?$)[A-Za-z0-9._-]+$/, 'expected a plain file name'),
+      z.string(),
+    )
+    .optional(),
 });
 
 export const publishSchema = z.strictObject({
