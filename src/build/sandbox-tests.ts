@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { OciLayout } from '../oci/layout.ts';
 import type { Descriptor } from '../oci/media-types.ts';
 import type { TestOutcome } from '../model/build-result.ts';
+import { PermanentError } from '../errors.ts';
 import type { RecipeTest } from '../recipe/schema.ts';
 import { runImageTests, unpackLayout } from '../sandbox/index.ts';
 
@@ -19,6 +20,53 @@ const configSchema = z.object({
     })
     .nullish(),
 });
+
+/** Per Debian release arch: its GNU multiarch triplet (`/usr/lib/<triplet>`) and glibc's loader. */
+const debianArchs: Readonly<Record<string, { triplet: string; loader: string }>> = {
+  amd64: { triplet: 'x86_64-linux-gnu', loader: '/lib64/ld-linux-x86-64.so.2' },
+  arm64: { triplet: 'aarch64-linux-gnu', loader: '/lib/ld-linux-aarch64.so.1' },
+  armel: { triplet: 'arm-linux-gnueabi', loader: '/lib/ld-linux.so.3' },
+  armhf: { triplet: 'arm-linux-gnueabihf', loader: '/lib/ld-linux-armhf.so.3' },
+  i386: { triplet: 'i386-linux-gnu', loader: '/lib/ld-linux.so.2' },
+  loong64: { triplet: 'loongarch64-linux-gnu', loader: '/lib64/ld-linux-loongarch-lp64d.so.1' },
+  mips64el: { triplet: 'mips64el-linux-gnuabi64', loader: '/lib64/ld.so.1' },
+  ppc64el: { triplet: 'powerpc64le-linux-gnu', loader: '/lib64/ld64.so.2' },
+  riscv64: { triplet: 'riscv64-linux-gnu', loader: '/lib/ld-linux-riscv64-lp64d.so.1' },
+  s390x: { triplet: 's390x-linux-gnu', loader: '/lib/ld64.so.1' },
+};
+
+/**
+ * A recipe test with its placeholders filled for one build, in `run` and `expect-output`:
+ * `${version}`, `${arch}` (Debian's name, `amd64`), `${triplet}` (`x86_64-linux-gnu`) and
+ * `${loader}` (glibc's dynamic loader, `/lib64/ld-linux-x86-64.so.2`), so one test can name the
+ * paths that differ per arch.
+ */
+export function substituted(
+  test: RecipeTest,
+  build: { arch: string; version: string },
+): RecipeTest {
+  const known = debianArchs[build.arch];
+  const fill = (s: string, where: string): string => {
+    let out = s.replaceAll('${version}', build.version).replaceAll('${arch}', build.arch);
+    for (const key of ['triplet', 'loader'] as const) {
+      const placeholder = `\${${key}}`;
+      if (!out.includes(placeholder)) continue;
+      if (!known)
+        throw new PermanentError(
+          `test ${JSON.stringify(test.name ?? test.run.join(' '))}: ${where} uses ${placeholder}, which kiln does not know for arch ${build.arch}`,
+        );
+      out = out.replaceAll(placeholder, known[key]);
+    }
+    return out;
+  };
+  return {
+    ...test,
+    run: test.run.map((a) => fill(a, 'run')),
+    ...(test['expect-output'] !== undefined
+      ? { 'expect-output': fill(test['expect-output'], 'expect-output') }
+      : {}),
+  };
+}
 
 /** What an external builder hands the sandbox: one arch's image in a layout, and the tests. */
 export interface ImageTestRequest {
@@ -47,12 +95,7 @@ export async function testInSandbox(request: ImageTestRequest): Promise<TestOutc
     await unpackLayout(request.layoutDir, request.manifest.digest, rootfs);
     return await runImageTests({
       rootfs,
-      tests: request.tests.map((t) => ({
-        ...t,
-        ...(t['expect-output'] !== undefined
-          ? { 'expect-output': t['expect-output'].replaceAll('${version}', request.version) }
-          : {}),
-      })),
+      tests: request.tests.map((t) => substituted(t, request)),
       env: image?.Env ?? undefined,
       user: image?.User || undefined,
       workdir: image?.WorkingDir || undefined,

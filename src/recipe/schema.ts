@@ -456,10 +456,11 @@ export const testSchema = z.strictObject({
   /** A short name for reports. @example name: version */
   name: z.string().optional(),
   /**
-   * Command and arguments, run inside the image without a shell. `${version}` (the upstream
-   * version), `${arch}` (Debian's arch, `amd64`) and `${triplet}` (its GNU multiarch triplet,
-   * `x86_64-linux-gnu`) are replaced here and in `expect-output`, so one test can name a per-arch
-   * path such as `/usr/lib/${triplet}/libc.so.6`.
+   * Command and arguments, run inside the image without a shell. Replaced here and in
+   * `expect-output`: `${version}` (the upstream version), `${arch}` (Debian's arch, `amd64`),
+   * `${triplet}` (its GNU multiarch triplet, `x86_64-linux-gnu`) and `${loader}` (glibc's dynamic
+   * loader, `/lib64/ld-linux-x86-64.so.2`), so one test can name per-arch paths:
+   * `[${loader}, --list, /usr/lib/${triplet}/libssl.so.3]`.
    * @example run: [/usr/bin/python3, --version]
    */
   run: z.array(z.string()).min(1),
