@@ -5,6 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import type { RedisClient } from '../../src/queue/connection.ts';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { recordCveScan } from '../../src/catalog/cves.ts';
 import { clearCatalog, recordPublished, recordUpstreamSeen } from '../../src/catalog/store.ts';
 import { loadConfig, type Config } from '../../src/config.ts';
 import { freePort } from '../../src/local-services/ports.ts';
@@ -89,9 +90,74 @@ beforeAll(async () => {
       upstream: { releasedAt: ago(200) },
       builtAt: ago(150),
       publishedAt: ago(149),
+      fixes: [
+        {
+          package: 'openssl',
+          from: '3.5.4-1~deb13u1',
+          to: '3.5.4-1~deb13u2',
+          cves: ['CVE-2026-1000', 'CVE-2026-1003'],
+          changelogFound: true,
+        },
+      ],
     }),
   );
   await recordUpstreamSeen(redis, namespace, 'legacy-tool', '1.0.0', ago(48));
+  // The vuln scan's findings, as the vuln trigger records them: one fixable high, one open low.
+  const scanned = (recipe: string, version: string, epoch: number, digest: string) => ({
+    recipe,
+    stream: 'default',
+    version,
+    epoch,
+    digest,
+    release: 'trixie',
+    scannedAt: ago(1),
+    feed: 'test feed',
+  });
+  await recordCveScan(
+    redis,
+    namespace,
+    'legacy-tool',
+    [
+      {
+        summary: {
+          ...scanned('legacy-tool', '0.9.1', 2, older.digest),
+          total: 2,
+          fixable: 1,
+          byUrgency: { high: 1, low: 1 },
+          fixableCves: [
+            {
+              cve: 'CVE-2026-2001',
+              source: 'glibc',
+              installed: '2.41-12',
+              fixedVersion: '2.41-12+deb13u1',
+              suite: 'trixie-security',
+              urgency: 'high',
+            },
+          ],
+        },
+        publishedAt: ago(149),
+      },
+    ],
+    new Date(),
+  );
+  await recordCveScan(
+    redis,
+    namespace,
+    'webapp',
+    [
+      {
+        summary: {
+          ...scanned('webapp', '1.4.2', 0, pushed.digest),
+          total: 0,
+          fixable: 0,
+          byUrgency: {},
+          fixableCves: [],
+        },
+        publishedAt: ago(3),
+      },
+    ],
+    new Date(),
+  );
 
   // The pages as operators run them: `kiln serve`, a separate process over the same Redis and registry.
   const port = await freePort();
@@ -179,6 +245,12 @@ describe('catalog pages in chromium', () => {
       });
       expect(await legacy.locator('.badge.bad').innerText()).toBe('stale');
       expect(await legacy.locator('td[data-label="Signed"]').innerText()).toBe('unsigned');
+      // CVE counts of each latest release: by urgency, and how many have a fix in its suites.
+      expect(await legacy.locator('td[data-label="CVEs"]').innerText()).toBe(
+        '2 open (1 high, 1 low) · 1 fixable',
+      );
+      expect(await row.locator('td[data-label="CVEs"]').innerText()).toBe('0 open · 0 fixable');
+      expect(await page.locator('#fixable-total .figure').innerText()).toBe('1');
       // The description is shown as text, markup and all.
       expect(await row.locator('.desc').innerText()).toContain(XSS);
       await page.screenshot({ path: path.join(SHOTS, 'catalog-desktop.png'), fullPage: true });
@@ -225,6 +297,18 @@ describe('catalog pages in chromium', () => {
       expect(await page.locator('p.desc').innerText()).toContain(XSS);
       expect(await page.locator('a[href^="javascript:"]').count()).toBe(0);
       await page.screenshot({ path: path.join(SHOTS, 'image-desktop.png'), fullPage: true });
+
+      // A nano update's page: the fixable CVE with its fix, and what the update fixed.
+      await page.goto(`${base}/images/legacy-tool`);
+      expect(await page.locator('#latest-cves').innerText()).toContain(
+        'CVE-2026-2001 (high): glibc 2.41-12 → 2.41-12+deb13u1 in trixie-security',
+      );
+      const r2 = page.locator('table.versions tbody tr', {
+        has: page.locator('code.version', { hasText: '0.9.1-r2' }),
+      });
+      expect(await r2.locator('td[data-label="Fixes"]').innerText()).toBe(
+        'r2: openssl 3.5.4-1~deb13u1 → 3.5.4-1~deb13u2 fixes CVE-2026-1000, CVE-2026-1003',
+      );
       await context.close();
     },
   );

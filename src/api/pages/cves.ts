@@ -19,7 +19,7 @@ export function cveCounts(cves: Cves): Html {
   const fixable =
     cves.fixable > 0
       ? html` ·
-          <span class="badge bad" title="a fix is already in one of the image's suites"
+          <span class="badge warn" title="a fix is already in one of the image's suites"
             >${cves.fixable} fixable</span
           >`
       : html` · <span class="badge ok">0 fixable</span>`;
