@@ -1,6 +1,7 @@
 import Fastify from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { redisCatalog } from '../../src/api/catalog-reader.ts';
+import { catalogPageRoutes } from '../../src/api/routes/catalog-pages.ts';
 import { imageHistoryRoutes } from '../../src/api/routes/image-history.ts';
 import { loadConfig } from '../../src/config.ts';
 import { clearCatalog, recordPublished } from '../../src/catalog/store.ts';
@@ -61,6 +62,45 @@ beforeAll(async () => {
 afterAll(async () => {
   await clearCatalog(redis, config.queuePrefix);
   await redis.quit();
+});
+
+describe('the image page', () => {
+  it('shows the variant beside the image and the kiln diff command between consecutive epochs', async () => {
+    const app = Fastify();
+    await app.register(catalogPageRoutes, {
+      config,
+      catalog: redisCatalog(redis, config.queuePrefix),
+    });
+    const page = (await app.inject({ url: '/images/app' })).body;
+    expect(page).toContain('Variants (same repository)');
+    expect(page).toContain('href="/images/app-dev"');
+    expect(page).toContain('latest-dev');
+    const ref = `${config.registry}/app`;
+    const r0 = sampleRecord({
+      recipe: 'app',
+      repository: 'app',
+      version: '1.0.0',
+      epoch: 0,
+    }).digest;
+    const r1 = sampleRecord({
+      recipe: 'app',
+      repository: 'app',
+      version: '1.0.0',
+      epoch: 1,
+    }).digest;
+    expect(page).toContain(`kiln diff ${ref}@${r0} ${ref}@${r1}`);
+    // 1.1.0-r0 is a new upstream version, not a nano update of 1.0.0: no diff offered for it.
+    const r110 = sampleRecord({
+      recipe: 'app',
+      repository: 'app',
+      version: '1.1.0',
+      epoch: 0,
+    }).digest;
+    expect(page).not.toContain(`@${r1} ${ref}@${r110}`);
+    const devPage = (await app.inject({ url: '/images/app-dev' })).body;
+    expect(devPage).toContain('href="/images/app"');
+    await app.close();
+  });
 });
 
 describe('GET /api/images/:name/history', () => {

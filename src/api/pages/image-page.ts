@@ -120,18 +120,32 @@ function versionsSection(image: ImageDetailView): Html {
           <th>Published</th>
           <th>Signature</th>
           <th>Fixes</th>
+          <th>What changed</th>
         </tr>
       </thead>
       <tbody>
         ${image.versions.map(
-          (v) =>
+          (v, i) =>
             html`<tr>
-              ${cell('Version', html`<code class="version">${v.versionTag}</code>`)}${cell('Digest', html`<code class="digest" title="${v.digest}">${shortDigest(v.digest)}</code>`)}${cell('Upstream', v.upstream.releasedAtSource === 'first-seen' ? html`unknown: first seen ${formatTime(v.upstream.releasedAt)}` : formatTime(v.upstream.releasedAt))}${cell('Published', formatTime(v.publishedAt))}${cell('Signature', yesNo(v.signed, 'signed', 'unsigned'))}${cell('Fixes', fixNotes(v))}
+              ${cell('Version', html`<code class="version">${v.versionTag}</code>`)}${cell('Digest', html`<code class="digest" title="${v.digest}">${shortDigest(v.digest)}</code>`)}${cell('Upstream', v.upstream.releasedAtSource === 'first-seen' ? html`unknown: first seen ${formatTime(v.upstream.releasedAt)}` : formatTime(v.upstream.releasedAt))}${cell('Published', formatTime(v.publishedAt))}${cell('Signature', yesNo(v.signed, 'signed', 'unsigned'))}${cell('Fixes', fixNotes(v))}${cell('What changed', diffCommand(image, i))}
             </tr>`,
         )}
       </tbody>
     </table>
   </section>`;
+}
+
+/**
+ * For a nano update (an epoch after another of the same version, the next older row), the
+ * `kiln diff` to run between the two images, by digest: a consumer pinned to the older build sees
+ * what the update changed.
+ */
+function diffCommand(image: ImageDetailView, i: number): Html {
+  const v = image.versions[i];
+  const older = image.versions[i + 1];
+  if (!v || !older || older.version !== v.version || older.epoch >= v.epoch) return html`—`;
+  const text = `kiln diff ${image.reference}@${older.digest} ${image.reference}@${v.digest}`;
+  return html`<code class="cmd" title="r${older.epoch} → r${v.epoch}">${text}</code>`;
 }
 
 /** Where each tag has pointed, as it moved. */
@@ -198,8 +212,49 @@ function packagesSection(image: ImageDetailView): Html {
   </section>`;
 }
 
+/** An image of the same repository (a recipe and its variants), for the side-by-side list. */
+export interface SiblingImage {
+  name: string;
+  versionTag: string;
+  /** The tags on its latest image, e.g. `latest-dev`. */
+  tags: readonly string[];
+}
+
+/** The image and its variants side by side: each one's latest version and tags. */
+function variantsSection(image: ImageDetailView, siblings: readonly SiblingImage[]): Html {
+  if (siblings.length === 0) return html``;
+  const rows: SiblingImage[] = [
+    { name: image.name, versionTag: image.versionTag, tags: image.tags },
+    ...siblings,
+  ];
+  return html`<section>
+    <h2>Variants (same repository)</h2>
+    <table class="variants">
+      <thead>
+        <tr>
+          <th>Image</th>
+          <th>Version</th>
+          <th>Tags</th>
+        </tr>
+      </thead>
+      <tbody>
+        ${rows.map(
+          (r) =>
+            html`<tr>
+              ${cell('Image', r.name === image.name ? html`<strong>${r.name}</strong>` : html`<a href="/images/${r.name}">${r.name}</a>`)}${cell('Version', html`<code class="version">${r.versionTag}</code>`)}${cell('Tags', html`${r.tags.map((t) => html`<code class="tag">${t}</code> `)}`)}
+            </tr>`,
+        )}
+      </tbody>
+    </table>
+  </section>`;
+}
+
 /** One image: how to pull and verify it, where each tag points and has pointed, and what is inside. */
-export function imagePage(image: ImageDetailView, history: readonly TagEvent[]): Html {
+export function imagePage(
+  image: ImageDetailView,
+  history: readonly TagEvent[],
+  siblings: readonly SiblingImage[] = [],
+): Html {
   const body = html`<p><a href="/">← all images</a></p>
     <h1>${image.name}</h1>
     <p class="desc">${image.description ?? ''}</p>
@@ -207,7 +262,8 @@ export function imagePage(image: ImageDetailView, history: readonly TagEvent[]):
       ${image.homepage ? link(image.homepage, image.homepage) : ''}${image.license ? html` · license ${image.license}` : ''}
     </p>
 
-    ${latestSection(image)} ${pullSection(image)} ${archsSection(image)} ${provenanceSection(image)}
-    ${versionsSection(image)} ${historySection(history)} ${packagesSection(image)}`;
+    ${latestSection(image)} ${variantsSection(image, siblings)} ${pullSection(image)}
+    ${archsSection(image)} ${provenanceSection(image)} ${versionsSection(image)}
+    ${historySection(history)} ${packagesSection(image)}`;
   return layout(`${image.name} ${image.versionTag} · kiln`, body);
 }

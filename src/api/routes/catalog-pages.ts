@@ -5,6 +5,7 @@ import { detailView, summaryView } from '../image-view.ts';
 import { catalogPage } from '../pages/catalog-page.ts';
 import { html } from '../pages/html.ts';
 import { imagePage } from '../pages/image-page.ts';
+import { versionTag } from '../../catalog/record.ts';
 import { layout } from '../pages/layout.ts';
 import { catalogCache } from '../response-cache.ts';
 import { requestedImage } from './image-name.ts';
@@ -49,8 +50,14 @@ export const catalogPageRoutes: FastifyPluginAsync<CatalogPageOptions> = async (
         ).value,
       );
     }
+    // Its variants (or the image it is a variant of): the images of the same repository.
+    const { images } = await catalog.listImages(read());
+    const siblings = images
+      .filter((i) => i.name !== image.name && i.latest.repository === image.latest.repository)
+      .sort((a, b) => a.name.localeCompare(b.name))
+      .map((i) => ({ name: i.name, versionTag: versionTag(i.latest), tags: i.latest.tags }));
     return reply.send(
-      imagePage(detailView(config, image), await catalog.tagHistory(image.name)).value,
+      imagePage(detailView(config, image), await catalog.tagHistory(image.name), siblings).value,
     );
   });
 };
