@@ -10,6 +10,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { createApiServer } from '../../src/api/server.ts';
 import { recordRateLimit, recordUpstreamCheck } from '../../src/catalog/signals.ts';
+import { recordCveScan } from '../../src/catalog/cves.ts';
 import { clearCatalog, recordPublished, recordUpstreamSeen } from '../../src/catalog/store.ts';
 import { loadConfig, type Config } from '../../src/config.ts';
 import { createLogger } from '../../src/log.ts';
@@ -95,6 +96,42 @@ beforeAll(async () => {
     }),
   );
   await recordUpstreamSeen(redis, prefix, 'app', '1.1.0', ago(12));
+  // A CVE scan of the latest release (one fixable CVE), so the CVE families have samples.
+  const app100 = sampleRecord({ recipe: 'app', version: '1.0.0' });
+  await recordCveScan(
+    redis,
+    prefix,
+    'app',
+    [
+      {
+        summary: {
+          recipe: 'app',
+          stream: 'default',
+          version: '1.0.0',
+          epoch: 0,
+          digest: app100.digest,
+          release: 'trixie',
+          scannedAt: ago(1),
+          feed: 'test feed',
+          total: 1,
+          fixable: 1,
+          byUrgency: { high: 1 },
+          fixableCves: [
+            {
+              cve: 'CVE-2026-1000',
+              source: 'openssl',
+              installed: '3.5.4-1~deb13u1',
+              fixedVersion: '3.5.4-1~deb13u2',
+              suite: 'trixie-security',
+              urgency: 'high',
+            },
+          ],
+        },
+        publishedAt: ago(28),
+      },
+    ],
+    new Date(),
+  );
   await recordUpstreamCheck(redis, prefix, 'github', 'ok');
   await recordUpstreamCheck(redis, prefix, 'github', 'error');
   await recordRateLimit(redis, prefix, 'github', { remaining: 42, limit: 5000 });
