@@ -12,6 +12,12 @@ declare module 'vitest' {
     stackDir: string;
     /** This run's own package and index cache: no result depends on an earlier run. */
     cacheDir: string;
+    /**
+     * The catalog images' package cache, kept across runs (KILN_TEST_CATALOG_CACHE, default
+     * ~/.cache/kiln/test-catalog): downloaded .debs and indexes are content-addressed and hashed on
+     * every read, so a warm copy only saves downloads, as the issue asks of real-archive tests.
+     */
+    catalogCacheDir: string;
   }
 }
 
@@ -26,6 +32,11 @@ export default async function setup(project: TestProject): Promise<() => Promise
   project.provide('registryHost', registry.host);
   project.provide('stackDir', dir);
   project.provide('cacheDir', path.join(dir, 'cache'));
+  project.provide(
+    'catalogCacheDir',
+    process.env.KILN_TEST_CATALOG_CACHE ??
+      path.join(os.homedir(), '.cache', 'kiln', 'test-catalog'),
+  );
   return async () => {
     await Promise.all([redis.stop(), registry.stop()]);
     await rm(dir, { recursive: true, force: true });

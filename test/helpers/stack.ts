@@ -17,6 +17,14 @@ export function testCacheDir(): string {
   return inject('cacheDir');
 }
 
+/**
+ * The package cache of the tests that build the shipped catalog from the real archive, kept
+ * across runs (content-addressed and verified on read): a warm cache, not a shared result.
+ */
+export function testCatalogCacheDir(): string {
+  return inject('catalogCacheDir');
+}
+
 /** A prefix no other test uses: BullMQ keys, repository names. */
 export function uniqueName(base: string): string {
   return `${base}-${randomBytes(4).toString('hex')}`;

@@ -10,7 +10,7 @@ import { hostArch } from '../../src/build/host-arch.ts';
 import { OciLayout } from '../../src/oci/layout.ts';
 import type { ImageConfig, ImageManifest } from '../../src/oci/media-types.ts';
 import { loadRecipeFile } from '../../src/recipe/index.ts';
-import { testCacheDir } from '../helpers/stack.ts';
+import { testCatalogCacheDir } from '../helpers/stack.ts';
 import { buildInput } from '../debian/fixtures.ts';
 
 /*
@@ -20,7 +20,7 @@ import { buildInput } from '../debian/fixtures.ts';
  * qemu-user-static when binfmt_misc has it with the F flag; elsewhere they are reported as
  * skipped, and this file says so.
  */
-const cacheDir = testCacheDir();
+const cacheDir = testCatalogCacheDir();
 const builder = createDebianBuilder({
   settings: () => ({ cacheDir }),
   sourceDateEpoch: () => undefined,
