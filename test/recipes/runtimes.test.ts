@@ -17,9 +17,10 @@ import { testCacheDir } from '../helpers/stack.ts';
 /*
  * The runtime recipes (base, base-nossl, cc, java, ruby, php) against the real Debian archive,
  * for amd64 and arm64: each recipe's own tests run under bubblewrap in the builder (arm64 under
- * qemu-user-static when binfmt_misc has it, as scripts/setup.sh registers it), then per-arch
- * checks the recipes cannot state themselves (a recipe's test runs one command on every arch,
- * and the dynamic loader's path differs per arch), in the same sandbox on the unpacked image.
+ * qemu-user-static when binfmt_misc has it, as scripts/setup.sh registers it; base, base-nossl
+ * and cc name their per-arch loader and library paths with ${loader} and ${triplet}), then the
+ * checks a recipe cannot state: what the image lacks, programs built on the host (a C++
+ * program, a Java class), in the same sandbox on the unpacked image.
  * One image at a time: on 2 shared cores, building them concurrently measured no faster.
  */
 const cacheDir = testCacheDir();
@@ -38,10 +39,10 @@ async function runs(arch: Arch): Promise<boolean> {
   return /^enabled$/m.test(text) && /^flags:.*F/m.test(text);
 }
 
-/** Where glibc's loader and the multiarch libraries live, per arch. */
-const multiarch: Record<Arch, { loader: string; lib: string }> = {
-  amd64: { loader: '/lib64/ld-linux-x86-64.so.2', lib: '/usr/lib/x86_64-linux-gnu' },
-  arm64: { loader: '/lib/ld-linux-aarch64.so.1', lib: '/usr/lib/aarch64-linux-gnu' },
+/** Where the multiarch libraries live, per arch. */
+const multiarch: Record<Arch, { lib: string }> = {
+  amd64: { lib: '/usr/lib/x86_64-linux-gnu' },
+  arm64: { lib: '/usr/lib/aarch64-linux-gnu' },
 };
 
 const noShellPaths = ['bin/sh', 'bin/bash', 'bin/dash', 'bin/busybox', 'bin/dpkg', 'bin/apt'];
@@ -145,7 +146,7 @@ describe.skipIf(hostArch() !== 'amd64' && hostArch() !== 'arm64')(
       return false;
     }
 
-    it('base: glibc runs, and its loader resolves libssl and libcrypto, on both arches', async () => {
+    it('base: its tests (glibc runs, the loader resolves libssl and libcrypto) pass on both arches', async () => {
       const r = await recipe('base.yaml');
       const out = await build(r, 'latest');
       expectRecipeTests(out, r);
@@ -153,16 +154,10 @@ describe.skipIf(hostArch() !== 'amd64' && hostArch() !== 'arm64')(
         const image = await unpack(out, arch);
         expect(image.packages).toEqual(expect.arrayContaining(['libc6', 'libssl3t64', 'ca-certificates']));
         expect(image.packages).not.toContain('openssl');
-        if (!canRun(arch, 'base')) continue;
-        const { loader, lib } = multiarch[arch];
-        await image.sandbox([
-          { name: 'glibc runs', run: [`${lib}/libc.so.6`], 'expect-output': 'GNU C Library (Debian GLIBC 2.41' },
-          { name: 'libssl loads', run: [loader, '--list', `${lib}/libssl.so.3`], 'expect-output': `libcrypto.so.3 => ` },
-        ]);
       }
     }, 900_000);
 
-    it('base-nossl: glibc runs on both arches, and the image holds no libssl or libcrypto', async () => {
+    it('base-nossl: its tests (glibc runs, the loader resolves libm) pass on both arches, and the image holds no libssl or libcrypto', async () => {
       const r = await recipe('base-nossl.yaml');
       const out = await build(r, 'latest');
       expectRecipeTests(out, r);
@@ -170,18 +165,13 @@ describe.skipIf(hostArch() !== 'amd64' && hostArch() !== 'arm64')(
         const image = await unpack(out, arch);
         expect(image.packages).toContain('libc6');
         expect(image.packages.filter((n) => /^libssl|^openssl/.test(n))).toEqual([]);
-        const { loader, lib } = multiarch[arch];
-        const libs = await readdir(path.join(image.rootfs, lib));
+        const libs = await readdir(path.join(image.rootfs, multiarch[arch].lib));
+        expect(libs).toContain('libc.so.6');
         expect(libs.filter((f) => /^lib(ssl|crypto)\.so/.test(f))).toEqual([]);
-        if (!canRun(arch, 'base-nossl')) continue;
-        await image.sandbox([
-          { name: 'glibc runs', run: [`${lib}/libc.so.6`], 'expect-output': 'GNU C Library (Debian GLIBC 2.41' },
-          { name: 'libm loads', run: [loader, '--list', `${lib}/libm.so.6`], 'expect-output': 'libc.so.6 => ' },
-        ]);
       }
     }, 900_000);
 
-    it('cc: a C++ program with exceptions, threads and OpenMP runs on the host arch; libstdc++ and libgomp load on both', async () => {
+    it('cc: its tests (libstdc++ and libgomp load) pass on both arches; a C++ program with exceptions, threads and OpenMP runs', async () => {
       const r = await recipe('cc.yaml');
       const out = await build(r, 'latest');
       expectRecipeTests(out, r);
@@ -214,11 +204,7 @@ describe.skipIf(hostArch() !== 'amd64' && hostArch() !== 'arm64')(
         const image = await unpack(out, arch);
         expect(image.packages).toEqual(expect.arrayContaining(['libstdc++6', 'libgomp1', 'libgcc-s1', 'libssl3t64']));
         if (!canRun(arch, 'cc')) continue;
-        const { loader, lib } = multiarch[arch];
-        const tests: RecipeTest[] = [
-          { name: 'libstdc++ loads', run: [loader, '--list', `${lib}/libstdc++.so.6`], 'expect-output': 'libgcc_s.so.1 => ' },
-          { name: 'libgomp loads', run: [loader, '--list', `${lib}/libgomp.so.1`], 'expect-output': 'libc.so.6 => ' },
-        ];
+        const tests: RecipeTest[] = [];
         // The host's g++ (or a cross g++, where installed) builds the program for this arch.
         const cxx = arch === hostArch() ? 'g++' : compilers[arch];
         const compiled = await execa(cxx, ['-O1', '-fopenmp', '-pthread', '-o', path.join(work, `check-${arch}`), src], { reject: false });
@@ -230,22 +216,18 @@ describe.skipIf(hostArch() !== 'amd64' && hostArch() !== 'arm64')(
           expect(arch).not.toBe(hostArch());
           process.stderr.write(`cc ${arch}: no ${cxx} on this host; the C++ program runs on ${hostArch()} only\n`);
         }
-        await image.sandbox(tests);
+        if (tests.length > 0)
+          await image.sandbox(tests).then((passed) => expect(passed.map((p) => p.status)).toEqual(['passed']));
       }
     }, 900_000);
 
-    it('java 21: java -version on both arches, a class using the default SSLContext and java.time; the trust-store test fails (known gap)', async () => {
-      // Known gap: Java's trust store (/etc/ssl/certs/java/cacerts) is written by
-      // ca-certificates-java's maintainer script, which kiln does not run, so the recipe's own
-      // trust-store test fails. When the builder writes it, the expectation below fails: drop it.
-      const r = await recipe('java.yaml', (x) => ({ ...x, test: x.test.filter((t) => t.name === 'version') }));
+    it('java 21: its tests (version, the trust store holds the CA bundle) pass on both arches; the default TrustManager trusts the bundle, SSLContext.getDefault() initialises, java.time works', async () => {
+      // Java's trust store (/etc/ssl/certs/java/cacerts) is written by the builder from the CA
+      // bundle (src/build/debian/java-cacerts.ts), as ca-certificates-java's maintainer script
+      // would: the recipe's keytool test and the class below read it.
+      const r = await recipe('java.yaml');
       const out = await build(r, '21');
       expectRecipeTests(out, r);
-      // The whole recipe, on the host's arch (its packages are in the cache by now).
-      const full = await recipe('java.yaml');
-      await expect(build(full, '21', [hostArch() === 'arm64' ? 'arm64' : 'amd64'])).rejects.toThrow(
-        /the default TLS context loads a trust store with the CA bundle\) failed: its output lacks "ISRG Root X1"[\s\S]*Reloaded 0 trust certs/,
-      );
       const classes = path.join(work, 'java-classes');
       await mkdir(classes, { recursive: true });
       await writeFile(
@@ -261,10 +243,15 @@ describe.skipIf(hostArch() !== 'amd64' && hostArch() !== 'arm64')(
           '    TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());',
           '    tmf.init((KeyStore) null);',
           '    int n = 0;',
-          '    for (TrustManager tm : tmf.getTrustManagers()) if (tm instanceof X509TrustManager x) n += x.getAcceptedIssuers().length;',
+          '    boolean isrg = false;',
+          '    for (TrustManager tm : tmf.getTrustManagers()) if (tm instanceof X509TrustManager x)',
+          '      for (java.security.cert.X509Certificate c : x.getAcceptedIssuers()) {',
+          '        n++;',
+          '        isrg |= c.getSubjectX500Principal().getName().equals("CN=ISRG Root X1,O=Internet Security Research Group,C=US");',
+          '      }',
           '    ZonedDateTime berlin = Instant.parse("2024-07-01T00:00:00Z").atZone(ZoneId.of("Europe/Berlin"));',
           '    System.out.println("tls=" + ctx.getProtocol() + " tls13=" + java.util.Arrays.asList(engine.getSupportedProtocols()).contains("TLSv1.3")',
-          '      + " leap=" + LocalDate.of(2024, 2, 28).plusDays(1) + " berlin=" + berlin.getOffset() + " anchors=" + n);',
+          '      + " leap=" + LocalDate.of(2024, 2, 28).plusDays(1) + " berlin=" + berlin.getOffset() + " trusted>100=" + (n > 100) + " isrg=" + isrg + " anchors=" + n);',
           '  }',
           '}',
           '',
@@ -282,7 +269,7 @@ describe.skipIf(hostArch() !== 'amd64' && hostArch() !== 'arm64')(
           {
             name: 'TLS and java.time',
             run: ['/usr/lib/jvm/default-java/bin/java', '-XX:TieredStopAtLevel=1', '-XX:+UseSerialGC', '-cp', '/opt/check', 'Check'],
-            'expect-output': 'tls=Default tls13=true leap=2024-02-29 berlin=+02:00 anchors=',
+            'expect-output': 'tls=Default tls13=true leap=2024-02-29 berlin=+02:00 trusted>100=true isrg=true anchors=',
           },
         ]).then((passed) => expect(passed.map((p) => p.status)).toEqual(['passed']));
       }
