@@ -29,6 +29,8 @@ export interface RebuildImage {
   repository: string;
   /** The repository's path on the registry (namespace included). */
   path: string;
+  /** A variant's tag suffix (`-dev`): which of the repository's images are this one's. */
+  suffix?: string;
   description?: string;
   homepage?: string;
   license?: string;
@@ -162,7 +164,8 @@ export async function rebuildCatalogFromRegistry(options: {
   const perImage = await Promise.all(
     options.images.map((image) =>
       limit(async () => {
-        const state = await readPublishedState(options.client, image.path);
+        const suffix = image.suffix ?? '';
+        const state = await readPublishedState(options.client, image.path, { suffix });
         const records = await Promise.all(state.map((p) => recordOf(options.client, image, p)));
         return { image, records: records.filter((r): r is CatalogRecord => r !== undefined) };
       }),

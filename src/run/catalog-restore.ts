@@ -3,6 +3,7 @@ import type { CatalogRecord } from '../catalog/record.ts';
 import type { PublishContext } from '../pipeline/context.ts';
 import { repositoryPath } from '../pipeline/context.ts';
 import type { LoadedRecipe } from '../recipe/load.ts';
+import { tagSuffix } from '../recipe/variants.ts';
 import { redisKeys } from '../queue/keys.ts';
 
 /*
@@ -32,6 +33,8 @@ export function rebuildImagesOf(
       recipe: recipe.name,
       repository,
       path: repositoryPath(ctx, repository),
+      // A variant (static-dev) shares the main image's repository: its tags' suffix picks it.
+      ...(recipe.variant ? { suffix: tagSuffix(recipe) } : {}),
       description: recipe.description,
       license: recipe.license,
       ...(recipe.homepage ? { homepage: recipe.homepage } : {}),

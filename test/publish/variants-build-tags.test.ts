@@ -1,10 +1,12 @@
 import { describe, expect, it } from 'vitest';
+import { rebuildCatalogFromRegistry } from '../../src/catalog/rebuild.ts';
+import { clearCatalog } from '../../src/catalog/store.ts';
 import { PermanentError } from '../../src/errors.ts';
 import { MediaType } from '../../src/oci/media-types.ts';
 import { computeTags } from '../../src/plan/tags.ts';
 import { publishImage, readPublishedState } from '../../src/publish/index.ts';
 import { isSupplementTag } from '../../src/sign/cosign-objects.ts';
-import { uniqueName } from '../helpers/stack.ts';
+import { testRedis, uniqueName } from '../helpers/stack.ts';
 import { makeLayout, makeRequest, newSigner, pushArchs, registry } from './fixtures.ts';
 
 /*
@@ -83,6 +85,29 @@ describe('variants and build tags in the registry', () => {
     expect(devState.map((i) => [i.digest, i.tags])).toEqual([
       [dev.digest, ['1-dev', '1.2-dev', '1.2.3-dev', '1.2.3-r0-dev', 'latest-dev']],
     ]);
+
+    // The catalog rebuilt from the registry keeps the two apart as well.
+    const redis = testRedis();
+    const prefix = uniqueName('variants');
+    try {
+      const base = { repository, path: repository };
+      const records = await rebuildCatalogFromRegistry({
+        redis,
+        prefix,
+        client,
+        images: [
+          { ...base, recipe: 'app' },
+          { ...base, recipe: 'app-dev', suffix: '-dev' },
+        ],
+      });
+      expect(records.map((r) => [r.recipe, r.digest])).toEqual([
+        ['app', main.digest],
+        ['app-dev', dev.digest],
+      ]);
+    } finally {
+      await clearCatalog(redis, prefix);
+      await redis.quit();
+    }
   });
 
   it('keeps the build tag an image has on a re-run, and never moves one that names another image', async () => {
