@@ -279,7 +279,7 @@ const qemuBinfmt: Record<string, string> = {
   riscv64: 'qemu-riscv64',
 };
 
-async function canEmulate(arch: string): Promise<boolean> {
+export async function canEmulate(arch: string): Promise<boolean> {
   const entry = qemuBinfmt[arch];
   if (!entry) return false;
   const text = await readFile(`/proc/sys/fs/binfmt_misc/${entry}`, 'utf8').catch(() => '');
