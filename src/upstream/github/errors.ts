@@ -43,19 +43,30 @@ export class BatchTooLargeError extends TransientError {}
 
 /** Maps an Octokit failure to kiln's error kinds, naming what was being fetched. */
 export function mapGithubError(error: unknown, what: string): Error {
-  if (error instanceof PermanentError || error instanceof TransientError) return error;
-  // Octokit wraps what our fetch threw (a body over the cap) in a RequestError 500: unwrap it.
-  if (
-    error instanceof Error &&
-    (error.cause instanceof PermanentError || error.cause instanceof TransientError)
-  )
-    return error.cause;
+  const known = alreadyMapped(error);
+  if (known) return known;
   if (!isOctokitError(error)) {
     return new TransientError(
       `${what}: ${error instanceof Error ? error.message : String(error)}`,
       { cause: error },
     );
   }
+  return rateLimitError(error, what) ?? statusError(error, what);
+}
+
+/** A kiln error, as is; Octokit wraps what our fetch threw (a body over the cap) in a RequestError 500: unwrap it. */
+function alreadyMapped(error: unknown): PermanentError | TransientError | undefined {
+  if (error instanceof PermanentError || error instanceof TransientError) return error;
+  if (
+    error instanceof Error &&
+    (error.cause instanceof PermanentError || error.cause instanceof TransientError)
+  )
+    return error.cause;
+  return undefined;
+}
+
+/** The primary (remaining 0, RATE_LIMITED) or secondary (403/429 with Retry-After) rate limit. */
+function rateLimitError(error: OctokitLikeError, what: string): RateLimitedError | undefined {
   const status = error.status ?? 0;
   const headers = error.response?.headers ?? {};
   const data = error.response?.data;
@@ -84,6 +95,13 @@ export function mapGithubError(error: unknown, what: string): Error {
       { cause: error },
     );
   }
+  return undefined;
+}
+
+/** 401 and no answer are GitHub's own cases; every other status goes to the one mapper. */
+function statusError(error: OctokitLikeError, what: string): Error {
+  const status = error.status ?? 0;
+  const headers = error.response?.headers ?? {};
   if (status === 401)
     return new PermanentError(
       `${what}: GitHub rejected the credentials (401); check GITHUB_TOKEN`,
