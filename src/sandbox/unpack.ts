@@ -166,6 +166,19 @@ interface EntryHeader {
   mtime?: Date;
 }
 
+/** Where one layer entry goes and what is known of the tree so far. */
+interface EntryPlace {
+  header: EntryHeader;
+  dest: string;
+  what: string;
+  knownDirs: Set<string>;
+  /** The entry's path inside the layer, checked: no `..`, no absolute path. */
+  rel: string;
+  /** Its folder inside the layer: '' for the root. */
+  dir: string;
+  base: string;
+}
+
 async function applyEntry(
   header: EntryHeader,
   data: Buffer,
@@ -180,79 +193,121 @@ async function applyEntry(
   if (rel === '' || rel === '.') return;
   checkLayerPath(rel, what);
   const dir = path.posix.dirname(rel);
-  const base = path.posix.basename(rel);
+  const place: EntryPlace = {
+    header,
+    dest,
+    what,
+    knownDirs,
+    rel,
+    dir: dir === '.' ? '' : dir,
+    base: path.posix.basename(rel),
+  };
   const whiteout = classifyWhiteout(rel, what);
   if (whiteout === 'aufs-metadata') return;
-  if (whiteout === 'opaque') {
-    const target = await secureJoin(dest, dir === '.' ? '' : dir, true, knownDirs);
-    const st = await lstat(target).catch(() => undefined);
-    if (st && !st.isDirectory())
-      throw new PermanentError(
-        `${what}: refusing opaque whiteout ${JSON.stringify(header.name)}, its folder is not a directory`,
-      );
-    for (const name of await readdir(target).catch(() => [] as string[]))
-      await rm(insideRoot(dest, path.join(target, name), header.name, what), {
-        recursive: true,
-        force: true,
-      });
-    knownDirs.clear();
-    return;
-  }
-  if (whiteout === 'file') {
-    const parent = await secureJoin(dest, dir === '.' ? '' : dir, true, knownDirs);
-    const removed = insideRoot(
-      dest,
-      path.join(parent, base.slice(whiteoutPrefix.length)),
-      header.name,
-      what,
+  if (whiteout === 'opaque') return applyOpaqueWhiteout(place);
+  if (whiteout === 'file') return applyFileWhiteout(place);
+  const mode = (header.mode ?? 0o644) & 0o7777;
+  const target = await prepareTarget(place, mode);
+  if (target === undefined) return;
+  if (!(await writeEntry(place, data, target, mode))) return;
+  await setOwnerAndMode(header, target, mode);
+}
+
+/** `.wh..wh..opq`: the folder's earlier content goes; the folder must be a directory. */
+async function applyOpaqueWhiteout({ header, dest, what, knownDirs, dir }: EntryPlace) {
+  const target = await secureJoin(dest, dir, true, knownDirs);
+  const st = await lstat(target).catch(() => undefined);
+  if (st && !st.isDirectory())
+    throw new PermanentError(
+      `${what}: refusing opaque whiteout ${JSON.stringify(header.name)}, its folder is not a directory`,
     );
-    await rm(removed, { recursive: true, force: true });
-    knownDirs.clear();
-    return;
-  }
-  const parentDir = await secureJoin(dest, dir === '.' ? '' : dir, true, knownDirs);
+  for (const name of await readdir(target).catch(() => [] as string[]))
+    await rm(insideRoot(dest, path.join(target, name), header.name, what), {
+      recursive: true,
+      force: true,
+    });
+  knownDirs.clear();
+}
+
+/** `.wh.<name>`: the earlier layer's `<name>` goes. */
+async function applyFileWhiteout({ header, dest, what, knownDirs, dir, base }: EntryPlace) {
+  const parent = await secureJoin(dest, dir, true, knownDirs);
+  const removed = insideRoot(
+    dest,
+    path.join(parent, base.slice(whiteoutPrefix.length)),
+    header.name,
+    what,
+  );
+  await rm(removed, { recursive: true, force: true });
+  knownDirs.clear();
+}
+
+/**
+ * The entry's path on disk, its parent made and what was there removed; undefined when the
+ * entry is a directory already made (only its mode is set).
+ */
+async function prepareTarget(place: EntryPlace, mode: number): Promise<string | undefined> {
+  const { header, dest, knownDirs } = place;
+  const parentDir = await secureJoin(dest, place.dir, true, knownDirs);
   if (!knownDirs.has(parentDir)) {
     await mkdir(parentDir, { recursive: true });
     knownDirs.add(parentDir);
   }
-  const target = path.join(parentDir, base);
-  const mode = (header.mode ?? 0o644) & 0o7777;
+  const target = path.join(parentDir, place.base);
   if (header.type === 'directory' && knownDirs.has(target)) {
     await chmod(target, mode);
-    return;
+    return undefined;
   }
   const existing = await lstat(target).catch(() => undefined);
   if (existing && !(existing.isDirectory() && header.type === 'directory')) {
     await rm(target, { recursive: true, force: true });
     if (existing.isDirectory()) knownDirs.clear();
   }
+  return target;
+}
+
+/** Makes the entry at `target`; false for what is skipped (devices and fifos). */
+async function writeEntry(
+  place: EntryPlace,
+  data: Buffer,
+  target: string,
+  mode: number,
+): Promise<boolean> {
+  const { header, knownDirs } = place;
   switch (header.type) {
     case 'directory':
       await mkdir(target, { recursive: true });
       knownDirs.add(target);
-      break;
+      return true;
     case 'file':
     case 'contiguous-file':
       await writeFile(target, data, { mode });
-      break;
+      return true;
     case 'symlink':
       await symlink(header.linkname ?? '', target);
-      break;
-    case 'link': {
-      const linkRel = (header.linkname ?? '').replace(/^(\.\/)+/, '').replace(/^\/+/, '');
-      checkLayerPath(linkRel, `${what} hard link ${rel}`);
-      const source = await secureJoin(dest, linkRel, false, knownDirs);
-      const kind = await lstat(source).catch(() => undefined);
-      if (!kind || kind.isDirectory())
-        throw new PermanentError(
-          `${what}: hard link ${rel} -> ${linkRel}: ${kind ? 'a directory cannot be hard-linked' : 'its target does not exist'}`,
-        );
-      await link(source, target);
-      break;
-    }
+      return true;
+    case 'link':
+      await hardLink(place, target);
+      return true;
     default:
-      return; // devices and fifos: skipped
+      return false; // devices and fifos: skipped
   }
+}
+
+/** A hard link to a file already unpacked in this tree; never to a directory or outside it. */
+async function hardLink({ header, dest, what, knownDirs, rel }: EntryPlace, target: string) {
+  const linkRel = (header.linkname ?? '').replace(/^(\.\/)+/, '').replace(/^\/+/, '');
+  checkLayerPath(linkRel, `${what} hard link ${rel}`);
+  const source = await secureJoin(dest, linkRel, false, knownDirs);
+  const kind = await lstat(source).catch(() => undefined);
+  if (!kind || kind.isDirectory())
+    throw new PermanentError(
+      `${what}: hard link ${rel} -> ${linkRel}: ${kind ? 'a directory cannot be hard-linked' : 'its target does not exist'}`,
+    );
+  await link(source, target);
+}
+
+async function setOwnerAndMode(header: EntryHeader, target: string, mode: number): Promise<void> {
   const owned = (header.uid ?? 0) !== 0 || (header.gid ?? 0) !== 0;
   if (header.type === 'symlink') {
     if (isRoot && owned) await lchown(target, header.uid ?? 0, header.gid ?? 0);
