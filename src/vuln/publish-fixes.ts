@@ -33,7 +33,12 @@ export async function nanoFixesForPublish(
 ): Promise<NanoUpdateFixes | undefined> {
   const { request, client } = input;
   if (request.epoch === 0) return undefined;
-  const previousTag = `${request.version}-r${request.epoch - 1}`;
+  // The exact tag with the epoch before (a variant's suffix, `-dev`, stays).
+  const current = `${request.version}-r${request.epoch}`;
+  const exact = request.tags[0] ?? current;
+  const previousTag = exact.startsWith(current)
+    ? `${request.version}-r${request.epoch - 1}${exact.slice(current.length)}`
+    : `${request.version}-r${request.epoch - 1}`;
   const previous = await packagesOfRegistryImage(
     client,
     { host: client.host, repository: input.repository, tag: previousTag },
