@@ -102,72 +102,102 @@ const describe = (r: PackageRecord): string => `${r.name} ${r.version} (${r.suit
  * backtracking: a later constraint that the chosen version fails is a conflict error naming both.
  */
 export function resolve(request: ResolveRequest): Resolution {
-  const { arch } = request;
-  const u = new Universe(request.available, arch);
-  const excluded = new Set(request.exclude);
-  const selected = new Map<string, PackageRecord>();
-  const cut: CutDependency[] = [];
-  const queue: PackageRecord[] = [];
-
-  const select = (r: PackageRecord): void => {
-    if (selected.has(r.name)) return;
-    selected.set(r.name, r);
-    queue.push(r);
+  const state: Closure = {
+    arch: request.arch,
+    u: new Universe(request.available, request.arch),
+    excluded: new Set(request.exclude),
+    selected: new Map(),
+    cut: [],
+    queue: [],
   };
+  for (const spec of request.packages) select(state, requested(state, spec));
+  closeDependencies(state);
+  return resolutionOf(state);
+}
 
-  for (const spec of request.packages) {
-    const [name = '', pin] = spec.split('=', 2);
-    if (excluded.has(name))
-      throw new PermanentError(`package ${name} for ${arch} is both requested and excluded`);
-    const candidates = u
+/** The closure being built: what is chosen, what is still to walk, what an exclusion cut. */
+interface Closure {
+  arch: string;
+  u: Universe;
+  excluded: Set<string>;
+  selected: Map<string, PackageRecord>;
+  cut: CutDependency[];
+  /** Chosen packages whose dependencies are not walked yet, in the order chosen. */
+  queue: PackageRecord[];
+}
+
+function select(state: Closure, r: PackageRecord): void {
+  if (state.selected.has(r.name)) return;
+  state.selected.set(r.name, r);
+  state.queue.push(r);
+}
+
+/** The record a requested `name` or `name=version` names: its highest version, or the pinned one. */
+function requested({ u, arch, excluded }: Closure, spec: string): PackageRecord {
+  const [name = '', pin] = spec.split('=', 2);
+  if (excluded.has(name))
+    throw new PermanentError(`package ${name} for ${arch} is both requested and excluded`);
+  const candidates = u
+    .byName(name)
+    .filter((r) => pin === undefined || compareDebianVersions(r.version, pin) === 0);
+  const chosen = candidates[0];
+  if (!chosen) {
+    const known = u
       .byName(name)
-      .filter((r) => pin === undefined || compareDebianVersions(r.version, pin) === 0);
-    const chosen = candidates[0];
-    if (!chosen) {
-      const known = u
-        .byName(name)
-        .map((r) => r.version)
-        .join(', ');
-      throw new PermanentError(
-        `requested package ${spec} is not available for ${arch}${known ? ` (available: ${known})` : u.providers(name).length > 0 ? ' (it is a virtual package: name a real one)' : ''}`,
-      );
-    }
-    select(chosen);
+      .map((r) => r.version)
+      .join(', ');
+    throw new PermanentError(
+      `requested package ${spec} is not available for ${arch}${known ? ` (available: ${known})` : u.providers(name).length > 0 ? ' (it is a virtual package: name a real one)' : ''}`,
+    );
   }
+  return chosen;
+}
 
-  const satisfiedNow = (dep: Dependency): boolean =>
-    dep.some((rel) => {
-      const s = selected.get(rel.name);
-      if (s && satisfiedBy(rel, s, arch)) return true;
-      return u
-        .providers(rel.name)
-        .some((p) => selected.get(p.record.name) === p.record && providedBy(rel, p));
-    });
+function satisfiedNow({ u, selected, arch }: Closure, dep: Dependency): boolean {
+  return dep.some((rel) => {
+    const s = selected.get(rel.name);
+    if (s && satisfiedBy(rel, s, arch)) return true;
+    return u
+      .providers(rel.name)
+      .some((p) => selected.get(p.record.name) === p.record && providedBy(rel, p));
+  });
+}
 
-  while (queue.length > 0) {
-    const r = queue.shift();
+/** Walks the queue breadth first, choosing for every dependency not yet satisfied. */
+function closeDependencies(state: Closure): void {
+  const { u, arch, excluded, selected } = state;
+  while (state.queue.length > 0) {
+    const r = state.queue.shift();
     if (!r) break;
     for (const dep of dependenciesOf(r)) {
-      if (satisfiedNow(dep)) continue;
+      if (satisfiedNow(state, dep)) continue;
       const cutBy = dep.find((rel) => excluded.has(rel.name));
       if (cutBy) {
-        cut.push({ package: cutBy.name, neededBy: r.name });
+        state.cut.push({ package: cutBy.name, neededBy: r.name });
         continue;
       }
       const choice = choose(dep, u, selected, excluded, arch);
       if (choice) {
-        select(choice);
+        select(state, choice);
         continue;
       }
-      const wanted = dep.map(formatRelation).join(' | ');
-      const clash = dep.map((rel) => selected.get(rel.name)).find((s) => s !== undefined);
-      throw new PermanentError(
-        clash
-          ? `unresolvable dependency for ${arch}: ${describe(r)} needs ${wanted}, but ${describe(clash)} is already chosen`
-          : `missing dependency for ${arch}: ${describe(r)} needs ${wanted}, which no suite provides`,
-      );
+      throw unresolvable(state, r, dep);
     }
   }
+}
+
+function unresolvable({ arch, selected }: Closure, r: PackageRecord, dep: Dependency): Error {
+  const wanted = dep.map(formatRelation).join(' | ');
+  const clash = dep.map((rel) => selected.get(rel.name)).find((s) => s !== undefined);
+  return new PermanentError(
+    clash
+      ? `unresolvable dependency for ${arch}: ${describe(r)} needs ${wanted}, but ${describe(clash)} is already chosen`
+      : `missing dependency for ${arch}: ${describe(r)} needs ${wanted}, which no suite provides`,
+  );
+}
+
+/** Packages by name; each cut dependency once, by package then by who needed it. */
+function resolutionOf({ selected, cut }: Closure): Resolution {
   const packages = [...selected.values()].sort((a, b) =>
     a.name < b.name ? -1 : a.name > b.name ? 1 : 0,
   );
