@@ -105,88 +105,128 @@ class Column {
   }
 }
 
+/** Every distinct string once, in first-seen order; `offsets` are their end byte offsets. */
+class StringPool {
+  private readonly ids = new Map<string, number>();
+  readonly strings: string[] = [];
+  readonly offsets = new Column();
+  private bytes = 0;
+  constructor() {
+    this.offsets.push(0);
+  }
+  intern(s: string): number {
+    let id = this.ids.get(s);
+    if (id === undefined) {
+      id = this.strings.length;
+      this.ids.set(s, id);
+      this.strings.push(s);
+      this.bytes += s.length;
+      this.offsets.push(this.bytes);
+    }
+    return id;
+  }
+  opt(s: string | undefined): number {
+    return s === undefined ? none : this.intern(s);
+  }
+}
+
+/** The columns of the index being built, one record per kept paragraph. */
+interface IndexColumns {
+  pool: StringPool;
+  records: Column;
+  sizes: number[];
+  shas: string[];
+  byName: Map<number, number[]>;
+  byProvided: Map<number, number[]>;
+}
+
+/** A paragraph's identity and verified download fields; undefined for one without a name. */
+interface CheckedEntry {
+  name: string;
+  version: string;
+  arch: string;
+  filename: string;
+  sha256: string;
+  size: number;
+  where: string;
+}
+
+function checkedEntry(p: Map<string, string>, indexName: string): CheckedEntry | undefined {
+  const name = p.get('package');
+  const version = p.get('version');
+  const arch = p.get('architecture');
+  if (!name || !version || !arch) return undefined;
+  const filename = p.get('filename');
+  const sha256 = p.get('sha256');
+  const sizeText = p.get('size') ?? '';
+  const size = /^\d+$/.test(sizeText) ? Number(sizeText) : NaN;
+  const where = `${indexName}: ${name} ${version}`;
+  if (!filename || !sha256 || !/^[a-f0-9]{64}$/.test(sha256) || !Number.isSafeInteger(size))
+    throw new PermanentError(`${where}: entry lacks Filename, Size or SHA256`);
+  return { name, version, arch, filename, sha256, size, where };
+}
+
+// The order of intern calls fixes the string ids, hence the index's bytes: keep it.
+function addRecord(c: IndexColumns, p: Map<string, string>, e: CheckedEntry): void {
+  const { pool } = c;
+  const provides = p.get('provides');
+  const [source, sourceVersion] = sourceOf(p.get('source'), e.name, e.version);
+  const id = c.sizes.length;
+  const nameId = pool.intern(e.name);
+  c.records.push(
+    nameId,
+    pool.intern(e.version),
+    pool.intern(e.arch),
+    Math.max(0, multiArchNames.indexOf(p.get('multi-arch') ?? 'no')),
+    pool.intern(source),
+    pool.intern(sourceVersion),
+    pool.opt(p.get('pre-depends')),
+    pool.opt(p.get('depends')),
+    pool.opt(provides),
+    pool.intern(e.filename),
+  );
+  c.sizes.push(e.size);
+  c.shas.push(e.sha256);
+  const list = c.byName.get(nameId);
+  if (list) list.push(id);
+  else c.byName.set(nameId, [id]);
+  parseDependencies(provides, e.where)
+    .flat()
+    .forEach((rel, k) => {
+      const provided = pool.intern(rel.name);
+      const entries = c.byProvided.get(provided);
+      if (entries) entries.push(id, k);
+      else c.byProvided.set(provided, [id, k]);
+    });
+}
+
 /**
  * Parses a Packages index (its uncompressed bytes) into the compact form, tagged with the
  * sha256 of the file it came from. Entries without a Filename, Size or SHA256 are refused:
  * nothing unverified.
  */
 export function buildCompactIndex(text: Buffer, sourceSha256: string, indexName: string): Buffer {
-  const strings = new Map<string, number>();
-  const pool: string[] = [];
-  let poolBytes = 0;
-  const offsets = new Column();
-  offsets.push(0);
-  const intern = (s: string): number => {
-    let id = strings.get(s);
-    if (id === undefined) {
-      id = pool.length;
-      strings.set(s, id);
-      pool.push(s);
-      poolBytes += s.length;
-      offsets.push(poolBytes);
-    }
-    return id;
+  const c: IndexColumns = {
+    pool: new StringPool(),
+    records: new Column(65_536 * 11),
+    sizes: [],
+    shas: [],
+    byName: new Map(),
+    byProvided: new Map(),
   };
-  const opt = (s: string | undefined): number => (s === undefined ? none : intern(s));
-  const records = new Column(65_536 * 11);
-  const sizes: number[] = [];
-  const shas: string[] = [];
-  const byName = new Map<number, number[]>();
-  const byProvided = new Map<number, number[]>();
-  let count = 0;
-
   eachParagraph(text, (p) => {
-    const name = p.get('package');
-    const version = p.get('version');
-    const arch = p.get('architecture');
-    if (!name || !version || !arch) return;
-    const filename = p.get('filename');
-    const sha256 = p.get('sha256');
-    const sizeText = p.get('size') ?? '';
-    const size = /^\d+$/.test(sizeText) ? Number(sizeText) : NaN;
-    const where = `${indexName}: ${name} ${version}`;
-    if (!filename || !sha256 || !/^[a-f0-9]{64}$/.test(sha256) || !Number.isSafeInteger(size))
-      throw new PermanentError(`${where}: entry lacks Filename, Size or SHA256`);
-    const provides = p.get('provides');
-    const [source, sourceVersion] = sourceOf(p.get('source'), name, version);
-    const id = count++;
-    const nameId = intern(name);
-    records.push(
-      nameId,
-      intern(version),
-      intern(arch),
-      Math.max(0, multiArchNames.indexOf(p.get('multi-arch') ?? 'no')),
-      intern(source),
-      intern(sourceVersion),
-      opt(p.get('pre-depends')),
-      opt(p.get('depends')),
-      opt(provides),
-      intern(filename),
-    );
-    sizes.push(size);
-    shas.push(sha256);
-    const list = byName.get(nameId);
-    if (list) list.push(id);
-    else byName.set(nameId, [id]);
-    parseDependencies(provides, where)
-      .flat()
-      .forEach((rel, k) => {
-        const provided = intern(rel.name);
-        const entries = byProvided.get(provided);
-        if (entries) entries.push(id, k);
-        else byProvided.set(provided, [id, k]);
-      });
+    const entry = checkedEntry(p, indexName);
+    if (entry) addRecord(c, p, entry);
   });
-
   const tables: CompactTables = {
     sourceSha256,
-    offsets: offsets.view(),
-    pool: Buffer.from(pool.join(''), 'latin1'),
-    records: records.view(),
-    sizes: Float64Array.from(sizes),
-    sha256: Buffer.from(shas.join(''), 'hex'),
-    names: groups(byName),
-    provided: groups(byProvided),
+    offsets: c.pool.offsets.view(),
+    pool: Buffer.from(c.pool.strings.join(''), 'latin1'),
+    records: c.records.view(),
+    sizes: Float64Array.from(c.sizes),
+    sha256: Buffer.from(c.shas.join(''), 'hex'),
+    names: groups(c.byName),
+    provided: groups(c.byProvided),
   };
   return encodeCompactIndex(tables);
 }
