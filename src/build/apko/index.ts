@@ -23,19 +23,58 @@ export function createApkoBuilder(options: ApkoBuilderOptions = {}): Builder {
   return { id: 'apko', version: '1', build: (input) => buildApko(input, options) };
 }
 
+/** Where one apko build writes: its scratch folder (config, SBOMs, test roots) and the layout. */
+interface ApkoDirs {
+  scratch: string;
+  layoutDir: string;
+  sbomDir: string;
+}
+
 async function buildApko(input: BuildInput, options: ApkoBuilderOptions): Promise<BuildOutput> {
-  const { recipe, version } = input;
-  const scratch = path.join(input.workDir, 'scratch');
-  const layoutDir = path.join(input.workDir, 'layout');
-  const sbomDir = path.join(scratch, 'sbom');
-  await mkdir(sbomDir, { recursive: true, mode: 0o700 });
-  await mkdir(layoutDir, { recursive: true });
-
-  const config = apkoConfigFor(recipe, input.archs, input.annotations);
-  const configText = stringify(config);
-  const configFile = path.join(scratch, 'apko.yaml');
+  const dirs = await makeDirs(input.workDir);
+  const configText = stringify(apkoConfigFor(input.recipe, input.archs, input.annotations));
+  const configFile = path.join(dirs.scratch, 'apko.yaml');
   await writeFile(configFile, configText);
+  await runApko(input, options, dirs, configFile);
+  const manifests = await manifestsUnderRoot(dirs.layoutDir, input.archs);
+  const index = await writeRootIndex(dirs.layoutDir, manifests, input.annotations, input.version);
+  const archs: ArchOutput[] = [];
+  for (const [arch, manifest] of manifests)
+    archs.push(await archOutput(input, options, dirs, arch, manifest));
+  await rm(dirs.scratch, { recursive: true, force: true });
+  return {
+    layoutDir: dirs.layoutDir,
+    index,
+    archs,
+    materials: [
+      {
+        uri: 'file:apko.yaml',
+        digest: { sha256: createHash('sha256').update(configText).digest('hex') },
+        name: 'apko config',
+      },
+    ],
+  };
+}
 
+async function makeDirs(workDir: string): Promise<ApkoDirs> {
+  const scratch = path.join(workDir, 'scratch');
+  const dirs = {
+    scratch,
+    layoutDir: path.join(workDir, 'layout'),
+    sbomDir: path.join(scratch, 'sbom'),
+  };
+  await mkdir(dirs.sbomDir, { recursive: true, mode: 0o700 });
+  await mkdir(dirs.layoutDir, { recursive: true });
+  return dirs;
+}
+
+async function runApko(
+  input: BuildInput,
+  options: ApkoBuilderOptions,
+  dirs: ApkoDirs,
+  configFile: string,
+): Promise<void> {
+  const { recipe, version } = input;
   input.onProgress?.({ stage: 'build', percent: 10, detail: `apko, ${input.archs.join(', ')}` });
   await runTool({
     what: `building ${recipe.name} ${version} (${input.archs.join(', ')}) with apko`,
@@ -44,12 +83,12 @@ async function buildApko(input: BuildInput, options: ApkoBuilderOptions): Promis
       'build',
       '--vcs=false',
       '--sbom-path',
-      sbomDir,
+      dirs.sbomDir,
       ...(options.cacheDir ? ['--cache-dir', options.cacheDir] : []),
       configFile,
       `${recipe.name}:${version}`,
       // An existing folder: apko writes an OCI layout there rather than a tarball.
-      layoutDir,
+      dirs.layoutDir,
     ],
     env: { SOURCE_DATE_EPOCH: String(input.sourceDateEpoch) },
     signal: input.signal,
@@ -61,48 +100,39 @@ async function buildApko(input: BuildInput, options: ApkoBuilderOptions): Promis
         ? 'transient'
         : 'permanent',
   });
+}
 
-  const manifests = await manifestsUnderRoot(layoutDir, input.archs);
-  const index = await writeRootIndex(layoutDir, manifests, input.annotations, version);
-  const archs: ArchOutput[] = [];
-  for (const [arch, manifest] of manifests) {
-    const packages = await readSpdxPackages(
-      path.join(sbomDir, `sbom-${apkArchName(arch)}.spdx.json`),
+/** One arch's packages (from apko's SBOM) and test outcomes; tests run on the host arch only. */
+async function archOutput(
+  input: BuildInput,
+  options: ApkoBuilderOptions,
+  dirs: ApkoDirs,
+  arch: ArchOutput['arch'],
+  manifest: ArchOutput['manifest'],
+): Promise<ArchOutput> {
+  const packages = await readSpdxPackages(
+    path.join(dirs.sbomDir, `sbom-${apkArchName(arch)}.spdx.json`),
+    arch,
+  );
+  const named = input.recipe.test.map((t, i) => ({ ...t, name: t.name ?? `test ${i + 1}` }));
+  let tests: TestOutcome[] = [];
+  if (named.length > 0 && arch !== hostArch()) {
+    tests = named.map((t) => ({
+      name: t.name,
+      status: 'skipped',
+      note: `built for ${arch}; tests run on ${hostArch()} only`,
+    }));
+  } else if (named.length > 0) {
+    tests = await (options.runTests ?? testInSandbox)({
+      layoutDir: dirs.layoutDir,
+      manifest,
       arch,
-    );
-    const named = recipe.test.map((t, i) => ({ ...t, name: t.name ?? `test ${i + 1}` }));
-    let tests: TestOutcome[] = [];
-    if (named.length > 0 && arch !== hostArch()) {
-      tests = named.map((t) => ({
-        name: t.name,
-        status: 'skipped',
-        note: `built for ${arch}; tests run on ${hostArch()} only`,
-      }));
-    } else if (named.length > 0) {
-      tests = await (options.runTests ?? testInSandbox)({
-        layoutDir,
-        manifest,
-        arch,
-        tests: named,
-        workDir: path.join(scratch, `test-${arch}`),
-        version,
-        signal: input.signal,
-        onLogLine: input.onLogLine,
-      });
-    }
-    archs.push({ arch, manifest, packages, tests });
+      tests: named,
+      workDir: path.join(dirs.scratch, `test-${arch}`),
+      version: input.version,
+      signal: input.signal,
+      onLogLine: input.onLogLine,
+    });
   }
-  await rm(scratch, { recursive: true, force: true });
-  return {
-    layoutDir,
-    index,
-    archs,
-    materials: [
-      {
-        uri: 'file:apko.yaml',
-        digest: { sha256: createHash('sha256').update(configText).digest('hex') },
-        name: 'apko config',
-      },
-    ],
-  };
+  return { arch, manifest, packages, tests };
 }
