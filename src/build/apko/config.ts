@@ -109,6 +109,8 @@ export function shellWord(value: string): string {
   return `'${value.replaceAll("'", `'"'"'`)}'`;
 }
 
+type BuildSection = Recipe['build'];
+
 /** Builds the apko configuration for a recipe; throws a PermanentError naming a bad field. */
 export function apkoConfigFor(
   recipe: Recipe,
@@ -119,7 +121,7 @@ export function apkoConfigFor(
   const apko = build.apko;
   if (!apko)
     throw new PermanentError(`recipe ${recipe.name}: the apko builder needs a build.apko section`);
-  const accounts = build.accounts;
+  // The key order is the order of apko.yaml, whose digest is a build material: keep it.
   const config = {
     contents: {
       repositories: apko.repositories,
@@ -131,49 +133,54 @@ export function apkoConfigFor(
       : {}),
     ...(build.cmd?.length ? { cmd: build.cmd.map(shellWord).join(' ') } : {}),
     ...(build.workdir ? { 'work-dir': build.workdir } : {}),
-    ...(accounts
-      ? {
-          accounts: {
-            'run-as': String(accounts['run-as']),
-            ...(accounts.users
-              ? {
-                  users: accounts.users.map((u) => ({
-                    username: u.name,
-                    uid: u.uid,
-                    gid: u.gid ?? u.uid,
-                    ...(u.home ? { homedir: u.home } : {}),
-                  })),
-                }
-              : {}),
-            ...(accounts.groups
-              ? {
-                  groups: accounts.groups.map((g) => ({
-                    groupname: g.name,
-                    gid: g.gid,
-                    members: g.members ?? [],
-                  })),
-                }
-              : {}),
-          },
-        }
-      : {}),
+    ...(build.accounts ? { accounts: accountsOf(build.accounts) } : {}),
     archs: archs.map(apkoArch),
     ...(build.env ? { environment: build.env } : {}),
-    ...(apko.paths
+    ...(apko.paths ? { paths: apko.paths.map(pathOf) } : {}),
+    annotations: { ...build.annotations, ...annotations },
+  };
+  return checkedConfig(recipe, config);
+}
+
+function accountsOf(accounts: NonNullable<BuildSection['accounts']>) {
+  return {
+    'run-as': String(accounts['run-as']),
+    ...(accounts.users
       ? {
-          paths: apko.paths.map((p) => ({
-            path: p.path,
-            type: p.type,
-            ...(p.source !== undefined ? { source: p.source } : {}),
-            ...(p.uid !== undefined ? { uid: p.uid } : {}),
-            ...(p.gid !== undefined ? { gid: p.gid } : {}),
-            ...(p.permissions !== undefined ? { permissions: parseInt(p.permissions, 8) } : {}),
-            ...(p.recursive !== undefined ? { recursive: p.recursive } : {}),
+          users: accounts.users.map((u) => ({
+            username: u.name,
+            uid: u.uid,
+            gid: u.gid ?? u.uid,
+            ...(u.home ? { homedir: u.home } : {}),
           })),
         }
       : {}),
-    annotations: { ...build.annotations, ...annotations },
+    ...(accounts.groups
+      ? {
+          groups: accounts.groups.map((g) => ({
+            groupname: g.name,
+            gid: g.gid,
+            members: g.members ?? [],
+          })),
+        }
+      : {}),
   };
+}
+
+function pathOf(p: NonNullable<NonNullable<BuildSection['apko']>['paths']>[number]) {
+  return {
+    path: p.path,
+    type: p.type,
+    ...(p.source !== undefined ? { source: p.source } : {}),
+    ...(p.uid !== undefined ? { uid: p.uid } : {}),
+    ...(p.gid !== undefined ? { gid: p.gid } : {}),
+    ...(p.permissions !== undefined ? { permissions: parseInt(p.permissions, 8) } : {}),
+    ...(p.recursive !== undefined ? { recursive: p.recursive } : {}),
+  };
+}
+
+/** The config, parsed by apko's schema: a bad field is refused naming its path. */
+function checkedConfig(recipe: Recipe, config: unknown): ApkoConfig {
   const parsed = apkoConfigSchema.safeParse(config);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
