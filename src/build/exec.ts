@@ -45,13 +45,27 @@ export interface ToolResult {
  */
 export async function runTool(run: ToolRun): Promise<ToolResult> {
   const started = Date.now();
-  const tailLines = run.tailLines ?? 30;
   const tail: string[] = [];
-  const name = run.label ?? run.file;
-  const toolLog = run.log?.child({ tool: name });
   if (run.signal?.aborted) throw cancelled(run, tail);
+  const child = spawnTool(run);
+  const stopper = watchForStop(run, child);
+  try {
+    await streamLines(run, child, tail);
+    const result = await child;
+    // Whatever the tool left behind in its group (a daemonised helper) goes with it.
+    if (child.pid !== undefined) signalAll(child.pid, [], 'SIGKILL');
+    const failure = failureOf(run, result, stopper.stopping(), tail);
+    if (failure) throw failure;
+    return { tail, durationMs: Date.now() - started };
+  } finally {
+    stopper.dispose();
+  }
+}
 
-  const child = execa(run.file, [...run.args], {
+type ToolProcess = ReturnType<typeof spawnTool>;
+
+function spawnTool(run: ToolRun) {
+  return execa(run.file, [...run.args], {
     cwd: run.cwd,
     env: run.env,
     extendEnv: run.extendEnv ?? true,
@@ -63,8 +77,11 @@ export async function runTool(run: ToolRun): Promise<ToolResult> {
     reject: false,
     stripFinalNewline: false,
   });
-  const pid = child.pid;
+}
 
+/** Kills the tree on timeout or abort; says which stopped it, and disposes of its timer. */
+function watchForStop(run: ToolRun, child: ToolProcess) {
+  const pid = child.pid;
   let stopping: 'timeout' | 'abort' | undefined;
   const stop = (why: 'timeout' | 'abort'): void => {
     if (stopping || pid === undefined) return;
@@ -81,43 +98,57 @@ export async function runTool(run: ToolRun): Promise<ToolResult> {
     run.timeoutMs === undefined ? undefined : setTimeout(() => stop('timeout'), run.timeoutMs);
   const onAbort = (): void => stop('abort');
   run.signal?.addEventListener('abort', onAbort, { once: true });
+  return {
+    stopping: () => stopping,
+    dispose: () => {
+      if (timer) clearTimeout(timer);
+      run.signal?.removeEventListener('abort', onAbort);
+    },
+  };
+}
 
-  try {
-    for await (const raw of child.iterable({ from: 'all' })) {
-      const line = maskSecrets(String(raw));
-      tail.push(line);
-      if (tail.length > tailLines) tail.shift();
-      toolLog?.debug(line);
-      run.onLine?.(line);
-    }
-    const result = await child;
-    // Whatever the tool left behind in its group (a daemonised helper) goes with it.
-    if (pid !== undefined) signalAll(pid, [], 'SIGKILL');
-    if (stopping === 'timeout') {
-      throw new TransientError(
-        `${run.what}: timed out after ${Math.round((run.timeoutMs ?? 0) / 1000)} s; ${name} and its children were killed${lastLines(tail)}`,
-      );
-    }
-    if (stopping === 'abort') throw cancelled(run, tail);
-    if (result.failed && result.exitCode === undefined && !result.signal) {
-      throw new PermanentError(`${run.what}: could not start ${name}`, {
-        cause: result.cause ?? result,
-      });
-    }
-    if (result.exitCode !== 0) {
-      const exitCode = result.exitCode ?? -1;
-      const status = result.signal
-        ? `was killed by ${result.signal}`
-        : `exited with status ${exitCode}`;
-      const message = `${run.what}: ${name} ${status}${lastLines(tail)}`;
-      const kind = run.classify?.({ exitCode, tail }) ?? 'permanent';
-      throw kind === 'transient' ? new TransientError(message) : new PermanentError(message);
-    }
-    return { tail, durationMs: Date.now() - started };
-  } finally {
-    if (timer) clearTimeout(timer);
-    run.signal?.removeEventListener('abort', onAbort);
+/** Every output line, masked, into the tail, the debug log and `onLine`. */
+async function streamLines(run: ToolRun, child: ToolProcess, tail: string[]): Promise<void> {
+  const tailLines = run.tailLines ?? 30;
+  const toolLog = run.log?.child({ tool: run.label ?? run.file });
+  for await (const raw of child.iterable({ from: 'all' })) {
+    const line = maskSecrets(String(raw));
+    tail.push(line);
+    if (tail.length > tailLines) tail.shift();
+    toolLog?.debug(line);
+    run.onLine?.(line);
   }
+}
+
+/** The error a finished run ends in, or undefined when it succeeded. */
+function failureOf(
+  run: ToolRun,
+  result: Awaited<ToolProcess>,
+  stopping: 'timeout' | 'abort' | undefined,
+  tail: string[],
+): Error | undefined {
+  const name = run.label ?? run.file;
+  if (stopping === 'timeout') {
+    return new TransientError(
+      `${run.what}: timed out after ${Math.round((run.timeoutMs ?? 0) / 1000)} s; ${name} and its children were killed${lastLines(tail)}`,
+    );
+  }
+  if (stopping === 'abort') return cancelled(run, tail);
+  if (result.failed && result.exitCode === undefined && !result.signal) {
+    return new PermanentError(`${run.what}: could not start ${name}`, {
+      cause: result.cause ?? result,
+    });
+  }
+  if (result.exitCode !== 0) {
+    const exitCode = result.exitCode ?? -1;
+    const status = result.signal
+      ? `was killed by ${result.signal}`
+      : `exited with status ${exitCode}`;
+    const message = `${run.what}: ${name} ${status}${lastLines(tail)}`;
+    const kind = run.classify?.({ exitCode, tail }) ?? 'permanent';
+    return kind === 'transient' ? new TransientError(message) : new PermanentError(message);
+  }
+  return undefined;
 }
 
 function cancelled(run: ToolRun, tail: readonly string[]): TransientError {
