@@ -1,5 +1,4 @@
 import { PermanentError } from '../errors.ts';
-import type { VexReport } from './verify-vex.ts';
 
 /** A check `kiln verify` could not pass; the message is the reason a person reads. */
 export class VerificationError extends PermanentError {}
@@ -60,3 +59,10 @@ export interface VerifyOptions {
 /** Why a signature, envelope or bundle is not counted. */
 export const notByKey =
   'signature does not verify with the given key (tampered, or signed by another key)';
+
+/** What the report says of the VEX attestation. */
+export interface VexReport {
+  statements: number;
+  fixed: string[];
+  notAffected: string[];
+}

@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { openVexContext } from '../vuln/openvex.ts';
+import { openVexContext } from './openvex-types.ts';
 import type { ParsedStatement } from './in-toto.ts';
-import { VerificationError } from './verify-report.ts';
+import { VerificationError, type VexReport } from './verify-report.ts';
 import { field } from './verify-summary.ts';
 
 /*
@@ -25,13 +25,6 @@ const vexSchema = z.object({
 });
 
 const fixesSchema = z.array(z.object({ cves: z.array(z.string()) }));
-
-/** What the report says of the VEX attestation. */
-export interface VexReport {
-  statements: number;
-  fixed: string[];
-  notAffected: string[];
-}
 
 /** The CVEs the signed provenance says this nano update fixed (none at -r0). */
 export function provenanceFixes(provenance: ParsedStatement): string[] {

@@ -14,7 +14,7 @@ import {
 import { checkInstances, checkSignatures } from './verify-signatures.ts';
 import { arrayLength, field, provenanceSummary, spdxSummary } from './verify-summary.ts';
 import { checkVex } from './verify-vex.ts';
-import { openVexPredicateType } from '../vuln/openvex.ts';
+import { openVexPredicateType } from './openvex-types.ts';
 
 export {
   VerificationError,

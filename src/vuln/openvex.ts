@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { canonicalJson } from '../oci/digest.ts';
+import { openVexContext } from '../sign/openvex-types.ts';
 
 /*
  * OpenVEX v0.2.0 (https://openvex.dev/ns/v0.2.0) for one image: `fixed` for each CVE a nano
@@ -8,13 +9,9 @@ import { canonicalJson } from '../oci/digest.ts';
  * bytes (and so the same attestation), the document id is derived from its statements.
  */
 
-export const openVexContext = 'https://openvex.dev/ns/v0.2.0';
-/**
- * The in-toto predicate type of an OpenVEX attestation: cosign's `--type openvex` is the
- * unversioned namespace (`cosign verify-attestation --type openvex` matches only it); the
- * document's own `@context` carries the version.
- */
-export const openVexPredicateType = 'https://openvex.dev/ns';
+// The format's names live with the other attestation formats in src/sign (verify checks them).
+export { openVexPredicateType } from '../sign/openvex-types.ts';
+export { openVexContext };
 
 export interface VexComponent {
   '@id': string;
