@@ -34,69 +34,98 @@ export interface FetchedFile {
  */
 export async function fetchFiles(
   files: readonly RecipeFile[] | undefined,
-  options: FileSources & {
-    version: string;
-    contextDir: string;
-    signal?: AbortSignal;
-    log?: Logger;
-  },
+  options: FetchOptions,
 ): Promise<FetchedFile[]> {
   const out: FetchedFile[] = [];
-  for (const file of files ?? []) {
-    const spec = file.url.replaceAll('${version}', options.version);
-    // `npm:<package>`: the registry's tarball at this version, checked against its published integrity.
-    const npm = spec.startsWith('npm:')
-      ? await npmTarball(spec, options.version, options.npmRegistry, options.signal)
-      : undefined;
-    // `github:<owner>/<repo>/<path>`: on the web side of the configured GitHub (KILN_GITHUB_API_URL).
-    const url = npm?.url ?? githubFileUrl(spec, options.githubApiUrl) ?? spec;
-    const target = path.resolve(options.contextDir, file.path.replace(/^\/+/, ''));
-    if (!target.startsWith(options.contextDir + path.sep)) {
-      throw new PermanentError(`file ${url}: path ${file.path} leaves the build context`);
-    }
-    // Text is not enough: no folder on the way and not the file itself may be a symlink (one
-    // shipped in the context, or unpacked from an earlier archive), or the write lands outside.
-    await safeParents(options.contextDir, target, `file ${url}: path ${file.path}`);
-    const expected =
-      file.sha256 ??
-      (file['checksum-url']
-        ? await checksumFrom(checksumUrlOf(file['checksum-url'], options), url, options.signal)
-        : undefined);
-    if (!expected && !npm)
-      throw new PermanentError(
-        `file ${url}: give it a sha256 or a checksum-url; kiln fetches nothing unchecked`,
-      );
-    const download = file.extract ? `${target}.download` : target;
-    const { sha256: actual, integrity } = await download_(
-      url,
-      download,
-      options.signal,
-      npm ? integrityParts(npm.integrity).algorithm : undefined,
-    );
-    if (expected && actual !== expected) {
-      await rm(download, { force: true });
-      throw new PermanentError(`file ${url}: sha256 is ${actual}, the recipe expects ${expected}`);
-    }
-    if (npm && integrity !== integrityParts(npm.integrity).base64) {
-      await rm(download, { force: true });
-      throw new PermanentError(
-        `file ${spec}: the tarball does not match the registry's integrity ${npm.integrity}`,
-      );
-    }
-    if (file.mode) await chmod(download, parseInt(file.mode, 8));
-    if (file.extract) {
-      await extract(download, target, file['strip-components'] ?? 0, url, options.signal);
-      await rm(download, { force: true });
-      await refuseEscapingLinks(options.contextDir, target, `file ${url}`);
-    }
-    options.log?.info({ url, sha256: actual, path: file.path }, 'fetched');
-    out.push({
-      localPath: target,
-      extracted: file.extract ?? false,
-      material: { uri: url, digest: { sha256: actual }, name: file.path },
-    });
-  }
+  for (const file of files ?? []) out.push(await fetchFile(file, options));
   return out;
+}
+
+type FetchOptions = FileSources & {
+  version: string;
+  contextDir: string;
+  signal?: AbortSignal;
+  log?: Logger;
+};
+
+/** One file's source and place: its expanded spec, its npm tarball if any, its URL and target. */
+interface LocatedFile {
+  spec: string;
+  npm: Awaited<ReturnType<typeof npmTarball>> | undefined;
+  url: string;
+  target: string;
+}
+
+async function fetchFile(file: RecipeFile, options: FetchOptions): Promise<FetchedFile> {
+  const located = await locate(file, options);
+  const { url, target } = located;
+  const download = file.extract ? `${target}.download` : target;
+  const actual = await downloadChecked(file, options, located, download);
+  if (file.mode) await chmod(download, parseInt(file.mode, 8));
+  if (file.extract) {
+    await extract(download, target, file['strip-components'] ?? 0, url, options.signal);
+    await rm(download, { force: true });
+    await refuseEscapingLinks(options.contextDir, target, `file ${url}`);
+  }
+  options.log?.info({ url, sha256: actual, path: file.path }, 'fetched');
+  return {
+    localPath: target,
+    extracted: file.extract ?? false,
+    material: { uri: url, digest: { sha256: actual }, name: file.path },
+  };
+}
+
+async function locate(file: RecipeFile, options: FetchOptions): Promise<LocatedFile> {
+  const spec = file.url.replaceAll('${version}', options.version);
+  // `npm:<package>`: the registry's tarball at this version, checked against its published integrity.
+  const npm = spec.startsWith('npm:')
+    ? await npmTarball(spec, options.version, options.npmRegistry, options.signal)
+    : undefined;
+  // `github:<owner>/<repo>/<path>`: on the web side of the configured GitHub (KILN_GITHUB_API_URL).
+  const url = npm?.url ?? githubFileUrl(spec, options.githubApiUrl) ?? spec;
+  const target = path.resolve(options.contextDir, file.path.replace(/^\/+/, ''));
+  if (!target.startsWith(options.contextDir + path.sep)) {
+    throw new PermanentError(`file ${url}: path ${file.path} leaves the build context`);
+  }
+  // Text is not enough: no folder on the way and not the file itself may be a symlink (one
+  // shipped in the context, or unpacked from an earlier archive), or the write lands outside.
+  await safeParents(options.contextDir, target, `file ${url}: path ${file.path}`);
+  return { spec, npm, url, target };
+}
+
+/** Downloads to `download` and checks the sha256 (or npm integrity); a mismatch removes it. */
+async function downloadChecked(
+  file: RecipeFile,
+  options: FetchOptions,
+  { spec, npm, url }: LocatedFile,
+  download: string,
+): Promise<string> {
+  const expected =
+    file.sha256 ??
+    (file['checksum-url']
+      ? await checksumFrom(checksumUrlOf(file['checksum-url'], options), url, options.signal)
+      : undefined);
+  if (!expected && !npm)
+    throw new PermanentError(
+      `file ${url}: give it a sha256 or a checksum-url; kiln fetches nothing unchecked`,
+    );
+  const { sha256: actual, integrity } = await download_(
+    url,
+    download,
+    options.signal,
+    npm ? integrityParts(npm.integrity).algorithm : undefined,
+  );
+  if (expected && actual !== expected) {
+    await rm(download, { force: true });
+    throw new PermanentError(`file ${url}: sha256 is ${actual}, the recipe expects ${expected}`);
+  }
+  if (npm && integrity !== integrityParts(npm.integrity).base64) {
+    await rm(download, { force: true });
+    throw new PermanentError(
+      `file ${spec}: the tarball does not match the registry's integrity ${npm.integrity}`,
+    );
+  }
+  return actual;
 }
 
 function checksumUrlOf(spec: string, options: FileSources & { version: string }): string {
