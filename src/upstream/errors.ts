@@ -16,15 +16,3 @@ export class RateLimitedError extends TransientError {
     super(message, { ...options, retryAfterMs: Math.max(0, resetAt - Date.now()) });
   }
 }
-
-/** `Retry-After` as milliseconds: either delta-seconds or an HTTP date. */
-export function parseRetryAfter(
-  value: string | null | undefined,
-  now = Date.now(),
-): number | undefined {
-  if (!value) return undefined;
-  const trimmed = value.trim();
-  if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
-  const date = Date.parse(trimmed);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
-}
