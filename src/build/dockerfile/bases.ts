@@ -1,10 +1,10 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { z } from 'zod';
 import { execa } from 'execa';
 import { PermanentError, TransientError } from '../../errors.ts';
 import { sha256Digest } from '../../oci/digest.ts';
 import type { Logger } from '../../log.ts';
+import { LayoutSchema } from '../../oci/manifest-schema.ts';
 import { Annotation } from '../../oci/media-types.ts';
 import { runTool } from '../exec.ts';
 
@@ -28,16 +28,6 @@ export interface ResolvedBase {
   /** Where it came from, for provenance. */
   uri: string;
 }
-
-const layoutIndex = z.object({
-  manifests: z.array(
-    z.object({
-      mediaType: z.string(),
-      digest: z.string().regex(/^sha256:[a-f0-9]{64}$/),
-      annotations: z.record(z.string(), z.string()).optional(),
-    }),
-  ),
-});
 
 export interface BaseSourceOptions {
   recipeDir: string;
@@ -96,7 +86,7 @@ export async function pickImage(
   } catch (cause) {
     throw new PermanentError(`base ${name}: no OCI image layout at ${layoutDir}`, { cause });
   }
-  const parsed = layoutIndex.safeParse(JSON.parse(raw));
+  const parsed = LayoutSchema.index.safeParse(JSON.parse(raw));
   if (!parsed.success)
     throw new PermanentError(`base ${name}: ${layoutDir}/index.json is not an OCI image index`);
   const entries = parsed.data.manifests;
