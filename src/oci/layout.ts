@@ -5,6 +5,7 @@ import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
 import { canonicalJson, digestHex, sha256Digest } from './digest.ts';
+import { parseIndex, type ParsedIndex } from './manifest-schema.ts';
 import { MediaType, type Descriptor, type ImageIndex } from './media-types.ts';
 
 /**
@@ -84,8 +85,10 @@ export class OciLayout {
     await writeFile(path.join(this.dir, 'index.json'), canonicalJson(index));
   }
 
-  async readIndex(): Promise<ImageIndex> {
-    return JSON.parse(await readFile(path.join(this.dir, 'index.json'), 'utf8')) as ImageIndex;
+  /** The layout's `index.json`, parsed: a file that is not an image index is refused naming it. */
+  async readIndex(): Promise<ParsedIndex> {
+    const file = path.join(this.dir, 'index.json');
+    return parseIndex(await readFile(file), file);
   }
 
   /**
