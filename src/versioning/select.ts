@@ -62,63 +62,80 @@ export function selectVersions(
   const cooldownMs = options.versions.cooldown ? parseDuration(options.versions.cooldown) : 0;
   const rejected: Selection['rejected'] = [];
   const byVersion = new Map<string, Candidate>();
-
   for (const release of releases) {
-    const extracted = extract(release);
-    if (!extracted.ok) {
-      rejected.push({ tag: release.tag, reason: extracted.reason });
+    const outcome = candidateOf(release, extract, scheme, options, cooldownMs);
+    if ('reason' in outcome) {
+      rejected.push(outcome);
       continue;
     }
-    const version = scheme.normalize(extracted.version);
-    if (version === undefined) {
-      rejected.push({
-        tag: release.tag,
-        reason: `${JSON.stringify(extracted.version)} is not a ${scheme.id} version`,
-      });
-      continue;
-    }
-    const prerelease = release.prerelease || scheme.isPrerelease(version);
-    if (prerelease && !options.versions.prereleases) {
-      rejected.push({ tag: release.tag, reason: 'prerelease' });
-      continue;
-    }
-    const published = parseTime(release.publishedAt);
-    const candidate: Candidate = {
-      version,
-      tag: release.tag,
-      prerelease,
-      publishedAt: release.publishedAt,
-      eligibleAt:
-        cooldownMs > 0 && published !== undefined
-          ? new Date(published + cooldownMs).toISOString()
-          : undefined,
-      release,
-    };
-    const key = dedupeKey(scheme.id, version);
+    const key = dedupeKey(scheme.id, outcome.version);
     const previous = byVersion.get(key);
-    if (!previous || preferred(candidate, previous)) byVersion.set(key, candidate);
+    if (!previous || preferred(outcome, previous)) byVersion.set(key, outcome);
   }
-
   const order = scheme.sorter();
   const candidates = [...byVersion.values()].sort(
     (a, b) => order(b.version, a.version) || cmp(a.tag, b.tag),
   );
-  const streams = normalizeStreams(options.versions.streams).map((stream) => {
-    const cooling: Candidate[] = [];
-    let selected: Candidate | undefined;
-    const matches = streamMatcher(scheme, stream);
-    for (const c of candidates) {
-      if (!matches(c.version)) continue;
-      if (c.eligibleAt !== undefined && Date.parse(c.eligibleAt) > now.getTime()) {
-        cooling.push(c);
-        continue;
-      }
-      selected = c;
-      break;
-    }
-    return { stream, selected, cooling };
-  });
+  const streams = normalizeStreams(options.versions.streams).map((stream) =>
+    selectInStream(stream, streamMatcher(scheme, stream), candidates, now),
+  );
   return { streams, candidates, rejected };
+}
+
+type Scheme = ReturnType<typeof schemeOf>;
+
+/** A release as a candidate (with its cooldown's end), or why it is left out. */
+function candidateOf(
+  release: UpstreamRelease,
+  extract: ReturnType<typeof compileExtractor>,
+  scheme: Scheme,
+  options: SelectOptions,
+  cooldownMs: number,
+): Candidate | Selection['rejected'][number] {
+  const extracted = extract(release);
+  if (!extracted.ok) return { tag: release.tag, reason: extracted.reason };
+  const version = scheme.normalize(extracted.version);
+  if (version === undefined)
+    return {
+      tag: release.tag,
+      reason: `${JSON.stringify(extracted.version)} is not a ${scheme.id} version`,
+    };
+  const prerelease = release.prerelease || scheme.isPrerelease(version);
+  if (prerelease && !options.versions.prereleases)
+    return { tag: release.tag, reason: 'prerelease' };
+  const published = parseTime(release.publishedAt);
+  return {
+    version,
+    tag: release.tag,
+    prerelease,
+    publishedAt: release.publishedAt,
+    eligibleAt:
+      cooldownMs > 0 && published !== undefined
+        ? new Date(published + cooldownMs).toISOString()
+        : undefined,
+    release,
+  };
+}
+
+/** The stream's highest candidate past its cooldown; the higher ones still cooling, in order. */
+function selectInStream(
+  stream: Stream,
+  matches: (version: string) => boolean,
+  candidates: readonly Candidate[],
+  now: Date,
+): StreamSelection {
+  const cooling: Candidate[] = [];
+  let selected: Candidate | undefined;
+  for (const c of candidates) {
+    if (!matches(c.version)) continue;
+    if (c.eligibleAt !== undefined && Date.parse(c.eligibleAt) > now.getTime()) {
+      cooling.push(c);
+      continue;
+    }
+    selected = c;
+    break;
+  }
+  return { stream, selected, cooling };
 }
 
 // Loose versions `1.2` and `1.2.0` are the same release; semver and Debian forms are canonical.
