@@ -12,7 +12,7 @@ import { loadRecipeFile } from '../../src/recipe/index.ts';
 import type { Recipe, RecipeTest } from '../../src/recipe/schema.ts';
 import { runImageTests, unpackLayout } from '../../src/sandbox/index.ts';
 import { buildInput } from '../debian/fixtures.ts';
-import { testCacheDir } from '../helpers/stack.ts';
+import { testCatalogCacheDir } from '../helpers/stack.ts';
 
 /*
  * The runtime recipes (base, base-nossl, cc, java, ruby, php) against the real Debian archive,
@@ -23,7 +23,7 @@ import { testCacheDir } from '../helpers/stack.ts';
  * program, a Java class), in the same sandbox on the unpacked image.
  * One image at a time: on 2 shared cores, building them concurrently measured no faster.
  */
-const cacheDir = testCacheDir();
+const cacheDir = testCatalogCacheDir();
 const builder = createDebianBuilder({
   settings: () => ({ cacheDir }),
   sourceDateEpoch: () => undefined,

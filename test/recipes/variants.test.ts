@@ -8,14 +8,14 @@ import { testInSandbox } from '../../src/build/sandbox-tests.ts';
 import { loadRecipes } from '../../src/recipe/index.ts';
 import type { Recipe } from '../../src/recipe/schema.ts';
 import { buildInput } from '../debian/fixtures.ts';
-import { testCacheDir } from '../helpers/stack.ts';
+import { testCatalogCacheDir } from '../helpers/stack.ts';
 
 /*
  * static and its `-dev` variant, expanded from recipes/static.yaml and built for real against the
  * host's Debian archive (host arch): the variant's own test (`/bin/sh -c 'echo ok'`) passes under
  * bubblewrap, and the same command fails in the main image, which has no shell.
  */
-const cacheDir = testCacheDir();
+const cacheDir = testCatalogCacheDir();
 const builder = createDebianBuilder({ settings: () => ({ cacheDir }), sourceDateEpoch: () => undefined });
 const arch = hostArch() === 'arm64' ? 'arm64' : 'amd64';
 
