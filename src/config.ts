@@ -187,6 +187,13 @@ export interface Config {
 
 /** Reads and validates kiln's environment; throws a {@link ConfigError} naming each bad variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  return configFrom(parsedEnv(env));
+}
+
+type ParsedEnv = { [K in KilnEnvName]?: z.output<(typeof envSchema)[K]> };
+
+/** Each set variable through its schema, and the rules across variables; every problem at once. */
+function parsedEnv(env: NodeJS.ProcessEnv): ParsedEnv {
   const problems: string[] = [];
   const parsed: Record<string, unknown> = {};
   for (const [name, schema] of Object.entries(envSchema)) {
@@ -196,7 +203,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     if (result.success) parsed[name] = result.data;
     else problems.push(`${name}: ${result.error.issues[0]?.message ?? 'invalid value'}`);
   }
-  const e = parsed as { [K in KilnEnvName]?: z.output<(typeof envSchema)[K]> };
+  const e = parsed as ParsedEnv;
   if ((e.KILN_REGISTRY_USERNAME === undefined) !== (e.KILN_REGISTRY_PASSWORD === undefined)) {
     problems.push('KILN_REGISTRY_USERNAME: set together with KILN_REGISTRY_PASSWORD, or neither');
   }
@@ -204,7 +211,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     problems.push('KILN_BUILDKIT_ADDR: required when KILN_DOCKERFILE_BACKEND=buildkit');
   }
   if (problems.length > 0) throw new ConfigError(problems);
+  return e;
+}
 
+/** The config from checked variables: defaults filled in, paths made absolute. */
+function configFrom(e: ParsedEnv): Config {
   const home = os.homedir();
   const stateDir = path.resolve(e.KILN_STATE_DIR ?? '.kiln');
   return {
