@@ -128,9 +128,60 @@ async function packageLayer(
   return { tar, diffId, licenses };
 }
 
-/** Assembles one arch's root filesystem into layers, and writes its config and manifest. */
+/** One layer as written to the layout, with what its history entry says made it. */
+interface WrittenLayer {
+  desc: Descriptor;
+  diffId: string;
+  packages: string[];
+  licenses: Record<string, string>;
+  cached: boolean;
+  createdBy: string;
+}
+
+/** The packages' merged tree, the image's times and the means to load a package lazily. */
+interface ArchTree {
+  view: TreeView;
+  load: (name: string) => Promise<DebContents>;
+  newest: (names: string[]) => number;
+  createdEpoch: number;
+  created: string;
+  limit: ReturnType<typeof pLimit>;
+  cache: ReturnType<typeof layerCache>;
+  what: string;
+}
+
+/**
+ * Assembles one arch's root filesystem into layers, and writes its config and manifest:
+ * planTree → baseLayer → packageLayers → filesLayer → writeManifest.
+ */
 export async function writeArchImage(input: ArchImageInput): Promise<ArchImage> {
-  const { lock, recipe, layout } = input;
+  const tree = await planTree(input);
+  const base = await baseLayer(input, tree);
+  const written = [base, ...(await packageLayers(input, tree))];
+  const files = await filesLayer(input, tree);
+  if (files) written.push(files);
+  const { manifestDesc, platform } = await writeManifest(input, tree.created, written);
+  const licenses = new Map(written.flatMap((w) => Object.entries(w.licenses)));
+  return {
+    manifest: {
+      ...manifestDesc,
+      platform,
+      annotations: { [Annotation.inputsDigest]: input.annotations[Annotation.inputsDigest] ?? '' },
+    },
+    packages: sbomPackages(input.lock, licenses),
+    layers: written.map((w) => ({
+      digest: w.desc.digest,
+      size: w.desc.size,
+      packages: w.packages,
+      cached: w.cached,
+    })),
+    created: tree.created,
+  };
+}
+
+/** Every package's path index (cached by its sha256) merged into one view of the tree. */
+async function planTree(input: ArchImageInput): Promise<ArchTree> {
+  const { lock, recipe } = input;
   const cache = layerCache(input.cacheDir);
   const debs = new Map(input.debs.map((d) => [d.locked.name, d]));
   const unpacked = new Map<string, Promise<DebContents>>();
@@ -162,16 +213,20 @@ export async function writeArchImage(input: ArchImageInput): Promise<ArchImage> 
   const newest = (names: string[]): number => Math.max(0, ...names.map((n) => mtimes.get(n) ?? 0));
   const createdEpoch = input.sourceDateEpoch ?? newest([...mtimes.keys()]);
   const created = new Date(createdEpoch * 1000).toISOString().replace(/\.000Z$/, 'Z');
-  const bySha = new Map(lock.packages.map((p) => [p.name, p.sha256]));
+  const what = `recipe ${recipe.name} (${lock.arch})`;
+  return { view, load, newest, createdEpoch, created, limit, cache, what };
+}
 
+/** Accounts, the merged-/usr links and the working folder, under every package layer. */
+async function baseLayer(input: ArchImageInput, tree: ArchTree): Promise<WrittenLayer> {
+  const { lock, recipe } = input;
   // Like Docker's WORKDIR, the working folder exists even when no package ships it; like every
   // path on top of the packages, it is placed where it lands through their symlinks (/lib/x is
   // usr/lib/x), or the folder would replace a symlink of a lower layer.
-  const what = `recipe ${recipe.name} (${lock.arch})`;
   const workdir = canonicalise(
     (recipe.build.workdir ?? '/').replace(/^\/+|\/+$/g, ''),
-    view.links,
-    what,
+    tree.view.links,
+    tree.what,
     true,
   );
   const workdirEntries: LayerEntry[] = workdir
@@ -188,12 +243,27 @@ export async function writeArchImage(input: ArchImageInput): Promise<ArchImage> 
       what: `base layer of ${recipe.name} ${lock.arch}`,
     },
   );
-  const baseDesc = await layout.writeBlob(await gzipLayer(base.tar), MediaType.layerGzip);
+  const desc = await input.layout.writeBlob(await gzipLayer(base.tar), MediaType.layerGzip);
+  return {
+    desc,
+    diffId: base.diffId,
+    packages: [],
+    licenses: {},
+    cached: false,
+    createdBy: 'accounts and base folders',
+  };
+}
+
+/** One layer per group of packages, each reused from the layer cache when its key matches. */
+async function packageLayers(input: ArchImageInput, tree: ArchTree): Promise<WrittenLayer[]> {
+  const { lock, recipe, layout } = input;
+  const { view, cache } = tree;
+  const bySha = new Map(lock.packages.map((p) => [p.name, p.sha256]));
   const groups = planLayers(lock.packages.map((p) => ({ name: p.name, size: p.size })));
-  const built = await Promise.all(
+  return Promise.all(
     groups.map((members) =>
-      limit(async () => {
-        const mtime = input.sourceDateEpoch ?? newest(members);
+      tree.limit(async (): Promise<WrittenLayer> => {
+        const mtime = input.sourceDateEpoch ?? tree.newest(members);
         const key = layerKey({
           builder: debianBuilderVersion,
           mtime,
@@ -201,22 +271,19 @@ export async function writeArchImage(input: ArchImageInput): Promise<ArchImage> 
             name,
             sha256: bySha.get(name),
             context: view.context.get(name),
+            // A cached ca-certificates layer without Java's trust store must not serve a JRE image.
             ...javaCacertsKey(name, view.links),
           })),
         });
+        const createdBy = members.join(' ');
         const hit = await cache.readLayer(key);
         if (hit) {
           const desc = await layout.writeBlob(hit.blob, MediaType.layerGzip);
-          return {
-            desc,
-            diffId: hit.record.diffId,
-            packages: members,
-            licenses: hit.record.licenses,
-            cached: true,
-          };
+          const { diffId, licenses } = hit.record;
+          return { desc, diffId, packages: members, licenses, cached: true, createdBy };
         }
         const what = `layer of ${members.join(', ')} (${recipe.name} ${lock.arch})`;
-        const layer = await packageLayer(members, { view, load, what, mtime });
+        const layer = await packageLayer(members, { view, load: tree.load, what, mtime });
         const gz = await gzipLayer(layer.tar);
         const desc = await layout.writeBlob(gz, MediaType.layerGzip);
         await cache.writeLayer(
@@ -224,47 +291,43 @@ export async function writeArchImage(input: ArchImageInput): Promise<ArchImage> 
           { digest: desc.digest, diffId: layer.diffId, size: desc.size, licenses: layer.licenses },
           gz,
         );
-        return {
-          desc,
-          diffId: layer.diffId,
-          packages: members,
-          licenses: layer.licenses,
-          cached: false,
-        };
+        const { diffId, licenses } = layer;
+        return { desc, diffId, packages: members, licenses, cached: false, createdBy };
       }),
     ),
   );
-  const written = [
-    {
-      desc: baseDesc,
-      diffId: base.diffId,
-      packages: [] as string[],
-      licenses: {} as Record<string, string>,
-      cached: false,
-    },
-    ...built,
-  ];
-  input = { ...input, files: [...(input.files ?? []), ...pathEntries(recipe)] };
-  if (input.files && input.files.length > 0) {
-    const placed = new Map<string, LayerEntry>();
-    for (const e of input.files) {
-      const p = canonicalise(e.path, view.links, what, e.type === 'directory');
-      if (p !== '') placed.set(p, { ...e, path: p });
-    }
-    const filesLayer = await writeTarLayer(withParents(placed.values()), {
-      mtime: createdEpoch,
-      what: `files layer of ${recipe.name} ${lock.arch}`,
-    });
-    written.push({
-      desc: await layout.writeBlob(await gzipLayer(filesLayer.tar), MediaType.layerGzip),
-      diffId: filesLayer.diffId,
-      packages: [],
-      licenses: {},
-      cached: false,
-    });
-  }
-  const licenses = new Map(written.flatMap((w) => Object.entries(w.licenses)));
+}
 
+/** The recipe's files and `paths` on top, placed through the packages' symlinks; none: no layer. */
+async function filesLayer(
+  input: ArchImageInput,
+  tree: ArchTree,
+): Promise<WrittenLayer | undefined> {
+  const { lock, recipe } = input;
+  const files = [...(input.files ?? []), ...pathEntries(recipe)];
+  if (files.length === 0) return undefined;
+  const placed = new Map<string, LayerEntry>();
+  for (const e of files) {
+    const p = canonicalise(e.path, tree.view.links, tree.what, e.type === 'directory');
+    if (p !== '') placed.set(p, { ...e, path: p });
+  }
+  const layer = await writeTarLayer(withParents(placed.values()), {
+    mtime: tree.createdEpoch,
+    what: `files layer of ${recipe.name} ${lock.arch}`,
+  });
+  return {
+    desc: await input.layout.writeBlob(await gzipLayer(layer.tar), MediaType.layerGzip),
+    diffId: layer.diffId,
+    packages: [],
+    licenses: {},
+    cached: false,
+    createdBy: 'recipe files',
+  };
+}
+
+/** The image config (user, env, entrypoint, history) and the manifest over the layers. */
+async function writeManifest(input: ArchImageInput, created: string, written: WrittenLayer[]) {
+  const { lock, recipe, layout } = input;
   const env: Record<string, string> = {
     PATH: defaultPath,
     SSL_CERT_FILE: caBundlePath,
@@ -285,10 +348,7 @@ export async function writeArchImage(input: ArchImageInput): Promise<ArchImage> 
       Labels: input.annotations,
     },
     rootfs: { type: 'layers', diff_ids: written.map((w) => w.diffId) },
-    history: written.map((w) => ({
-      created,
-      created_by: `kiln debian: ${w.packages.join(' ') || (w.desc === baseDesc ? 'accounts and base folders' : 'recipe files')}`,
-    })),
+    history: written.map((w) => ({ created, created_by: `kiln debian: ${w.createdBy}` })),
   };
   const configDesc = await layout.writeJson(config, MediaType.imageConfig);
   const manifest: ImageManifest = {
@@ -299,7 +359,12 @@ export async function writeArchImage(input: ArchImageInput): Promise<ArchImage> 
     annotations: input.annotations,
   };
   const manifestDesc = await layout.writeJson(manifest, MediaType.imageManifest);
-  const packages: BuildPackage[] = lock.packages.map((p) => {
+  return { manifestDesc, platform };
+}
+
+/** What the SBOM lists: every locked package, its purl, digest, source and license. */
+function sbomPackages(lock: Lockfile, licenses: Map<string, string>): BuildPackage[] {
+  return lock.packages.map((p) => {
     const license = licenses.get(p.name);
     return {
       name: p.name,
@@ -312,19 +377,4 @@ export async function writeArchImage(input: ArchImageInput): Promise<ArchImage> 
       ...(license ? { license } : {}),
     };
   });
-  return {
-    manifest: {
-      ...manifestDesc,
-      platform,
-      annotations: { [Annotation.inputsDigest]: input.annotations[Annotation.inputsDigest] ?? '' },
-    },
-    packages,
-    layers: written.map((w) => ({
-      digest: w.desc.digest,
-      size: w.desc.size,
-      packages: w.packages,
-      cached: w.cached,
-    })),
-    created,
-  };
 }
