@@ -31,6 +31,8 @@ export function registerLint(program: Command): void {
         result = await lintPaths(targets, { releasesOf: (recipe) => releases.get(recipe.name) });
       }
       const { recipes, problems } = result;
+      // A recipe's variants are images of it, not recipes of their own: the count is of recipes.
+      const declared = recipes.filter((r) => !r.recipe.variant);
       if (options.json) {
         printJson({
           valid: recipes.map((r) => ({ name: r.recipe.name, file: r.file })),
@@ -47,11 +49,11 @@ export function registerLint(program: Command): void {
       if (problems.length > 0) {
         const files = new Set(problems.map((p) => p.file)).size;
         throw new CliExit(
-          `kiln lint: ${plural(problems.length, 'problem')} in ${plural(files, 'file')}; ${plural(recipes.length, 'recipe')} valid`,
+          `kiln lint: ${plural(problems.length, 'problem')} in ${plural(files, 'file')}; ${plural(declared.length, 'recipe')} valid`,
           ExitCode.failure,
         );
       }
-      process.stderr.write(`kiln lint: ${plural(recipes.length, 'recipe')} valid\n`);
+      process.stderr.write(`kiln lint: ${plural(declared.length, 'recipe')} valid\n`);
     });
 }
 
