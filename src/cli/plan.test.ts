@@ -93,7 +93,7 @@ describe('kiln plan on the shipped recipes', () => {
       resolve: false,
       releases: async () => fixture['static'] ?? [],
     });
-    expect(report.recipes.map((r) => r.recipe)).toEqual(['static']);
+    expect(report.recipes.map((r) => r.recipe)).toEqual(['static', 'static-dev']);
     expect(report.problems.map((p) => p.message).sort()).toEqual([
       'build: missing required field',
       'description: missing required field',
