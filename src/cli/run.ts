@@ -14,7 +14,7 @@ import {
   startPipelineWorkers,
   startPlanningWatcher,
 } from '../run/up.ts';
-import { configuredBuilders } from '../run/planner.ts';
+import { configuredBuilders } from '../run/builders.ts';
 import { releasesOnce } from '../watch/releases-once.ts';
 import { CliExit, cliContext, ExitCode } from './context.ts';
 

@@ -14,7 +14,7 @@ import { recordUpstreamCheck } from '../../src/catalog/signals.ts';
 import { loadConfig } from '../../src/config.ts';
 import { createRedis, type RedisClient } from '../../src/queue/connection.ts';
 import { enqueueBuilds } from '../../src/queue/enqueue.ts';
-import { withFirstSeen } from '../../src/run/first-seen.ts';
+import { withFirstSeen } from '../../src/plan/first-seen.ts';
 import {
   startRedisCluster,
   type LocalRedisCluster,

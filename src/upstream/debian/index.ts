@@ -151,7 +151,7 @@ async function fetchSuite(
 // Release time: a version absent from the InRelease kiln last read for this package, and in
 // this one, was published by this InRelease (its verified Date). A version kiln found on its
 // first look has no known release time: it is left unstamped, and the planner stamps it with
-// the time kiln first saw it (src/run/first-seen.ts), marked as such.
+// the time kiln first saw it (src/plan/first-seen.ts), marked as such.
 function releaseTime(
   known: Map<string, string | undefined> | undefined,
   date: Date | undefined,

@@ -7,7 +7,7 @@ import { testRedis, uniqueName } from '../../../test/helpers/stack.ts';
 import { testSourceContext } from '../../../test/servers/context.ts';
 import { planRecipe } from '../../plan/decide.ts';
 import { recipeSchema } from '../../recipe/schema.ts';
-import { withFirstSeen } from '../../run/first-seen.ts';
+import { withFirstSeen } from '../../plan/first-seen.ts';
 import { selectVersions } from '../../versioning/select.ts';
 import { redisValidatorCache } from '../cache.ts';
 import { debianSource } from './index.ts';
