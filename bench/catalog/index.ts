@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
@@ -19,7 +19,9 @@ import { sizesByArch } from './layout-size.ts';
  * Google distroless's published size where it has the image.
  *
  * KILN_BENCH_ARCHS (default amd64,arm64) picks the archs; KILN_BENCH_RECIPES (comma separated)
- * a subset of recipes; KILN_BENCH_SKIP_DEBOOTSTRAP=1 skips the baseline.
+ * a subset of recipes; KILN_BENCH_SKIP_DEBOOTSTRAP=1 skips the baseline; KILN_BENCH_JSON=<file>
+ * also writes the rows as JSON. Each row is printed to stderr as soon as it is measured, so a run
+ * cut short still leaves what it measured.
  */
 
 const repo = path.join(import.meta.dirname, '..', '..');
@@ -39,6 +41,21 @@ interface Row {
   sizes: Map<string, number>;
   error?: string;
   minbase?: number | string;
+  /** `kiln build`'s wall time and the CPU time it and its children used (user + system). */
+  buildWallMs?: number;
+  buildCpuMs?: number;
+}
+
+/**
+ * CPU time (user + system, ms) of this process's waited-for children, from /proc/self/stat's
+ * cutime and cstime: `kiln build` and everything it ran (bubblewrap, qemu, gzip). Linux only.
+ */
+async function childrenCpuMs(): Promise<number> {
+  const stat = await readFile('/proc/self/stat', 'utf8');
+  // Fields after the command name (which may hold spaces) start at field 3; cutime is field 16.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(fields[13]) + Number(fields[14]);
+  return (ticks * 1000) / 100;
 }
 
 async function debianRecipes(): Promise<{ file: string; recipe: Recipe }[]> {
@@ -58,16 +75,22 @@ async function build(file: string, recipe: Recipe, out: string): Promise<Row> {
   const archs = (wanted('KILN_BENCH_ARCHS') ?? ['amd64', 'arm64']).filter((a) =>
     recipe.build.archs.some((x) => x === a),
   );
+  const cpuBefore = await childrenCpuMs();
+  const start = performance.now();
   const run = await execa('node', [kiln, 'build', file, '--arch', archs.join(','), '--out', out], {
     reject: false,
     all: true,
     env: { KILN_LOG_LEVEL: 'warn' },
   });
+  const timing = {
+    buildWallMs: performance.now() - start,
+    buildCpuMs: (await childrenCpuMs()) - cpuBefore,
+  };
   if (run.exitCode !== 0) {
     const tail = (run.all ?? '').trim().split('\n').slice(-2).join(' ');
-    return { name: recipe.name, sizes: new Map(), error: `build failed: ${tail}` };
+    return { name: recipe.name, sizes: new Map(), error: `build failed: ${tail}`, ...timing };
   }
-  return { name: recipe.name, sizes: await sizesByArch(out) };
+  return { name: recipe.name, sizes: await sizesByArch(out), ...timing };
 }
 
 async function minbasePlus(recipe: Recipe, work: string): Promise<number | string> {
@@ -103,12 +126,22 @@ function cells(row: Row, archs: string[]): string[] {
     ratio === undefined ? '—' : `${fixed(ratio * 100, 1)}%`,
     distroless ? `${mib(distroless.bytes)} (${distroless.image})` : '—',
     goals.join(', ') || '—',
+    row.buildWallMs === undefined
+      ? '—'
+      : `${fixed(row.buildWallMs / 1000, 0)} s / ${fixed((row.buildCpuMs ?? 0) / 1000, 0)} s`,
   ];
 }
+
+const loadAverage = (): string =>
+  os
+    .loadavg()
+    .map((l) => fixed(l, 1))
+    .join(' ');
 
 async function main(): Promise<void> {
   const work = await mkdtemp(path.join(os.tmpdir(), 'kiln-bench-catalog-'));
   const archs = wanted('KILN_BENCH_ARCHS') ?? ['amd64', 'arm64'];
+  const loadAtStart = loadAverage();
   try {
     const rows: Row[] = [];
     for (const { file, recipe } of await debianRecipes()) {
@@ -120,9 +153,14 @@ async function main(): Promise<void> {
         row.minbase = await minbasePlus(recipe, work);
       }
       rows.push(row);
+      process.stderr.write(`bench:catalog: | ${cells(row, archs).join(' | ')} |\n`);
+    }
+    if (process.env.KILN_BENCH_JSON) {
+      const json = rows.map((r) => ({ ...r, sizes: Object.fromEntries(r.sizes) }));
+      await writeFile(process.env.KILN_BENCH_JSON, `${JSON.stringify(json, null, 2)}\n`);
     }
     printTable(
-      `catalog sizes: compressed (config + layers, what a pull downloads); minbase is debootstrap --variant=minbase of the recipe's first suite plus its packages, ${hostArch}, gzip tar without apt caches; ratio is kiln (${hostArch}) / minbase`,
+      `catalog sizes: compressed (config + layers, what a pull downloads); minbase is debootstrap --variant=minbase of the recipe's first suite plus its packages, ${hostArch}, gzip tar without apt caches; ratio is kiln (${hostArch}) / minbase; build is kiln build's wall / CPU time (all archs, tests included; ${os.cpus().length} CPUs, load average ${loadAtStart} at start, ${loadAverage()} at end)`,
       [
         'image',
         ...archs.map((a) => `kiln ${a}`),
@@ -130,6 +168,7 @@ async function main(): Promise<void> {
         'ratio',
         'distroless (published)',
         'goals',
+        'build wall / CPU',
       ],
       rows.map((r) => cells(r, archs)),
     );
