@@ -11,8 +11,7 @@ import { QueueName } from '../../src/queue/names.ts';
 import { RegistryClient } from '../../src/oci/registry-client.ts';
 import { generateKeyPair } from '../../src/sign/keys.ts';
 import { verifyImage } from '../../src/sign/verify.ts';
-import { hostEnvPackage } from '../../test/debian/fixtures.ts';
-import { makeDebianRepo } from '../../test/helpers/debian-repo.ts';
+import { envtoolRecipe, makeEnvtoolRepo } from '../../test/helpers/envtool.ts';
 import { startLocalNpm } from '../../test/servers/npm.ts';
 import { benchStack } from '../lib/stack.ts';
 import { fixed, printTable } from '../lib/table.ts';
@@ -44,24 +43,6 @@ interface Planned {
   version: string;
 }
 
-function recipeYaml(name: string): string {
-  return `name: ${name}
-description: chaos benchmark image (npm upstream, Debian contents)
-license: MIT
-upstream:
-  npm: ${name}-pkg
-build:
-  builder: debian
-  archs: [amd64]
-  contents:
-    suites: [stable]
-    packages: [envtool]
-test:
-  - name: env runs in the image
-    run: [/usr/bin/env]
-`;
-}
-
 async function main(): Promise<void> {
   const stack = await benchStack();
   const work = stack.dir;
@@ -71,18 +52,7 @@ async function main(): Promise<void> {
   const registryData = path.join(work, 'registry');
   let registry: LocalRegistry = await startRegistry({ dataDir: registryData, port: registryPort });
   const host = registry.host;
-  const repo = await makeDebianRepo(
-    [
-      { ...(await hostEnvPackage('1.0-1')), suite: 'stable' },
-      {
-        name: 'libc-fake',
-        version: '1.0',
-        suite: 'stable',
-        files: { 'usr/share/libc-fake/version': '1.0\n' },
-      },
-    ],
-    { suites: ['stable'], archs: ['amd64'] },
-  );
+  const repo = await makeEnvtoolRepo({ version: '1.0-1' });
   const npm = await startLocalNpm();
   const recipesDir = path.join(work, 'recipes');
   await mkdir(recipesDir, { recursive: true });
@@ -94,7 +64,14 @@ async function main(): Promise<void> {
       versions: [{ version: '1.0.0', time: '2024-01-01T00:00:00.000Z' }],
     });
     planned.push({ recipe: name, version: '1.0.0' });
-    await writeFile(path.join(recipesDir, `${name}.yaml`), recipeYaml(name));
+    await writeFile(
+      path.join(recipesDir, `${name}.yaml`),
+      envtoolRecipe({
+        name,
+        description: 'chaos benchmark image (npm upstream, Debian contents)',
+        upstream: { npm: `${name}-pkg` },
+      }),
+    );
   }
   const pair = generateKeyPair();
   const keyFile = path.join(work, 'cosign.key');

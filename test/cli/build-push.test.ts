@@ -6,36 +6,18 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hostArch } from '../../src/build/host-arch.ts';
 import { getImage } from '../../src/catalog/read.ts';
 import { createRedis } from '../../src/queue/connection.ts';
-import { hostEnvPackage } from '../debian/fixtures.ts';
-import { makeDebianRepo, type DebianTestRepo } from '../helpers/debian-repo.ts';
+import type { DebianTestRepo } from '../helpers/debian-repo.ts';
+import { envtoolRecipe, makeEnvtoolRepo } from '../helpers/envtool.ts';
 import { testRedisUrl, testRegistryHost, uniqueName } from '../helpers/stack.ts';
 
 /*
- * `kiln build --push` as a process, hermetic: a recipe of a local signed Debian repository
- * (KILN_DEBIAN_MIRROR and KILN_DEBIAN_KEYRING), pushed to the test registry with only
- * KILN_REGISTRY and a signing key, then checked by `kiln verify`. With KILN_REDIS_URL as well,
+ * `kiln build --push` as a process, hermetic: a recipe of a local signed Debian repository (the
+ * envtool fixture, test/helpers/envtool.ts; KILN_DEBIAN_MIRROR and KILN_DEBIAN_KEYRING), pushed
+ * to the test registry with only KILN_REGISTRY and a signing key, then checked by `kiln verify`. With KILN_REDIS_URL as well,
  * the image is also in the catalog, as the queue's publish job records it.
  */
 
 const version = '2.1-1';
-
-const recipeYaml = `name: envtool
-description: env from a local signed Debian repository (kiln build --push test)
-license: MIT
-upstream:
-  debian: { package: envtool, suite: stable }
-versions:
-  scheme: debian
-build:
-  builder: debian
-  archs: [amd64]
-  contents:
-    suites: [stable]
-    packages: [envtool]
-test:
-  - name: env runs in the image
-    run: [/usr/bin/env]
-`;
 
 interface BuildJson {
   recipe: string;
@@ -50,21 +32,15 @@ describe.skipIf(hostArch() !== 'amd64')('kiln build --push', () => {
   const redis = createRedis(testRedisUrl());
 
   beforeAll(async () => {
-    repo = await makeDebianRepo(
-      [
-        { ...(await hostEnvPackage(version)), suite: 'stable' },
-        {
-          name: 'libc-fake',
-          version: '1.0',
-          suite: 'stable',
-          files: { 'usr/share/libc-fake/version': '1.0\n' },
-        },
-      ],
-      { suites: ['stable'], archs: ['amd64'] },
-    );
+    repo = await makeEnvtoolRepo({ version });
     work = await mkdtemp(path.join(os.tmpdir(), 'kiln-build-push-'));
     await mkdir(path.join(work, 'recipes'));
-    await writeFile(path.join(work, 'recipes', 'envtool.yaml'), recipeYaml);
+    await writeFile(
+      path.join(work, 'recipes', 'envtool.yaml'),
+      envtoolRecipe({
+        description: 'env from a local signed Debian repository (kiln build --push test)',
+      }),
+    );
   });
   afterAll(async () => {
     redis.disconnect();

@@ -9,13 +9,8 @@ import { redisOptions } from '../../src/queue/connection.ts';
 import { QueueName } from '../../src/queue/names.ts';
 import { makeDebianRepo, type DebianTestRepo } from '../helpers/debian-repo.ts';
 import { testRedisUrl, testRegistryHost } from '../helpers/stack.ts';
-import {
-  envtoolVersion,
-  imageTags,
-  repoPackages,
-  startFleet,
-  type Fleet,
-} from '../reconcile/fleet.ts';
+import { envtoolPackages as repoPackages, envtoolVersion } from '../helpers/envtool.ts';
+import { imageTags, startFleet, type Fleet } from '../reconcile/fleet.ts';
 
 /*
  * The real processors in their sandbox, end to end: the watcher plans a recipe of a local signed

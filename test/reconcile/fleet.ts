@@ -13,8 +13,8 @@ import type { PublishResult } from '../../src/model/publish-result.ts';
 import { startWorkers, type PipelineWorkers, type Processors } from '../../src/queue/workers.ts';
 import { startPlanningWatcher, type PlanningWatcher } from '../../src/run/up.ts';
 import { generateKeyPair } from '../../src/sign/keys.ts';
-import { hostEnvPackage } from '../debian/fixtures.ts';
-import type { DebianTestRepo, FakePackage } from '../helpers/debian-repo.ts';
+import type { DebianTestRepo } from '../helpers/debian-repo.ts';
+import { envtoolRecipe } from '../helpers/envtool.ts';
 import { uniqueName } from '../helpers/stack.ts';
 import { handClock, type HandClock } from './hand-clock.ts';
 
@@ -22,40 +22,9 @@ import { handClock, type HandClock } from './hand-clock.ts';
  * What the reconcile tests run: `kiln watch` and `kiln worker` as `kiln up` wires them
  * (startPlanningWatcher, the real processors: debian builder, registry, signer, catalog), over a
  * Redis and a registry the test may flush, stop or swap, a local signed Debian repository as the
- * upstream and the archive, and a clock moved by hand for the reconcile interval.
+ * upstream and the archive (the envtool fixture, test/helpers/envtool.ts), and a clock moved by
+ * hand for the reconcile interval.
  */
-
-export const envtoolVersion = '1.4-2';
-
-export const recipeYaml = `name: envtool
-description: env from a local signed Debian repository (kiln reconcile test)
-license: MIT
-upstream:
-  debian: { package: envtool, suite: stable }
-versions:
-  scheme: debian
-build:
-  builder: debian
-  archs: [amd64]
-  contents:
-    suites: [stable]
-    packages: [envtool]
-test:
-  - name: env runs in the image
-    run: [/usr/bin/env]
-`;
-
-export async function repoPackages(): Promise<FakePackage[]> {
-  return [
-    { ...(await hostEnvPackage(envtoolVersion)), suite: 'stable' },
-    {
-      name: 'libc-fake',
-      version: '1.0',
-      suite: 'stable',
-      files: { 'usr/share/doc/libc-fake/copyright': 'License: LGPL-2.1+\n' },
-    },
-  ];
-}
 
 /** Holds the first build before its builder runs until released, and tells when it has ended. */
 export function holdFirstBuild(real: Processors) {
@@ -119,7 +88,12 @@ export async function startFleet(options: {
   const work = await mkdtemp(path.join(os.tmpdir(), 'kiln-reconcile-'));
   const recipes = path.join(work, 'recipes');
   await mkdir(recipes, { recursive: true });
-  await writeFile(path.join(recipes, 'envtool.yaml'), recipeYaml);
+  await writeFile(
+    path.join(recipes, 'envtool.yaml'),
+    envtoolRecipe({
+      description: 'env from a local signed Debian repository (kiln reconcile test)',
+    }),
+  );
   const pair = generateKeyPair();
   const keyFile = path.join(work, 'cosign.key');
   await writeFile(keyFile, pair.privatePem, { mode: 0o600 });

@@ -13,13 +13,12 @@ import { publishJobId } from '../../src/queue/ids.ts';
 import { startRedis, type LocalService } from '../../src/local-services/redis.ts';
 import { startRegistry, type LocalRegistry } from '../../src/local-services/registry.ts';
 import { lastReconcile } from '../../src/watch/reconcile-signal.ts';
-import { makeDebianRepo, type DebianTestRepo } from '../helpers/debian-repo.ts';
+import type { DebianTestRepo } from '../helpers/debian-repo.ts';
+import { envtoolVersion, makeEnvtoolRepo } from '../helpers/envtool.ts';
 import {
-  envtoolVersion,
   holdFirstBuild,
   imageTags,
   reconcileIntervalMs,
-  repoPackages,
   signatureLayers,
   startFleet,
   tagDigest,
@@ -55,7 +54,7 @@ describe.skipIf(hostArch() !== 'amd64')('reconcile after losses', () => {
   beforeAll(async () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'kiln-reconcile-stack-'));
     [repo, redis, registry] = await Promise.all([
-      makeDebianRepo(await repoPackages(), { suites: ['stable'], archs: ['amd64'] }),
+      makeEnvtoolRepo(),
       startRedis({ dataDir: path.join(dir, 'redis') }),
       startRegistry({ dataDir: path.join(dir, 'registry-a') }),
     ]);
