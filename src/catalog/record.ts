@@ -56,6 +56,22 @@ export const catalogRecordSchema = z.object({
   digest,
   /** Tags set on this image when it was published, exact version tag first. */
   tags: z.array(z.string()),
+  /**
+   * The immutable build tag of this publish, `X.Y.Z-rN-<yyyymmddhhmm>` (a variant's suffix after
+   * it): it never moves, so a consumer can pin it. Absent in records of a kiln before build tags.
+   */
+  buildTag: z
+    .string()
+    .regex(/-r\d+-\d{12}(-[a-z][a-z0-9]*)?$/, 'expected X.Y.Z-rN-<yyyymmddhhmm>[-<variant>]')
+    .optional(),
+  /**
+   * A recipe's variant (`static-dev`): its name (the tag suffix without `-`) and the recipe it is
+   * a variant of, when known. Absent for a main image; older records are recognised by their
+   * exact tag's suffix (variants.ts).
+   */
+  variant: z
+    .object({ name: z.string().regex(/^[a-z][a-z0-9]*$/), of: z.string().min(1).optional() })
+    .optional(),
   archs: z.array(catalogArchSchema),
   /** What the SBOM lists. */
   packages: z.array(catalogPackageSchema),

@@ -74,7 +74,7 @@ export async function recordPublished(
 
 /**
  * A publish run again (a retry, a reconcile after a loss) records an image the catalog may hold:
- * it keeps the first publish time (freshness is when the image first appeared), and tags already
+ * it keeps the first publish time (freshness is when the image first appeared) and build tag, and tags already
  * pointing at the same digest get no new history entry. Read before the MULTI: two publishes of
  * one image at once cannot happen (one job id per request).
  */
@@ -104,7 +104,14 @@ async function againstStored(
   return {
     record:
       previous?.digest === record.digest
-        ? { ...record, publishedAt: previous.publishedAt }
+        ? {
+            ...record,
+            publishedAt: previous.publishedAt,
+            // A re-publish that found the image complete sets no build tag: the first one stays.
+            ...((record.buildTag ?? previous.buildTag)
+              ? { buildTag: record.buildTag ?? previous.buildTag }
+              : {}),
+          }
         : record,
     unmoved,
   };

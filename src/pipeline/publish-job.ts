@@ -2,6 +2,7 @@ import { catalogPackage } from '../catalog/packages.ts';
 import { recordPublished } from '../catalog/store.ts';
 import type { NanoUpdateFixes } from '../vuln/nano-fixes.ts';
 import { nanoFixesForPublish } from '../vuln/publish-fixes.ts';
+import { notAffectedForPublish } from '../vuln/publish-vex.ts';
 import type { Logger } from '../log.ts';
 import { publishImage, type PublishOptions } from '../publish/publish-image.ts';
 import type { BuildRequest } from '../model/build-request.ts';
@@ -65,12 +66,19 @@ export async function publishAndRecord(
     cacheDir: ctx.config.cacheDir,
     log: options.log,
   });
+  const notAffected = await notAffectedForPublish({
+    config: ctx.config,
+    recipe,
+    builds,
+    log: options.log,
+  });
   const result = await publishImage({
     client: ctx.registry,
     repository,
     request,
     archResults: builds,
     nanoFixes,
+    notAffected,
     signer: ctx.signer,
     allowUnsigned: ctx.config.allowUnsigned,
     log: options.log,
@@ -115,6 +123,8 @@ function catalogRecord(
     epoch: request.epoch,
     digest: result.digest,
     tags: result.tags,
+    ...(result.buildTag ? { buildTag: result.buildTag } : {}),
+    ...(recipe.variant ? { variant: { name: recipe.variant.name, of: recipe.variant.of } } : {}),
     archs: builds.map((b) => ({ arch: b.arch, digest: b.manifest.digest, size: b.size })),
     packages,
     signed: result.signed,

@@ -1,5 +1,5 @@
 import type { FreshnessSummary } from '../../catalog/freshness.ts';
-import type { ImageSummaryView } from '../image-view.ts';
+import type { ImageListView, ImageSummaryView } from '../image-view.ts';
 import { formatBytes, formatDuration, formatTime, shortDigest } from './format.ts';
 import { cell, html, type Html } from './html.ts';
 import { layout } from './layout.ts';
@@ -23,11 +23,18 @@ export function yesNo(ok: boolean, yes: string, no: string): Html {
   return html`<span class="${ok ? 'badge ok' : 'badge warn'}">${ok ? yes : no}</span>`;
 }
 
+/**
+ * One image's cells: a main image's row names it; a variant's row, under it in the same entry,
+ * says which variant it is (`-dev`) and links to its page.
+ */
 function row(image: ImageSummaryView): Html {
-  const name = html`<a class="name" href="/images/${encodeURIComponent(image.name)}"
-      >${image.name}</a
-    >
-    <div class="desc">${image.description ?? ''}</div>`;
+  const name = image.variantOf
+    ? html`<a class="variant-name" href="/images/${encodeURIComponent(image.name)}"
+          >-${image.variant ?? ''}</a
+        >
+        <span class="muted">variant</span>`
+    : html`<a class="name" href="/images/${encodeURIComponent(image.name)}">${image.name}</a>
+        <div class="desc">${image.description ?? ''}</div>`;
   const latest = html`<code class="version">${image.versionTag}</code><br /><code
       class="digest"
       title="${image.digest}"
@@ -40,7 +47,11 @@ function row(image: ImageSummaryView): Html {
         >stale</span
       >`
     : '';
-  return html`<tr>
+  return html`<tr
+    class="${image.variantOf ? 'variant' : 'main'}"
+    data-image="${image.name}"
+    data-variant="${image.variant ?? ''}"
+  >
     ${cell('Image', name)} ${cell('Latest', latest)}
     ${cell(
       'Tags',
@@ -57,17 +68,40 @@ function row(image: ImageSummaryView): Html {
   </tr>`;
 }
 
+/** One catalog entry: the image, then each of its variants beside it (`latest`, `latest-dev`). */
+function entry(image: ImageListView): Html {
+  return html`<tbody class="entry" id="entry-${image.name}">
+    ${row(image)} ${image.variants.map(row)}
+  </tbody>`;
+}
+
+/** The list's entries: every image that is no other listed image's variant. */
+export function catalogEntries(images: readonly ImageListView[]): ImageListView[] {
+  const variants = new Set(images.flatMap((i) => i.variants.map((v) => v.name)));
+  return images.filter((i) => !variants.has(i.name));
+}
+
 /** The list of every image: what a consumer scans first, and an operator's at-a-glance view. */
 export function catalogPage(
-  images: readonly ImageSummaryView[],
+  images: readonly ImageListView[],
   freshness: FreshnessSummary,
   timeToFix?: FreshnessSummary,
 ): Html {
+  const entries = catalogEntries(images);
+  const variantCount = images.length - entries.length;
   const stale = images.filter((i) => i.stale).length;
   const sec = (ms: number | undefined) => (ms === undefined ? undefined : ms / 1000);
   const body = html`<h1>Images</h1>
     <section class="stats">
-      <div><span class="figure">${images.length}</span> images</div>
+      <div id="image-count">
+        <span class="figure">${entries.length}</span> images${
+          variantCount > 0
+            ? html` <span class="muted"
+                >+ ${variantCount} variant${variantCount === 1 ? '' : 's'}</span
+              >`
+            : ''
+        }
+      </div>
       <div>
         <span class="figure">${formatDuration(sec(freshness.medianMs))}</span> median freshness
       </div>
@@ -101,9 +135,7 @@ export function catalogPage(
                 <th>CVEs</th>
               </tr>
             </thead>
-            <tbody>
-              ${images.map(row)}
-            </tbody>
+            ${entries.map(entry)}
           </table>`
     }
     <p class="muted">
@@ -112,7 +144,9 @@ export function catalogPage(
       whose time is unknown (kiln's first look already listed it), counted from when kiln first saw
       it. Time to fix: from a CVE fix first found in one of an image's Debian suites (the
       vulnerability feed) to the signed image without the CVE being tagged. CVEs: the last scan of
-      each latest release against the feed; fixable ones have a fix in the image's suites.
+      each latest release against the feed; fixable ones have a fix in the image's suites. A variant
+      (such as <code>-dev</code>: a shell and basic tools, runs as root) sits under its image, with
+      its own tags, digest, size, freshness and CVEs.
     </p>`;
   return layout('kiln image catalog', body);
 }

@@ -1,5 +1,5 @@
 import type { TagEvent } from '../../catalog/record.ts';
-import type { ImageDetailView } from '../image-view.ts';
+import type { FamilyMemberView, ImageDetailView } from '../image-view.ts';
 import { freshness, yesNo } from './catalog-page.ts';
 import { formatBytes, formatDuration, formatTime, shortDigest } from './format.ts';
 import { cell, html, safeHref, type Html } from './html.ts';
@@ -29,6 +29,10 @@ function latestSection(image: ImageDetailView): Html {
       <dd><code class="digest" id="latest-digest">${image.digest}</code></dd>
       <dt>Tags</dt>
       <dd id="latest-tags">${image.tags.map((t) => html`<code class="tag">${t}</code> `)}</dd>
+      <dt>Build tag</dt>
+      <dd>
+        ${image.buildTag ? html`<code class="build-tag" id="latest-build-tag">${image.buildTag}</code> <span class="muted">(never moves)</span>` : '—'}
+      </dd>
       <dt>Upstream release</dt>
       <dd>
         ${image.upstream.releasedAtSource === 'first-seen' ? html`<span id="release-time-unknown">unknown: first seen ${formatTime(image.upstream.releasedAt)}</span>` : formatTime(image.upstream.releasedAt)}${image.upstream.releasedAtSource === 'archive' ? html` <span class="muted">(Debian InRelease date)</span>` : ''}
@@ -55,6 +59,8 @@ function pullSection(image: ImageDetailView): Html {
   return html`<section>
     <h2>Pull and verify</h2>
     ${command('Pull by digest', image.commands.pull, 'cmd-pull')}
+    ${image.commands.pullByBuildTag ? command('Pull this build by its tag (never moves)', image.commands.pullByBuildTag, 'cmd-pull-build') : ''}
+    ${command('Pull by tag (follows new releases)', image.commands.pullByTag, 'cmd-pull-tag')}
     ${command('Verify signature, SBOM and provenance with kiln', image.commands.kilnVerify, 'cmd-kiln-verify')}
     ${command('Verify the signature with cosign', image.commands.cosignVerify, 'cmd-cosign-verify')}
   </section>`;
@@ -127,7 +133,7 @@ function versionsSection(image: ImageDetailView): Html {
         ${image.versions.map(
           (v, i) =>
             html`<tr>
-              ${cell('Version', html`<code class="version">${v.versionTag}</code>`)}${cell('Digest', html`<code class="digest" title="${v.digest}">${shortDigest(v.digest)}</code>`)}${cell('Upstream', v.upstream.releasedAtSource === 'first-seen' ? html`unknown: first seen ${formatTime(v.upstream.releasedAt)}` : formatTime(v.upstream.releasedAt))}${cell('Published', formatTime(v.publishedAt))}${cell('Signature', yesNo(v.signed, 'signed', 'unsigned'))}${cell('Fixes', fixNotes(v))}${cell('What changed', diffCommand(image, i))}
+              ${cell('Version', html`<code class="version">${v.versionTag}</code>${v.buildTag ? html`<br /><code class="build-tag" title="build tag: never moves">${v.buildTag}</code>` : ''}`)}${cell('Digest', html`<code class="digest" title="${v.digest}">${shortDigest(v.digest)}</code>`)}${cell('Upstream', v.upstream.releasedAtSource === 'first-seen' ? html`unknown: first seen ${formatTime(v.upstream.releasedAt)}` : formatTime(v.upstream.releasedAt))}${cell('Published', formatTime(v.publishedAt))}${cell('Signature', yesNo(v.signed, 'signed', 'unsigned'))}${cell('Fixes', fixNotes(v))}${cell('What changed', diffCommand(image, i))}
             </tr>`,
         )}
       </tbody>
@@ -212,58 +218,79 @@ function packagesSection(image: ImageDetailView): Html {
   </section>`;
 }
 
-/** An image of the same repository (a recipe and its variants), for the side-by-side list. */
-export interface SiblingImage {
-  name: string;
-  versionTag: string;
-  /** The tags on its latest image, e.g. `latest-dev`. */
-  tags: readonly string[];
+/** One member of an image's family: its version, tags, digest, sizes, freshness, CVEs and pulls. */
+function memberRow(m: FamilyMemberView, current: string): Html {
+  const label = m.variant ? `-${m.variant} variant` : 'image';
+  const name =
+    m.name === current
+      ? html`<strong>${m.name}</strong> <span class="muted">${label}</span>`
+      : html`<a href="/images/${encodeURIComponent(m.name)}">${m.name}</a>
+          <span class="muted">${label}</span>`;
+  const version = html`<code class="version">${m.versionTag}</code
+    >${m.buildTag ? html`<br /><code class="build-tag">${m.buildTag}</code>` : ''}`;
+  const pulls = html`<code class="cmd pull-tag">${m.commands.pullByTag}</code><br /><code
+      class="cmd pull-digest"
+      >${m.commands.pull}</code
+    >`;
+  return html`<tr data-image="${m.name}" data-variant="${m.variant ?? ''}">
+    ${cell('Image', name)}${cell('Version', version)}${cell(
+      'Tags',
+      m.tags.map((t) => html`<code class="tag">${t}</code> `),
+    )}${cell('Digest', html`<code class="digest" title="${m.digest}">${shortDigest(m.digest)}</code>`)}${cell(
+      'Size',
+      m.archs.map((a) => html`<span class="arch">${a.arch} ${formatBytes(a.size)}</span> `),
+    )}${cell('Freshness', freshness(m.freshnessSeconds, m.upstreamReleasedAtSource))}${cell(
+      'CVEs',
+      cveCounts(m.cves),
+    )}${cell('Pull', pulls)}
+  </tr>`;
 }
 
-/** The image and its variants side by side: each one's latest version and tags. */
-function variantsSection(image: ImageDetailView, siblings: readonly SiblingImage[]): Html {
-  if (siblings.length === 0) return html``;
-  const rows: SiblingImage[] = [
-    { name: image.name, versionTag: image.versionTag, tags: image.tags },
-    ...siblings,
-  ];
-  return html`<section>
-    <h2>Variants (same repository)</h2>
+/**
+ * The image and its variants side by side (on a variant's page: its main image and the other
+ * variants): each one's tags, digest, sizes, freshness, CVEs and how to pull it.
+ */
+function variantsSection(image: ImageDetailView): Html {
+  const others = image.variantOf ? image.family : image.variants;
+  if (others.length === 0) return html``;
+  const self: FamilyMemberView = image;
+  const rows = image.variantOf
+    ? [others[0], self, ...others.slice(1)].filter((m) => m !== undefined)
+    : [self, ...others];
+  return html`<section id="variants">
+    <h2>Variants</h2>
     <table class="variants">
       <thead>
         <tr>
           <th>Image</th>
-          <th>Version</th>
+          <th>Version and build tag</th>
           <th>Tags</th>
+          <th>Index digest</th>
+          <th>Size per arch</th>
+          <th>Freshness</th>
+          <th>CVEs</th>
+          <th>Pull</th>
         </tr>
       </thead>
       <tbody>
-        ${rows.map(
-          (r) =>
-            html`<tr>
-              ${cell('Image', r.name === image.name ? html`<strong>${r.name}</strong>` : html`<a href="/images/${r.name}">${r.name}</a>`)}${cell('Version', html`<code class="version">${r.versionTag}</code>`)}${cell('Tags', html`${r.tags.map((t) => html`<code class="tag">${t}</code> `)}`)}
-            </tr>`,
-        )}
+        ${rows.map((m) => memberRow(m, image.name))}
       </tbody>
     </table>
   </section>`;
 }
 
 /** One image: how to pull and verify it, where each tag points and has pointed, and what is inside. */
-export function imagePage(
-  image: ImageDetailView,
-  history: readonly TagEvent[],
-  siblings: readonly SiblingImage[] = [],
-): Html {
+export function imagePage(image: ImageDetailView, history: readonly TagEvent[]): Html {
   const body = html`<p><a href="/">← all images</a></p>
     <h1>${image.name}</h1>
+    ${image.variantOf ? html`<p class="variant-of">The <code>-${image.variant ?? ''}</code> variant of <a href="/images/${encodeURIComponent(image.variantOf)}">${image.variantOf}</a></p>` : ''}
     <p class="desc">${image.description ?? ''}</p>
     <p class="muted">
       ${image.homepage ? link(image.homepage, image.homepage) : ''}${image.license ? html` · license ${image.license}` : ''}
     </p>
 
-    ${latestSection(image)} ${variantsSection(image, siblings)} ${pullSection(image)}
-    ${archsSection(image)} ${provenanceSection(image)} ${versionsSection(image)}
-    ${historySection(history)} ${packagesSection(image)}`;
+    ${latestSection(image)} ${variantsSection(image)} ${pullSection(image)} ${archsSection(image)}
+    ${provenanceSection(image)} ${versionsSection(image)} ${historySection(history)}
+    ${packagesSection(image)}`;
   return layout(`${image.name} ${image.versionTag} · kiln`, body);
 }

@@ -1,11 +1,11 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { Config } from '../../config.ts';
 import type { CatalogReader } from '../catalog-reader.ts';
-import { detailView, summaryView } from '../image-view.ts';
+import { familyOf } from '../../catalog/variants.ts';
+import { detailView, listView } from '../image-view.ts';
 import { catalogPage } from '../pages/catalog-page.ts';
 import { html } from '../pages/html.ts';
 import { imagePage } from '../pages/image-page.ts';
-import { versionTag } from '../../catalog/record.ts';
 import { layout } from '../pages/layout.ts';
 import { catalogCache } from '../response-cache.ts';
 import { requestedImage } from './image-name.ts';
@@ -27,11 +27,7 @@ export const catalogPageRoutes: FastifyPluginAsync<CatalogPageOptions> = async (
     (now) => String(Math.floor(now / 30_000)),
     async (now) => {
       const { images, freshness, timeToFix } = await catalog.listImages(read(now));
-      return catalogPage(
-        images.map((i) => summaryView(config, i)),
-        freshness,
-        timeToFix,
-      ).value;
+      return catalogPage(listView(config, images), freshness, timeToFix).value;
     },
   );
   app.get('/', async (_request, reply) =>
@@ -50,14 +46,9 @@ export const catalogPageRoutes: FastifyPluginAsync<CatalogPageOptions> = async (
         ).value,
       );
     }
-    // Its variants (or the image it is a variant of): the images of the same repository.
+    // Its variants (or the image it is a variant of, and that one's other variants).
     const { images } = await catalog.listImages(read());
-    const siblings = images
-      .filter((i) => i.name !== image.name && i.latest.repository === image.latest.repository)
-      .sort((a, b) => a.name.localeCompare(b.name))
-      .map((i) => ({ name: i.name, versionTag: versionTag(i.latest), tags: i.latest.tags }));
-    return reply.send(
-      imagePage(detailView(config, image), await catalog.tagHistory(image.name), siblings).value,
-    );
+    const detail = detailView(config, image, familyOf(images, image.name));
+    return reply.send(imagePage(detail, await catalog.tagHistory(image.name)).value);
   });
 };

@@ -1,7 +1,8 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { Config } from '../../config.ts';
 import type { CatalogReader } from '../catalog-reader.ts';
-import { detailView, summaryView } from '../image-view.ts';
+import { familyOf } from '../../catalog/variants.ts';
+import { detailView, listView } from '../image-view.ts';
 import { catalogCache } from '../response-cache.ts';
 import { requestedImage } from './image-name.ts';
 
@@ -23,7 +24,9 @@ export const imageApiRoutes: FastifyPluginAsync<ImageApiOptions> = async (app, o
     async (now) => {
       const { images, freshness, timeToFix } = await catalog.listImages(read(now));
       return JSON.stringify({
-        images: images.map((i) => summaryView(config, i)),
+        // Every image, variants too (so a link to one keeps working); a main image lists its
+        // variants beside it: one entry per image is the rows whose variantOf is null.
+        images: listView(config, images),
         freshness: {
           images: freshness.count,
           medianSeconds:
@@ -51,6 +54,10 @@ export const imageApiRoutes: FastifyPluginAsync<ImageApiOptions> = async (app, o
       return reply
         .code(404)
         .send({ error: `no image named ${name ?? 'like that'} in the catalog` });
-    return { ...detailView(config, image), history: await catalog.tagHistory(image.name) };
+    const { images } = await catalog.listImages(read());
+    return {
+      ...detailView(config, image, familyOf(images, image.name)),
+      history: await catalog.tagHistory(image.name),
+    };
   });
 };
