@@ -123,6 +123,24 @@ describe('catalog store', () => {
     await clearCatalog(redis, prefix);
   });
 
+  it('keeps the first build tag when the same image is published again without one', async () => {
+    const prefix = uniqueName('cat');
+    const first = sampleRecord({ recipe: 'app', buildTag: '1.2.3-r0-202601010200' });
+    await recordPublished(redis, prefix, first);
+    // The publish found the image complete: it set no build tag, the first one still names it.
+    const { buildTag: _none, ...again } = { ...first, publishedAt: '2026-01-02T00:00:00.000Z' };
+    await recordPublished(redis, prefix, again);
+    const image = await getImage(redis, prefix, 'app', { staleAfterMs: HOUR });
+    expect(image?.latest).toMatchObject({
+      buildTag: '1.2.3-r0-202601010200',
+      publishedAt: first.publishedAt,
+    });
+    await expect(
+      recordPublished(redis, prefix, sampleRecord({ recipe: 'app', buildTag: 'latest' })),
+    ).rejects.toThrow(/buildTag/);
+    await clearCatalog(redis, prefix);
+  });
+
   it('refuses a malformed record with a permanent error naming the image', async () => {
     const bad = sampleRecord({ recipe: 'broken', digest: 'sha256:nothex' });
     await expect(recordPublished(redis, uniqueName('cat'), bad)).rejects.toThrow(PermanentError);
