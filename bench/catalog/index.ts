@@ -19,7 +19,8 @@ import { sizesByArch } from './layout-size.ts';
  * Google distroless's published size where it has the image.
  *
  * KILN_BENCH_ARCHS (default amd64,arm64) picks the archs; KILN_BENCH_RECIPES (comma separated)
- * a subset of recipes; KILN_BENCH_SKIP_DEBOOTSTRAP=1 skips the baseline; KILN_BENCH_JSON=<file>
+ * a subset of recipes; KILN_BENCH_SKIP_DEBOOTSTRAP=1 skips the baseline and
+ * KILN_BENCH_DEBOOTSTRAP_CACHE moves its package cache (one per concurrent run); KILN_BENCH_JSON=<file>
  * also writes the rows as JSON. Each row is printed to stderr as soon as it is measured, so a run
  * cut short still leaves what it measured.
  */
@@ -99,7 +100,8 @@ async function minbasePlus(recipe: Recipe, work: string): Promise<number | strin
   if (!contents || !suite) return 'no contents';
   const config = loadConfig();
   const [source] = await hostSuiteSources([suite], config);
-  const cache = path.join(config.cacheDir, 'bench', 'debootstrap');
+  const cache =
+    process.env.KILN_BENCH_DEBOOTSTRAP_CACHE ?? path.join(config.cacheDir, 'bench', 'debootstrap');
   await mkdir(cache, { recursive: true });
   const d = await debootstrap(suite, source?.mirror ?? '', contents.packages, work, cache, 900_000);
   return typeof d === 'string' ? d : d.targz;
