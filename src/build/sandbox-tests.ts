@@ -1,4 +1,4 @@
-import { rm } from 'node:fs/promises';
+import { cp, mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { OciLayout } from '../oci/layout.ts';
@@ -6,7 +6,7 @@ import type { Descriptor } from '../oci/media-types.ts';
 import type { TestOutcome } from '../model/build-result.ts';
 import { PermanentError } from '../errors.ts';
 import type { RecipeTest } from '../recipe/schema.ts';
-import { runImageTests, unpackLayout } from '../sandbox/index.ts';
+import { cachedRoot, runImageTests, unpackLayout } from '../sandbox/index.ts';
 
 const manifestSchema = z.object({
   config: z.object({ digest: z.string().regex(/^sha256:[a-f0-9]{64}$/) }),
@@ -76,6 +76,11 @@ export interface ImageTestRequest {
   tests: readonly RecipeTest[];
   /** A scratch folder for the unpacked root; removed afterwards. */
   workDir: string;
+  /**
+   * kiln's cache folder: when given, the unpacked root is kept there by manifest digest
+   * (src/sandbox/root-cache.ts) and mounted read-only, the tests getting their own /tmp.
+   */
+  cacheDir?: string;
   version: string;
   signal: AbortSignal;
   onLogLine?: (line: string) => void;
@@ -90,11 +95,20 @@ export async function testInSandbox(request: ImageTestRequest): Promise<TestOutc
   const layout = new OciLayout(request.layoutDir);
   const manifest = manifestSchema.parse(await layout.readJson(request.manifest.digest));
   const image = configSchema.parse(await layout.readJson(manifest.config.digest)).config;
-  const rootfs = path.join(request.workDir, 'rootfs');
+  const scratch = path.join(request.workDir, 'rootfs');
   try {
-    await unpackLayout(request.layoutDir, request.manifest.digest, rootfs);
+    let rootfs = scratch;
+    let tmpDir: string | undefined;
+    if (request.cacheDir) {
+      rootfs = await cachedRoot(request.layoutDir, request.manifest.digest, request.cacheDir);
+      // The image's own /tmp, as a fresh writable copy for this run.
+      tmpDir = path.join(request.workDir, 'tmp');
+      await mkdir(request.workDir, { recursive: true });
+      await cp(path.join(rootfs, 'tmp'), tmpDir, { recursive: true, verbatimSymlinks: true });
+    } else await unpackLayout(request.layoutDir, request.manifest.digest, scratch);
     return await runImageTests({
       rootfs,
+      ...(tmpDir ? { tmpDir } : {}),
       tests: request.tests.map((t) => substituted(t, request)),
       env: image?.Env ?? undefined,
       user: image?.User || undefined,
@@ -103,6 +117,7 @@ export async function testInSandbox(request: ImageTestRequest): Promise<TestOutc
       onLogLine: request.onLogLine,
     });
   } finally {
-    await rm(rootfs, { recursive: true, force: true });
+    await rm(scratch, { recursive: true, force: true });
+    await rm(path.join(request.workDir, 'tmp'), { recursive: true, force: true });
   }
 }

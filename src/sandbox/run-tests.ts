@@ -19,6 +19,11 @@ export interface ImageTestOptions {
   user?: string;
   /** Working folder inside the image. */
   workdir?: string;
+  /**
+   * The tests' writable /tmp, when the root is not theirs to write (a cached root,
+   * root-cache.ts): by default the unpacked copy's own `tmp`.
+   */
+  tmpDir?: string;
   signal?: AbortSignal;
   /** Per-test time limit. */
   timeoutMs?: number;
@@ -37,9 +42,12 @@ function envRecord(env: ImageTestOptions['env']): Record<string, string> {
   return out;
 }
 
+const tmpOf = (options: Pick<ImageTestOptions, 'rootfs' | 'tmpDir'>): string =>
+  options.tmpDir ?? path.join(options.rootfs, 'tmp');
+
 /** The bwrap arguments: every namespace unshared (so no network), the root read-only. */
 export function bwrapArgs(
-  options: Pick<ImageTestOptions, 'rootfs' | 'env' | 'user' | 'workdir'> & {
+  options: Pick<ImageTestOptions, 'rootfs' | 'env' | 'user' | 'workdir' | 'tmpDir'> & {
     /** Stay in the caller's network namespace (a {@link LoopbackNet} it entered). */
     shareNet?: boolean;
   },
@@ -62,7 +70,7 @@ export function bwrapArgs(
     // The unpacked copy's own /tmp, writable and shared by the tests in order: one test's
     // `initdb` or `git init` is the next one's data.
     '--bind',
-    path.join(options.rootfs, 'tmp'),
+    tmpOf(options),
     '/tmp',
     ...(options.shareNet ? ['--share-net'] : []),
     '--uid',
@@ -238,9 +246,11 @@ async function runWithService(
  */
 export async function runImageTests(options: ImageTestOptions): Promise<TestOutcome[]> {
   // bwrap mounts /proc, /dev and /tmp over the read-only root: the mount points must exist.
-  // A minimal image may lack them; the unpacked copy is ours to add them to.
-  for (const dir of ['proc', 'dev', 'tmp'])
-    await mkdir(path.join(options.rootfs, dir), { recursive: true });
+  // A minimal image may lack them; the unpacked copy is ours to add them to (a cached root has
+  // them already and is not written to).
+  if (options.tmpDir === undefined)
+    for (const dir of ['proc', 'dev', 'tmp'])
+      await mkdir(path.join(options.rootfs, dir), { recursive: true });
   const outDir = await mkdtemp(path.join(os.tmpdir(), 'kiln-test-output-'));
   try {
     return await runEach(options, outDir);
@@ -254,7 +264,7 @@ async function runEach(options: ImageTestOptions, outDir: string): Promise<TestO
   for (const [i, test] of options.tests.entries()) {
     const name = test.name ?? test.run.join(' ');
     for (const [file, text] of Object.entries(test['tmp-files'] ?? {}))
-      await writeFile(path.join(options.rootfs, 'tmp', file), text, { mode: 0o644 });
+      await writeFile(path.join(tmpOf(options), file), text, { mode: 0o644 });
     const networked =
       test.service !== undefined || test.ready !== undefined || test.serve !== undefined;
     const result = await (networked ? runWithService : runAlone)(options, test, outDir);

@@ -225,7 +225,7 @@ async function buildArch(job: DebianJob, arch: string, lock: Lockfile): Promise<
     });
   }
   progress({ stage: `test ${arch}`, percent: 80 });
-  const tests = await testArch(input, job.layoutDir, image.manifest, arch);
+  const tests = await testArch(input, job.layoutDir, image.manifest, arch, settings.cacheDir);
   input.log.info(
     {
       recipe: recipe.name,
@@ -295,6 +295,7 @@ async function testArch(
   layoutDir: string,
   manifest: Descriptor,
   arch: string,
+  cacheDir: string,
 ): Promise<TestOutcome[]> {
   const tests = input.recipe.test;
   if (tests.length === 0) return [];
@@ -311,6 +312,8 @@ async function testArch(
     arch,
     tests,
     workDir: path.join(input.workDir, `test-${arch}`),
+    // The unpacked root is kept by manifest digest: a warm build's tests unpack nothing.
+    cacheDir,
     version: input.version,
     signal: input.signal,
     onLogLine: input.onLogLine,
