@@ -14,6 +14,8 @@ export interface BuildPackage {
   /** `sha256:…` of the package file. */
   digest?: string;
   sourcePackage?: string;
+  /** The source package's version (`Source: name (version)`), when the builder knows it. */
+  sourceVersion?: string;
   supplier?: string;
   downloadLocation?: string;
 }

@@ -4,6 +4,7 @@ import type { BuildRequest } from '../model/build-request.ts';
 import type { BuildResult } from '../model/build-result.ts';
 import type { Signer } from '../sign/signer.ts';
 import type { NanoUpdateFixes } from '../vuln/nano-fixes.ts';
+import type { NotAffectedCve } from '../vuln/not-affected.ts';
 
 /** The steps of a publish, in order; {@link PublishOptions.onStep} fires after each one. */
 export const publishSteps = [
@@ -37,6 +38,8 @@ export interface PublishOptions {
   created?: string;
   /** What a nano update fixed (src/vuln/publish-fixes.ts): into the provenance and an OpenVEX attestation. */
   nanoFixes?: NanoUpdateFixes | undefined;
+  /** Feed CVEs the image is not affected by (src/vuln/publish-vex.ts): `not_affected` in the OpenVEX attestation. */
+  notAffected?: NotAffectedCve[] | undefined;
   /** URI of this kiln installation for the provenance's builder id. */
   builderId?: string;
   log?: Logger;

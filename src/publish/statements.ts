@@ -14,11 +14,15 @@ export const attestationTypes = [
 ];
 
 /**
- * The statements about the image: SPDX SBOM, SLSA provenance, CycloneDX SBOM, and for a nano
- * update whose changelogs name CVEs an OpenVEX document saying `fixed` for each.
+ * The statements about the image: SPDX SBOM, SLSA provenance, CycloneDX SBOM, and an OpenVEX
+ * document when there is something to say: `fixed` for each CVE a nano update's changelogs name,
+ * `not_affected` for the feed CVEs the image is not affected by.
  */
 export function attestationStatements(
-  options: Pick<PublishOptions, 'request' | 'archResults' | 'builderId' | 'nanoFixes'>,
+  options: Pick<
+    PublishOptions,
+    'request' | 'archResults' | 'builderId' | 'nanoFixes' | 'notAffected'
+  >,
   subjectName: string,
   digest: string,
   created: string,
@@ -47,16 +51,16 @@ export function attestationStatements(
     payload: Buffer.from(JSON.stringify(statement(subjectName, digest, predicateType, predicate))),
   });
   const fixed = options.nanoFixes?.fixed ?? [];
+  const notAffected = options.notAffected ?? [];
   const vex =
-    fixed.length > 0
+    fixed.length > 0 || notAffected.length > 0
       ? [
           make(
             openVexPredicateType,
             openVexDocument({
               product: ociPurl(subjectName, digest),
-              imagePackages: new Set(packages.map((p) => p.name)),
               fixed,
-              feed: [],
+              notAffected,
               timestamp: created,
             }),
           ),

@@ -126,7 +126,12 @@ function packageOf(p: BuildPackage, id: string): SpdxPackage {
     licenseDeclared: license,
     copyrightText: 'NOASSERTION',
     supplier: p.supplier ? `Organization: ${p.supplier.replace(/[\r\n]+/g, ' ')}` : 'NOASSERTION',
-    ...(p.sourcePackage ? { sourceInfo: `built from source package ${p.sourcePackage}` } : {}),
+    // dpkg's `Source: name (version)`: the source version is not always the binary's (binNMUs).
+    ...(p.sourcePackage
+      ? {
+          sourceInfo: `built from source package ${p.sourcePackage}${p.sourceVersion ? ` (${p.sourceVersion})` : ''}`,
+        }
+      : {}),
     ...(hex && /^[a-f0-9]{64}$/.test(hex)
       ? { checksums: [{ algorithm: 'SHA256' as const, checksumValue: hex }] }
       : {}),

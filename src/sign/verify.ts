@@ -75,6 +75,7 @@ export async function verifyImage(
   const vex = checkVex(
     statements.get(openVexPredicateType),
     provenance,
+    spdx,
     name,
     digest,
     ignoredOf(ignored, openVexPredicateType),

@@ -64,7 +64,10 @@ export function packagesOfSpdx(predicate: unknown): InstalledPackage[] {
     const purl = p.externalRefs?.find((r) => r.referenceType === 'purl')?.referenceLocator;
     const deb = purl ? parseDebPurl(purl) : undefined;
     if (!deb) continue;
-    const source = /^built from source package (\S+)/.exec(p.sourceInfo ?? '')?.[1];
+    // `built from source package glibc (2.41-12)`, or without the version (older SBOMs).
+    const source = /^built from source package (\S+(?: \([^)\s]+\))?)/.exec(
+      p.sourceInfo ?? '',
+    )?.[1];
     out.push({ ...deb, arch: deb.arch, ...sourceOf(deb.name, deb.version, source) });
   }
   return out;

@@ -55,6 +55,12 @@ export interface ReleaseStatus {
   noDsa: string | undefined;
   /** Suite → the source version it holds (`trixie`, `trixie-security`), when the feed says. */
   repositories: Record<string, string> | undefined;
+  /**
+   * The binary packages the record says are affected, when it says (an OSV record's
+   * `ecosystem_specific.binaries[].binary_name`, the shape Ubuntu's records use). The Security
+   * Tracker's JSON and Debian's own OSV records are per source package and never say.
+   */
+  binaries?: readonly string[] | undefined;
 }
 
 export interface CveRecord {

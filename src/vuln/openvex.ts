@@ -1,11 +1,13 @@
 import { createHash } from 'node:crypto';
 import { canonicalJson } from '../oci/digest.ts';
 import { openVexContext } from '../sign/openvex-types.ts';
+import type { NotAffectedCve } from './not-affected.ts';
 
 /*
  * OpenVEX v0.2.0 (https://openvex.dev/ns/v0.2.0) for one image: `fixed` for each CVE a nano
- * update's changelogs name, `not_affected` + `vulnerable_code_not_present` for feed CVEs whose
- * affected binary packages are not in the image. Deterministic: the same inputs give the same
+ * update's changelogs name, `not_affected` + `vulnerable_code_not_present` for the feed CVEs
+ * not-affected.ts finds (never affected in the release, or affected binaries absent; one
+ * statement per CVE and source). Deterministic: the same inputs give the same
  * bytes (and so the same attestation), the document id is derived from its statements.
  */
 
@@ -46,21 +48,12 @@ export interface FixedCve {
   note: string;
 }
 
-/** A feed CVE of a source package the image has, and the binaries the CVE is in. */
-export interface FeedCve {
-  cve: string;
-  source: string;
-  /** Binary packages the vulnerable code ships in. */
-  affectedBinaries: string[];
-}
-
 export interface VexInput {
   /** The image, as a purl: `pkg:oci/python@sha256:…?repository_url=host/kiln/python`. */
   product: string;
-  /** The binary package names in the image. */
-  imagePackages: ReadonlySet<string>;
   fixed: FixedCve[];
-  feed: FeedCve[];
+  /** Feed CVEs the image is not affected by (not-affected.ts). */
+  notAffected: NotAffectedCve[];
   /** RFC 3339: the image's creation time, so a rebuild of the same inputs gives the same bytes. */
   timestamp: string;
   author?: string;
@@ -91,19 +84,12 @@ export function openVexDocument(input: VexInput): OpenVexDocument {
     });
   }
   const seen = new Set<string>();
-  for (const c of [...input.feed].sort(
+  for (const c of [...input.notAffected].sort(
     (a, b) => a.cve.localeCompare(b.cve) || a.source.localeCompare(b.source),
   )) {
-    if (fixedIds.has(c.cve) || seen.has(c.cve) || c.affectedBinaries.length === 0) continue;
-    if (c.affectedBinaries.some((b) => input.imagePackages.has(b))) continue;
-    seen.add(c.cve);
-    statements.push({
-      vulnerability: { name: c.cve },
-      products: [{ '@id': input.product }],
-      status: 'not_affected',
-      justification: 'vulnerable_code_not_present',
-      impact_statement: `The vulnerable code ships in ${[...c.affectedBinaries].sort().join(', ')} (source package ${c.source}), none of which is in this image.`,
-    });
+    if (fixedIds.has(c.cve) || seen.has(`${c.cve} ${c.source}`)) continue;
+    seen.add(`${c.cve} ${c.source}`);
+    statements.push(notAffectedStatement(input.product, c));
   }
   const id = createHash('sha256')
     .update(canonicalJson({ product: input.product, statements }))
@@ -116,5 +102,37 @@ export function openVexDocument(input: VexInput): OpenVexDocument {
     version: 1,
     tooling: 'kiln',
     statements,
+  };
+}
+
+/**
+ * kiln's wording of why the image is not affected; `kiln verify` reads the binaries back from
+ * the `ships only in …, which this image does not carry` part and checks the signed SBOM.
+ */
+export function impactStatement(c: NotAffectedCve): string {
+  const carried = c.packages.map((p) => p.name).join(', ');
+  return c.reason.kind === 'never-affected'
+    ? `Debian's security tracker records ${c.source} in ${c.reason.release} as never affected (fixed version 0): its vulnerable code is not in this release's ${c.source}, of which this image carries ${carried}.`
+    : `The vulnerable code of ${c.source} ${c.sourceVersion} ships only in ${c.reason.affected.join(', ')}, which this image does not carry; it carries ${carried}.`;
+}
+
+/**
+ * One `not_affected` statement: the image, with the binaries of that source it does carry as
+ * subcomponents (what a scanner reports the CVE against: it maps them to the source package).
+ */
+function notAffectedStatement(product: string, c: NotAffectedCve): VexStatement {
+  return {
+    vulnerability: { name: c.cve },
+    products: [
+      {
+        '@id': product,
+        subcomponents: [...new Set(c.packages.map((p) => p.purl))]
+          .sort()
+          .map((p) => ({ '@id': p })),
+      },
+    ],
+    status: 'not_affected',
+    justification: 'vulnerable_code_not_present',
+    impact_statement: impactStatement(c),
   };
 }

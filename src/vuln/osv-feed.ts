@@ -43,13 +43,38 @@ const recordSchema = z.object({
     z.object({
       package: z.object({ ecosystem: z.string(), name: z.string() }),
       ranges: z.array(z.object({ type: z.string(), events: z.array(eventSchema) })).optional(),
-      ecosystem_specific: z.object({ urgency: z.string().optional() }).optional(),
+      ecosystem_specific: z
+        .object({
+          urgency: z.string().optional(),
+          // Ubuntu's records list the binaries of the fixed source: {binary_name, binary_version}.
+          binaries: z
+            .array(z.object({ binary_name: z.string(), binary_version: z.string().optional() }))
+            .optional(),
+        })
+        .optional(),
     }),
   ),
 });
 
 const cveId = /^CVE-\d{4}-\d{4,}$/;
 const sourceName = /^[a-z0-9][a-z0-9+.-]+$/;
+/** More binaries than any Debian source builds (linux builds a few hundred). */
+const maxBinaries = 2000;
+
+/** The affected binaries an entry names, or the reason they are refused. */
+function binariesOf(
+  affected: z.infer<typeof recordSchema>['affected'][number],
+): { binaries: string[] | undefined } | { refused: string } {
+  const listed = affected.ecosystem_specific?.binaries;
+  if (!listed) return { binaries: undefined };
+  if (listed.length > maxBinaries) return { refused: `more than ${maxBinaries} binaries` };
+  const bad = listed.find((b) => !sourceName.test(b.binary_name));
+  if (bad)
+    return {
+      refused: `binary "${bad.binary_name.slice(0, 40)}" is not a Debian package name`,
+    };
+  return { binaries: [...new Set(listed.map((b) => b.binary_name))].sort() };
+}
 
 /** The CVE ids a record is about: its id, DEBIAN-CVE-… unwrapped, its upstream and aliases. */
 function cvesOf(record: z.infer<typeof recordSchema>): string[] {
@@ -122,6 +147,11 @@ export function addOsvRecord(
       );
       continue;
     }
+    const binaries = binariesOf(affected);
+    if ('refused' in binaries) {
+      refuse(feed, `${label} ${name} ${release}`, binaries.refused);
+      continue;
+    }
     for (const cve of cves) {
       const previous = feed.sources.get(name)?.get(cve)?.releases.get(release);
       // Several records (a DSA, a DEBIAN-CVE) may speak of one CVE: the first fix wins.
@@ -141,6 +171,7 @@ export function addOsvRecord(
           urgency,
           noDsa: undefined,
           repositories: undefined,
+          ...(binaries.binaries ? { binaries: binaries.binaries } : {}),
         },
         record.summary ?? record.details?.slice(0, 500),
       );

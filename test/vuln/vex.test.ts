@@ -102,15 +102,24 @@ describe('what a nano update fixed', () => {
     const product = ociPurl('127.0.0.1:5000/kiln/python', `sha256:${'a'.repeat(64)}`);
     const doc = openVexDocument({
       product,
-      imagePackages: new Set(['libssl3t64', 'libc6']),
       fixed: fixes.fixed,
-      feed: [
+      notAffected: [
         // The CLI binary is not in the image: not affected.
-        { cve: 'CVE-2026-5000', source: 'openssl', affectedBinaries: ['openssl'] },
-        // The library is: no statement (a scan reports it).
-        { cve: 'CVE-2026-5001', source: 'openssl', affectedBinaries: ['libssl3t64', 'openssl'] },
+        {
+          cve: 'CVE-2026-5000',
+          source: 'openssl',
+          sourceVersion: '3.5.4-1~deb13u2',
+          packages: [{ name: 'libssl3t64', purl: purl('libssl3t64') }],
+          reason: { kind: 'binaries-absent', affected: ['openssl'] },
+        },
         // Already fixed wins over not_affected.
-        { cve: 'CVE-2026-1003', source: 'openssl', affectedBinaries: ['openssl'] },
+        {
+          cve: 'CVE-2026-1003',
+          source: 'openssl',
+          sourceVersion: '3.5.4-1~deb13u2',
+          packages: [{ name: 'libssl3t64', purl: purl('libssl3t64') }],
+          reason: { kind: 'never-affected', release: 'trixie' },
+        },
       ],
       timestamp: '2026-11-30T10:00:00Z',
     });
@@ -132,28 +141,26 @@ describe('what a nano update fixed', () => {
       },
       {
         vulnerability: { name: 'CVE-2026-5000' },
-        products: [{ '@id': product }],
+        products: [{ '@id': product, subcomponents: [{ '@id': purl('libssl3t64') }] }],
         status: 'not_affected',
         justification: 'vulnerable_code_not_present',
         impact_statement:
-          'The vulnerable code ships in openssl (source package openssl), none of which is in this image.',
+          'The vulnerable code of openssl 3.5.4-1~deb13u2 ships only in openssl, which this image does not carry; it carries libssl3t64.',
       },
     ]);
-    // Same inputs, same document.
+    // Same inputs (in any order), same document.
     expect(
       openVexDocument({
         product,
-        imagePackages: new Set(['libssl3t64']),
         fixed: fixes.fixed,
-        feed: [],
+        notAffected: [],
         timestamp: 't',
       })['@id'],
     ).toBe(
       openVexDocument({
         product,
-        imagePackages: new Set(['libc6']),
-        fixed: fixes.fixed,
-        feed: [],
+        fixed: [...fixes.fixed].reverse(),
+        notAffected: [],
         timestamp: 't',
       })['@id'],
     );

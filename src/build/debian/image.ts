@@ -373,6 +373,7 @@ function sbomPackages(lock: Lockfile, licenses: Map<string, string>): BuildPacka
       purl: debPurl(p.name, p.version, p.arch),
       digest: `sha256:${p.sha256}`,
       sourcePackage: p.source,
+      sourceVersion: p['source-version'],
       supplier: 'Debian',
       ...(license ? { license } : {}),
     };

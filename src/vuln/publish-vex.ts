@@ -1,0 +1,114 @@
+import { archiveSettingsFromConfig, contentsOf } from '../build/debian/resolve.ts';
+import type { Config } from '../config.ts';
+import { loadArchive } from '../debian/archive.ts';
+import { hostSuiteSources } from '../debian/sources.ts';
+import { describeError } from '../errors.ts';
+import type { Logger } from '../log.ts';
+import type { BuildResult } from '../model/build-result.ts';
+import type { Recipe } from '../recipe/schema.ts';
+import { releaseOfRecipe } from './catalog-scan.ts';
+import { loadFeed } from './feed.ts';
+import { parseDebPurl } from './image-registry.ts';
+import { sourceOf } from './installed.ts';
+import type { VulnFeed } from './model.ts';
+import {
+  notAffectedCves,
+  sourceBinariesOf,
+  type ImagePackage,
+  type NotAffectedCve,
+  type SourceBinaries,
+} from './not-affected.ts';
+
+/*
+ * The feed CVEs a new image is not affected by, at publish time, for its OpenVEX attestation:
+ * KILN_VULN_FEED loaded for the image's source packages, judged against the recipe's release
+ * (not-affected.ts). The Packages index of that release (the debian builder's cached indexes)
+ * is loaded only when a record names affected binaries: it says which binaries each source
+ * builds, so a record's names are confirmed before kiln claims their absence.
+ * Without KILN_VULN_FEED, or when the feed cannot be read, there are none (logged): the image
+ * is still published, its VEX saying only what its changelogs fixed.
+ */
+
+export interface PublishVexInput {
+  config: Pick<
+    Config,
+    'vulnFeed' | 'cacheDir' | 'debianMirror' | 'debianSecurityMirror' | 'debianKeyring'
+  >;
+  recipe: Recipe;
+  builds: readonly BuildResult[];
+  log?: Logger;
+}
+
+/** The Debian packages of a build, with the source (and its exact version) the builder recorded. */
+export function imagePackagesOfBuilds(builds: readonly BuildResult[]): ImagePackage[] {
+  return builds.flatMap((b) =>
+    b.packages.flatMap((p) => {
+      const deb = parseDebPurl(p.purl);
+      if (!deb) return [];
+      const field = p.sourcePackage
+        ? `${p.sourcePackage}${p.sourceVersion ? ` (${p.sourceVersion})` : ''}`
+        : undefined;
+      return [
+        {
+          name: deb.name,
+          version: deb.version,
+          arch: deb.arch,
+          purl: p.purl,
+          ...sourceOf(deb.name, deb.version, field),
+        },
+      ];
+    }),
+  );
+}
+
+export async function notAffectedForPublish(input: PublishVexInput): Promise<NotAffectedCve[]> {
+  const { config, recipe, log } = input;
+  if (!config.vulnFeed || recipe.build.builder !== 'debian') return [];
+  const packages = imagePackagesOfBuilds(input.builds);
+  const release = releaseOfRecipe(recipe, packages);
+  if (!release || packages.length === 0) return [];
+  try {
+    const wanted = new Set(packages.map((p) => p.source));
+    const { feed } = await loadFeed(config.vulnFeed, config.cacheDir, wanted);
+    const sourceBinaries = namesBinaries(feed, release)
+      ? await sourceBinariesOfRelease(input, release)
+      : undefined;
+    return notAffectedCves({ packages, feed, release, sourceBinaries });
+  } catch (error) {
+    log?.warn(
+      { recipe: recipe.name, err: describeError(error) },
+      'the vulnerability feed could not be read: the OpenVEX attestation has no not_affected statements',
+    );
+    return [];
+  }
+}
+
+/** Whether any kept record names affected binaries in `release` (the tracker's never do). */
+function namesBinaries(feed: VulnFeed, release: string): boolean {
+  for (const cves of feed.sources.values())
+    for (const record of cves.values())
+      if (record.releases.get(release)?.binaries?.length) return true;
+  return false;
+}
+
+/** Source → binaries over the recipe's suites of `release`, every arch it builds. */
+async function sourceBinariesOfRelease(
+  input: PublishVexInput,
+  release: string,
+): Promise<SourceBinaries> {
+  const contents = contentsOf(input.recipe);
+  const suites = contents.suites.filter((s) => s.split(/[-/]/)[0] === release);
+  const archs = [...new Set(input.builds.map((b) => b.arch))];
+  const settings = archiveSettingsFromConfig(input.config);
+  const index = await loadArchive({
+    sources: await hostSuiteSources(suites, settings),
+    components: contents.components,
+    archs,
+    cacheDir: input.config.cacheDir,
+  });
+  return sourceBinariesOf(
+    (function* () {
+      for (const set of index.packages.values()) yield* set;
+    })(),
+  );
+}
