@@ -21,8 +21,20 @@ export interface OnceOutcome {
   recipe: string;
   stream: string;
   outcome: 'published' | 'up-to-date' | 'held' | 'failed';
+  /** What the table prints: for a publish, `X.Y.Z-rN <digest> tags …; build tag X.Y.Z-rN-<stamp>`. */
   detail: string;
   reference?: string;
+  /** The immutable build tag a publish set (or the image already had). */
+  buildTag?: string;
+}
+
+/** A publish's line of the result table: version, digest, the tags set, and the build tag. */
+export function publishedDetail(
+  versionTag: string,
+  result: Pick<PublishResult, 'digest' | 'tags' | 'buildTag'>,
+): string {
+  const build = result.buildTag ? `; build tag ${result.buildTag}` : '; build tag unchanged';
+  return `${versionTag} ${result.digest} tags ${result.tags.join(' ')}${build}`;
 }
 
 /**
@@ -58,8 +70,9 @@ export async function waitForPlans(
           return {
             ...base,
             outcome: 'published',
-            detail: `${d.version}-r${d.epoch} ${result.digest} tags ${result.tags.join(' ')}`,
+            detail: publishedDetail(`${d.version}-r${d.epoch}`, result),
             reference: `${registry}/${d.request.repository}@${result.digest}`,
+            ...(result.buildTag ? { buildTag: result.buildTag } : {}),
           };
         } catch (error) {
           return {

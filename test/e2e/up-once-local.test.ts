@@ -177,11 +177,14 @@ describe.skipIf(hostArch() !== 'amd64')('kiln up --once against a local Debian r
     expect(first.stderr).not.toMatch(/"level":50/);
     expect(first.exitCode, first.stdout + first.stderr).toBe(0);
     const published0 = new RegExp(
-      `envtool\\s+\\S+\\s+published\\s+${version}-r0 (sha256:[a-f0-9]{64}) tags (.+)`,
+      `envtool\\s+\\S+\\s+published\\s+${version}-r0 (sha256:[a-f0-9]{64}) tags (.+); build tag (\\S+)`,
     ).exec(first.stdout);
     expect(published0, first.stdout).not.toBeNull();
     const r0 = published0?.[1] ?? '';
     expect(published0?.[2]?.split(' ')).toEqual([`${version}-r0`, version, '1.4', '1', 'latest']);
+    // The immutable build tag the table prints names this very image.
+    expect(published0?.[3]).toMatch(new RegExp(`^${version}-r0-\\d{12}$`));
+    expect(await tagDigest(registry, published0?.[3] ?? '')).toBe(r0);
     expect(first.stdout).toContain(`verified  ${registry.host}/${registry.repository}@${r0}`);
     expect(first.stdout).toMatch(
       new RegExp(`signature ok, \\d+ attestations, SBOM 2 packages, provenance ${version}`),
@@ -228,7 +231,7 @@ describe.skipIf(hostArch() !== 'amd64')('kiln up --once against a local Debian r
     expect(second.stderr).not.toMatch(/"level":50/);
     expect(second.exitCode, second.stdout + second.stderr).toBe(0);
     const published1 = new RegExp(
-      `envtool\\s+\\S+\\s+published\\s+${version}-r1 (sha256:[a-f0-9]{64}) tags (.+)`,
+      `envtool\\s+\\S+\\s+published\\s+${version}-r1 (sha256:[a-f0-9]{64}) tags (.+); build tag (\\S+)`,
     ).exec(second.stdout);
     expect(published1, second.stdout).not.toBeNull();
     const r1 = published1?.[1] ?? '';
