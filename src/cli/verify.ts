@@ -4,6 +4,7 @@ import { describeError } from '../errors.ts';
 import { registryClientFor, resolveImageReference } from '../oci/registry-from-config.ts';
 import { loadPublicKey } from '../sign/keys.ts';
 import { verifyImage, type IgnoredSignature, type VerifyReport } from '../sign/verify.ts';
+import type { VexReport } from '../sign/verify-report.ts';
 import { CliExit, cliContext, ExitCode } from './context.ts';
 
 interface VerifyFlags {
@@ -69,6 +70,7 @@ export function formatReport(r: VerifyReport): string {
     `  attestations: ${r.attestations.length} valid (${[...new Set(r.attestations.map((a) => a.predicateType))].join(', ')})`,
     `  SBOM: ${r.sbom.packages} packages (${r.sbom.version})${r.cyclonedx ? `; CycloneDX: ${r.cyclonedx.components} components` : ''}`,
     `  provenance: upstream version ${r.provenance.upstreamVersion ?? 'unknown'}${r.provenance.builderId ? `, builder ${r.provenance.builderId}` : ''}`,
+    vexLine(r.vex),
     `  Sigstore bundles: ${r.bundles} valid`,
   ];
   const others = r.ignored.filter((i) => i.otherSigner);
@@ -77,6 +79,26 @@ export function formatReport(r: VerifyReport): string {
   for (const i of r.ignored.filter((x) => !x.otherSigner))
     lines.push(`  ignored ${i.kind} ${i.digest}: ${i.reason}`);
   return `${lines.join('\n')}\n`;
+}
+
+/** `CVE-1, CVE-2, CVE-3 and 2 more`: the first few of a list, for one line. */
+function someOf(cves: readonly string[], shown = 5): string {
+  const head = cves.slice(0, shown).join(', ');
+  return cves.length > shown ? `${head} and ${cves.length - shown} more` : head;
+}
+
+/**
+ * What was checked of the OpenVEX attestation: its `fixed` statements (each CVE the signed
+ * provenance says the update fixed) and its `not_affected` ones; an image without one is a
+ * build whose provenance names no fix (verify fails when it names one and no VEX says so).
+ */
+export function vexLine(vex: VexReport | undefined): string {
+  if (!vex) return '  VEX: none attached (the provenance names no CVE fix to vouch for)';
+  const fixed = `${vex.fixed.length} fixed${vex.fixed.length ? ` (${someOf(vex.fixed)})` : ''}`;
+  const notAffected = vex.notAffected.length
+    ? `, ${vex.notAffected.length} not_affected (${someOf(vex.notAffected)})`
+    : '';
+  return `  VEX: OpenVEX attestation checked, ${vex.statements} statement${vex.statements === 1 ? '' : 's'}: ${fixed}${notAffected}`;
 }
 
 /** `1 signature, 2 attestations`: the ignored entries of each kind. */
