@@ -10,7 +10,7 @@ import { readPublishedState } from '../publish/published-state.ts';
 import { attestationTag, predicateTypeAnnotation, signatureTag } from '../sign/cosign-objects.ts';
 import { decodeBase64, inTotoPayloadType, parseEnvelope } from '../sign/dsse.ts';
 import { coversDigest, parseStatement } from '../sign/in-toto.ts';
-import { catalogPackage, sourceOfSpdxInfo } from './packages.ts';
+import { catalogPackage, sourceOfSpdxInfo, sourceVersionOfSpdxInfo } from './packages.ts';
 import type { CatalogPackage, CatalogRecord } from './record.ts';
 import { clearImage, recordPublished } from './store.ts';
 
@@ -69,6 +69,7 @@ function packagesOf(predicate: unknown): CatalogPackage[] {
         purl,
         license,
         sourcePackage: sourceOfSpdxInfo(p.sourceInfo),
+        sourceVersion: sourceVersionOfSpdxInfo(p.sourceInfo),
       }),
     ];
   });
