@@ -29,6 +29,10 @@ let browser: Browser | undefined;
 let namespace: string;
 const DASHBOARD_TOKEN = 'browser-test-dashboard-token';
 const tags = ['1.4.2-r0', '1.4.2', '1.4', '1', 'latest'];
+const buildTag = '1.4.2-r0-202612010900';
+// webapp's -dev variant: the same recipe's image with a shell, in the same repository.
+const devTags = ['1.4.2-r0-dev', '1.4.2-dev', '1.4-dev', '1-dev', 'latest-dev'];
+const devBuildTag = '1.4.2-r0-202612010905-dev';
 
 beforeAll(async () => {
   if (!hasChromium) return;
@@ -48,7 +52,7 @@ beforeAll(async () => {
     `${namespace}/webapp`,
     '1.4.2',
     ['amd64', 'arm64'],
-    tags,
+    [...tags, buildTag],
   );
   await recordPublished(
     redis,
@@ -60,11 +64,36 @@ beforeAll(async () => {
       digest: pushed.digest,
       archs: pushed.archs,
       tags,
+      buildTag,
       description: `A small web app. ${XSS}`,
       homepage: 'javascript:alert(1)',
       upstream: { releasedAt: ago(5), url: 'https://example.invalid/webapp/releases/v1.4.2' },
       builtAt: ago(3.5),
       publishedAt: ago(3),
+    }),
+  );
+  const dev = await pushSmallImage(
+    testRegistryHost(),
+    `${namespace}/webapp`,
+    '1.4.2 with a shell',
+    ['amd64', 'arm64'],
+    [...devTags, devBuildTag],
+  );
+  await recordPublished(
+    redis,
+    namespace,
+    sampleRecord({
+      recipe: 'webapp-dev',
+      repository: 'webapp',
+      version: '1.4.2',
+      digest: dev.digest,
+      archs: dev.archs,
+      tags: devTags,
+      buildTag: devBuildTag,
+      variant: { name: 'dev', of: 'webapp' },
+      upstream: { releasedAt: ago(5) },
+      builtAt: ago(3.9),
+      publishedAt: ago(4),
     }),
   );
   const older = await pushSmallImage(
@@ -309,6 +338,77 @@ describe('catalog pages in chromium', () => {
       expect(await r2.locator('td[data-label="Fixes"]').innerText()).toBe(
         'r2: openssl 3.5.4-1~deb13u1 → 3.5.4-1~deb13u2 fixes CVE-2026-1000, CVE-2026-1003',
       );
+      await context.close();
+    },
+  );
+
+  it.skipIf(!hasChromium)(
+    `shows a recipe's -dev variant beside it: one entry, each tag and digest as in the registry${skipNote}`,
+    async () => {
+      const context = await browser!.newContext({
+        javaScriptEnabled: false,
+        viewport: { width: 1280, height: 800 },
+      });
+      const page = await context.newPage();
+      await page.goto(`${base}/`);
+      const host = testRegistryHost();
+      const repo = `${namespace}/webapp`;
+      // One entry per image: webapp-dev is no entry of its own, it sits in webapp's.
+      expect(await page.locator('tbody.entry').count()).toBe(2);
+      expect(await page.locator('#entry-webapp-dev').count()).toBe(0);
+      expect(await page.locator('#image-count').innerText()).toMatch(/^2\s+images \+ 1 variant$/);
+      const entry = page.locator('tbody#entry-webapp');
+      const main = entry.locator('tr.main');
+      const variant = entry.locator('tr.variant[data-image="webapp-dev"]');
+      expect(await variant.locator('td[data-label="Image"]').innerText()).toBe('-dev variant');
+      expect(await variant.locator('code.tag').allInnerTexts()).toEqual([...devTags].sort());
+      const devDigest = await variant.locator('code.digest').getAttribute('title');
+      expect(devDigest).toBe(await registryDigest(host, repo, 'latest-dev'));
+      expect(devDigest).not.toBe(await main.locator('code.digest').getAttribute('title'));
+      for (const tag of devTags) expect(await registryDigest(host, repo, tag), tag).toBe(devDigest);
+      expect(await variant.locator('td[data-label="Freshness"]').innerText()).toBe('1 h');
+      expect(await variant.locator('td[data-label="Size"]').innerText()).toMatch(/amd64.*arm64/s);
+      expect(await variant.locator('td[data-label="CVEs"]').innerText()).toBe('not scanned');
+      // Side by side: the variant's row right under the image's, its cells in the same columns.
+      const [mainBox, devBox] = await Promise.all(
+        [main, variant].map((r) => r.locator('td[data-label="Tags"]').boundingBox()),
+      );
+      expect(devBox?.x).toBe(mainBox?.x);
+      expect(devBox!.y).toBeGreaterThanOrEqual(mainBox!.y + mainBox!.height - 1);
+      expect(devBox!.y).toBeLessThan(mainBox!.y + mainBox!.height + 40);
+      await page.screenshot({ path: path.join(SHOTS, 'catalog-variants.png'), fullPage: true });
+
+      // The image page: the variant's tags, build tag and pull references beside the image's.
+      await page.click('tbody#entry-webapp a.variant-name');
+      await page.waitForURL(`${base}/images/webapp-dev`);
+      expect(await page.locator('p.variant-of').innerText()).toBe('The -dev variant of webapp');
+      await page.goto(`${base}/images/webapp`);
+      const rows = page.locator('table.variants tbody tr');
+      expect(
+        await rows.evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-image'))),
+      ).toEqual(['webapp', 'webapp-dev']);
+      const devRow = page.locator('table.variants tr[data-image="webapp-dev"]');
+      expect(await devRow.locator('code.pull-tag').innerText()).toBe(
+        `docker pull ${host}/${repo}:latest-dev`,
+      );
+      expect(await devRow.locator('code.pull-digest').innerText()).toBe(
+        `docker pull ${host}/${repo}@${devDigest}`,
+      );
+      expect(await devRow.locator('code.build-tag').innerText()).toBe(devBuildTag);
+      expect(await registryDigest(host, repo, devBuildTag)).toBe(devDigest);
+      expect(await devRow.locator('code.tag').allInnerTexts()).toEqual([...devTags].sort());
+      const mainRow = page.locator('table.variants tr[data-image="webapp"]');
+      expect(await mainRow.locator('code.pull-tag').innerText()).toBe(
+        `docker pull ${host}/${repo}:latest`,
+      );
+      // The image's own build tag names the image the page shows, in the registry too.
+      const shown = await page.locator('#latest-digest').innerText();
+      expect(await page.locator('#latest-build-tag').innerText()).toBe(buildTag);
+      expect(await registryDigest(host, repo, buildTag)).toBe(shown);
+      expect(await page.locator('#cmd-pull-build').innerText()).toBe(
+        `docker pull ${host}/${repo}:${buildTag}`,
+      );
+      await page.screenshot({ path: path.join(SHOTS, 'image-variants.png'), fullPage: true });
       await context.close();
     },
   );
