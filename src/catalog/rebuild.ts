@@ -18,9 +18,10 @@ import { clearImage, recordPublished } from './store.ts';
  * The registry is the source of truth; the catalog is a cache of it. This rebuilds an image's
  * catalog entries from what the registry holds: version tags and kiln's index annotations, the
  * per-arch manifests, the cosign signature and attestation tags, and the SBOM inside the SPDX
- * attestation. Signatures are not verified here (the catalog only displays; `kiln verify` checks).
- * What the registry does not keep is approximated: the publish time is the index's `created`
- * annotation, and the build duration is unknown (0).
+ * attestation, and the build tag among the repository's tags. Signatures are not verified here
+ * (the catalog only displays; `kiln verify` checks). What the registry does not keep is
+ * approximated: the publish time is the index's `created` annotation, and the build duration is
+ * unknown (0).
  */
 
 export interface RebuildImage {
@@ -100,16 +101,47 @@ async function attestationsOf(client: RegistryClient, path: string, digest: stri
   return { types, packages };
 }
 
+interface Published {
+  version: string;
+  epoch: number;
+  inputsDigest: string;
+  tags: string[];
+  digest: string;
+}
+
+/**
+ * The build tag (`X.Y.Z-rN-<yyyymmddhhmm>` + suffix) among the repository's tags that points at
+ * this image: the oldest, as publish keeps the first one of an image. Built from the image's own
+ * exact tag, so a version's tag text needs no second spelling here.
+ */
+async function buildTagOf(
+  client: RegistryClient,
+  image: RebuildImage,
+  published: Published,
+  repositoryTags: readonly string[],
+): Promise<string | undefined> {
+  const suffix = image.suffix ?? '';
+  const exact = published.tags.find((t) => t.endsWith(`-r${published.epoch}${suffix}`));
+  if (!exact) return undefined;
+  const head = `${exact.slice(0, exact.length - suffix.length)}-`;
+  const candidates = repositoryTags
+    .filter(
+      (t) =>
+        t.startsWith(head) &&
+        t.endsWith(suffix) &&
+        /^\d{12}$/.test(t.slice(head.length, t.length - suffix.length)),
+    )
+    .sort();
+  for (const tag of candidates)
+    if ((await client.headManifest(image.path, tag))?.digest === published.digest) return tag;
+  return undefined;
+}
+
 async function recordOf(
   client: RegistryClient,
   image: RebuildImage,
-  published: {
-    version: string;
-    epoch: number;
-    inputsDigest: string;
-    tags: string[];
-    digest: string;
-  },
+  published: Published,
+  repositoryTags: readonly string[],
 ): Promise<CatalogRecord | undefined> {
   const index = await client.getManifest(image.path, published.digest);
   if (!index) return undefined;
@@ -126,6 +158,7 @@ async function recordOf(
   const signed =
     (await client.headManifest(image.path, signatureTag(published.digest))) !== undefined;
   const attestations = await attestationsOf(client, image.path, published.digest);
+  const buildTag = await buildTagOf(client, image, published, repositoryTags);
   const created = annotations[Annotation.created] ?? new Date().toISOString();
   const releasedAt = annotations[Annotation.upstreamReleasedAt];
   return {
@@ -135,6 +168,8 @@ async function recordOf(
     epoch: published.epoch,
     digest: published.digest,
     tags: published.tags,
+    ...(buildTag ? { buildTag } : {}),
+    ...(image.suffix ? { variant: { name: image.suffix.replace(/^-/, '') } } : {}),
     archs,
     packages: attestations.packages,
     signed,
@@ -167,7 +202,11 @@ export async function rebuildCatalogFromRegistry(options: {
       limit(async () => {
         const suffix = image.suffix ?? '';
         const state = await readPublishedState(options.client, image.path, { suffix });
-        const records = await Promise.all(state.map((p) => recordOf(options.client, image, p)));
+        // readPublishedState leaves build tags out of an image's tags: they are read here.
+        const repositoryTags = state.length > 0 ? await options.client.listTags(image.path) : [];
+        const records = await Promise.all(
+          state.map((p) => recordOf(options.client, image, p, repositoryTags)),
+        );
         return { image, records: records.filter((r): r is CatalogRecord => r !== undefined) };
       }),
     ),

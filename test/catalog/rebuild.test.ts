@@ -35,7 +35,7 @@ describe('rebuildCatalogFromRegistry', () => {
       path,
       '2.1.0',
       ['amd64', 'arm64'],
-      ['2.1.0-r1', '2.1.0', 'latest'],
+      ['2.1.0-r1', '2.1.0', 'latest', '2.1.0-r1-202603011000'],
       {
         'dev.kiln.inputs-digest': inputs,
         'dev.kiln.epoch': '1',
@@ -119,6 +119,8 @@ describe('rebuildCatalogFromRegistry', () => {
       publishedAt: '2026-03-01T10:00:00Z',
     });
     expect(image?.latest.archs).toEqual(pushed.archs);
+    // The build tag is read from the repository's tags; it is no tag that moves.
+    expect(image?.latest.buildTag).toBe('2.1.0-r1-202603011000');
     expect(image?.freshnessMs).toBe(3 * 3_600_000);
     expect(image?.tags.map((t) => t.tag).sort()).toEqual(['2.1.0', '2.1.0-r1', 'latest']);
     expect((await tagHistory(redis, prefix, 'tool')).every((e) => e.version === '2.1.0')).toBe(
