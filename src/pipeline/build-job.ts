@@ -14,6 +14,7 @@ import type { JobContext } from '../queue/job-context.ts';
 import type { BuildJobData } from '../queue/types.ts';
 import { formatProblem } from '../recipe/problem.ts';
 import { loadRecipeFile } from '../recipe/load.ts';
+import { streamRecipe } from '../recipe/streams.ts';
 import { expandVariants } from '../recipe/variants.ts';
 import { createdAt, imageAnnotations, sourceDateEpochFor } from './annotations.ts';
 import { repositoryPath, type PipelineContext } from './context.ts';
@@ -66,7 +67,11 @@ export async function runBuild(
   job: JobContext,
   options: BuildStepOptions,
 ): Promise<BuildStepResult> {
-  const recipe = await recipeForJob(request.recipeFile, request.recipe);
+  // The stream's effective recipe: its packages, entrypoint and tests (src/recipe/streams.ts).
+  const recipe = streamRecipe(
+    await recipeForJob(request.recipeFile, request.recipe),
+    request.stream,
+  );
   const builder = getBuilder(recipe.build.builder, ctx.config);
   const startedAt = new Date().toISOString();
   const sourceDateEpoch = sourceDateEpochFor(

@@ -3,6 +3,7 @@ import { canonicalJson, sha256Digest } from '../oci/digest.ts';
 import type { Resolved } from '../model/resolved.ts';
 import type { LoadedRecipe } from '../recipe/load.ts';
 import type { Recipe } from '../recipe/schema.ts';
+import { hasStreamContents, streamRecipes } from '../recipe/streams.ts';
 import type { UpstreamRelease } from '../versioning/release.ts';
 import { selectVersions, type Selection } from '../versioning/select.ts';
 import { planRecipe, type Decision } from './decide.ts';
@@ -43,19 +44,19 @@ export async function planRecipes(options: PlanOptions): Promise<RecipePlan[]> {
   for (const loaded of options.recipes) {
     const { recipe } = loaded;
     try {
-      const releases = await options.releases(recipe);
-      const selection = selectVersions(
-        releases,
-        { versions: recipe.versions, upstream: recipe.upstream },
-        options.now,
-      );
+      // Each stream as its effective recipe (src/recipe/streams.ts): its upstream's releases,
+      // its contents in the resolve and the digest. One recipe for all when they share them.
+      const { selection, recipeOf } = await selectStreams(recipe, options);
       const localFiles = options.localFiles ? await options.localFiles(loaded) : {};
       const resolvedByVersion = new Map<string, Resolved>();
       for (const s of selection.streams) {
         if (s.selected && options.resolve && !resolvedByVersion.has(s.selected.version)) {
           resolvedByVersion.set(
             s.selected.version,
-            await options.resolve(loaded, s.selected.version),
+            await options.resolve(
+              { ...loaded, recipe: recipeOf(s.stream.name) },
+              s.selected.version,
+            ),
           );
         }
       }
@@ -66,9 +67,9 @@ export async function planRecipes(options: PlanOptions): Promise<RecipePlan[]> {
         published: options.published.images(recipe.name),
         now: options.now,
         resolvedOf: (version) => resolvedByVersion.get(version),
-        digestOf: (_s, c) =>
+        digestOf: (s, c) =>
           inputsDigest({
-            recipe,
+            recipe: recipeOf(s.stream.name),
             version: c.version,
             artifacts: c.release.checksums,
             resolved: resolvedDigests(resolvedByVersion.get(c.version)),
@@ -94,6 +95,33 @@ export async function planRecipes(options: PlanOptions): Promise<RecipePlan[]> {
     }
   }
   return out;
+}
+
+/**
+ * Selection per stream. A recipe whose streams share their contents is selected as a whole; one
+ * with per-stream contents stream by stream, each from its own upstream's releases, and the
+ * selections joined in the recipe's order.
+ */
+async function selectStreams(
+  recipe: Recipe,
+  options: Pick<PlanOptions, 'releases' | 'now'>,
+): Promise<{ selection: Selection; recipeOf: (stream: string) => Recipe }> {
+  const select = async (r: Recipe) =>
+    selectVersions(
+      await options.releases(r),
+      { versions: r.versions, upstream: r.upstream },
+      options.now,
+    );
+  if (!hasStreamContents(recipe))
+    return { selection: await select(recipe), recipeOf: () => recipe };
+  const effective = new Map(streamRecipes(recipe).map((r) => [r.stream?.name ?? '', r]));
+  const parts = await Promise.all([...effective.values()].map(select));
+  const selection: Selection = {
+    streams: parts.flatMap((p) => p.streams),
+    candidates: parts.flatMap((p) => p.candidates),
+    rejected: parts.flatMap((p) => p.rejected),
+  };
+  return { selection, recipeOf: (stream) => effective.get(stream) ?? recipe };
 }
 
 /**

@@ -1,8 +1,12 @@
 import type { Recipe } from '../recipe/schema.ts';
+import { releaseKey } from '../recipe/streams.ts';
 import type { UpstreamRelease } from '../versioning/release.ts';
 import type { ReleaseSource } from './plan-recipes.ts';
 
-/** A recipe's releases in one cycle, by recipe name: what a watcher check gave, newest first. */
+/**
+ * A recipe's releases in one cycle, by release key (the recipe's name, or `<name>#<stream>` for a
+ * stream with an upstream of its own: src/recipe/streams.ts): what a watcher check gave, newest first.
+ */
 export type ReleaseLookup = (
   recipeName: string,
 ) => readonly UpstreamRelease[] | Promise<readonly UpstreamRelease[]>;
@@ -17,10 +21,12 @@ export type ReleaseLookup = (
 export function releasesFor(lookup: ReleaseLookup): ReleaseSource {
   const memo = new Map<string, Promise<UpstreamRelease[]>>();
   return (recipe: Recipe) => {
-    let releases = memo.get(recipe.name);
+    // A stream with an upstream of its own is looked up under its key (src/recipe/streams.ts).
+    const key = releaseKey(recipe);
+    let releases = memo.get(key);
     if (!releases) {
-      releases = (async () => [...(await lookup(recipe.name))])();
-      memo.set(recipe.name, releases);
+      releases = (async () => [...(await lookup(key))])();
+      memo.set(key, releases);
     }
     return releases;
   };

@@ -155,6 +155,15 @@ export const streamObjectSchema = z.strictObject({
     .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'expected letters, digits, `.`, `_` or `-`'),
   /** Semver range of the versions in this stream. @example range: '>=3.12.0 <3.13.0' */
   range: semverRange,
+  /**
+   * The upstream this stream's versions come from, in place of the recipe's `upstream` (another
+   * package, suite or repository). Where a stream's contents differ only by its name, write
+   * `${stream}` in the recipe's fields instead: `${stream}` in `upstream`, `build` and `test` is
+   * replaced by the stream's name (src/recipe/streams.ts), so each stream is planned,
+   * digested, built and tested as a recipe of its own.
+   * @example upstream: { debian: { package: openjdk-25-jre-headless, suite: trixie } }
+   */
+  upstream: upstreamSchema.optional(),
 });
 
 export const streamSchema = z.union([semverRange, streamObjectSchema]);
@@ -357,7 +366,7 @@ export const debianPathSchema = z
     type: z.enum(['directory', 'file', 'symlink']),
     /** For `file`: its text. @example content: "listen 8080;\n" */
     content: z.string().optional(),
-    /** For `symlink`: what it points at. */
+    /** For `symlink`: what it points at; `${arch}` is the arch's Debian name (`amd64`). @example source: java-25-openjdk-${arch} */
     source: z.string().min(1).optional(),
     /** Owner uid. @default 0 @example uid: 65532 */
     uid: z.number().int().min(0).optional(),
@@ -586,8 +595,26 @@ export interface VariantOf {
   of: string;
 }
 
-/** A recipe; a variant expanded from one (src/recipe/variants.ts) also names its origin. */
-export type Recipe = z.infer<typeof recipeSchema> & { variant?: VariantOf | undefined };
+/** What one stream's effective recipe says about the stream it was resolved for. */
+export interface StreamOf {
+  /** The stream's name: its only entry in `versions.streams`. */
+  name: string;
+  /**
+   * Under which name its releases are watched and looked up: the recipe's name when the stream
+   * tracks the first stream's upstream, else `<name>#<stream>`.
+   */
+  releaseKey: string;
+}
+
+/**
+ * A recipe; a variant expanded from one (src/recipe/variants.ts) also names its origin, and one
+ * stream's effective recipe (src/recipe/streams.ts) the stream it was resolved for.
+ */
+export type Recipe = z.infer<typeof recipeSchema> & {
+  variant?: VariantOf | undefined;
+  /** Set on a stream's effective recipe (src/recipe/streams.ts): which stream, where its releases are. */
+  stream?: StreamOf | undefined;
+};
 export type RecipeVariant = z.infer<typeof variantSchema>;
 export type RecipeUpstream = z.infer<typeof upstreamSchema>;
 export type RecipeVersions = z.infer<typeof versionsSchema>;

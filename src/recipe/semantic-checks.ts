@@ -5,6 +5,7 @@ import { normalizeStreams } from '../versioning/streams.ts';
 import { dockerfilePathFindings } from './dockerfile-paths.ts';
 import type { Finding } from './issues.ts';
 import type { Recipe } from './schema.ts';
+import { streamContentFindings } from './stream-checks.ts';
 import { variantFindings } from './variant-checks.ts';
 
 /*
@@ -18,6 +19,7 @@ export function semanticFindings(recipe: Recipe, selection?: Selection): Finding
     ...patchFindings(recipe, selection),
     ...dockerfilePathFindings(recipe),
     ...variantFindings(recipe),
+    ...streamContentFindings(recipe),
   ];
 }
 

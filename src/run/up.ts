@@ -121,10 +121,11 @@ export function startPlanningWatcher(
     redis: ctx.redis,
     log: ctx.log,
     recipes,
-    onReleases: async (loaded, releases) => {
+    // The other streams' upstreams (src/recipe/streams.ts) plan with what was last seen of them.
+    onReleases: async (loaded, releases, info) => {
       await plan(
         [loaded],
-        releasesFor(() => releases),
+        releasesFor((key) => (key === info.key ? releases : (watcher.cachedReleases(key) ?? []))),
       );
     },
     ...clock,
@@ -138,7 +139,9 @@ export function startPlanningWatcher(
     onSuiteChanged: async (loaded, releases) => {
       await plan(
         [loaded],
-        releasesFor(() => releases),
+        releasesFor((key) =>
+          key === loaded.recipe.name ? releases : (watcher.cachedReleases(key) ?? []),
+        ),
       );
     },
     ...clock,
@@ -165,7 +168,9 @@ export function startPlanningWatcher(
     onFixable: async (loaded, releases) => {
       await plan(
         [loaded],
-        releasesFor(() => releases),
+        releasesFor((key) =>
+          key === loaded.recipe.name ? releases : (watcher.cachedReleases(key) ?? []),
+        ),
       );
     },
     ...clock,

@@ -13,6 +13,8 @@ import type { WatchClock } from './clock.ts';
 
 /** What a check learnt, passed to `onReleases` beside the releases. */
 export interface CheckInfo {
+  /** Which of the recipe's upstreams was checked: its name, or `<name>#<stream>` (src/recipe/streams.ts). */
+  key: string;
   source: SourceId;
   ref: string;
   /** The upstream answered "not modified" (the releases came from the validator cache). */

@@ -8,6 +8,7 @@ import {
 import { describeError, PermanentError, TransientError } from '../errors.ts';
 import { log as defaultLog, registerSecret, type Logger } from '../log.ts';
 import type { LoadedRecipe } from '../recipe/index.ts';
+import { watchedUpstreams } from '../recipe/streams.ts';
 import { memoryValidatorCache, redisValidatorCache } from '../upstream/cache.ts';
 import { RateLimitedError } from '../upstream/errors.ts';
 import { sourceFor, upstreamSources } from '../upstream/index.ts';
@@ -217,20 +218,23 @@ export class UpstreamWatcher implements Watcher {
     const list = await this.options.recipes();
     const next = new Map<string, Entry>();
     const now = this.clock.now();
+    // One entry per upstream a recipe watches: its name, and `<name>#<stream>` for a stream
+    // that tracks an upstream of its own (src/recipe/streams.ts).
     for (const loaded of list) {
-      const found = sourceFor(loaded.recipe.upstream, this.sources);
-      if (!found) continue;
-      const name = loaded.recipe.name;
-      next.set(name, {
-        loaded,
-        source: found.source,
-        item: { recipe: name, ref: found.ref, upstream: loaded.recipe.upstream },
-      });
-      const state = this.states.get(name);
-      if (!state || state.ref !== found.ref || state.source !== found.source.id) {
-        this.lastReleases.delete(name);
-        const firstAt = now + firstCheckDelay(name, list.length, this.intervalOf(loaded));
-        this.states.set(name, freshState(name, found.source.id, found.ref, firstAt));
+      for (const { key: name, upstream } of watchedUpstreams(loaded.recipe)) {
+        const found = sourceFor(upstream, this.sources);
+        if (!found) continue;
+        next.set(name, {
+          loaded,
+          source: found.source,
+          item: { recipe: name, ref: found.ref, upstream },
+        });
+        const state = this.states.get(name);
+        if (!state || state.ref !== found.ref || state.source !== found.source.id) {
+          this.lastReleases.delete(name);
+          const firstAt = now + firstCheckDelay(name, list.length, this.intervalOf(loaded));
+          this.states.set(name, freshState(name, found.source.id, found.ref, firstAt));
+        }
       }
     }
     for (const name of this.states.keys()) if (!next.has(name)) this.states.delete(name);
@@ -308,6 +312,7 @@ export class UpstreamWatcher implements Watcher {
     if (outcome instanceof Error) return this.settleFailure(entry, outcome);
     const now = this.clock.now();
     const info: CheckInfo = {
+      key: entry.item.recipe,
       source: entry.source.id,
       ref: entry.item.ref,
       unchanged: outcome.unchanged,

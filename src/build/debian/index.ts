@@ -20,6 +20,7 @@ import { debPurl, writeArchImage, type ArchImage } from './image.ts';
 import { fetchDebs } from './packages.ts';
 import { lockfilesFrom } from './resolved.ts';
 import { archiveSettingsFromConfig, resolveLockfiles, type ArchiveSettings } from './resolve.ts';
+import { recipeForArch } from './paths.ts';
 
 export { debianBuilderVersion };
 
@@ -206,7 +207,7 @@ async function buildArch(job: DebianJob, arch: string, lock: Lockfile): Promise<
   progress({ stage: `assemble ${arch}`, percent: 40 });
   const image = await writeArchImage({
     layout: job.layout,
-    recipe,
+    recipe: recipeForArch(recipe, arch),
     lock,
     debs,
     cacheDir: settings.cacheDir,

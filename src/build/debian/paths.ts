@@ -2,6 +2,24 @@ import type { LayerEntry } from '../../oci/tar.ts';
 import type { Recipe } from '../../recipe/schema.ts';
 
 /**
+ * The recipe as one arch builds it: `${arch}` in a symlink's `source` is that arch's Debian name,
+ * for links into per-arch folders (`/usr/lib/jvm/java-25-openjdk-${arch}`).
+ */
+export function recipeForArch(recipe: Recipe, arch: string): Recipe {
+  const paths = recipe.build.paths;
+  if (!paths?.some((p) => p.source?.includes('${arch}'))) return recipe;
+  return {
+    ...recipe,
+    build: {
+      ...recipe.build,
+      paths: paths.map((p) =>
+        p.source === undefined ? p : { ...p, source: p.source.replaceAll('${arch}', arch) },
+      ),
+    },
+  };
+}
+
+/**
  * The recipe's `build.paths` as layer entries (paths relative to the root). They join the
  * recipe's `files` in the top layer, where image.ts places every entry through the packages'
  * symlinks (`/var/run/x` lands at `run/x`), so a folder never replaces a link of a lower layer.
