@@ -10,12 +10,15 @@ import { registryPublishedState } from '../plan/registry-published.ts';
 import { configuredBuilders } from '../run/builders.ts';
 import { loadRecipesLogged, recipePaths } from '../run/up.ts';
 import { releasesOnce } from '../watch/releases-once.ts';
+import type { LoadedRecipe } from '../recipe/load.ts';
+import { declaredVariants, variantRecipeName } from '../recipe/variants.ts';
 import { createProgress } from './progress.ts';
 import { printJson } from './table.ts';
 import { CliExit, cliContext, ExitCode } from './context.ts';
 
 interface BuildFlags {
   version?: string;
+  variant?: string;
   arch?: string;
   out?: string;
   push?: boolean;
@@ -27,6 +30,7 @@ export function registerBuild(program: Command): void {
     .command('build')
     .argument('<recipe>', 'recipe file, or a name under the recipes folder')
     .option('--version <version>', 'upstream version (default: the newest the recipe tracks)')
+    .option('--variant <name>', "build one of the recipe's variants (e.g. dev: <recipe>-dev)")
     .option('--arch <archs>', "comma-separated archs (default: the recipe's)")
     .option('--out <dir>', 'where to write the OCI layout (default: out/<recipe>)')
     .option('--push', 'publish to KILN_REGISTRY: push, sign, attest, then tag')
@@ -39,12 +43,13 @@ export function registerBuild(program: Command): void {
           'kiln build --push: set KILN_REGISTRY (e.g. 127.0.0.1:5000/kiln)',
           ExitCode.usage,
         );
-      const [loaded] = await loadRecipesLogged(recipePaths(config, [recipeArg]), log);
-      if (!loaded)
+      const family = await loadRecipesLogged(recipePaths(config, [recipeArg]), log);
+      if (!family[0])
         throw new CliExit(
           `kiln build: ${recipeArg} is not a loadable recipe (run kiln lint on it)`,
           ExitCode.failure,
         );
+      const loaded = pickVariant(family[0], family, flags.variant);
       const progress = createProgress({ stages: flags.push ? 4 : 3, quiet: flags.json === true });
       const builderMap = configuredBuilders(config);
       const builder = builderMap.get(loaded.recipe.build.builder);
@@ -150,4 +155,27 @@ export function registerBuild(program: Command): void {
         await ctx?.close();
       }
     });
+}
+
+/**
+ * The image `kiln build` makes: the recipe's own, or with `--variant <name>` the variant recipe
+ * `<recipe>-<name>` (src/recipe/variants.ts) that loading listed after it.
+ */
+function pickVariant(
+  main: LoadedRecipe,
+  family: readonly LoadedRecipe[],
+  variant: string | undefined,
+): LoadedRecipe {
+  if (variant === undefined) return main;
+  const { recipe } = main;
+  const names = [...declaredVariants(recipe).keys()];
+  const wanted = variantRecipeName(recipe.name, variant);
+  const found = family.find((l) => l.file === main.file && l.recipe.name === wanted);
+  if (found) return found;
+  throw new CliExit(
+    names.length === 0
+      ? `kiln build: recipe ${recipe.name} has no variants (--variant ${variant}); add \`variants: [dev]\` to it`
+      : `kiln build: recipe ${recipe.name} has no variant ${JSON.stringify(variant)}; its variants: ${names.join(', ')}`,
+    ExitCode.usage,
+  );
 }
