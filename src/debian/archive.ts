@@ -11,6 +11,7 @@ import { CompactIndex } from './compact-index.ts';
 import { PackageSet, type IndexOrigin } from './package-set.ts';
 import { checkSuite, parseRelease, verifyInRelease, type Release } from './release.ts';
 import type { SuiteSource } from './sources.ts';
+import { keyringDigest, readVerified, writeVerified } from './verified-cache.ts';
 
 /** What to read from the archive. */
 export interface ArchiveRequest {
@@ -49,13 +50,21 @@ function keysFor(keyring: string): Promise<openpgp.PublicKey[]> {
   return keys;
 }
 
-/** Fetches and verifies one suite's InRelease from `source.mirror`. */
-export async function loadSuite(source: SuiteSource, signal?: AbortSignal): Promise<LoadedSuite> {
+/**
+ * Fetches and verifies one suite's InRelease from `source.mirror`. With `cacheDir`, a
+ * verification already made for these exact bytes and this keyring is read from there
+ * (verified-cache.ts) instead of checking the signature again.
+ */
+export async function loadSuite(
+  source: SuiteSource,
+  signal?: AbortSignal,
+  cacheDir?: string,
+): Promise<LoadedSuite> {
   const what = `${source.suite} at ${source.mirror}`;
   const url = `${source.mirror}/dists/${source.suite}/InRelease`;
   const { body } = await fetchBytes(url, `InRelease of ${source.suite}`, { signal });
   const inReleaseSha256 = createHash('sha256').update(body).digest('hex');
-  const signed = await verifiedText(body, inReleaseSha256, source.keyring, what);
+  const signed = await verifiedText(body, inReleaseSha256, source.keyring, what, cacheDir);
   // Parsed and checked every time: Valid-Until is about now, not about when it was verified.
   const release = parseRelease(signed, what);
   checkSuite(release, source.suite, what);
@@ -63,21 +72,47 @@ export async function loadSuite(source: SuiteSource, signal?: AbortSignal): Prom
 }
 
 /**
- * The signed text of an InRelease, verified once per (bytes, keyring) in a process: a build
- * loads the same suites for the upstream check and again to resolve, and openpgp's verification
- * is most of a warm load. Bounded; a failure is not remembered.
+ * The signed text of an InRelease, verified once per (bytes, keyring): in a process (a build
+ * loads the same suites for the upstream check and again to resolve) and, with `cacheDir`,
+ * across processes. Bounded; a failure is not remembered.
  */
 const verified = new Map<string, Promise<string>>();
 
-function verifiedText(body: Buffer, sha256: string, keyring: string, what: string) {
-  const key = `${sha256}\0${keyring}`;
+function verifiedText(
+  body: Buffer,
+  sha256: string,
+  keyring: string,
+  what: string,
+  cacheDir: string | undefined,
+) {
+  const key = `${sha256}\0${keyring}\0${cacheDir ?? ''}`;
   let text = verified.get(key);
   if (!text) {
-    text = keysFor(keyring).then((keys) => verifyInRelease(body.toString('utf8'), keys, what));
+    text = cacheDir
+      ? verifiedThroughCache(body, sha256, keyring, what, cacheDir)
+      : keysFor(keyring).then((keys) => verifyInRelease(body.toString('utf8'), keys, what));
     verified.set(key, text);
     text.catch(() => verified.delete(key));
     if (verified.size > 32) verified.delete(verified.keys().next().value ?? key);
   }
+  return text;
+}
+
+async function verifiedThroughCache(
+  body: Buffer,
+  sha256: string,
+  keyring: string,
+  what: string,
+  cacheDir: string,
+): Promise<string> {
+  const keyringSha256 = await keyringDigest(keyring).catch(() => undefined);
+  // A keyring that cannot be read is loadKeyring's error to report, below.
+  if (keyringSha256) {
+    const cached = await readVerified(cacheDir, sha256, keyringSha256);
+    if (cached !== undefined) return cached;
+  }
+  const text = await verifyInRelease(body.toString('utf8'), await keysFor(keyring), what);
+  if (keyringSha256) await writeVerified(cacheDir, sha256, keyringSha256, text);
   return text;
 }
 
@@ -207,7 +242,7 @@ async function loadSuiteFrom(
   source: SuiteSource,
   request: ArchiveRequest,
 ): Promise<{ suite: LoadedSuite; packages: Map<string, LoadedIndex[]> }> {
-  const suite = await loadSuite(source, request.signal);
+  const suite = await loadSuite(source, request.signal, request.cacheDir);
   const packages = new Map<string, LoadedIndex[]>();
   for (const arch of request.archs) {
     const lists = await Promise.all(

@@ -1,10 +1,12 @@
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createDebianBuilder } from '../../src/build/debian/index.ts';
 import { resolveLockfiles } from '../../src/build/debian/resolve.ts';
+import { keyringDigest, verifiedPath } from '../../src/debian/verified-cache.ts';
 import { PermanentError, TransientError } from '../../src/errors.ts';
 import { makeDebianRepo, type DebianTestRepo, type FakePackage } from '../helpers/debian-repo.ts';
 import { buildInput, testRecipe } from './fixtures.ts';
@@ -96,7 +98,9 @@ describe('debian trust chain', () => {
     expect(String(error)).toMatch(
       /no copy of main\/binary-amd64\/Packages of stable at http:\/\/127\.0\.0\.1:\d+ matches its InRelease/,
     );
-    expect(await readdir(cacheDir)).toEqual([]);
+    // Only the InRelease's verification is kept (it is genuine); no index, checked or not.
+    const kept = await readdir(cacheDir, { recursive: true });
+    expect(kept.filter((f) => !/^debian(\/verified(\/.*)?)?$/.test(f))).toEqual([]);
   });
 
   it('refuses a .deb that does not match its index, and keeps nothing of it', async () => {
@@ -163,5 +167,82 @@ describe('debian trust chain', () => {
     expect(message).toMatch(
       /package hello: refusing usr\/escape\/evil, the symlink usr\/escape -> \.\.\/\.\.\/\.\.\/etc escapes the root/,
     );
+  });
+  // Last: these leave the genuine index in this process's compact memo, which the tests
+  // above, about what a mirror serves, must not find.
+  describe('verified InReleases kept across processes (verified-cache.ts)', () => {
+    /** The cache entry of the repository's current InRelease read through `keyring`. */
+    async function entryOf(repo: DebianTestRepo, cacheDir: string, keyring: string) {
+      const bytes = await readFile(path.join(repo.dir, 'dists', 'stable', 'InRelease'));
+      const sha = createHash('sha256').update(bytes).digest('hex');
+      return verifiedPath(cacheDir, sha, await keyringDigest(keyring));
+    }
+    const resolveWith = (repo: DebianTestRepo, cacheDir: string, keyring = repo.keyring) =>
+      resolveLockfiles(recipe, '1.0', ['amd64'], {
+        cacheDir,
+        debianMirror: repo.url,
+        debianKeyring: keyring,
+      });
+    /** Another cache folder holding `entry` as `content` (another process's view). */
+    async function otherCache(entry: string, from: string, content?: string): Promise<string> {
+      const dir = await mkdtemp(path.join(os.tmpdir(), 'kiln-trust-cache-'));
+      cleanup.push(() => rm(dir, { recursive: true, force: true }));
+      const target = path.join(dir, path.relative(from, entry));
+      await mkdir(path.dirname(target), { recursive: true });
+      if (content === undefined) await copyFile(entry, target);
+      else await writeFile(target, content);
+      return dir;
+    }
+
+    it('keeps a verification and uses it for the same bytes and keyring', async () => {
+      const { repo, cacheDir } = await setup([hello]);
+      await resolveWith(repo, cacheDir);
+      const entry = await entryOf(repo, cacheDir, repo.keyring);
+      expect((await readFile(entry, 'utf8')).split('\n')[0]).toMatch(
+        /^kiln verified InRelease v1 [a-f0-9]{64}$/,
+      );
+      const other = await otherCache(entry, cacheDir);
+      const copy = path.join(other, path.relative(cacheDir, entry));
+      const before = await stat(copy);
+      expect((await resolveWith(repo, other)).get('amd64')?.packages.map((p) => p.name)).toEqual([
+        'hello',
+      ]);
+      // A hit reads the entry; a miss would verify again and write a new file.
+      expect((await stat(copy)).ino).toBe(before.ino);
+    });
+
+    it('verifies again when the InRelease changed: an altered one is still refused', async () => {
+      const { repo, cacheDir } = await setup([hello]);
+      await resolveWith(repo, cacheDir);
+      await repo.tamper('dists/stable/InRelease', (d) =>
+        Buffer.from(d.toString('utf8').replace(/^Codename: stable$/m, 'Codename: other')),
+      );
+      expect(await failure(resolveWith(repo, cacheDir))).toMatch(/bad OpenPGP signature/);
+    });
+
+    it('verifies again through another keyring: a key outside it is refused', async () => {
+      const { repo, cacheDir } = await setup([hello]);
+      await resolveWith(repo, cacheDir);
+      expect(await failure(resolveWith(repo, cacheDir, repo.otherKeyring))).toMatch(
+        /bad OpenPGP signature/,
+      );
+    });
+
+    it.each([
+      ['garbage', 'not a verification\n'],
+      [
+        'a text that does not match its header',
+        `kiln verified InRelease v1 ${'0'.repeat(64)}\nSuite: x\n`,
+      ],
+      ['an empty file', ''],
+    ])('refuses a damaged entry (%s), verifies again and rewrites it', async (_, content) => {
+      const { repo, cacheDir } = await setup([hello]);
+      await resolveWith(repo, cacheDir);
+      const entry = await entryOf(repo, cacheDir, repo.keyring);
+      const good = await readFile(entry, 'utf8');
+      const other = await otherCache(entry, cacheDir, content);
+      await resolveWith(repo, other);
+      expect(await readFile(path.join(other, path.relative(cacheDir, entry)), 'utf8')).toBe(good);
+    });
   });
 });
