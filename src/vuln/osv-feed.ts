@@ -62,9 +62,7 @@ const sourceName = /^[a-z0-9][a-z0-9+.-]+$/;
 const maxBinaries = 2000;
 
 /** The affected binaries an entry names, or the reason they are refused. */
-function binariesOf(
-  affected: z.infer<typeof recordSchema>['affected'][number],
-): { binaries: string[] | undefined } | { refused: string } {
+function binariesOf(affected: Affected): { binaries: string[] | undefined } | { refused: string } {
   const listed = affected.ecosystem_specific?.binaries;
   if (!listed) return { binaries: undefined };
   if (listed.length > maxBinaries) return { refused: `more than ${maxBinaries} binaries` };
@@ -111,71 +109,82 @@ export function addOsvRecord(
     refuse(feed, label, 'names no CVE id (id, upstream or aliases)');
     return;
   }
-  for (const affected of record.affected) {
-    const { ecosystem, name } = affected.package;
-    if (!ecosystem.startsWith('Debian')) continue;
-    const release = codenameOfOsvEcosystem(ecosystem);
-    if (!release) {
-      refuse(feed, `${label} ${name}`, `unknown release "${ecosystem.slice(0, 40)}"`);
+  const description = record.summary ?? record.details?.slice(0, 500);
+  for (const affected of record.affected)
+    addAffected(feed, affected, { label, cves, description, wanted });
+}
+
+type Affected = z.infer<typeof recordSchema>['affected'][number];
+
+/** One `affected[]` entry of a record: a source package in one Debian release. */
+function addAffected(
+  feed: VulnFeed,
+  affected: Affected,
+  of: {
+    label: string;
+    cves: string[];
+    description: string | undefined;
+    wanted?: ReadonlySet<string> | undefined;
+  },
+): void {
+  const { label, cves, wanted } = of;
+  const { ecosystem, name } = affected.package;
+  if (!ecosystem.startsWith('Debian')) return;
+  const release = codenameOfOsvEcosystem(ecosystem);
+  if (!release) {
+    refuse(feed, `${label} ${name}`, `unknown release "${ecosystem.slice(0, 40)}"`);
+    return;
+  }
+  if (!sourceName.test(name)) {
+    refuse(feed, label, `"${name.slice(0, 40)}" is not a Debian source package name`);
+    return;
+  }
+  feed.sourcesSeen++;
+  if (wanted && !wanted.has(name)) return;
+  const where = `${label} ${name} ${release}`;
+  const fixed = affected.ranges
+    ?.filter((r) => r.type === 'ECOSYSTEM')
+    .flatMap((r) => r.events)
+    .map((e) => e.fixed)
+    .find((f) => f !== undefined);
+  if (fixed !== undefined && !parseDebianVersion(fixed)) {
+    refuse(feed, where, `fixed "${fixed.slice(0, 60)}" is not a Debian version`);
+    return;
+  }
+  const urgency = parseUrgency(affected.ecosystem_specific?.urgency);
+  if (!urgency) {
+    const raw = affected.ecosystem_specific?.urgency?.slice(0, 40) ?? '';
+    refuse(feed, where, `unknown urgency "${raw}"`);
+    return;
+  }
+  const binaries = binariesOf(affected);
+  if ('refused' in binaries) {
+    refuse(feed, where, binaries.refused);
+    return;
+  }
+  for (const cve of cves) {
+    const previous = feed.sources.get(name)?.get(cve)?.releases.get(release);
+    // Several records (a DSA, a DEBIAN-CVE) may speak of one CVE: the first fix wins.
+    if (
+      previous?.fixedVersion !== undefined &&
+      (fixed === undefined || compareDebianVersions(previous.fixedVersion, fixed) <= 0)
+    )
       continue;
-    }
-    if (!sourceName.test(name)) {
-      refuse(feed, label, `"${name.slice(0, 40)}" is not a Debian source package name`);
-      continue;
-    }
-    feed.sourcesSeen++;
-    if (wanted && !wanted.has(name)) continue;
-    const fixed = affected.ranges
-      ?.filter((r) => r.type === 'ECOSYSTEM')
-      .flatMap((r) => r.events)
-      .map((e) => e.fixed)
-      .find((f) => f !== undefined);
-    if (fixed !== undefined && !parseDebianVersion(fixed)) {
-      refuse(
-        feed,
-        `${label} ${name} ${release}`,
-        `fixed "${fixed.slice(0, 60)}" is not a Debian version`,
-      );
-      continue;
-    }
-    const urgency = parseUrgency(affected.ecosystem_specific?.urgency);
-    if (!urgency) {
-      refuse(
-        feed,
-        `${label} ${name} ${release}`,
-        `unknown urgency "${affected.ecosystem_specific?.urgency?.slice(0, 40) ?? ''}"`,
-      );
-      continue;
-    }
-    const binaries = binariesOf(affected);
-    if ('refused' in binaries) {
-      refuse(feed, `${label} ${name} ${release}`, binaries.refused);
-      continue;
-    }
-    for (const cve of cves) {
-      const previous = feed.sources.get(name)?.get(cve)?.releases.get(release);
-      // Several records (a DSA, a DEBIAN-CVE) may speak of one CVE: the first fix wins.
-      if (
-        previous?.fixedVersion !== undefined &&
-        (fixed === undefined || compareDebianVersions(previous.fixedVersion, fixed) <= 0)
-      )
-        continue;
-      addStatus(
-        feed,
-        name,
-        cve,
-        release,
-        {
-          status: fixed === undefined ? 'open' : 'resolved',
-          fixedVersion: fixed,
-          urgency,
-          noDsa: undefined,
-          repositories: undefined,
-          ...(binaries.binaries ? { binaries: binaries.binaries } : {}),
-        },
-        record.summary ?? record.details?.slice(0, 500),
-      );
-    }
+    addStatus(
+      feed,
+      name,
+      cve,
+      release,
+      {
+        status: fixed === undefined ? 'open' : 'resolved',
+        fixedVersion: fixed,
+        urgency,
+        noDsa: undefined,
+        repositories: undefined,
+        ...(binaries.binaries ? { binaries: binaries.binaries } : {}),
+      },
+      of.description,
+    );
   }
 }
 

@@ -156,6 +156,48 @@ describe('OSV records', () => {
     ]);
   });
 
+  it('reads the affected binaries Ubuntu-shaped records list, and refuses hostile lists per entry', async () => {
+    const withBinaries = (id: string, binaries: unknown[]) => ({
+      id,
+      affected: [
+        {
+          package: { ecosystem: 'Debian:13', name: 'openssl' },
+          ranges: [{ type: 'ECOSYSTEM', events: [{ introduced: '0' }] }],
+          ecosystem_specific: { urgency: 'low', binaries },
+        },
+      ],
+    });
+    const feed = await readOsvArray(
+      chunked(
+        JSON.stringify([
+          withBinaries('DEBIAN-CVE-2026-2000', [
+            { binary_name: 'openssl', binary_version: '3.5.4-1~deb13u2' },
+            { binary_name: 'openssl', binary_version: '3.5.4-1~deb13u2' },
+          ]),
+          withBinaries('DEBIAN-CVE-2026-2001', [{ binary_name: '../../etc/passwd' }]),
+          withBinaries(
+            'DEBIAN-CVE-2026-2002',
+            Array.from({ length: 2001 }, (_, i) => ({ binary_name: `lib${i}` })),
+          ),
+        ]),
+      ),
+    );
+    const cves = feed.sources.get('openssl');
+    expect(cves?.get('CVE-2026-2000')?.releases.get('trixie')?.binaries).toEqual(['openssl']);
+    expect(cves?.has('CVE-2026-2001')).toBe(false);
+    expect(cves?.has('CVE-2026-2002')).toBe(false);
+    expect(feed.refusals).toEqual([
+      {
+        where: 'OSV records[1] DEBIAN-CVE-2026-2001 openssl trixie',
+        reason: 'binary "../../etc/passwd" is not a Debian package name',
+      },
+      {
+        where: 'OSV records[2] DEBIAN-CVE-2026-2002 openssl trixie',
+        reason: 'more than 2000 binaries',
+      },
+    ]);
+  });
+
   it('reads a folder of records through KILN_VULN_FEED, and an array file, and the tracker file', async () => {
     const dir = await tempDir('osv');
     await mkdir(path.join(dir, 'records'));
