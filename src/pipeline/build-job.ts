@@ -9,7 +9,6 @@ import type { Logger } from '../log.ts';
 import type { BuildRequest } from '../model/build-request.ts';
 import type { BuildResult } from '../model/build-result.ts';
 import type { RegistryClient } from '../oci/registry-client.ts';
-import { pushLayout } from '../publish/publish-layout.ts';
 import type { JobContext } from '../queue/job-context.ts';
 import type { BuildJobData } from '../queue/types.ts';
 import { formatProblem } from '../recipe/problem.ts';
@@ -17,7 +16,7 @@ import { loadRecipeFile } from '../recipe/load.ts';
 import { streamRecipe } from '../recipe/streams.ts';
 import { expandVariants } from '../recipe/variants.ts';
 import { createdAt, imageAnnotations, sourceDateEpochFor } from './annotations.ts';
-import { repositoryPath, type PipelineContext } from './context.ts';
+import type { PipelineContext } from './context.ts';
 
 /**
  * Loads a recipe for a job; a recipe that no longer parses fails the job for good. `name` picks
@@ -107,6 +106,12 @@ export async function runBuild(
     let pushed: BuildResult[] = [];
     if (options.push) {
       await job.progress({ stage: 'push', percent: 90 });
+      // Loaded only to push: a local build needs neither the signing, SBOM and registry code nor
+      // the queue's (context.ts), which are most of a build process's start-up.
+      const [{ pushLayout }, { repositoryPath }] = await Promise.all([
+        import('../publish/publish-layout.ts'),
+        import('./context.ts'),
+      ]);
       pushed = await pushLayout({
         client: options.push.registry,
         repository: repositoryPath(options.push, request.repository),
