@@ -2,7 +2,8 @@
 # Installs what kiln needs on a fresh Debian machine with Node >= 20: the Debian packages of its
 # real parts (Redis and Redis Sentinel, the registry, buildah, bubblewrap, skopeo, umoci, the
 # Debian repository tools the tests use, Chromium for the catalog's browser test) and the npm
-# dependencies, and (on an amd64 host) qemu-user-static registered for arm64, so arm64 images' tests run.
+# dependencies, and (on an amd64 host) qemu-user-static registered for arm64, so arm64 images' tests run,
+# and a C++ cross compiler for the other arch (the cc image's C++ test).
 # As root it installs; otherwise it prints the apt-get command to run and stops.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -48,6 +49,25 @@ if [ "$(dpkg --print-architecture)" != arm64 ] && ! grep -qx enabled /proc/sys/f
       echo "setup: qemu-aarch64 is not registered in binfmt_misc: arm64 tests will be skipped" >&2
   else
     echo "setup: arm64 tests will be skipped; to run them, as root: apt-get install qemu-user-static binfmt-support && update-binfmts --enable qemu-aarch64" >&2
+  fi
+fi
+
+# A C++ cross compiler for the other arch, so the cc image's C++ program test
+# (test/recipes/runtimes.test.ts) is compiled for both arches and run under qemu-user-static.
+# Without it that test runs on the host's arch only and says so.
+case "$(dpkg --print-architecture)" in
+  amd64) cross=g++-aarch64-linux-gnu ;;
+  arm64) cross=g++-x86-64-linux-gnu ;;
+  *) cross= ;;
+esac
+if [ -n "$cross" ] && ! dpkg-query -W -f='${Status}' "$cross" 2>/dev/null | grep -q 'install ok installed'; then
+  if [ "$(id -u)" = 0 ]; then
+    echo "setup: installing $cross (the cc image's C++ test on both arches)"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "$cross" >/dev/null
+  else
+    echo "setup: the cc C++ test will run on $(dpkg --print-architecture) only; to run it on both, as root: apt-get install $cross" >&2
   fi
 fi
 
