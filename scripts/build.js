@@ -3,7 +3,8 @@
 //
 // esbuild rather than tsc: it builds in well under a second (tsc: about 15 s of CPU here), so the
 // test and demo scripts can build every time the sources changed, and the bundle starts as fast.
-// Dependencies stay external (node_modules); each command is its own chunk, loaded on demand.
+// Dependencies stay external (node_modules), except the few pure-JavaScript ones that `kiln lint`
+// and help load (see `bundled`); each command is its own chunk, loaded on demand.
 //
 // Each build gets its own folder, named by its content, and the manifest names the current one:
 // a kiln process started from an older build keeps its files while another engineer rebuilds.
@@ -27,10 +28,33 @@ const args = new Set(process.argv.slice(2));
 const dist = `${root}dist/`;
 /** Builds other than the current one are removed once they are this old (nothing still starting uses them). */
 const keepOldMs = 10 * 60_000;
-/** Files read by the build besides the bundle's own inputs; a change to them means a rebuild. */
-const configInputs = ['package.json', 'tsconfig.json', 'scripts/build.js'];
+/**
+ * Files read by the build besides the bundle's own inputs; a change to them means a rebuild. The
+ * lockfiles stand for the bundled dependencies' files: npm rewrites node_modules/.package-lock.json
+ * at every install, so the start-up check stats two files instead of a few hundred.
+ */
+const configInputs = [
+  'package.json',
+  'tsconfig.json',
+  'scripts/build.js',
+  ...['package-lock.json', 'node_modules/.package-lock.json'].filter((f) => inputState(f)),
+];
 /** Read at run time relative to the code (src/api/assets.ts), so copied beside the chunks. */
 const assetsDir = 'src/api/assets';
+
+/**
+ * Pure-JavaScript dependencies of help and `kiln lint`, bundled into the chunks: node then reads
+ * and compiles one file where it resolved and loaded about 220 (zod alone is 95 modules), and the
+ * CommonJS ones (yaml, semver, commander) skip the CommonJS loader. Everything else stays external.
+ */
+const bundled = ['zod', 'yaml', 'semver', 'commander'];
+const packageJson = JSON.parse(await readFile(`${root}package.json`, 'utf8'));
+const externals = Object.keys({ ...packageJson.dependencies, ...packageJson.devDependencies })
+  .filter((name) => !bundled.includes(name))
+  .flatMap((name) => [name, `${name}/*`]);
+/** Bundled CommonJS calls require() for node's built-ins; an ES module has none of its own. */
+const requireBanner =
+  "import { createRequire as kilnCreateRequire } from 'node:module'; const require = kilnCreateRequire(import.meta.url);";
 
 async function main() {
   if (!args.has('--force') && currentBuild()) {
@@ -81,7 +105,8 @@ async function buildOnce() {
       format: 'esm',
       platform: 'node',
       target: 'node20.18',
-      packages: 'external',
+      external: externals,
+      banner: { js: requireBanner },
       // Error classes set `this.name = new.target.name`; bundling must not rename them.
       keepNames: true,
       metafile: true,
@@ -91,7 +116,9 @@ async function buildOnce() {
     await writeFile(`${tmp}commands.json`, `${describeCommands(tmp)}\n`);
 
     const assets = (await readdir(`${root}${assetsDir}`)).map((f) => `${assetsDir}/${f}`);
-    const files = [...Object.keys(metafile.inputs), ...assets, ...configInputs].sort();
+    // A bundled dependency's files are covered by the lockfiles in configInputs.
+    const sources = Object.keys(metafile.inputs).filter((f) => !f.includes('node_modules/'));
+    const files = [...sources, ...assets, ...configInputs].sort();
     const inputs = {};
     for (const file of files) {
       const state = inputState(file);

@@ -2,11 +2,13 @@
  * Start-up of the CLI: `kiln --help` and `kiln lint recipes`, from the compiled dist/ (through
  * bin/kiln.js, as a user runs it) and from the sources through tsx, beside `node -e 0` as the floor.
  * Each row is the median of N runs (wall, CPU = user + sys, peak RSS from /usr/bin/time).
+ * `--instructions` adds one run of each under valgrind's callgrind (every thread counted): the
+ * instructions executed, which a loaded machine does not change. Notes: bench/cli/README.md.
  *
- *   npm run bench:cli [-- --runs 15]
+ *   npm run bench:cli [-- --runs 15] [-- --instructions]
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fixed, printTable } from '../lib/table.ts';
@@ -17,6 +19,7 @@ const runsArg = process.argv.indexOf('--runs');
 const runs = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 11;
 if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs: expected a positive integer`);
 const time = '/usr/bin/time';
+const countInstructions = process.argv.includes('--instructions');
 
 interface Sample {
   wallMs: number;
@@ -62,6 +65,31 @@ function build(): void {
   execFileSync('node', ['scripts/build.js'], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
 }
 
+/** Instructions (millions) one run of `argv` executes, all threads, from callgrind's totals. */
+async function instructions(argv: string[]): Promise<number> {
+  const out = path.join(dir, 'callgrind.%p');
+  const run = spawnSync(
+    'valgrind',
+    ['--tool=callgrind', '--trace-children=yes', `--callgrind-out-file=${out}`, ...argv],
+    { cwd: root, encoding: 'utf8', env: { ...process.env, KILN_LOG_LEVEL: 'warn' } },
+  );
+  if (run.error) throw new Error('running valgrind (is it installed?)', { cause: run.error });
+  if (run.status !== 0) throw new Error(`valgrind ${argv.join(' ')} exited ${run.status}`);
+  let total = 0;
+  for (const file of (await readdir(dir)).filter((f) => f.startsWith('callgrind.'))) {
+    const text = await readFile(path.join(dir, file), 'utf8');
+    total += Number(/^(?:summary|totals): (\d+)/m.exec(text)?.[1] ?? Number.NaN);
+    await rm(path.join(dir, file));
+  }
+  return total / 1e6;
+}
+
+/** Callgrind's count for a run from dist/ (rebuilt first if others edited src/ meanwhile). */
+async function instructionsFromDist(args: string[]): Promise<number> {
+  if (!currentBuild()) build();
+  return instructions(['node', 'bin/kiln.js', ...args]);
+}
+
 const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2
@@ -90,19 +118,23 @@ try {
   const rows: (string | number)[][] = [];
   const floor = await measure(() => once(['node', '-e', '0']));
   // On a busy machine every wall figure grows; the CPU above the floor is the steadier comparison.
-  const row = (what: string, path: string, s: Sample, goal: string) =>
+  const floorIr = countInstructions ? await instructions(['node', '-e', '0']) : undefined;
+  const row = (what: string, path: string, s: Sample, goal: string, ir?: number) =>
     rows.push([
       what,
       path,
       fixed(s.wallMs, 0),
       fixed(s.cpuMs, 0),
       fixed(s.cpuMs - floor.cpuMs, 0),
+      ...(countInstructions ? [ir === undefined ? '' : fixed(ir, 0)] : []),
       fixed(s.rssMb, 0),
       goal,
     ]);
-  row('node -e 0', 'floor', floor, '');
+  row('node -e 0', 'floor', floor, '', floorIr);
   for (const c of commands) {
-    row(c.label, 'dist/ (bin/kiln.js)', await measure(() => onceFromDist(c.args)), c.goal);
+    const fromDist = await measure(() => onceFromDist(c.args));
+    const ir = countInstructions ? await instructionsFromDist(c.args) : undefined;
+    row(c.label, 'dist/ (bin/kiln.js)', fromDist, c.goal, ir);
     const tsx = ['node', '--import', 'tsx', 'src/cli.ts', ...c.args];
     row(c.label, 'sources (tsx)', await measure(() => once(tsx)), '');
   }
@@ -112,7 +144,16 @@ try {
     .join(' ');
   printTable(
     `CLI start-up, median of ${runs} runs (${os.cpus().length} CPUs, load average ${load})`,
-    ['command', 'path', 'wall ms', 'CPU ms', 'CPU over floor', 'peak RSS MB', 'goal (wall)'],
+    [
+      'command',
+      'path',
+      'wall ms',
+      'CPU ms',
+      'CPU over floor',
+      ...(countInstructions ? ['instructions (M)'] : []),
+      'peak RSS MB',
+      'goal (wall)',
+    ],
     rows,
   );
 } finally {

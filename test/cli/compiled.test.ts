@@ -1,4 +1,15 @@
-import { appendFile, cp, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import {
+  appendFile,
+  cp,
+  mkdir,
+  mkdtemp,
+  readdir,
+  readFile,
+  rm,
+  symlink,
+  utimes,
+  writeFile,
+} from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -37,7 +48,8 @@ beforeAll(async () => {
 async function copyPackage(name: string): Promise<string> {
   const pkg = path.join(dir, name);
   await mkdir(path.join(pkg, 'scripts'), { recursive: true });
-  for (const file of [...packageFiles, 'tsconfig.json', 'scripts/build.js', 'scripts/build.sh']) {
+  const extra = ['tsconfig.json', 'scripts/build.js', 'scripts/build.sh', 'test/recipes'];
+  for (const file of [...packageFiles, ...extra]) {
     await cp(path.join(repo, file), path.join(pkg, file), { recursive: true });
   }
   await symlink(path.join(repo, 'node_modules'), path.join(pkg, 'node_modules'));
@@ -52,11 +64,17 @@ const kiln = (pkg: string, ...args: string[]) =>
   execa('node', ['bin/kiln.js', ...args], { cwd: pkg, reject: false });
 const build = (pkg: string) => execa('bash', ['scripts/build.sh'], { cwd: pkg });
 
+interface Manifest {
+  build: string;
+  inputs: Record<string, string>;
+}
+
+const readManifest = async (pkg: string): Promise<Manifest> =>
+  JSON.parse(await readFile(path.join(pkg, 'dist/manifest.json'), 'utf8')) as Manifest;
+
 /** Marks the current build's entry so a run shows whether it came from dist/. */
 async function markBuild(pkg: string): Promise<void> {
-  const manifest = JSON.parse(await readFile(path.join(pkg, 'dist/manifest.json'), 'utf8')) as {
-    build: string;
-  };
+  const manifest = await readManifest(pkg);
   await appendFile(
     path.join(pkg, 'dist', manifest.build, 'cli.js'),
     `\nprocess.stderr.write(${JSON.stringify(`${marker}\n`)});\n`,
@@ -88,6 +106,12 @@ describe('the compiled CLI (dist/)', () => {
     expect(lint.stderr).toContain(marker);
     expect(lint.stderr).toMatch(/\d+ recipes valid/);
     expect(lint.exitCode).toBe(0);
+    // The bundled yaml and zod report the broken corpus exactly as the sources do.
+    const corpus = await kiln(pkg, 'lint', 'test/recipes/valid', 'test/recipes/broken');
+    expect(corpus.stderr).toContain(marker);
+    expect(corpus.exitCode).toBe(1);
+    const expected = await readFile(path.join(repo, 'test/recipes/expected.txt'), 'utf8');
+    expect(corpus.stdout.split('\n')).toEqual(expected.split('\n').filter(Boolean));
     const unknown = await kiln(pkg, 'frobnicate');
     expect(unknown.exitCode).toBe(2);
     expect(unknown.stderr).toContain("unknown command 'frobnicate'");
@@ -107,6 +131,35 @@ describe('the compiled CLI (dist/)', () => {
     const deep = await kiln(pkg, 'lint', 'recipes');
     expect(deep.stderr).not.toContain(marker);
     expect(deep.stderr).toMatch(/\d+ recipes VALID/);
+  }, 180_000);
+
+  it('bundles the dependencies lint loads, and a lockfile change (a new install) means a rebuild', async () => {
+    const pkg = await copyPackage('lockfile');
+    await build(pkg);
+    const manifest = await readManifest(pkg);
+    // The start-up check stats the sources and the lockfiles, not the bundled packages' files.
+    const inputs = Object.keys(manifest.inputs);
+    expect(inputs).toContain('package-lock.json');
+    expect(inputs).toContain('src/recipe/load.ts');
+    expect(
+      inputs.filter((f) => f.includes('node_modules/') && !f.endsWith('.package-lock.json')),
+    ).toEqual([]);
+    // No chunk imports yaml, zod, semver or commander from node_modules; pino stays external.
+    const chunkDir = path.join(pkg, 'dist', manifest.build);
+    const chunks = (await readdir(chunkDir)).filter((f) => f.endsWith('.js'));
+    const code = (
+      await Promise.all(chunks.map((f) => readFile(path.join(chunkDir, f), 'utf8')))
+    ).join('\n');
+    expect(code).not.toMatch(/from "(yaml|zod|semver|commander)(\/[^"]*)?"/);
+    expect(code).toMatch(/from "pino"/);
+
+    await markBuild(pkg);
+    expect((await kiln(pkg, 'lint', 'recipes')).stderr).toContain(marker);
+    const later = new Date(Date.now() + 5_000);
+    await utimes(path.join(pkg, 'package-lock.json'), later, later);
+    const stale = await kiln(pkg, 'lint', 'recipes');
+    expect(stale.exitCode).toBe(0);
+    expect(stale.stderr).not.toContain(marker);
   }, 180_000);
 
   it('installs with npm pack and npm install -g, and the installed kiln runs', async () => {
