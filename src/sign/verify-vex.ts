@@ -29,7 +29,7 @@ const vexSchema = z.object({
   '@context': z.literal(openVexContext),
   '@id': z.string(),
   author: z.string().min(1),
-  timestamp: z.string().min(1),
+  timestamp: z.string().refine((t) => !Number.isNaN(Date.parse(t)), 'not a date'),
   version: z.number().int(),
   statements: z.array(
     z.object({
@@ -70,15 +70,28 @@ function sbomContents(sbom: ParsedStatement): { names: Set<string>; purls: Set<s
 /** kiln's impact statement names the binaries the vulnerable code ships in (src/vuln/openvex.ts). */
 const shipsOnlyIn = /ships only in ([^;]+?), which this image does not carry;/;
 
+/** The fields each status may carry, as go-vex's `Statement.Validate` (vexctl's) allows them. */
+const allowedFields: Record<VexStatement['status'], (keyof VexStatement)[]> = {
+  not_affected: ['justification', 'impact_statement'],
+  affected: ['action_statement'],
+  fixed: [],
+  under_investigation: [],
+};
+
 /**
- * The spec's rules for a statement (not_affected: a justification or an impact statement;
- * affected: an action statement) and, for not_affected, the signed SBOM's: each subcomponent is
- * a package the image carries, and the binaries kiln says carry the vulnerable code are not.
+ * The spec's rules for a statement, as go-vex checks them (not_affected: a justification or an
+ * impact statement; affected: an action statement; no field of another status) and, for
+ * not_affected, the signed SBOM's: each subcomponent is a package the image carries, and the
+ * binaries kiln says carry the vulnerable code are not.
  */
 function statementProblem(
   s: VexStatement,
   sbom: { names: Set<string>; purls: Set<string> },
 ): string | undefined {
+  const stray = (['justification', 'impact_statement', 'action_statement'] as const).filter(
+    (f) => s[f] !== undefined && !allowedFields[s.status].includes(f),
+  );
+  if (stray.length > 0) return `${s.status} with ${stray.join(', ')}`;
   if (s.status === 'affected' && !s.action_statement) return 'affected without an action_statement';
   if (s.status !== 'not_affected') return undefined;
   if (!s.justification && !s.impact_statement)

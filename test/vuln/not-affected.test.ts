@@ -149,7 +149,12 @@ describe.skipIf(hostArch() !== 'amd64')('not_affected statements', () => {
 
     const digest = `sha256:${'b'.repeat(64)}`;
     const product = ociPurl('registry.invalid/kiln/testimg', digest);
-    const doc = openVexDocument({ product, fixed: [], notAffected, timestamp: 't' });
+    const doc = openVexDocument({
+      product,
+      fixed: [],
+      notAffected,
+      timestamp: '2026-12-01T00:00:00Z',
+    });
     expect(doc.statements).toEqual([
       {
         vulnerability: { name: 'CVE-2026-7001' },
@@ -213,6 +218,10 @@ describe.skipIf(hostArch() !== 'amd64')('not_affected statements', () => {
     expect(() =>
       checkVex(edited({ justification: 'trust_me' }), provenance, sbom, 'testimg', digest, ''),
     ).toThrow('not an OpenVEX v0.2.0 document');
+    // What go-vex (vexctl) refuses: a field of another status.
+    expect(() =>
+      checkVex(edited({ status: 'fixed' }), provenance, sbom, 'testimg', digest, ''),
+    ).toThrow('the OpenVEX statement on CVE-2026-7001: fixed with justification, impact_statement');
     expect(() =>
       checkVex(
         edited({ justification: undefined, impact_statement: undefined }),
