@@ -91,7 +91,8 @@ async function debootstrapLayout(rt: Runtime, work: string, cacheDir: string): P
       rootfs,
       source.mirror,
     ],
-    { timeout: 900_000 },
+    // A shared, loaded machine (load average 25+) has taken more than 15 minutes for one.
+    { timeout: 3_600_000 },
   );
   // What an image build would clean: apt's downloaded packages and lists.
   await rm(path.join(rootfs, 'var/cache/apt/archives'), { recursive: true, force: true });
