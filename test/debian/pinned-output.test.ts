@@ -7,7 +7,13 @@ import { lockfileDigest, type Lockfile } from '../../src/debian/lockfile.ts';
 import { sha256Digest } from '../../src/oci/digest.ts';
 import { loadRecipeFile } from '../../src/recipe/index.ts';
 import type { Recipe } from '../../src/recipe/schema.ts';
-import { makeDebianRepo, type DebianTestRepo, type FakePackage } from '../helpers/debian-repo.ts';
+import {
+  closureFiles,
+  makeDebianRepo,
+  shippedClosures,
+  shippedClosureSuites,
+  type DebianTestRepo,
+} from '../helpers/debian-repo.ts';
 import { buildInput, localDebianBuilder } from './fixtures.ts';
 
 /*
@@ -19,33 +25,6 @@ import { buildInput, localDebianBuilder } from './fixtures.ts';
  * that changes a byte of either fails here. The repository's packages are built with a fixed
  * SOURCE_DATE_EPOCH, so the same inputs give the same .deb files, lockfiles and images on every run.
  */
-
-interface ClosureRecord {
-  suite: string;
-  name: string;
-  version: string;
-  arch: string;
-  multiArch?: 'same' | 'foreign' | 'allowed';
-  source?: string;
-  preDepends?: string;
-  depends?: string;
-  provides?: string;
-}
-
-/** Small, fixed files per package: a copyright (for the SBOM's licence), and what the builder reads. */
-function filesOf(r: ClosureRecord): FakePackage['files'] {
-  const files: NonNullable<FakePackage['files']> = {
-    [`usr/share/doc/${r.name}/copyright`]: `Format: https://example.invalid/copyright-format/1.0/\n\nFiles: *\nCopyright: nobody\nLicense: MIT\n`,
-    [`usr/share/kiln-test/${r.name}`]: `${r.name} ${r.version} ${r.suite}\n`,
-  };
-  if (r.name === 'ca-certificates')
-    files['usr/share/ca-certificates/mozilla/Kiln_Test_Root.crt'] =
-      `-----BEGIN CERTIFICATE-----\nMIIB${r.version}\n-----END CERTIFICATE-----\n`;
-  if (r.name === 'tzdata') files['usr/share/zoneinfo/UTC'] = `TZif ${r.version}\n`;
-  if (/^python3\.\d+-minimal$/.test(r.name))
-    files[`usr/bin/${r.name.replace('-minimal', '')}`] = { data: '#!fake\n', mode: 0o755 };
-  return files;
-}
 
 /** What kiln produced for each case before the compact index form (commit 3778d5d's resolver). */
 const pinned = {
@@ -91,22 +70,10 @@ describe('lockfiles and image digests of the shipped recipes (local repository)'
 
   beforeAll(async () => {
     work = await mkdtemp(path.join(os.tmpdir(), 'kiln-pinned-work-'));
-    const records = JSON.parse(
-      await readFile(path.join(import.meta.dirname, 'shipped-closures.json'), 'utf8'),
-    ) as ClosureRecord[];
+    const records = await shippedClosures();
     repo = await makeDebianRepo(
-      records.map((r) => ({ ...r, files: filesOf(r) })),
-      {
-        suites: [
-          'trixie',
-          'trixie-updates',
-          'trixie-security',
-          'bookworm',
-          'bookworm-updates',
-          'bookworm-security',
-        ],
-        archs: ['amd64'],
-      },
+      records.map((r) => ({ ...r, files: closureFiles(r) })),
+      { suites: shippedClosureSuites, archs: ['amd64'] },
     );
   }, 300_000);
   afterAll(async () => {

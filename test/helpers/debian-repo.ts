@@ -382,3 +382,54 @@ function allOnly(text: string): string {
   const paragraphs = text.split(/\n\n+/).filter((p) => /^Architecture: all$/m.test(p));
   return paragraphs.length > 0 ? `${paragraphs.join('\n\n')}\n\n` : '';
 }
+
+/**
+ * One package of a shipped recipe's closure as the archive lists it (test/debian/
+ * shipped-closures.json: static and python 3.13/3.11, the real trixie and bookworm relations).
+ */
+export interface ClosureRecord {
+  suite: string;
+  name: string;
+  version: string;
+  arch: string;
+  multiArch?: 'same' | 'foreign' | 'allowed';
+  source?: string;
+  preDepends?: string;
+  depends?: string;
+  provides?: string;
+}
+
+/** The suites the shipped closures come from. */
+export const shippedClosureSuites = [
+  'trixie',
+  'trixie-updates',
+  'trixie-security',
+  'bookworm',
+  'bookworm-updates',
+  'bookworm-security',
+];
+
+/** Every record of test/debian/shipped-closures.json. */
+export async function shippedClosures(): Promise<ClosureRecord[]> {
+  const file = path.join(import.meta.dirname, '../debian/shipped-closures.json');
+  return JSON.parse(await readFile(file, 'utf8')) as ClosureRecord[];
+}
+
+/**
+ * Small, fixed files per closure package: a copyright (for the SBOM's licence), and what the
+ * debian builder reads (CA certificates, the UTC zone, python's interpreter path). The pinned
+ * image digests of test/debian/pinned-output.test.ts depend on these bytes.
+ */
+export function closureFiles(r: ClosureRecord): FakePackage['files'] {
+  const files: NonNullable<FakePackage['files']> = {
+    [`usr/share/doc/${r.name}/copyright`]: `Format: https://example.invalid/copyright-format/1.0/\n\nFiles: *\nCopyright: nobody\nLicense: MIT\n`,
+    [`usr/share/kiln-test/${r.name}`]: `${r.name} ${r.version} ${r.suite}\n`,
+  };
+  if (r.name === 'ca-certificates')
+    files['usr/share/ca-certificates/mozilla/Kiln_Test_Root.crt'] =
+      `-----BEGIN CERTIFICATE-----\nMIIB${r.version}\n-----END CERTIFICATE-----\n`;
+  if (r.name === 'tzdata') files['usr/share/zoneinfo/UTC'] = `TZif ${r.version}\n`;
+  if (/^python3\.\d+-minimal$/.test(r.name))
+    files[`usr/bin/${r.name.replace('-minimal', '')}`] = { data: '#!fake\n', mode: 0o755 };
+  return files;
+}
