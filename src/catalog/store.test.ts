@@ -128,7 +128,8 @@ describe('catalog store', () => {
     const first = sampleRecord({ recipe: 'app', buildTag: '1.2.3-r0-202601010200' });
     await recordPublished(redis, prefix, first);
     // The publish found the image complete: it set no build tag, the first one still names it.
-    const { buildTag: _none, ...again } = { ...first, publishedAt: '2026-01-02T00:00:00.000Z' };
+    const again = { ...first, publishedAt: '2026-01-02T00:00:00.000Z' };
+    delete again.buildTag;
     await recordPublished(redis, prefix, again);
     const image = await getImage(redis, prefix, 'app', { staleAfterMs: HOUR });
     expect(image?.latest).toMatchObject({

@@ -184,7 +184,7 @@ describe('variants on the catalog pages', () => {
     expect(entry).toContain('1.5 MiB');
     expect(entry).toMatch(/3 open \(1 high, 2 low\)/);
     expect(page).toMatch(
-      /<span class="figure">2<\/span> images\s*<span class="muted">\+ 1 variant</,
+      /<span class="figure">2<\/span> images\s*<span class="muted"\s*>\+ 1 variant</,
     );
     await app.close();
   });
