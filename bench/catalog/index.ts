@@ -6,10 +6,11 @@ import { loadConfig } from '../../src/config.ts';
 import { hostSuiteSources } from '../../src/debian/sources.ts';
 import { loadRecipeFile } from '../../src/recipe/load.ts';
 import type { Recipe } from '../../src/recipe/schema.ts';
+import { hasStreamContents, streamRecipes } from '../../src/recipe/streams.ts';
 import { debootstrap } from '../debian/baselines.ts';
 import { fixed, printTable } from '../lib/table.ts';
 import { distrolessSizes } from './distroless.ts';
-import { sizesByArch } from './layout-size.ts';
+import { layoutVersion, sizesByArch } from './layout-size.ts';
 
 /*
  * bench:catalog — every shipped Debian image beside what a user would pick instead, in one run:
@@ -45,6 +46,8 @@ interface Row {
   /** `kiln build`'s wall time and the CPU time it and its children used (user + system). */
   buildWallMs?: number;
   buildCpuMs?: number;
+  /** The upstream version `kiln build` chose (its newest), which says which stream was built. */
+  version?: string;
 }
 
 /**
@@ -91,7 +94,27 @@ async function build(file: string, recipe: Recipe, out: string): Promise<Row> {
     const tail = (run.all ?? '').trim().split('\n').slice(-2).join(' ');
     return { name: recipe.name, sizes: new Map(), error: `build failed: ${tail}`, ...timing };
   }
-  return { name: recipe.name, sizes: await sizesByArch(out), ...timing };
+  const version = await layoutVersion(out);
+  return {
+    name: recipe.name,
+    sizes: await sizesByArch(out),
+    ...timing,
+    ...(version ? { version } : {}),
+  };
+}
+
+/**
+ * The recipe as the stream of `version` has it (`${stream}` in its packages filled in): the
+ * stream whose name the version starts with, as java's 21 and 25 do.
+ */
+function builtStream(recipe: Recipe, version: string | undefined): Recipe {
+  if (!hasStreamContents(recipe) || version === undefined) return recipe;
+  const streams = streamRecipes(recipe);
+  const named = (r: Recipe) => r.stream?.name ?? '';
+  return (
+    streams.find((r) => version.startsWith(`${named(r)}.`) || version.startsWith(`${named(r)}+`)) ??
+    recipe
+  );
 }
 
 async function minbasePlus(recipe: Recipe, work: string): Promise<number | string> {
@@ -152,7 +175,7 @@ async function main(): Promise<void> {
       await rm(path.join(work, recipe.name), { recursive: true, force: true });
       if (process.env.KILN_BENCH_SKIP_DEBOOTSTRAP !== '1') {
         process.stderr.write(`bench:catalog: debootstrap minbase + ${recipe.name}'s packages\n`);
-        row.minbase = await minbasePlus(recipe, work);
+        row.minbase = await minbasePlus(builtStream(recipe, row.version), work);
       }
       rows.push(row);
       process.stderr.write(`bench:catalog: | ${cells(row, archs).join(' | ')} |\n`);

@@ -7,7 +7,10 @@ const descriptor = z.object({
   size: z.number().int().nonnegative(),
   platform: z.object({ architecture: z.string() }).optional(),
 });
-const index = z.object({ manifests: z.array(descriptor) });
+const index = z.object({
+  manifests: z.array(descriptor),
+  annotations: z.record(z.string(), z.string()).optional(),
+});
 const manifest = z.object({ config: descriptor, layers: z.array(descriptor) });
 
 async function blob(dir: string, digest: string): Promise<unknown> {
@@ -36,4 +39,14 @@ export async function sizesByArch(dir: string): Promise<Map<string, number>> {
     );
   }
   return out;
+}
+
+/** The upstream version of the image in an OCI layout (its index's `org.opencontainers.image.version`). */
+export async function layoutVersion(dir: string): Promise<string | undefined> {
+  const top = index.parse(JSON.parse(await readFile(path.join(dir, 'index.json'), 'utf8')));
+  const version = (i: z.infer<typeof index>) => i.annotations?.['org.opencontainers.image.version'];
+  const first = top.manifests[0];
+  if (version(top) || !first || first.platform) return version(top);
+  const inner = index.safeParse(await blob(dir, first.digest));
+  return inner.success ? version(inner.data) : undefined;
 }
