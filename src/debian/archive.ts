@@ -210,7 +210,8 @@ async function compactIndexOf(
     const text = await decompress(fetched.body, compressionOf(fetched.name) ?? 'none', signal);
     const data = buildCompactIndex(text, sha256, `${source.suite}/${fetched.name}`);
     await writeCompact(cacheDir, sha256, data);
-    return new CompactIndex(data, sha256);
+    // Reopened from the file: the process then holds its lookup tables, not the whole buffer.
+    return (await readCompact(cacheDir, sha256)) ?? new CompactIndex(data, sha256);
   })();
   remember(sha256, building);
   return { index: await building, name: fetched.name };

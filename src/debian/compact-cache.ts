@@ -1,4 +1,4 @@
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { CompactIndex, CompactIndexError, compactFormatVersion } from './compact-index.ts';
 
@@ -19,11 +19,11 @@ export async function readCompact(
   sha256: string,
 ): Promise<CompactIndex | undefined> {
   const file = compactPath(cacheDir, sha256);
-  const data = await readFile(file).catch(() => undefined);
-  if (!data) return undefined;
   try {
-    return new CompactIndex(data, sha256);
+    // Lazily: only the lookup tables are read into memory (compact-index.ts).
+    return CompactIndex.open(file, sha256);
   } catch (error) {
+    if (error instanceof Error && 'code' in error && error.code === 'ENOENT') return undefined;
     if (!(error instanceof CompactIndexError)) throw error;
     await rm(file, { force: true });
     return undefined;

@@ -1,3 +1,4 @@
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import os from 'node:os';
 import { crc32 } from 'node:zlib';
 
@@ -17,7 +18,25 @@ import { crc32 } from 'node:zlib';
  *   pool        every distinct value once, as the index's bytes
  *   trailer     CRC-32 of everything before it: a damaged file is refused and rebuilt (a
  *               checksum against damage, 10× cheaper than a sha256 on a 30 MB file)
+ *
+ * Opened from its file, only the lookup tables (offsets, name groups, hash tables: ~20 % of
+ * the bytes) are held; records, sizes, sha256s and strings are read where a lookup needs them.
  */
+
+/** CRC-32 of a file's bytes before its trailer, read in pieces, against the trailer. */
+function checksumProblem(fd: number, length: number): string | undefined {
+  const piece = Buffer.allocUnsafe(1 << 20);
+  let crc = 0;
+  for (let at = 0; at < length - 8;) {
+    const n = readSync(fd, piece, 0, Math.min(piece.length, length - 8 - at), at);
+    if (n === 0) return 'damaged (truncated)';
+    crc = crc32(piece.subarray(0, n), crc);
+    at += n;
+  }
+  const trailer = Buffer.alloc(4);
+  readSync(fd, trailer, 0, 4, length - 8);
+  return crc === trailer.readUInt32LE(0) ? undefined : 'damaged (its checksum does not match)';
+}
 
 const magic = Buffer.from('KILNPKIX', 'latin1');
 /** Bumped whenever the layout or what is kept changes: an older file is then rebuilt. */
@@ -131,82 +150,187 @@ export function encodeCompactIndex(t: CompactTables): Buffer {
   return out;
 }
 
+/** The checks of a compact index's header against the index it should come from. */
+function headerProblem(head: Buffer, length: number, sourceSha256: string): string | undefined {
+  if (length < headerBytes + 8 || !head.subarray(0, magic.length).equals(magic))
+    return 'not a compact index';
+  if (head.readUInt32LE(magic.length) !== compactFormatVersion) return 'another format version';
+  if (head.readUInt32LE(magic.length + 11 * 4) !== (os.endianness() === 'LE' ? 1 : 2))
+    return 'another byte order';
+  if (head.toString('hex', magic.length + headerWords * 4, headerBytes) !== sourceSha256)
+    return 'made from another index';
+  return undefined;
+}
+
 /** Why a buffer is not a usable compact index, or undefined when it is. */
 function problemOf(data: Buffer, sourceSha256: string): string | undefined {
-  if (data.length < headerBytes + 8 || !data.subarray(0, magic.length).equals(magic))
-    return 'not a compact index';
-  if (data.readUInt32LE(magic.length) !== compactFormatVersion) return 'another format version';
-  if (data.readUInt32LE(magic.length + 11 * 4) !== (os.endianness() === 'LE' ? 1 : 2))
-    return 'another byte order';
-  if (data.toString('hex', magic.length + headerWords * 4, headerBytes) !== sourceSha256)
-    return 'made from another index';
+  const problem = headerProblem(data, data.length, sourceSha256);
+  if (problem) return problem;
   if (crc32(data.subarray(0, data.length - 8)) !== data.readUInt32LE(data.length - 8))
     return 'damaged (its checksum does not match)';
   return undefined;
 }
 
+/** Where each section starts, from the header's counts (the layout encodeCompactIndex writes). */
+function sectionsOf(head: Buffer) {
+  const h = (i: number): number => head.readUInt32LE(magic.length + (i + 1) * 4);
+  const [strings, records, nNames, nNameEntries, nProvided, nProvidedEntries] = [
+    0, 1, 2, 3, 4, 5,
+  ].map(h) as [number, number, number, number, number, number];
+  const [nameHashSize, providedHashSize, poolBytes, shaBytes] = [6, 7, 8, 9].map(h) as [
+    number,
+    number,
+    number,
+    number,
+  ];
+  let at = align8(headerBytes);
+  const section = (bytes: number) => {
+    const start = at;
+    at = align8(at + bytes);
+    return { start, bytes };
+  };
+  const words = (n: number) => section(n * 4);
+  return {
+    records,
+    offsets: words(strings + 1),
+    recs: words(records * fieldCount),
+    sizes: section(records * 8),
+    sha256: section(shaBytes),
+    names: [words(nNames), words(nNames + 1), words(nNameEntries)] as const,
+    provided: [words(nProvided), words(nProvided + 1), words(nProvidedEntries)] as const,
+    nameHash: words(nameHashSize),
+    providedHash: words(providedHashSize),
+    pool: section(poolBytes),
+    end: at,
+  };
+}
+
+/**
+ * Where the large sections' bytes come from: the buffer itself, or the file, read at an offset
+ * when a lookup needs them (records, sizes, hashes and the string pool are ~80 % of a file).
+ */
+type ReadAt = (position: number, length: number) => Buffer;
+
+const closeOnCollect = new FinalizationRegistry<number>((fd) => {
+  try {
+    closeSync(fd);
+  } catch {
+    // Already closed.
+  }
+});
+
 /** A compact index that can be refused: damaged, another version, or from another index. */
 export class CompactIndexError extends Error {}
 
-/** A decoded compact index: lookups by name and by provided name, and the fields of a record. */
+/**
+ * A decoded compact index: lookups by name and by provided name, and the fields of a record.
+ * Opened from a file ({@link CompactIndex.open}), only the hash tables, the name groups and the
+ * string offsets are held in memory; what a lookup reads of the rest is read from the file.
+ */
 export class CompactIndex {
   readonly size: number;
+  /** Bytes held in memory (for the process's memo of indexes). */
   readonly bytes: number;
-  private readonly t: CompactTables;
+  private readonly offsets: Uint32Array;
+  private readonly names: Groups;
+  private readonly provided: Groups;
   private readonly nameHash: Uint32Array;
   private readonly providedHash: Uint32Array;
+  private readonly at: ReturnType<typeof sectionsOf>;
+  private readonly read: ReadAt;
 
-  /** Checks and opens `data` (its own copy when the typed arrays need it aligned). */
-  constructor(data: Buffer, sourceSha256: string) {
-    const problem = problemOf(data, sourceSha256);
-    if (problem) throw new CompactIndexError(problem);
-    let buf = data;
-    if (data.byteOffset % 8 !== 0) {
-      buf = Buffer.alloc(data.length);
-      data.copy(buf);
+  /** Checks and opens `data`, held in memory. */
+  constructor(data: Buffer, sourceSha256: string);
+  constructor(data: Buffer, sourceSha256: string, read: ReadAt, heldBytes: number);
+  constructor(head: Buffer, sourceSha256: string, read?: ReadAt, heldBytes?: number) {
+    if (!read) {
+      const problem = problemOf(head, sourceSha256);
+      if (problem) throw new CompactIndexError(problem);
     }
-    const h = (i: number): number => buf.readUInt32LE(magic.length + (i + 1) * 4);
-    const [strings, records, nNames, nNameEntries, nProvided, nProvidedEntries] = [
-      0, 1, 2, 3, 4, 5,
-    ].map(h) as [number, number, number, number, number, number];
-    const [nameHashSize, providedHashSize, poolBytes, shaBytes] = [6, 7, 8, 9].map(h) as [
-      number,
-      number,
-      number,
-      number,
-    ];
-    let at = align8(headerBytes);
-    const take = <T>(make: (offset: number) => T, bytes: number): T => {
-      const value = make(buf.byteOffset + at);
-      at = align8(at + bytes);
-      return value;
+    const whole = head;
+    this.read = read ?? ((position, length) => whole.subarray(position, position + length));
+    const at = sectionsOf(head);
+    this.at = at;
+    const u32 = (sec: { start: number; bytes: number }): Uint32Array => {
+      const bytes = this.read(sec.start, sec.bytes);
+      // Typed arrays need 4-byte alignment: copied when the bytes are not aligned.
+      const aligned = bytes.byteOffset % 4 === 0 ? bytes : Buffer.from(bytes);
+      return new Uint32Array(aligned.buffer, aligned.byteOffset, sec.bytes / 4);
     };
-    const u32 = (n: number): Uint32Array => take((o) => new Uint32Array(buf.buffer, o, n), n * 4);
-    const offsets = u32(strings + 1);
-    const recs = u32(records * fieldCount);
-    const sizes = take((o) => new Float64Array(buf.buffer, o, records), records * 8);
-    const sha256 = take((o) => Buffer.from(buf.buffer, o, shaBytes), shaBytes);
-    const names = { keys: u32(nNames), starts: u32(nNames + 1), entries: u32(nNameEntries) };
-    const provided = {
-      keys: u32(nProvided),
-      starts: u32(nProvided + 1),
-      entries: u32(nProvidedEntries),
-    };
-    this.nameHash = u32(nameHashSize);
-    this.providedHash = u32(providedHashSize);
-    const pool = take((o) => Buffer.from(buf.buffer, o, poolBytes), poolBytes);
-    this.t = { sourceSha256, offsets, pool, records: recs, sizes, sha256, names, provided };
-    this.size = records;
-    this.bytes = buf.length;
+    const groups = (g: typeof at.names): Groups => ({
+      keys: u32(g[0]),
+      starts: u32(g[1]),
+      entries: u32(g[2]),
+    });
+    this.offsets = u32(at.offsets);
+    this.names = groups(at.names);
+    this.provided = groups(at.provided);
+    this.nameHash = u32(at.nameHash);
+    this.providedHash = u32(at.providedHash);
+    this.size = at.records;
+    this.bytes = heldBytes ?? head.length;
+  }
+
+  /**
+   * Opens the compact file at `file`: its header checked against `sourceSha256` and its CRC-32
+   * over the whole file (read in 1 MiB pieces, not kept), then only the lookup tables read.
+   * The descriptor stays open while the index is used (a replaced or removed file keeps its
+   * bytes for it) and is closed when the index is collected.
+   */
+  static open(file: string, sourceSha256: string): CompactIndex {
+    const fd = openSync(file, 'r');
+    try {
+      const length = fstatSync(fd).size;
+      const read: ReadAt = (position, len) => {
+        const out = Buffer.allocUnsafe(len);
+        let done = 0;
+        while (done < len) {
+          const n = readSync(fd, out, done, len - done, position + done);
+          if (n === 0) throw new CompactIndexError('truncated while in use');
+          done += n;
+        }
+        return out;
+      };
+      const head = read(0, Math.min(length, align8(headerBytes)));
+      const problem =
+        headerProblem(head, length, sourceSha256) ??
+        (sectionsOf(head).end + 8 !== length ? 'damaged (its length does not match)' : undefined) ??
+        checksumProblem(fd, length);
+      if (problem) throw new CompactIndexError(problem);
+      const at = sectionsOf(head);
+      const held =
+        at.offsets.bytes +
+        at.names.reduce((n, g) => n + g.bytes, 0) +
+        at.provided.reduce((n, g) => n + g.bytes, 0) +
+        at.nameHash.bytes +
+        at.providedHash.bytes;
+      const index = new CompactIndex(head, sourceSha256, read, held);
+      closeOnCollect.register(index, fd);
+      return index;
+    } catch (error) {
+      closeSync(fd);
+      throw error;
+    }
   }
 
   /** String `id` of the pool, decoded as UTF-8 (the index's encoding). */
   string(id: number): string {
-    return this.t.pool.toString('utf8', this.t.offsets[id], this.t.offsets[id + 1]);
+    const start = this.offsets[id] ?? 0;
+    const end = this.offsets[id + 1] ?? start;
+    return this.read(this.at.pool.start + start, end - start).toString('utf8');
   }
 
   field(record: number, f: Field): number {
-    return this.t.records[record * fieldCount + f] ?? none;
+    if (record < 0 || record >= this.size) return none;
+    return this.read(this.at.recs.start + (record * fieldCount + f) * 4, 4).readUInt32LE(0);
+  }
+
+  /** Every field of a record at once: one read. */
+  fields(record: number): Uint32Array {
+    const bytes = Buffer.from(
+      this.read(this.at.recs.start + record * fieldCount * 4, fieldCount * 4),
+    );
+    return new Uint32Array(bytes.buffer, bytes.byteOffset, fieldCount);
   }
 
   text(record: number, f: Field): string | undefined {
@@ -219,15 +343,16 @@ export class CompactIndex {
   }
 
   sizeOf(record: number): number {
-    return this.t.sizes[record] ?? 0;
+    if (record < 0 || record >= this.size) return 0;
+    return this.read(this.at.sizes.start + record * 8, 8).readDoubleLE(0);
   }
 
   sha256Of(record: number): string {
-    return this.t.sha256.toString('hex', record * 32, record * 32 + 32);
+    return this.read(this.at.sha256.start + record * 32, 32).toString('hex');
   }
 
   private find(groups: Groups, table: Uint32Array, key: string): Uint32Array {
-    const { pool, offsets } = this.t;
+    const offsets = this.offsets;
     const wanted = Buffer.from(key, 'utf8');
     const mask = table.length - 1;
     let slot = fnv1a(wanted, 0, wanted.length) & mask;
@@ -237,7 +362,10 @@ export class CompactIndex {
       const id = groups.keys[entry - 1] ?? none;
       const start = offsets[id] ?? 0;
       const end = offsets[id + 1] ?? 0;
-      if (end - start === wanted.length && pool.compare(wanted, 0, wanted.length, start, end) === 0)
+      if (
+        end - start === wanted.length &&
+        this.read(this.at.pool.start + start, end - start).equals(wanted)
+      )
         return groups.entries.subarray(groups.starts[entry - 1], groups.starts[entry]);
       slot = (slot + 1) & mask;
     }
@@ -245,11 +373,11 @@ export class CompactIndex {
 
   /** Record ids of package `name`, in index order. */
   named(name: string): Uint32Array {
-    return this.find(this.t.names, this.nameHash, name);
+    return this.find(this.names, this.nameHash, name);
   }
 
   /** Pairs (record id, position in its Provides) of the packages providing `name`, in index order. */
   providing(name: string): Uint32Array {
-    return this.find(this.t.provided, this.providedHash, name);
+    return this.find(this.provided, this.providedHash, name);
   }
 }

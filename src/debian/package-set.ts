@@ -1,4 +1,4 @@
-import { Field, type CompactIndex } from './compact-index.ts';
+import { Field, multiArchCodes, none, type CompactIndex } from './compact-index.ts';
 import type { PackageRecord } from './packages.ts';
 import { parseDependencies } from './relations.ts';
 
@@ -96,22 +96,28 @@ export class PackageSet implements Iterable<PackageRecord> {
 
 /** One record of a compact index as the resolver and the lockfile read it. */
 export function recordOf(index: CompactIndex, id: number, origin: IndexOrigin): PackageRecord {
-  const name = index.text(id, Field.name) ?? '';
-  const version = index.text(id, Field.version) ?? '';
+  // One read for the record's string ids, then one per string it has.
+  const ids = index.fields(id);
+  const text = (f: Field): string | undefined => {
+    const sid = ids[f] ?? none;
+    return sid === none ? undefined : index.string(sid);
+  };
+  const name = text(Field.name) ?? '';
+  const version = text(Field.version) ?? '';
   return {
     name,
     version,
-    arch: index.text(id, Field.arch) ?? '',
-    multiArch: index.multiArch(id),
-    source: index.text(id, Field.source) ?? name,
-    sourceVersion: index.text(id, Field.sourceVersion) ?? version,
-    preDependsField: index.text(id, Field.preDepends),
-    dependsField: index.text(id, Field.depends),
+    arch: text(Field.arch) ?? '',
+    multiArch: multiArchCodes[ids[Field.multiArch] ?? 0] ?? 'no',
+    source: text(Field.source) ?? name,
+    sourceVersion: text(Field.sourceVersion) ?? version,
+    preDependsField: text(Field.preDepends),
+    dependsField: text(Field.depends),
     provides: parseDependencies(
-      index.text(id, Field.provides),
+      text(Field.provides),
       `${origin.indexName}: ${name} ${version}`,
     ).flat(),
-    filename: index.text(id, Field.filename) ?? '',
+    filename: text(Field.filename) ?? '',
     size: index.sizeOf(id),
     sha256: index.sha256Of(id),
     suite: origin.suite,

@@ -188,6 +188,44 @@ describe('compact index cache', () => {
     expect(() => new CompactIndex(data.subarray(0, 100), sha('1'))).toThrow(CompactIndexError);
   });
 
+  it('opened from its file (lookup tables in memory, the rest read on demand), reads the same', async () => {
+    const text = await readFile(path.join(import.meta.dirname, 'Packages.trixie-sample'));
+    const data = buildCompactIndex(text, sha('3'), origin.indexName);
+    await writeCompact(cacheDir, sha('3'), data);
+    const opened = CompactIndex.open(compactPath(cacheDir, sha('3')), sha('3'));
+    const inMemory = new CompactIndex(data, sha('3'));
+    expect(opened.size).toBe(inMemory.size);
+    expect(opened.bytes).toBeLessThan(data.length / 2);
+    const all = (index: CompactIndex) => [...new PackageSet([{ index, origin }])];
+    expect(all(opened)).toEqual(all(inMemory));
+    const names = all(inMemory).map((r) => r.name);
+    for (const name of names.slice(0, 200))
+      expect(opened.named(name)).toEqual(inMemory.named(name));
+    expect(opened.named('no-such-package')).toHaveLength(0);
+  });
+
+  it.each([
+    ['truncated', (d: Buffer) => d.subarray(0, d.length - 100)],
+    ['with bytes appended', (d: Buffer) => Buffer.concat([d, Buffer.alloc(16)])],
+    [
+      'a byte of a string changed',
+      (d: Buffer) => {
+        const copy = Buffer.from(d);
+        copy[copy.length - 200] = (copy[copy.length - 200] ?? 0) ^ 0x20;
+        return copy;
+      },
+    ],
+  ])('refuses and removes a file %s', async (_, damage) => {
+    const text = await readFile(path.join(import.meta.dirname, 'Packages.trixie-sample'));
+    const data = buildCompactIndex(text, sha('4'), origin.indexName);
+    await writeCompact(cacheDir, sha('4'), damage(data));
+    expect(() => CompactIndex.open(compactPath(cacheDir, sha('4')), sha('4'))).toThrow(
+      CompactIndexError,
+    );
+    expect(await readCompact(cacheDir, sha('4'))).toBeUndefined();
+    await expect(readFile(compactPath(cacheDir, sha('4')))).rejects.toThrow();
+  });
+
   /** A fresh archive module: its in-process memo empty, as in a new `kiln build`. */
   async function freshLoad() {
     vi.resetModules();
