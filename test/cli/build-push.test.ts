@@ -23,7 +23,13 @@ interface BuildJson {
   recipe: string;
   version: string;
   epoch: number;
-  published?: { digest: string; tags: string[]; repository: string; signed: boolean };
+  published?: {
+    digest: string;
+    tags: string[];
+    repository: string;
+    signed: boolean;
+    buildTag?: string;
+  };
 }
 
 describe.skipIf(hostArch() !== 'amd64')('kiln build --push', () => {
@@ -132,5 +138,9 @@ describe.skipIf(hostArch() !== 'amd64')('kiln build --push', () => {
       archs: [expect.objectContaining({ arch: 'amd64' })],
     });
     expect(image?.latest.packages.map((p) => p.name).sort()).toEqual(['envtool', 'libc-fake']);
+    // The publish's immutable build tag is recorded, and names the published image.
+    expect(image?.latest.buildTag).toBe(result.published?.buildTag);
+    expect(image?.latest.buildTag).toMatch(new RegExp(`^${version}-r0-\\d{12}$`));
+    expect(image?.latest.variant).toBeUndefined();
   }, 900_000);
 });
