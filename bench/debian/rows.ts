@@ -179,6 +179,8 @@ export async function buildRows(
   work: string,
 ): Promise<string[][]> {
   const rows: string[][] = [];
+  const floor = await measure(process.execPath, ['-e', '0'], { cwd: repo });
+  rows.push(['node -e 0 (start-up floor)', '', ...costCells(floor)]);
   const help = await measure(process.execPath, [path.join(repo, 'bin', 'kiln.js'), '--help'], {
     cwd: repo,
   });
