@@ -8,6 +8,7 @@ import { formatProblem } from '../recipe/problem.ts';
 import type { UpstreamRelease } from '../versioning/release.ts';
 import { cliContext, CliExit, ExitCode } from './context.ts';
 import { printJson } from './table.ts';
+import { hasStreamContents, streamRecipes } from '../recipe/streams.ts';
 
 const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
 
@@ -77,7 +78,10 @@ async function upstreamReleases(
     const source = await releasesOnce({ config, log, redis: cache.redis }, recipes);
     for (const { recipe } of recipes) {
       try {
-        releases.set(recipe.name, await source(recipe));
+        // A stream with an upstream of its own (src/recipe/streams.ts) adds its releases; each
+        // stream's range then picks its own.
+        const streams = hasStreamContents(recipe) ? streamRecipes(recipe) : [recipe];
+        releases.set(recipe.name, (await Promise.all(streams.map((r) => source(r)))).flat());
       } catch (error) {
         log.warn({ recipe: recipe.name }, `upstream not checked: ${describeError(error)}`);
       }
