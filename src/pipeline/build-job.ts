@@ -67,10 +67,14 @@ export async function runBuild(
   options: BuildStepOptions,
 ): Promise<BuildStepResult> {
   // The stream's effective recipe: its packages, entrypoint and tests (src/recipe/streams.ts).
-  const recipe = streamRecipe(
-    await recipeForJob(request.recipeFile, request.recipe),
-    request.stream,
-  );
+  const declared = await recipeForJob(request.recipeFile, request.recipe);
+  const recipe = (() => {
+    try {
+      return streamRecipe(declared, request.stream);
+    } catch (cause) {
+      throw new PermanentError(`recipe ${request.recipeFile} (its streams changed?)`, { cause });
+    }
+  })();
   const builder = getBuilder(recipe.build.builder, ctx.config);
   const startedAt = new Date().toISOString();
   const sourceDateEpoch = sourceDateEpochFor(
