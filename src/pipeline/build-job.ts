@@ -21,8 +21,20 @@ import type { PipelineContext } from './context.ts';
 /**
  * Loads a recipe for a job; a recipe that no longer parses fails the job for good. `name` picks
  * one of the file's variants (`static-dev`, src/recipe/variants.ts); by default the main recipe.
+ * `stream` resolves that stream's contents.
  */
-export async function recipeForJob(file: string, name?: string) {
+export async function recipeForJob(file: string, name?: string, stream?: string) {
+  const recipe = await declaredRecipe(file, name);
+  if (stream === undefined) return recipe;
+  // The stream's effective recipe: its packages, entrypoint and tests (src/recipe/streams.ts).
+  try {
+    return streamRecipe(recipe, stream);
+  } catch (cause) {
+    throw new PermanentError(`recipe ${file} (its streams changed?)`, { cause });
+  }
+}
+
+async function declaredRecipe(file: string, name?: string) {
   const parsed = await loadRecipeFile(file).catch((error: unknown) => {
     throw new PermanentError(`reading recipe ${file}`, { cause: error });
   });
@@ -66,15 +78,7 @@ export async function runBuild(
   job: JobContext,
   options: BuildStepOptions,
 ): Promise<BuildStepResult> {
-  // The stream's effective recipe: its packages, entrypoint and tests (src/recipe/streams.ts).
-  const declared = await recipeForJob(request.recipeFile, request.recipe);
-  const recipe = (() => {
-    try {
-      return streamRecipe(declared, request.stream);
-    } catch (cause) {
-      throw new PermanentError(`recipe ${request.recipeFile} (its streams changed?)`, { cause });
-    }
-  })();
+  const recipe = await recipeForJob(request.recipeFile, request.recipe, request.stream);
   const builder = getBuilder(recipe.build.builder, ctx.config);
   const startedAt = new Date().toISOString();
   const sourceDateEpoch = sourceDateEpochFor(
