@@ -1,14 +1,11 @@
 import path from 'node:path';
 import type { Command } from 'commander';
 import { describeError } from '../errors.ts';
-import { createPublishContext } from '../pipeline/context.ts';
 import { emptyPublishedState } from '../plan/published-state.ts';
 import { localJob, runBuild } from '../pipeline/build-job.ts';
-import { runPublishJob } from '../pipeline/publish-job.ts';
 import { chooseBuild } from '../run/build-local.ts';
-import { registryPublishedState } from '../plan/registry-published.ts';
 import { configuredBuilders } from '../run/builders.ts';
-import { loadRecipesLogged, recipePaths } from '../run/up.ts';
+import { loadRecipesLogged, recipePaths } from '../run/recipe-args.ts';
 import { releasesOnce } from '../watch/releases-once.ts';
 import type { LoadedRecipe } from '../recipe/load.ts';
 import { declaredVariants, variantRecipeName } from '../recipe/variants.ts';
@@ -23,6 +20,20 @@ interface BuildFlags {
   out?: string;
   push?: boolean;
   json?: boolean;
+}
+
+/** What only `kiln build --push` needs, loaded on demand. */
+async function publishModules() {
+  const [context, publishJob, published] = await Promise.all([
+    import('../pipeline/context.ts'),
+    import('../pipeline/publish-job.ts'),
+    import('../plan/registry-published.ts'),
+  ]);
+  return {
+    createPublishContext: context.createPublishContext,
+    runPublishJob: publishJob.runPublishJob,
+    registryPublishedState: published.registryPublishedState,
+  };
 }
 
 export function registerBuild(program: Command): void {
@@ -58,7 +69,10 @@ export function registerBuild(program: Command): void {
           `kiln build: no builder ${loaded.recipe.build.builder}`,
           ExitCode.failure,
         );
-      const ctx = flags.push ? await createPublishContext(config, log) : undefined;
+      // The publishing side (queue, registry, signing) loads only with --push: most of a local
+      // build's start-up otherwise.
+      const publishing = flags.push ? await publishModules() : undefined;
+      const ctx = publishing ? await publishing.createPublishContext(config, log) : undefined;
       const controller = new AbortController();
       process.once('SIGINT', () => controller.abort(new Error('interrupted')));
       try {
@@ -66,9 +80,10 @@ export function registerBuild(program: Command): void {
         const releases = flags.version
           ? async () => []
           : await releasesOnce(ctx ?? { config, log }, [loaded]);
-        const publishedState = ctx
-          ? await registryPublishedState(ctx.registry, ctx.namespace, [loaded], log)
-          : emptyPublishedState;
+        const publishedState =
+          ctx && publishing
+            ? await publishing.registryPublishedState(ctx.registry, ctx.namespace, [loaded], log)
+            : emptyPublishedState;
         const choice = await chooseBuild({
           config,
           log,
@@ -112,9 +127,9 @@ export function registerBuild(program: Command): void {
           `${tests.filter((t) => t.status === 'passed').length} passed, ${tests.filter((t) => t.status === 'skipped').length} skipped`,
         );
         let published;
-        if (ctx) {
+        if (ctx && publishing) {
           progress.stage('publish');
-          published = await runPublishJob(ctx, { request }, pushed, job);
+          published = await publishing.runPublishJob(ctx, { request }, pushed, job);
           progress.done(`${config.registry}/${request.repository}@${published.digest}`);
         }
         const result = {

@@ -12,8 +12,7 @@ import { releasesFor } from '../plan/releases-for.ts';
 import { redisOptions } from '../queue/connection.ts';
 import { openQueues } from '../queue/queues.ts';
 import { startWorkers, type PipelineWorkers } from '../queue/workers.ts';
-import { formatProblem } from '../recipe/problem.ts';
-import { loadRecipes, type LoadedRecipe } from '../recipe/load.ts';
+import type { LoadedRecipe } from '../recipe/load.ts';
 import { createWatcher, webhookRoutes, type Watcher } from '../watch/index.ts';
 import type { WatchClock } from '../watch/clock.ts';
 import { createReconcileTrigger, type ReconcileTrigger } from '../watch/reconcile.ts';
@@ -21,21 +20,8 @@ import { createSuiteTrigger } from '../watch/suite-trigger.ts';
 import { createVulnTrigger } from '../watch/vuln-trigger.ts';
 import { configuredBuilders } from './builders.ts';
 import { enqueuePlans, type PlannedCycle } from './enqueue-plans.ts';
+import { loadRecipesLogged } from './recipe-args.ts';
 import { reconcileOnce } from './reconcile.ts';
-
-/** Loads the recipes under `paths`; a broken one is logged with its position and left out, the rest go on. */
-export async function loadRecipesLogged(
-  paths: readonly string[],
-  log: Logger,
-): Promise<LoadedRecipe[]> {
-  const { recipes, problems } = await loadRecipes(paths);
-  for (const p of problems)
-    log.error(
-      { file: p.file, line: p.line, col: p.col },
-      `broken recipe left out: ${formatProblem(p)}`,
-    );
-  return recipes;
-}
 
 /** The build and publish workers over the real processors. */
 export function startPipelineWorkers(
@@ -56,6 +42,8 @@ export function startPipelineWorkers(
 }
 
 export type { PlannedCycle } from './enqueue-plans.ts';
+// In their own light module, so `kiln build` loads them without the pipeline's server and queues.
+export { loadRecipesLogged, recipePaths } from './recipe-args.ts';
 
 /** The planner over the pipeline's real parts: its registry, its Redis, its catalog. */
 export function pipelinePlanner(
@@ -205,14 +193,4 @@ export async function startApi(ctx: PipelineContext, watcher?: Watcher) {
       await Promise.all(queues.map((q) => q.close()));
     },
   };
-}
-
-/** Recipe arguments: a file path, or a name under the recipes folder. */
-export function recipePaths(config: Config, args: readonly string[]): string[] {
-  if (args.length === 0) return [config.recipesDir];
-  return args.map((a) =>
-    a.endsWith('.yaml') || a.endsWith('.yml') || a.includes('/')
-      ? path.resolve(a)
-      : path.join(config.recipesDir, `${a}.yaml`),
-  );
 }
