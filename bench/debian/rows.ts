@@ -1,4 +1,4 @@
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
 import type { SuiteSource } from '../../src/debian/sources.ts';
@@ -171,6 +171,22 @@ export async function resolverRows(
   return { rows, notes };
 }
 
+/**
+ * The compiled CLI, built now (scripts/build.js) and run from its own folder: other engineers'
+ * edits during the run would otherwise send bin/kiln.js back to the TypeScript sources.
+ */
+async function compiledCli(): Promise<string> {
+  await execa(process.execPath, [path.join(repo, 'scripts', 'build.js')], { cwd: repo });
+  const manifest = JSON.parse(
+    await readFile(path.join(repo, 'dist', 'manifest.json'), 'utf8'),
+  ) as unknown;
+  const build =
+    typeof manifest === 'object' && manifest !== null && 'build' in manifest
+      ? String(manifest.build)
+      : '';
+  return path.join(repo, 'dist', build, 'cli.js');
+}
+
 /** Whole `kiln build` runs as a user starts them: cold (downloads kept, nothing derived), then warm. */
 export async function buildRows(
   recipes: { name: string; file: string }[],
@@ -181,9 +197,8 @@ export async function buildRows(
   const rows: string[][] = [];
   const floor = await measure(process.execPath, ['-e', '0'], { cwd: repo });
   rows.push(['node -e 0 (start-up floor)', '', ...costCells(floor)]);
-  const help = await measure(process.execPath, [path.join(repo, 'bin', 'kiln.js'), '--help'], {
-    cwd: repo,
-  });
+  const cli = await compiledCli();
+  const help = await measure(process.execPath, [cli, '--help'], { cwd: repo });
   rows.push(['kiln --help', '', ...costCells(help)]);
   for (const r of recipes) {
     const cache = await coldCache(cacheDir, path.join(work, `build-cache-${r.name}`));
@@ -191,7 +206,7 @@ export async function buildRows(
       const cost = await measure(
         process.execPath,
         [
-          path.join(repo, 'bin', 'kiln.js'),
+          cli,
           'build',
           path.join(repo, 'recipes', r.file),
           '--arch',
