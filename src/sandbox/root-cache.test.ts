@@ -20,7 +20,9 @@ import { cachedRoot, rootCacheDir } from './root-cache.ts';
 async function layer(files: Record<string, string>): Promise<Buffer> {
   const pack = tar.pack();
   const chunks: Buffer[] = [];
-  pack.on('data', (c: Buffer) => chunks.push(c));
+  pack.on('data', (c: unknown) => {
+    if (Buffer.isBuffer(c)) chunks.push(c);
+  });
   const done = new Promise<void>((r) => pack.on('end', () => r()));
   for (const [name, data] of Object.entries(files)) pack.entry({ name, mode: 0o644 }, data);
   pack.finalize();
