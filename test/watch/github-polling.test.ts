@@ -108,11 +108,19 @@ describe.each([
     });
     cleanup.push(() => w.stop());
     // One step of the clock: wait until a tick has read the new time, then until its checks ended.
+    // How long past its due time each check went out (GitHub's batch wait; npm's at most a step).
+    const waits: { recipe: string; waitMs: number }[] = [];
     const step = async () => {
+      const before = new Map(w.status().map((s) => [s.recipe, s]));
       clock.advance(stepMs);
       const reads = clock.reads;
       for (let i = 0; i < 5000 && clock.reads < reads + 2; i++) await sleep(1);
       for (let i = 0; i < 5000 && w.status().some((s) => s.running); i++) await sleep(1);
+      for (const s of w.status()) {
+        const prev = before.get(s.recipe);
+        if (prev?.lastCheckedAt !== undefined && s.lastCheckedAt !== prev.lastCheckedAt)
+          waits.push({ recipe: s.recipe, waitMs: (s.lastCheckedAt ?? 0) - prev.nextDueAt });
+      }
     };
     w.start();
     for (let t = 0; t < 10_000; t += stepMs) await step();
@@ -147,6 +155,13 @@ describe.each([
       .map((p) => ({ ...p, delay: (seenAt.get(p.key) ?? Infinity) - p.at }))
       .filter((p) => p.delay > intervalMs * 1.1 + (p.github ? intervalMs / 10 : 0) + 2 * stepMs);
     expect(late).toEqual([]);
+    // A due GitHub check waits at most batchDelayMs (interval / 10) from the oldest due check of
+    // its batch, so no check waits longer; npm checks go out on the first tick past their time.
+    const isGithubRecipe = (name: string) => isGithub(Number(name.slice(1)));
+    expect(waits.length).toBeGreaterThan(count * 3);
+    expect(
+      waits.filter((x) => x.waitMs > (isGithubRecipe(x.recipe) ? intervalMs / 10 : 0) + stepMs),
+    ).toEqual([]);
     expect(published.filter((p) => p.github)).toHaveLength(3 * 8);
   }, 300_000);
 });
