@@ -116,7 +116,11 @@ export function formatScan(r: ScanReport, color: boolean): string {
     out += `\n${paint(`${r.feed.refused} feed entries refused`, 'yellow', color)}:\n`;
     out += r.feed.refusals.map((x) => `  ${x.where}: ${x.reason}\n`).join('');
   }
+  const absent = r.notAffected.filter((n) => n.reason.kind === 'binaries-absent');
+  for (const n of absent)
+    out += `not affected: ${n.cve} (${n.source} ${n.sourceVersion}: only in ${n.reason.kind === 'binaries-absent' ? n.reason.affected.join(', ') : ''}, not in the image)\n`;
   if (r.feed.fetch?.warning)
     out += `${paint('warning', 'yellow', color)}: ${r.feed.fetch.warning}\n`;
+  for (const w of r.warnings) out += `${paint('warning', 'yellow', color)}: ${w}\n`;
   return out;
 }

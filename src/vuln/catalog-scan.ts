@@ -2,6 +2,7 @@ import type { CatalogRecord } from '../catalog/record.ts';
 import { recordCveScan, type CveSummary, type TimeToFix } from '../catalog/cves.ts';
 import { loadCatalog, type StoredImage } from '../catalog/store.ts';
 import type { Config } from '../config.ts';
+import { describeError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { RedisClient } from '../queue/connection.ts';
 import type { LoadedRecipe } from '../recipe/load.ts';
@@ -11,14 +12,17 @@ import { loadFeed, type FeedOrigin } from './feed.ts';
 import { releaseOfVersions } from './image-layout.ts';
 import { parseDebPurl } from './image-registry.ts';
 import { sourceOf, type InstalledPackage } from './installed.ts';
-import { installedSources, matchFeed, summarise } from './match.ts';
+import { installedSources, summarise } from './match.ts';
 import type { VulnFeed } from './model.ts';
+import { judgeFeed, type SourceBinaries } from './not-affected.ts';
 import { isKnownRelease } from './releases.ts';
+import { archsOf, sourceBinariesFor, type IndexConfig } from './source-binaries.ts';
 
 /*
  * The CVEs of the catalog's images: for each recipe, the newest published image of each stream
- * (by version order, then epoch) is matched against the feed (match.ts) with the packages its
- * record holds, and the summary goes to the catalog (src/catalog/cves.ts), which also keeps the
+ * (by version order, then epoch) is matched against the feed (judgeFeed in not-affected.ts, the
+ * same verdicts as `kiln scan` and the image's OpenVEX: a CVE whose affected binaries the image
+ * does not carry is not counted) with the packages its record holds, and the summary goes to the catalog (src/catalog/cves.ts), which also keeps the
  * fixes' waits (time to fix). The vuln trigger (src/watch/vuln-trigger.ts) runs this every
  * round and re-plans the recipes whose heads have fixable CVEs.
  */
@@ -99,11 +103,12 @@ export function summariseHead(
   feed: VulnFeed,
   feedName: string,
   now: Date,
+  sourceBinaries?: SourceBinaries,
 ): CveSummary | undefined {
   const packages = installedOfRecord(head.record);
   const release = releaseOfRecipe(head.recipe.recipe, packages);
   if (!release) return undefined;
-  const findings = matchFeed(packages, feed, release);
+  const { findings } = judgeFeed({ packages, feed, release, sourceBinaries });
   const counts = summarise(findings);
   return {
     recipe: head.record.recipe,
@@ -137,7 +142,8 @@ export function summariseHead(
 export interface CatalogScanOptions {
   redis: RedisClient;
   prefix: string;
-  config: Pick<Config, 'vulnFeed' | 'cacheDir'>;
+  /** The Debian mirror settings confirm affected-binary names (source-binaries.ts). */
+  config: Pick<Config, 'vulnFeed'> & IndexConfig;
   recipes: readonly LoadedRecipe[];
   log: Logger;
   /** @default now */
@@ -171,17 +177,51 @@ export async function scanCatalog(options: CatalogScanOptions): Promise<CatalogS
   const summaries: CveSummary[] = [];
   const fixed: TimeToFix[] = [];
   for (const recipe of new Set(heads.map((h) => h.record.recipe))) {
-    const mine = heads.flatMap((h) => {
-      if (h.record.recipe !== recipe) return [];
-      const summary = summariseHead(h, feed, feedName, now);
+    const mine = [];
+    for (const h of heads) {
+      if (h.record.recipe !== recipe) continue;
+      const binaries = await headSourceBinaries(h, feed, config, log);
+      const summary = summariseHead(h, feed, feedName, now, binaries);
       if (!summary) {
         log.warn({ recipe, stream: h.stream }, 'cannot tell the Debian release; CVEs not counted');
-        return [];
+        continue;
       }
-      return [{ summary, publishedAt: h.record.publishedAt }];
-    });
+      mine.push({ summary, publishedAt: h.record.publishedAt });
+    }
     fixed.push(...(await recordCveScan(options.redis, options.prefix, recipe, mine, now)));
     summaries.push(...mine.map((m) => m.summary));
   }
   return { feed: { ...origin, refused: feed.refused }, summaries, fixed };
+}
+
+/**
+ * The Packages index of a head's suites, when a record names affected binaries (as at publish);
+ * an index that cannot be loaded gives no not-affected claims (the CVEs count as open), logged.
+ */
+async function headSourceBinaries(
+  head: StreamHead,
+  feed: VulnFeed,
+  config: IndexConfig,
+  log: Logger,
+): Promise<SourceBinaries | undefined> {
+  const recipe = head.recipe.recipe;
+  const contents = recipe.build.contents;
+  if (recipe.build.builder !== 'debian' || !contents) return undefined;
+  const packages = installedOfRecord(head.record);
+  const release = releaseOfRecipe(recipe, packages);
+  if (!release) return undefined;
+  try {
+    return await sourceBinariesFor(feed, release, {
+      config,
+      suites: contents.suites,
+      components: contents.components,
+      archs: archsOf(packages),
+    });
+  } catch (error) {
+    log.warn(
+      { recipe: recipe.name, stream: head.stream, err: describeError(error) },
+      'the Packages index could not be read: CVEs whose affected binaries are absent count as open',
+    );
+    return undefined;
+  }
 }

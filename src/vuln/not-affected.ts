@@ -1,6 +1,6 @@
 import { compareDebianVersions } from '../debian/version.ts';
 import type { InstalledPackage } from './installed.ts';
-import { installedSources } from './match.ts';
+import { installedSources, matchFeed, type Finding } from './match.ts';
 import type { VulnFeed } from './model.ts';
 
 /*
@@ -41,8 +41,17 @@ export interface NotAffectedCve {
   reason: NotAffectedReason;
 }
 
-export interface NotAffectedInput {
-  packages: readonly ImagePackage[];
+/** A not-affected CVE as `kiln scan` and the catalog see it: the binaries by name. */
+export interface NotAffectedFinding {
+  cve: string;
+  source: string;
+  sourceVersion: string;
+  packages: string[];
+  reason: NotAffectedReason;
+}
+
+export interface FeedInput<P extends InstalledPackage = InstalledPackage> {
+  packages: readonly P[];
   feed: VulnFeed;
   /** The release the image is judged against (`trixie`). */
   release: string;
@@ -69,28 +78,58 @@ function reasonOf(
   return { kind: 'binaries-absent', affected: [...affected].sort() };
 }
 
-export function notAffectedCves(input: NotAffectedInput): NotAffectedCve[] {
-  const out: NotAffectedCve[] = [];
+export type NotAffectedInput = FeedInput<ImagePackage>;
+
+/** What the feed says about an image: its open CVEs, and the ones it is not affected by. */
+export interface FeedJudgement {
+  /** Open CVEs (match.ts), less the `binaries-absent` ones. */
+  findings: Finding[];
+  notAffected: NotAffectedFinding[];
+}
+
+/**
+ * The one place the not-affected rule is applied: `kiln scan`, the catalog's counts and the
+ * OpenVEX attestation all take their verdicts from here, so they cannot disagree. A
+ * `binaries-absent` CVE is taken out of the open findings (a `never-affected` one never is one).
+ */
+export function judgeFeed(input: FeedInput): FeedJudgement {
+  const notAffected: NotAffectedFinding[] = [];
   for (const installed of installedSources([...input.packages])) {
     for (const record of input.feed.sources.get(installed.source)?.values() ?? []) {
       const entry = record.releases.get(input.release);
       if (!entry) continue;
       const reason = reasonOf(entry, installed, input.release, input.sourceBinaries);
       if (!reason) continue;
-      out.push({
+      notAffected.push({
         cve: record.id,
         source: installed.source,
         sourceVersion: installed.sourceVersion,
-        packages: input.packages
-          .filter(
-            (p) => p.source === installed.source && p.sourceVersion === installed.sourceVersion,
-          )
-          .map((p) => ({ name: p.name, purl: p.purl })),
+        packages: installed.packages,
         reason,
       });
     }
   }
-  return out.sort((a, b) => a.cve.localeCompare(b.cve) || a.source.localeCompare(b.source));
+  notAffected.sort((a, b) => a.cve.localeCompare(b.cve) || a.source.localeCompare(b.source));
+  const key = (f: { cve: string; source: string; sourceVersion: string }) =>
+    `${f.cve} ${f.source} ${f.sourceVersion}`;
+  const absent = new Set(notAffected.map(key));
+  const findings = matchFeed([...input.packages], input.feed, input.release).filter(
+    (f) => !absent.has(key(f)),
+  );
+  return { findings, notAffected };
+}
+
+/** {@link judgeFeed}'s not-affected CVEs with the image's purls, for the OpenVEX statements. */
+export function notAffectedCves(input: NotAffectedInput): NotAffectedCve[] {
+  return judgeFeed(input).notAffected.map((n) => ({
+    cve: n.cve,
+    source: n.source,
+    sourceVersion: n.sourceVersion,
+    packages: input.packages
+      .filter((p) => p.source === n.source && p.sourceVersion === n.sourceVersion)
+      .map((p) => ({ name: p.name, purl: p.purl })),
+    reason: n.reason,
+  }));
 }
 
 /** Source → its binaries, from the binary packages of a Packages index (name, source). */

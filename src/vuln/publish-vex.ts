@@ -1,7 +1,5 @@
-import { archiveSettingsFromConfig, contentsOf } from '../build/debian/resolve.ts';
+import { contentsOf } from '../build/debian/resolve.ts';
 import type { Config } from '../config.ts';
-import { loadArchive } from '../debian/archive.ts';
-import { hostSuiteSources } from '../debian/sources.ts';
 import { describeError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { BuildResult } from '../model/build-result.ts';
@@ -10,14 +8,8 @@ import { releaseOfRecipe } from './catalog-scan.ts';
 import { loadFeed } from './feed.ts';
 import { parseDebPurl } from './image-registry.ts';
 import { sourceOf } from './installed.ts';
-import type { VulnFeed } from './model.ts';
-import {
-  notAffectedCves,
-  sourceBinariesOf,
-  type ImagePackage,
-  type NotAffectedCve,
-  type SourceBinaries,
-} from './not-affected.ts';
+import { notAffectedCves, type ImagePackage, type NotAffectedCve } from './not-affected.ts';
+import { sourceBinariesFor } from './source-binaries.ts';
 
 /*
  * The feed CVEs a new image is not affected by, at publish time, for its OpenVEX attestation:
@@ -70,9 +62,13 @@ export async function notAffectedForPublish(input: PublishVexInput): Promise<Not
   try {
     const wanted = new Set(packages.map((p) => p.source));
     const { feed } = await loadFeed(config.vulnFeed, config.cacheDir, wanted);
-    const sourceBinaries = namesBinaries(feed, release)
-      ? await sourceBinariesOfRelease(input, release)
-      : undefined;
+    const contents = contentsOf(recipe);
+    const sourceBinaries = await sourceBinariesFor(feed, release, {
+      config,
+      suites: contents.suites,
+      components: contents.components,
+      archs: input.builds.map((b) => b.arch),
+    });
     return notAffectedCves({ packages, feed, release, sourceBinaries });
   } catch (error) {
     log?.warn(
@@ -81,34 +77,4 @@ export async function notAffectedForPublish(input: PublishVexInput): Promise<Not
     );
     return [];
   }
-}
-
-/** Whether any kept record names affected binaries in `release` (the tracker's never do). */
-function namesBinaries(feed: VulnFeed, release: string): boolean {
-  for (const cves of feed.sources.values())
-    for (const record of cves.values())
-      if (record.releases.get(release)?.binaries?.length) return true;
-  return false;
-}
-
-/** Source → binaries over the recipe's suites of `release`, every arch it builds. */
-async function sourceBinariesOfRelease(
-  input: PublishVexInput,
-  release: string,
-): Promise<SourceBinaries> {
-  const contents = contentsOf(input.recipe);
-  const suites = contents.suites.filter((s) => s.split(/[-/]/)[0] === release);
-  const archs = [...new Set(input.builds.map((b) => b.arch))];
-  const settings = archiveSettingsFromConfig(input.config);
-  const index = await loadArchive({
-    sources: await hostSuiteSources(suites, settings),
-    components: contents.components,
-    archs,
-    cacheDir: input.config.cacheDir,
-  });
-  return sourceBinariesOf(
-    (function* () {
-      for (const set of index.packages.values()) yield* set;
-    })(),
-  );
 }

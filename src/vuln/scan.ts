@@ -1,28 +1,22 @@
 import type { KeyObject } from 'node:crypto';
 import path from 'node:path';
 import type { Config } from '../config.ts';
-import { PermanentError } from '../errors.ts';
+import { describeError, PermanentError } from '../errors.ts';
 import { registryClientFor, resolveImageReference } from '../oci/registry-from-config.ts';
 import { loadFeed, type FeedOrigin } from './feed.ts';
 import { isOciLayout, packagesOfLayout, type ImagePackages } from './image-layout.ts';
 import { packagesOfRegistryImage } from './image-registry.ts';
-import {
-  installedSources,
-  matchFeed,
-  summarise,
-  type Finding,
-  type FindingSummary,
-} from './match.ts';
-import type { Refusal } from './model.ts';
+import { installedSources, summarise, type Finding, type FindingSummary } from './match.ts';
+import type { Refusal, VulnFeed } from './model.ts';
+import { judgeFeed, type NotAffectedFinding, type SourceBinaries } from './not-affected.ts';
 import { isKnownRelease } from './releases.ts';
+import { archsOf, sourceBinariesFor, type IndexConfig } from './source-binaries.ts';
 
 export interface ScanOptions {
   /** An OCI layout folder (`oci:DIR` or a path), or an image reference. */
   target: string;
-  config: Pick<
-    Config,
-    'vulnFeed' | 'cacheDir' | 'registry' | 'registryAuth' | 'insecureRegistries'
-  >;
+  config: Pick<Config, 'vulnFeed' | 'registry' | 'registryAuth' | 'insecureRegistries'> &
+    IndexConfig;
   /** The Debian release to judge against, when the image does not say. */
   release?: string;
   /** The platform to scan in a multi-arch layout. */
@@ -40,8 +34,13 @@ export interface ScanReport {
   packages: number;
   sourcePackages: number;
   feed: FeedOrigin & { refused: number; refusals: Refusal[] };
+  /** Open CVEs only: the not-affected ones are not counted. */
   summary: FindingSummary;
   findings: Finding[];
+  /** CVEs the image is not affected by, with the reason (the same verdicts as its OpenVEX). */
+  notAffected: NotAffectedFinding[];
+  /** Why no `binaries-absent` verdict could be made, when the Packages index was needed and failed. */
+  warnings: string[];
 }
 
 /** Reads the image's packages, the feed for their source packages, and matches them. */
@@ -62,7 +61,14 @@ export async function scanImage(options: ScanOptions): Promise<ScanReport> {
     config.cacheDir,
     new Set(sources.map((s) => s.source)),
   );
-  const findings = matchFeed(image.packages, feed, release);
+  const warnings: string[] = [];
+  const sourceBinaries = await scanSourceBinaries(feed, release, image, config, warnings);
+  const { findings, notAffected } = judgeFeed({
+    packages: image.packages,
+    feed,
+    release,
+    sourceBinaries,
+  });
   return {
     image: image.image,
     digest: image.digest,
@@ -74,7 +80,36 @@ export async function scanImage(options: ScanOptions): Promise<ScanReport> {
     feed: { ...origin, refused: feed.refused, refusals: feed.refusals },
     summary: summarise(findings),
     findings,
+    notAffected,
+    warnings,
   };
+}
+
+/**
+ * The Packages index of the release's main and security suites (`trixie`, `trixie-security`,
+ * component main), when a record names affected binaries: a scan knows no recipe, so it reads
+ * the suites an image of that release reads. One that cannot be loaded gives no claims.
+ */
+async function scanSourceBinaries(
+  feed: VulnFeed,
+  release: string,
+  image: ImagePackages,
+  config: IndexConfig,
+  warnings: string[],
+): Promise<SourceBinaries | undefined> {
+  try {
+    return await sourceBinariesFor(feed, release, {
+      config,
+      suites: [release, `${release}-security`],
+      components: ['main'],
+      archs: archsOf(image.packages),
+    });
+  } catch (error) {
+    warnings.push(
+      `the Packages index of ${release} could not be read, so CVEs whose affected binaries the image lacks count as open: ${describeError(error)}`,
+    );
+    return undefined;
+  }
 }
 
 async function readImage(options: ScanOptions): Promise<ImagePackages> {

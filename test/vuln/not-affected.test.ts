@@ -13,6 +13,12 @@ import { packagesOfLayout } from '../../src/vuln/image-layout.ts';
 import { packagesOfSpdx } from '../../src/vuln/image-registry.ts';
 import { ociPurl, openVexDocument } from '../../src/vuln/openvex.ts';
 import { notAffectedForPublish } from '../../src/vuln/publish-vex.ts';
+import { clearCatalog, recordPublished } from '../../src/catalog/store.ts';
+import { createLogger } from '../../src/log.ts';
+import { scanCatalog } from '../../src/vuln/catalog-scan.ts';
+import { scanImage } from '../../src/vuln/scan.ts';
+import { sampleRecord } from '../catalog/fixtures.ts';
+import { testRedis, uniqueName } from '../helpers/stack.ts';
 import { buildInput, hostEnvPackage, localDebianBuilder, testRecipe } from '../debian/fixtures.ts';
 import { makeDebianRepo, type DebianTestRepo } from '../helpers/debian-repo.ts';
 
@@ -64,7 +70,7 @@ describe.skipIf(hostArch() !== 'amd64')('not_affected statements', () => {
         { name: 'libc-fake', version: '1.0+b1', source: 'glibc-fake (1.0)', suite: 'trixie' },
         { name: 'libc-fake-bin', version: '1.0', source: 'glibc-fake', suite: 'trixie' },
       ],
-      { suites: ['trixie'], archs: ['amd64'] },
+      { suites: ['trixie', 'trixie-security'], archs: ['amd64'] },
     );
     const recipe = testRecipe({ suites: ['trixie'], packages: ['envtool'] });
     const out = await localDebianBuilder(
@@ -232,5 +238,74 @@ describe.skipIf(hostArch() !== 'amd64')('not_affected statements', () => {
         '',
       ),
     ).toThrow('not_affected without a justification or an impact_statement');
+  });
+
+  it('kiln scan, the catalog count and the VEX agree on a CVE whose affected binaries are absent', async () => {
+    const env = {
+      KILN_CACHE_DIR: path.join(work, 'cache'),
+      KILN_DEBIAN_MIRROR: repo.url,
+      KILN_DEBIAN_SECURITY_MIRROR: repo.url,
+      KILN_DEBIAN_KEYRING: repo.keyring,
+      KILN_VULN_FEED: path.join(work, 'osv'),
+      KILN_QUEUE_PREFIX: uniqueName('not-affected'),
+    };
+    const config = loadConfig(env);
+    const recipe = testRecipe({ suites: ['trixie'], packages: ['envtool'] });
+    const vex = await notAffectedForPublish({ config, recipe, builds: builds() });
+    expect(vex.map((n) => n.cve)).toEqual(['CVE-2026-7001']);
+
+    // kiln scan of the image's layout: 7001 is not affected (with its reason), not open.
+    const report = await scanImage({ target: layoutDir, config, release: 'trixie', arch: 'amd64' });
+    expect(report.warnings).toEqual([]);
+    expect(report.findings.map((f) => f.cve).sort()).toEqual(['CVE-2026-7002', 'CVE-2026-7003']);
+    expect(report.summary).toMatchObject({ total: 2 });
+    expect(report.notAffected).toEqual([
+      {
+        cve: 'CVE-2026-7001',
+        source: 'glibc-fake',
+        sourceVersion: '1.0',
+        packages: ['libc-fake'],
+        reason: { kind: 'binaries-absent', affected: ['libc-fake-bin'] },
+      },
+    ]);
+
+    // The catalog's count of the same image, published, from the real Redis.
+    const redis = testRedis();
+    try {
+      const packages = archs.flatMap((a) => a.packages);
+      await recordPublished(
+        redis,
+        config.queuePrefix,
+        sampleRecord({
+          recipe: recipe.name,
+          version: '1.0',
+          epoch: 0,
+          packages: packages.map((p) => ({
+            name: p.name,
+            version: p.version,
+            purl: p.purl,
+            ...(p.sourcePackage ? { source: p.sourcePackage } : {}),
+            ...(p.sourceVersion ? { sourceVersion: p.sourceVersion } : {}),
+          })),
+        }),
+      );
+      const scan = await scanCatalog({
+        redis,
+        prefix: config.queuePrefix,
+        config,
+        recipes: [{ file: '/r/testimg.yaml', recipe }],
+        log: createLogger({ level: 'silent' }),
+      });
+      expect(scan?.summaries).toHaveLength(1);
+      expect(scan?.summaries[0]).toMatchObject({ total: 2, fixable: 0 });
+      // Open in the catalog = open in the scan; not affected in the scan = the VEX's statements.
+      expect(scan?.summaries[0]?.total).toBe(report.summary.total);
+      expect(
+        report.notAffected.filter((n) => n.reason.kind === 'binaries-absent').map((n) => n.cve),
+      ).toEqual(vex.filter((n) => n.reason.kind === 'binaries-absent').map((n) => n.cve));
+    } finally {
+      await clearCatalog(redis, config.queuePrefix);
+      redis.disconnect();
+    }
   });
 });
