@@ -15,11 +15,18 @@ describe('nextEpoch', () => {
     ['nothing published: r0', [], '1.0.0', 'a', 0],
     ['new upstream version starts at r0', [img('0.9.0', 3, 'a')], '1.0.0', 'b', 0],
     [
-      'same version, same inputs: the published epoch',
+      'same version, the newest epoch’s inputs: that epoch',
+      [img('1.0.0', 0, 'a'), img('1.0.0', 1, 'b')],
+      '1.0.0',
+      'b',
+      1,
+    ],
+    [
+      'inputs back to an older epoch’s: a new epoch (the floating tags name the newest)',
       [img('1.0.0', 0, 'a'), img('1.0.0', 1, 'b')],
       '1.0.0',
       'a',
-      0,
+      2,
     ],
     [
       'same version, new inputs: next epoch',

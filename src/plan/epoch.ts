@@ -1,26 +1,37 @@
 import type { PublishedImage } from './published-state.ts';
 
 /**
- * The epoch (`-rN`) for building `version` with these inputs: the epoch already published with
- * the same inputs (nothing to do), else one above the highest epoch of that version, else 0
- * (a new upstream version starts again at `-r0`).
+ * The epoch (`-rN`) for building `version` with these inputs: the newest epoch of that version
+ * when it has the same inputs (nothing to do), else one above it, else 0 (a new upstream version
+ * starts again at `-r0`). Only the newest epoch counts: when inputs go back to an older epoch's
+ * (a reverted package, a recipe edit undone), the floating tags still name the newest one, so
+ * the build is a new epoch and they move forward; epochs never go back (as melange's do not).
  */
 export function nextEpoch(
   published: readonly PublishedImage[],
   version: string,
   inputsDigest: string,
 ): number {
-  const same = published.filter((p) => p.version === version);
-  const identical = same.find((p) => p.inputsDigest === inputsDigest);
-  if (identical) return identical.epoch;
-  return same.length === 0 ? 0 : Math.max(...same.map((p) => p.epoch)) + 1;
+  const newest = newestEpoch(published, version);
+  if (!newest) return 0;
+  return newest.inputsDigest === inputsDigest ? newest.epoch : newest.epoch + 1;
 }
 
-/** The published image of this version with exactly these inputs, if any. */
+/** The newest published epoch of this version when it has exactly these inputs, if so. */
 export function findPublished(
   published: readonly PublishedImage[],
   version: string,
   inputsDigest: string,
 ): PublishedImage | undefined {
-  return published.find((p) => p.version === version && p.inputsDigest === inputsDigest);
+  const newest = newestEpoch(published, version);
+  return newest?.inputsDigest === inputsDigest ? newest : undefined;
+}
+
+function newestEpoch(
+  published: readonly PublishedImage[],
+  version: string,
+): PublishedImage | undefined {
+  return published
+    .filter((p) => p.version === version)
+    .reduce<PublishedImage | undefined>((a, p) => (a && a.epoch >= p.epoch ? a : p), undefined);
 }
