@@ -1,6 +1,6 @@
 // Decides whether dist/ holds a build of the sources as they are now. Shared by bin/kiln.js (at
 // every start, so it stats the build's inputs and reads no source file) and scripts/build.js.
-import { readFileSync, statSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 /** The package root (the folder holding bin/, src/ and dist/). */
@@ -41,3 +41,42 @@ export function currentBuild(manifest = readManifest()) {
   }
   return dir;
 }
+
+/**
+ * Marks a build folder as in use by this process (`<build>.users/<pid>`, removed at exit), so a
+ * rebuild never deletes the chunks a long-running `kiln up` or worker still loads on demand (a
+ * failure path's module, a sandboxed job's processor). Best effort: an installed package may sit
+ * in a read-only folder, and there no rebuild happens anyway.
+ */
+export function holdBuild(build) {
+  const mark = `${build}${usersDir}/${process.pid}`;
+  try {
+    mkdirSync(`${build}${usersDir}`, { recursive: true });
+    writeFileSync(mark, '');
+    process.on('exit', () => rmSync(mark, { force: true }));
+  } catch {
+    // read-only install: nothing will prune it
+  }
+}
+
+/** Whether a live process still uses this build folder (see holdBuild). */
+export function buildInUse(build) {
+  let pids;
+  try {
+    pids = readdirSync(`${build}${usersDir}`);
+  } catch {
+    return false;
+  }
+  return pids.some((name) => {
+    const pid = Number(name);
+    if (!Number.isSafeInteger(pid) || pid <= 0) return false;
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch (error) {
+      return error.code === 'EPERM';
+    }
+  });
+}
+
+const usersDir = '.users';

@@ -5,7 +5,7 @@
 import module from 'node:module';
 import { pathToFileURL } from 'node:url';
 import v8 from 'node:v8';
-import { currentBuild } from './dist-state.js';
+import { currentBuild, holdBuild } from './dist-state.js';
 
 // Node ≥ 22.1 keeps compiled code between runs (in the OS's temporary folder); Node 20 has no
 // cache for ES modules, so there this does nothing.
@@ -20,6 +20,7 @@ if (process.argv[2] === 'lint') v8.setFlagsFromString('--interrupt-budget=540672
 
 const build = currentBuild();
 if (build) {
+  holdBuild(build);
   await import(pathToFileURL(`${build}cli.js`).href);
 } else {
   const { register } = await import('tsx/esm/api');

@@ -22,11 +22,18 @@ import {
   writeFile,
 } from 'node:fs/promises';
 import { build } from 'esbuild';
-import { currentBuild, inputState, manifestFile, readManifest, root } from '../bin/dist-state.js';
+import {
+  buildInUse,
+  currentBuild,
+  inputState,
+  manifestFile,
+  readManifest,
+  root,
+} from '../bin/dist-state.js';
 
 const args = new Set(process.argv.slice(2));
 const dist = `${root}dist/`;
-/** Builds other than the current one are removed once they are this old (nothing still starting uses them). */
+/** Builds other than the current one are removed once they are this old and no live kiln uses them. */
 const keepOldMs = 10 * 60_000;
 /**
  * Files read by the build besides the bundle's own inputs; a change to them means a rebuild. The
@@ -180,6 +187,8 @@ async function prune(current, ageMs) {
     const path = `${dist}${entry.name}`;
     const age = Date.now() - (await stat(path)).mtimeMs;
     const isTmp = entry.name.startsWith('.tmp-');
+    // A build a running kiln still uses stays, however old: it may load a chunk at any time.
+    if (!isTmp && buildInUse(`${path}/`)) continue;
     if (age >= (isTmp ? keepOldMs : ageMs)) await rm(path, { recursive: true, force: true });
   }
 }

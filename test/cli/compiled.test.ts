@@ -162,6 +162,36 @@ describe('the compiled CLI (dist/)', () => {
     expect(stale.stderr).not.toContain(marker);
   }, 180_000);
 
+  it('keeps an old build while a kiln started from it still runs, and removes it after', async () => {
+    const pkg = await copyPackage('held');
+    await build(pkg);
+    const old = (await readManifest(pkg)).build;
+    // A long-running kiln (an `up` or a worker that loads chunks on demand) stands in as a
+    // --help that stays alive for a while after printing.
+    await appendFile(
+      path.join(pkg, 'dist', old, 'cli.js'),
+      '\nprocess.stderr.write("held\\n"); setTimeout(() => {}, 120_000);\n',
+    );
+    const running = execa('node', ['bin/kiln.js', '--help'], { cwd: pkg, reject: false });
+    await new Promise<void>((resolve) => {
+      running.stderr?.on('data', (chunk: Buffer) => {
+        if (chunk.toString().includes('held')) resolve();
+      });
+    });
+    await edit(pkg, 'src/cli.ts', 'Continuous rebuilds of', 'Rebuilt: continuous rebuilds of');
+    await execa('node', ['scripts/build.js', '--prune-all'], { cwd: pkg });
+    const current = (await readManifest(pkg)).build;
+    expect(current).not.toBe(old);
+    expect(await readdir(path.join(pkg, 'dist'))).toContain(old);
+    running.kill('SIGKILL');
+    await running;
+    // Its mark names a process that is gone: the next prune removes the build.
+    await execa('node', ['scripts/build.js', '--prune-all'], { cwd: pkg });
+    const left = await readdir(path.join(pkg, 'dist'));
+    expect(left).toContain(current);
+    expect(left).not.toContain(old);
+  }, 180_000);
+
   it('installs with npm pack and npm install -g, and the installed kiln runs', async () => {
     const pkg = await copyPackage('packed');
     const packed = await execa('npm', ['pack', '--pack-destination', dir, '--json'], { cwd: pkg });
