@@ -143,8 +143,12 @@ async function upOnce(config: Config, log: Logger, names: string[], flags: UpFla
         );
       if (checks.some((c) => !c.ok)) failed = true;
       if (checks.length > 0) {
+        // Only a registry kiln started for this run stops with it; KILN_REGISTRY's stays up.
+        const how = config.registry
+          ? 'To pull and verify by hand:'
+          : 'The registry stops with this run. To pull and verify by hand, keep kiln running (node bin/kiln.js up) and:';
         process.stdout.write(
-          `\nThe registry stops with this run. To pull and verify by hand, keep kiln running (node bin/kiln.js up) and:\n` +
+          `\n${how}\n` +
             `  node bin/kiln.js verify ${checks[0]?.reference} --key ${path.relative(process.cwd(), publicKey)}\n`,
         );
       }
