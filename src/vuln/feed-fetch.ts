@@ -58,7 +58,7 @@ async function readMeta(cacheDir: string, url: string): Promise<Meta | undefined
 }
 
 /** The digest of a file, streamed. */
-async function fileDigest(file: string): Promise<string | undefined> {
+export async function fileDigest(file: string): Promise<string | undefined> {
   const hash = createHash('sha256');
   try {
     await pipeline(createReadStream(file), hash);

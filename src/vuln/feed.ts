@@ -2,7 +2,8 @@ import { createReadStream } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import type { Config } from '../config.ts';
 import { PermanentError } from '../errors.ts';
-import { fetchFeed, type FetchedFeed } from './feed-fetch.ts';
+import { cachedFeed, type FeedCacheOutcome } from './feed-cache.ts';
+import { fetchFeed, fileDigest, type FetchedFeed } from './feed-fetch.ts';
 import type { VulnFeed } from './model.ts';
 import { readOsvArray, readOsvFolder } from './osv-feed.ts';
 import { readTrackerFeed } from './tracker-feed.ts';
@@ -14,6 +15,8 @@ export interface FeedOrigin {
   format: 'debian-security-tracker' | 'osv';
   /** For a URL: how the cache answered. */
   fetch?: Omit<FetchedFeed, 'file'>;
+  /** A file's parse: from the cache of parsed feeds (feed-cache.ts), or parsed and stored. */
+  parsed?: FeedCacheOutcome;
 }
 
 export interface LoadedFeed {
@@ -62,20 +65,23 @@ export async function loadFeed(
       : {}),
   });
   const first = await firstCharacter(file);
-  if (first === '[') {
-    return {
-      feed: await readOsvArray(createReadStream(file), { wanted, what: location }),
-      origin: origin('osv'),
-    };
-  }
-  if (first !== '{')
+  if (first !== '[' && first !== '{')
     throw new PermanentError(
       `vulnerability feed ${location}: neither the Security Tracker's JSON object nor an OSV array`,
     );
-  return {
-    feed: await readTrackerFeed(createReadStream(file), { wanted, what: location }),
-    origin: origin('debian-security-tracker'),
-  };
+  const format = first === '[' ? 'osv' : 'debian-security-tracker';
+  // A fetched feed is content-addressed already; a file is hashed (a fraction of a parse).
+  const digest = fetched?.digest ?? (await fileDigest(file));
+  if (!digest) throw new PermanentError(`KILN_VULN_FEED ${file}: cannot read it`);
+  const parse = () =>
+    format === 'osv'
+      ? readOsvArray(createReadStream(file), { wanted, what: location })
+      : readTrackerFeed(createReadStream(file), { wanted, what: location });
+  const { feed, outcome } = await cachedFeed(
+    { cacheDir, feedDigest: digest, kind: format, what: location, wanted },
+    parse,
+  );
+  return { feed, origin: { ...origin(format), parsed: outcome } };
 }
 
 /** The first character that is not whitespace (or a byte-order mark). */
