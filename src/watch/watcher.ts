@@ -31,6 +31,7 @@ import type {
 } from './types.ts';
 import { systemClock, type WatchClock } from './clock.ts';
 import { backoff, firstCheckDelay, jittered } from './schedule.ts';
+import { schemeOf } from '../versioning/scheme.ts';
 
 /** One recipe the watcher checks: its recipe, its source and what it watches there. */
 interface Entry {
@@ -363,7 +364,7 @@ export class UpstreamWatcher implements Watcher {
       {
         ...fields,
         releases: outcome.releases.length,
-        newest: outcome.releases[0]?.tag,
+        newest: newestTag(entry.loaded, outcome.releases),
         rejected: outcome.rejected.length,
       },
       'upstream releases',
@@ -503,4 +504,16 @@ function groupInto<K, V>(map: Map<K, V[]>, key: K, value: V): void {
 
 function asError(error: unknown): Error {
   return error instanceof Error ? error : new TransientError(String(error));
+}
+
+/** The tag of the highest release in the recipe's version order (for the log; the planner decides). */
+function newestTag(loaded: LoadedRecipe, releases: readonly Release[]): string | undefined {
+  const scheme = schemeOf(loaded.recipe.versions.scheme);
+  let best: { tag: string; version: string } | undefined;
+  for (const r of releases) {
+    const version = scheme.normalize(r.version);
+    if (version === undefined) continue;
+    if (!best || scheme.compare(version, best.version) > 0) best = { tag: r.tag, version };
+  }
+  return best?.tag;
 }
