@@ -18,6 +18,11 @@ export interface BuildPackage {
   sourceVersion?: string;
   supplier?: string;
   downloadLocation?: string;
+  /**
+   * Paths of the package the image does not hold because the recipe removed them (the debian
+   * builder's `build.contents.drop`), where they would land, sorted; absent when none.
+   */
+  droppedPaths?: string[];
 }
 
 /** An artifact the build consumed, for provenance `resolvedDependencies`. */

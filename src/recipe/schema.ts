@@ -1,3 +1,4 @@
+import { minimatch } from 'minimatch';
 import { z } from 'zod';
 import { parseDuration } from '../config.ts';
 import { unsafeVersionReason } from '../versioning/safe-version.ts';
@@ -179,6 +180,48 @@ export const versionsSchema = z.strictObject({
   cooldown: duration.optional(),
 });
 
+/**
+ * Why `pattern` is not a usable `build.contents.drop` glob, or undefined: it must be absolute,
+ * stay inside the root in every brace expansion (no `.`/`..` or empty segment), not name the
+ * root itself, and compile.
+ */
+export function dropPatternProblem(pattern: string): string | undefined {
+  if (!pattern.startsWith('/')) return 'expected an absolute path glob such as /usr/lib/*/gconv';
+  if (pattern.includes('\\')) return 'a drop glob has no escapes (`\\`)';
+  for (const expanded of minimatch.braceExpand(pattern)) {
+    const parts = expanded.slice(1).split('/');
+    if (parts.some((s) => s === '..' || s === '.'))
+      return `\`${pattern}\` escapes the root (a \`.\` or \`..\` segment)`;
+    if (parts.every((s) => s === '**' || s === ''))
+      return `\`${pattern}\` would drop the whole root`;
+    if (parts.some((s) => s === '')) return `\`${pattern}\` has an empty path segment`;
+  }
+  const re = minimatch.makeRe(pattern.slice(1), { dot: true });
+  // minimatch reads an unclosed `[` or `{` as a literal and an empty range (`[z-a]`) as matching
+  // nothing; in a recipe both are mistakes.
+  if (re === false || re.source.includes('$.$') || !balanced(pattern))
+    return `\`${pattern}\` is not a valid glob (unclosed or empty \`[…]\` or \`{…}\`)`;
+  return undefined;
+}
+
+function balanced(pattern: string): boolean {
+  let square = false;
+  let curly = 0;
+  for (const c of pattern) {
+    if (square) square = c !== ']';
+    else if (c === '[') square = true;
+    else if (c === ']') return false;
+    else if (c === '{') curly++;
+    else if (c === '}' && --curly < 0) return false;
+  }
+  return !square && curly === 0;
+}
+
+const dropPattern = z.string().superRefine((value, ctx) => {
+  const problem = dropPatternProblem(value);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+});
+
 export const contentsSchema = z.strictObject({
   /** Debian suites to read. @example suites: [bookworm, bookworm-updates, bookworm-security] */
   suites: z.array(z.string().min(1)).min(1),
@@ -188,6 +231,15 @@ export const contentsSchema = z.strictObject({
   packages: z.array(z.string().min(1)).min(1),
   /** Packages never to install, even as dependencies (e.g. `dpkg`, `perl-base`, a shell). @default [] */
   exclude: z.array(z.string().min(1)).default([]),
+  /**
+   * Paths removed from the image after the packages are unpacked: absolute globs (`*`, `**`,
+   * `?`, `[…]`, `{a,b}`) matched against each path where it lands in the image (and as the
+   * package ships it); a matching folder goes with everything under it. The packages stay
+   * listed in the SBOM, each with the paths it lost. For files the image's program never
+   * opens, such as glibc's charset modules in an image whose runtime has its own codecs.
+   * @example drop: [/usr/lib/x86_64-linux-gnu/gconv]
+   */
+  drop: z.array(dropPattern).min(1).optional(),
 });
 
 const npmUrl = /^npm:(@[a-z0-9][a-z0-9._~-]*\/)?[a-z0-9][a-z0-9._~-]*$/;

@@ -30,6 +30,8 @@ export interface SpdxPackage {
   copyrightText: string;
   supplier: string;
   sourceInfo?: string;
+  /** Free text: the package's paths the image does not hold (BuildPackage.droppedPaths). */
+  comment?: string;
   primaryPackagePurpose?: string;
   checksums?: { algorithm: 'SHA256'; checksumValue: string }[];
   externalRefs: {
@@ -130,6 +132,11 @@ function packageOf(p: BuildPackage, id: string): SpdxPackage {
     ...(p.sourcePackage
       ? {
           sourceInfo: `built from source package ${p.sourcePackage}${p.sourceVersion ? ` (${p.sourceVersion})` : ''}`,
+        }
+      : {}),
+    ...(p.droppedPaths?.length
+      ? {
+          comment: `not in the image, removed by the recipe: ${p.droppedPaths.map((d) => `/${d}`).join(' ')}`,
         }
       : {}),
     ...(hex && /^[a-f0-9]{64}$/.test(hex)

@@ -28,6 +28,7 @@ import {
   canonicalise,
   packageTree,
   pathIndexOf,
+  recipeDrop,
   treeView,
   withParents,
   type PackageTree,
@@ -67,7 +68,7 @@ export function debPurl(name: string, version: string, arch: string): string {
 }
 
 /** The control file as scanners expect it in status.d (dpkg's status format, one package). */
-function statusEntries(name: string, contents: DebContents): LayerEntry[] {
+function statusEntries(name: string, contents: DebContents, view: TreeView): LayerEntry[] {
   let control = contents.control.get('control')?.toString('utf8') ?? '';
   if (!control.endsWith('\n')) control += '\n';
   const out: LayerEntry[] = [
@@ -78,7 +79,7 @@ function statusEntries(name: string, contents: DebContents): LayerEntry[] {
       data: Buffer.from(control),
     },
   ];
-  const md5sums = contents.control.get('md5sums');
+  const md5sums = withoutDropped(contents.control.get('md5sums'), view, name);
   if (md5sums)
     out.push({
       path: `var/lib/dpkg/status.d/${name}.md5sums`,
@@ -87,6 +88,24 @@ function statusEntries(name: string, contents: DebContents): LayerEntry[] {
       data: md5sums,
     });
   return out;
+}
+
+/** md5sums without the lines of paths the recipe dropped, so scanners see what is there. */
+function withoutDropped(
+  md5sums: Buffer | undefined,
+  view: TreeView,
+  name: string,
+): Buffer | undefined {
+  const dropped = view.dropped.get(name);
+  if (!md5sums || !dropped) return md5sums;
+  const gone = new Set(dropped);
+  const lines = md5sums.toString('utf8').split('\n');
+  const kept = lines.filter((l) => {
+    const p = /^[0-9a-f]+ +(.+)$/.exec(l)?.[1];
+    const rel = p?.replace(/^\.?\//, '');
+    return !(rel && (gone.has(rel) || view.drop?.(rel)));
+  });
+  return Buffer.from(kept.join('\n'));
 }
 
 function licenseOf(tree: PackageTree): string | undefined {
@@ -113,7 +132,7 @@ async function packageLayer(
     entries.push(
       ...withParents([
         ...tree.entries.values(),
-        ...statusEntries(name, contents),
+        ...statusEntries(name, contents, ctx.view),
         ...(bundle ? [bundle] : []),
         ...javaCacerts(bundle, ctx.view.links, ctx.mtime),
       ]),
@@ -168,7 +187,7 @@ export async function writeArchImage(input: ArchImageInput): Promise<ArchImage> 
       platform,
       annotations: { [Annotation.inputsDigest]: input.annotations[Annotation.inputsDigest] ?? '' },
     },
-    packages: sbomPackages(input.lock, licenses),
+    packages: sbomPackages(input.lock, licenses, tree.view.dropped),
     layers: written.map((w) => ({
       digest: w.desc.digest,
       size: w.desc.size,
@@ -208,7 +227,8 @@ async function planTree(input: ArchImageInput): Promise<ArchTree> {
       }),
     ),
   );
-  const view = treeView(indexes, mergedUsrAliases(lock.arch));
+  const drop = recipeDrop(recipe.build.contents?.drop);
+  const view = treeView(indexes, mergedUsrAliases(lock.arch), drop);
   const mtimes = new Map(indexes.map((i) => [i.name, i.mtime]));
   const newest = (names: string[]): number => Math.max(0, ...names.map((n) => mtimes.get(n) ?? 0));
   const createdEpoch = input.sourceDateEpoch ?? newest([...mtimes.keys()]);
@@ -363,9 +383,14 @@ async function writeManifest(input: ArchImageInput, created: string, written: Wr
 }
 
 /** What the SBOM lists: every locked package, its purl, digest, source and license. */
-function sbomPackages(lock: Lockfile, licenses: Map<string, string>): BuildPackage[] {
+function sbomPackages(
+  lock: Lockfile,
+  licenses: Map<string, string>,
+  dropped: Map<string, string[]>,
+): BuildPackage[] {
   return lock.packages.map((p) => {
     const license = licenses.get(p.name);
+    const gone = dropped.get(p.name);
     return {
       name: p.name,
       version: p.version,
@@ -376,6 +401,7 @@ function sbomPackages(lock: Lockfile, licenses: Map<string, string>): BuildPacka
       sourceVersion: p['source-version'],
       supplier: 'Debian',
       ...(license ? { license } : {}),
+      ...(gone ? { droppedPaths: gone } : {}),
     };
   });
 }

@@ -3,7 +3,15 @@ import type { DebContents, TarEntry } from '../../debian/deb.ts';
 import { PermanentError } from '../../errors.ts';
 import { planLayers, maxLayers } from './layers.ts';
 import { licenseFromCopyright } from './license.ts';
-import { assembleTrees, canonicalise, isDropped, withParents } from './rootfs.ts';
+import {
+  assembleTrees,
+  canonicalise,
+  isDropped,
+  pathIndexOf,
+  recipeDrop,
+  treeView,
+  withParents,
+} from './rootfs.ts';
 
 const entry = (
   path: string,
@@ -75,6 +83,46 @@ describe('root filesystem assembly', () => {
     expect(isDropped('usr/share/doc/libc6/changelog.Debian.gz')).toBe(true);
     expect(isDropped('usr/share/man/man1/ls.1.gz')).toBe(true);
     expect(isDropped('usr/share/zoneinfo/UTC')).toBe(false);
+  });
+
+  it("drops the recipe's `drop` globs where the paths land, folder and all, and says which", () => {
+    const debs = [
+      {
+        name: 'base-files',
+        contents: deb([entry('usr/lib', 'directory'), entry('lib', 'symlink', { linkname: 'usr/lib' })]),
+      },
+      {
+        name: 'libc6',
+        contents: deb([
+          entry('lib/x86_64-linux-gnu', 'directory'),
+          entry('lib/x86_64-linux-gnu/libc.so.6'),
+          entry('lib/x86_64-linux-gnu/gconv', 'directory'),
+          entry('lib/x86_64-linux-gnu/gconv/CP1252.so'),
+          entry('lib/x86_64-linux-gnu/gconv/gconv-modules.d', 'directory'),
+          entry('lib/x86_64-linux-gnu/gconv/gconv-modules.d/gconv-modules-extra.conf'),
+          entry('lib/x86_64-linux-gnu/gconvx'),
+        ]),
+      },
+    ];
+    const drop = recipeDrop(['/usr/lib/*/gconv']);
+    const libc = assembleTrees(debs, [], drop).find((t) => t.name === 'libc6');
+    expect([...(libc?.entries.keys() ?? [])].sort()).toEqual([
+      'usr/lib/x86_64-linux-gnu',
+      'usr/lib/x86_64-linux-gnu/gconvx',
+      'usr/lib/x86_64-linux-gnu/libc.so.6',
+    ]);
+    const indexes = debs.map((d) => ({ name: d.name, index: pathIndexOf(d.contents) }));
+    const view = treeView(indexes, [], drop);
+    const gone = [
+      'usr/lib/x86_64-linux-gnu/gconv/CP1252.so',
+      'usr/lib/x86_64-linux-gnu/gconv/gconv-modules.d/gconv-modules-extra.conf',
+    ];
+    expect(view.dropped.get('libc6')).toEqual(gone);
+    // The layer cache key changes with what was dropped, and stays as before without `drop`.
+    expect(view.context.get('libc6')?.dropped).toEqual(gone);
+    expect(treeView(indexes, []).context.get('libc6')).not.toHaveProperty('dropped');
+    expect(recipeDrop([])).toBeUndefined();
+    expect(recipeDrop(['/usr/{share/i18n,lib/*/gconv}'])?.('usr/share/i18n/charmaps/x')).toBe(true);
   });
 
   it('refuses a path that a symlink leads out of the root, and hard links to what the package lacks', () => {

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { minimatch } from 'minimatch';
 import { PermanentError } from '../../errors.ts';
 import type { DebContents, TarEntry } from '../../debian/deb.ts';
 import { checkLayerPath, symlinkEscapes, type LayerEntry } from '../../oci/tar.ts';
@@ -18,6 +19,31 @@ export function isDropped(p: string): boolean {
   const doc = /^usr\/share\/doc\/([^/]+)(\/(.*))?$/.exec(p);
   if (doc) return doc[3] !== undefined && doc[3] !== 'copyright';
   return false;
+}
+
+/** Whether a path (relative to the root) is one the recipe's `build.contents.drop` removes. */
+export type DropMatcher = (p: string) => boolean;
+
+/**
+ * The matcher of the recipe's `build.contents.drop` globs (checked by the schema: absolute,
+ * inside the root), or undefined when there are none. A path matches when it or one of its
+ * folders matches a glob, so `/usr/lib/x86_64-linux-gnu/gconv` takes the folder and all in it.
+ */
+export function recipeDrop(patterns: readonly string[] | undefined): DropMatcher | undefined {
+  if (!patterns || patterns.length === 0) return undefined;
+  const res = patterns.map((g) => {
+    const re = minimatch.makeRe(g.replace(/^\/+/, ''), { dot: true });
+    if (re === false) throw new PermanentError(`build.contents.drop: \`${g}\` is not a valid glob`);
+    return re;
+  });
+  return (p) => {
+    const parts = p.split('/');
+    for (let n = 1; n <= parts.length; n++) {
+      const prefix = parts.slice(0, n).join('/');
+      if (res.some((re) => re.test(prefix))) return true;
+    }
+    return false;
+  };
 }
 
 /**
@@ -100,7 +126,21 @@ export interface TreeView {
    * through and the paths it loses to other packages. With the .deb's SHA256 this keys the layer
    * cache, so a one-package update leaves every other layer's cache entry valid.
    */
-  context: Map<string, { links: [string, string][]; lost: string[] }>;
+  context: Map<string, LayerContext>;
+  /** The recipe's `build.contents.drop`, when it has one. */
+  drop?: DropMatcher;
+  /** Per package that lost any, the paths `drop` removed (where they land, sorted). */
+  dropped: Map<string, string[]>;
+}
+
+/**
+ * A layer's dependencies beyond its .deb. `dropped` is there only when the recipe's `drop`
+ * removed some of its paths, so the keys of recipes without `drop` stay as they were.
+ */
+export interface LayerContext {
+  links: [string, string][];
+  lost: string[];
+  dropped?: string[];
 }
 
 const byName = <T extends { name: string }>(a: T, b: T): number =>
@@ -115,6 +155,7 @@ const byName = <T extends { name: string }>(a: T, b: T): number =>
 export function treeView(
   indexes: { name: string; index: PathIndex }[],
   aliases: readonly [string, string][] = [],
+  drop?: DropMatcher,
 ): TreeView {
   const sorted = [...indexes].sort(byName);
   const links = new Map<string, string>(aliases);
@@ -124,32 +165,40 @@ export function treeView(
   const owner = new Map<string, string>();
   const canonical = new Map<string, string[]>();
   const used = new Map<string, Set<string>>();
+  const dropped = new Map<string, string[]>();
   for (const { name, index } of sorted) {
     const what = `package ${name}`;
     const through = new Set<string>();
     const mine: string[] = [];
+    const gone: string[] = [];
     for (const raw of index.paths) {
       if (isDropped(raw)) continue;
       checkLayerPath(raw, what);
       const p = canonicalise(raw, links, what, false, through);
       if (p === '' || isDropped(p)) continue;
-      if (!reserved.has(p)) owner.set(p, name);
-      mine.push(p);
+      if (drop && (drop(raw) || drop(p))) gone.push(p);
+      else {
+        if (!reserved.has(p)) owner.set(p, name);
+        mine.push(p);
+      }
     }
     for (const raw of index.dirs)
-      if (!isDropped(raw)) canonicalise(raw, links, what, true, through);
+      if (!isDropped(raw) && !drop?.(raw)) canonicalise(raw, links, what, true, through);
     canonical.set(name, mine);
     used.set(name, through);
+    if (gone.length > 0) dropped.set(name, gone.sort());
   }
-  const context = new Map<string, { links: [string, string][]; lost: string[] }>();
+  const context = new Map<string, LayerContext>();
   for (const { name } of sorted) {
     const through = [...(used.get(name) ?? [])].sort();
+    const gone = dropped.get(name);
     context.set(name, {
       links: through.map((p): [string, string] => [p, links.get(p) ?? '']),
       lost: (canonical.get(name) ?? []).filter((p) => owner.get(p) !== name).sort(),
+      ...(gone ? { dropped: gone } : {}),
     });
   }
-  return { links, owner, context };
+  return { links, owner, context, dropped, ...(drop ? { drop } : {}) };
 }
 
 /** The part of the tree that one package contributes: only the paths it owns in the view. */
@@ -161,11 +210,11 @@ export function packageTree(name: string, contents: DebContents, view: TreeView)
   for (const e of contents.data) {
     if (e.path === '' || e.path === '.') continue;
     checkLayerPath(e.path, what);
-    if (isDropped(e.path)) continue;
+    if (isDropped(e.path) || view.drop?.(e.path)) continue;
     // A directory or a file is placed where dpkg would put it; a symlink keeps its own name
     // but its folder is resolved.
     const p = canonicalise(e.path, view.links, what, e.type === 'directory');
-    if (p === '' || isDropped(p)) continue;
+    if (p === '' || isDropped(p) || view.drop?.(p)) continue;
     checkLayerPath(p, what);
     if (e.type === 'directory') {
       if (!tree.entries.has(p)) tree.entries.set(p, toEntry(e, p, undefined));
@@ -211,11 +260,13 @@ function toEntry(e: TarEntry, p: string, data: Buffer | undefined): LayerEntry {
 export function assembleTrees(
   debs: { name: string; contents: DebContents }[],
   aliases: readonly [string, string][] = [],
+  drop?: DropMatcher,
 ): PackageTree[] {
   const sorted = [...debs].sort(byName);
   const view = treeView(
     sorted.map((d) => ({ name: d.name, index: pathIndexOf(d.contents) })),
     aliases,
+    drop,
   );
   return sorted.map((d) => packageTree(d.name, d.contents, view));
 }
