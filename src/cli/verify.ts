@@ -5,6 +5,7 @@ import { registryClientFor, resolveImageReference } from '../oci/registry-from-c
 import { loadPublicKey } from '../sign/keys.ts';
 import { verifyImage, type IgnoredSignature, type VerifyReport } from '../sign/verify.ts';
 import type { VexReport } from '../sign/verify-report.ts';
+import { vexSummary } from '../sign/verify-summary.ts';
 import { CliExit, cliContext, ExitCode } from './context.ts';
 
 interface VerifyFlags {
@@ -82,23 +83,9 @@ export function formatReport(r: VerifyReport): string {
 }
 
 /** `CVE-1, CVE-2, CVE-3 and 2 more`: the first few of a list, for one line. */
-function someOf(cves: readonly string[], shown = 5): string {
-  const head = cves.slice(0, shown).join(', ');
-  return cves.length > shown ? `${head} and ${cves.length - shown} more` : head;
-}
-
-/**
- * What was checked of the OpenVEX attestation: its `fixed` statements (each CVE the signed
- * provenance says the update fixed) and its `not_affected` ones; an image without one is a
- * build whose provenance names no fix (verify fails when it names one and no VEX says so).
- */
+/** The OpenVEX line of the report (src/sign/verify-summary.ts words it for `kiln up --once` too). */
 export function vexLine(vex: VexReport | undefined): string {
-  if (!vex) return '  VEX: none attached (the provenance names no CVE fix to vouch for)';
-  const fixed = `${vex.fixed.length} fixed${vex.fixed.length ? ` (${someOf(vex.fixed)})` : ''}`;
-  const notAffected = vex.notAffected.length
-    ? `, ${vex.notAffected.length} not_affected (${someOf(vex.notAffected)})`
-    : '';
-  return `  VEX: OpenVEX attestation checked, ${vex.statements} statement${vex.statements === 1 ? '' : 's'}: ${fixed}${notAffected}`;
+  return `  VEX: ${vexSummary(vex)}`;
 }
 
 /** `1 signature, 2 attestations`: the ignored entries of each kind. */

@@ -16,6 +16,7 @@ import { findJob, openQueue, openQueueEvents } from '../queue/queues.ts';
 import type { PublishResult } from '../model/publish-result.ts';
 import { which } from '../local-services/packages.ts';
 import { verifyImage } from '../sign/verify.ts';
+import { vexSummary } from '../sign/verify-summary.ts';
 
 export interface OnceOutcome {
   recipe: string;
@@ -121,7 +122,7 @@ export async function verifyPublished(
     if (o.outcome !== 'published' || !o.reference) continue;
     try {
       const report = await verifyImage(ctx.registry, parseReference(o.reference), key);
-      let detail = `signature ok, ${report.attestations.length} attestations, SBOM ${report.sbom.packages} packages, provenance ${report.provenance.upstreamVersion ?? '?'}`;
+      let detail = `signature ok, ${report.attestations.length} attestations, SBOM ${report.sbom.packages} packages, provenance ${report.provenance.upstreamVersion ?? '?'}, VEX: ${vexSummary(report.vex)}`;
       if (which('skopeo')) {
         const inspected = await execa('skopeo', [
           'inspect',

@@ -1,5 +1,5 @@
 import type { ParsedStatement } from './in-toto.ts';
-import type { VerifyReport } from './verify-report.ts';
+import type { VerifyReport, VexReport } from './verify-report.ts';
 
 /** Package count and version of an SPDX statement, for the report. */
 export function spdxSummary(s: ParsedStatement): VerifyReport['sbom'] {
@@ -38,4 +38,24 @@ export function field(value: unknown, key: string): unknown {
 
 export function arrayLength(value: unknown): number {
   return Array.isArray(value) ? value.length : 0;
+}
+
+function someOf(cves: readonly string[], shown = 5): string {
+  const head = cves.slice(0, shown).join(', ');
+  return cves.length > shown ? `${head} and ${cves.length - shown} more` : head;
+}
+
+/**
+ * What was checked of the OpenVEX attestation: its `fixed` statements (each CVE the signed
+ * provenance says the update fixed) and its `not_affected` ones; an image without one is a
+ * build whose provenance names no fix (verify fails when it names one and no VEX says so).
+ * `kiln verify`'s VEX line and `kiln up --once --verify`'s "verified" line.
+ */
+export function vexSummary(vex: VexReport | undefined): string {
+  if (!vex) return 'none attached (the provenance names no CVE fix to vouch for)';
+  const fixed = `${vex.fixed.length} fixed${vex.fixed.length ? ` (${someOf(vex.fixed)})` : ''}`;
+  const notAffected = vex.notAffected.length
+    ? `, ${vex.notAffected.length} not_affected (${someOf(vex.notAffected)})`
+    : '';
+  return `OpenVEX attestation checked, ${vex.statements} statement${vex.statements === 1 ? '' : 's'}: ${fixed}${notAffected}`;
 }
