@@ -113,6 +113,7 @@ export async function testInSandbox(request: ImageTestRequest): Promise<TestOutc
       env: image?.Env ?? undefined,
       user: image?.User || undefined,
       workdir: image?.WorkingDir || undefined,
+      arch: request.arch,
       signal: request.signal,
       onLogLine: request.onLogLine,
     });

@@ -54,6 +54,24 @@ const duration = z.string().superRefine((value, ctx) => {
   }
 });
 
+/** The longest `timeout` a test may ask for (before emulation's factor): one hour. */
+export const maxTestTimeoutMs = 3_600_000;
+
+const testTimeout = z.string().superRefine((value, ctx) => {
+  let ms: number;
+  try {
+    ms = parseDuration(value);
+  } catch {
+    ctx.addIssue({ code: 'custom', message: 'expected a duration such as 90s, 10m or 1h' });
+    return;
+  }
+  if (ms < 1000 || ms > maxTestTimeoutMs)
+    ctx.addIssue({
+      code: 'custom',
+      message: `expected a duration from 1s to 1h, got ${JSON.stringify(value)}`,
+    });
+});
+
 export const versionTransformSchema = z.strictObject({
   /** Regular expression; every match is replaced. @example match: '_' */
   match: regex,
@@ -190,7 +208,7 @@ export function dropPatternProblem(pattern: string): string | undefined {
   if (pattern.includes('\\')) return 'a drop glob has no escapes (`\\`)';
   for (const expanded of minimatch.braceExpand(pattern)) {
     const parts = expanded.slice(1).split('/');
-    if (parts.some((s) => s === '..' || s === '.'))
+    if (parts.some((s) => s === '...'))
       return `\`${pattern}\` escapes the root (a \`.\` or \`..\` segment)`;
     if (parts.every((s) => s === '**' || s === ''))
       return `\`${pattern}\` would drop the whole root`;
@@ -555,6 +573,16 @@ export const testSchema = z.strictObject({
       body: z.string(),
     })
     .optional(),
+  /**
+   * The test's time limit on a native host, from `1s` to `1h`; past it the test is killed and
+   * fails, naming the limit. A service test's service lives up to 4 × the limit. When the image's
+   * arch is not the host's, qemu-user runs the test and the limit (this or the default) is
+   * multiplied by 5 (`emulationFactor` in src/sandbox/run-tests.ts): qemu's TCG is ~5–20× slower.
+   * The test's log says whether it ran emulated, which limit applied and how long it took.
+   * @default 2m
+   * @example timeout: 10m
+   */
+  timeout: testTimeout.optional(),
   /** Files written into the shared `/tmp` before the test: file name → text. @example tmp-files: { in.json: '{"a": 1}' } */
   'tmp-files': z
     .record(

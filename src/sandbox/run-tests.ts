@@ -3,10 +3,72 @@ import { randomUUID } from 'node:crypto';
 import { mkdir, mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { parseDuration } from '../config.ts';
 import { PermanentError } from '../errors.ts';
 import type { TestOutcome } from '../model/build-result.ts';
 import type { RecipeTest } from '../recipe/schema.ts';
 import { LoopbackNet } from './loopback.ts';
+
+/** A test's time limit when neither the recipe (`timeout`) nor the caller names one. */
+export const defaultTestTimeoutMs = 120_000;
+
+/**
+ * What a test's limit is multiplied by when its image's arch is not the host's, so qemu-user
+ * (binfmt_misc, TCG) runs every instruction: qemu's TCG is ~5–20× slower than native, and 5 is the
+ * low end, so a hung test under emulation is still caught within minutes (120 s → 10 min); a
+ * test that needs more says so with `timeout`, which is multiplied the same way.
+ */
+export const emulationFactor = 5;
+
+/** node's `process.arch` → Debian's arch name, as recipes and builders name archs. */
+const debianArchOf: Readonly<Record<string, string>> = {
+  x64: 'amd64',
+  arm64: 'arm64',
+  arm: 'armhf',
+  ia32: 'i386',
+  ppc64: 'ppc64el',
+  s390x: 's390x',
+  riscv64: 'riscv64',
+  loong64: 'loong64',
+};
+
+/** The host's arch in Debian's naming (`amd64`). */
+export const hostArch = (): string => debianArchOf[process.arch] ?? process.arch;
+
+/** One test's time limit and where it came from, for the log and a timeout's message. */
+export interface TestLimit {
+  ms: number;
+  /** Whether the image's arch is not the host's: the test runs under qemu-user. */
+  emulated: boolean;
+  /** How the limit was reached, e.g. `timeout 5m × 5 (arm64 emulated on amd64)`. */
+  describe: string;
+}
+
+const seconds = (ms: number): string => `${Number((ms / 1000).toFixed(1))} s`;
+
+/**
+ * A test's limit: its `timeout`, else the caller's `timeoutMs`, else 120 s; times
+ * {@link emulationFactor} when `arch` is given and is not the host's.
+ */
+export function testLimit(
+  test: Pick<RecipeTest, 'timeout'>,
+  options: Pick<ImageTestOptions, 'timeoutMs' | 'arch' | 'hostArch'>,
+): TestLimit {
+  const base =
+    test.timeout !== undefined
+      ? { ms: parseDuration(test.timeout), what: `timeout ${test.timeout}` }
+      : { ms: options.timeoutMs ?? defaultTestTimeoutMs, what: 'the default' };
+  const host = options.hostArch ?? hostArch();
+  const emulated = options.arch !== undefined && options.arch !== host;
+  if (!emulated)
+    return { ms: base.ms, emulated, describe: `${seconds(base.ms)} (${base.what}, native)` };
+  const ms = base.ms * emulationFactor;
+  return {
+    ms,
+    emulated,
+    describe: `${seconds(ms)} (${base.what} × ${emulationFactor}: ${String(options.arch)} emulated by qemu on ${host})`,
+  };
+}
 
 /** What {@link runImageTests} needs: an unpacked root and the recipe's tests. */
 export interface ImageTestOptions {
@@ -25,8 +87,15 @@ export interface ImageTestOptions {
    */
   tmpDir?: string;
   signal?: AbortSignal;
-  /** Per-test time limit. */
+  /** Per-test time limit for tests without `timeout` (default 120 s), before emulation's factor. */
   timeoutMs?: number;
+  /**
+   * The image's arch (Debian's name, `arm64`). When it is not the host's, the tests run under
+   * qemu-user and each limit is multiplied by {@link emulationFactor}.
+   */
+  arch?: string;
+  /** The host's arch, Debian's name; default this machine's (tests name another). */
+  hostArch?: string;
   /** Each output line, for the job's log. */
   onLogLine?: (line: string) => void;
 }
@@ -139,7 +208,7 @@ function spawnTo(
   [file, args]: [string, string[]],
   fd: number,
   options: ImageTestOptions,
-  timeoutMs = options.timeoutMs ?? 120_000,
+  timeoutMs: number,
 ): Spawned {
   const child = spawn(file, args, { stdio: ['ignore', fd, fd], signal: options.signal });
   let timedOut = false;
@@ -170,9 +239,10 @@ async function runAlone(
   options: ImageTestOptions,
   test: RecipeTest,
   outDir: string,
+  limit: number,
 ): Promise<TestRun> {
   const { value: r, text } = await withOutputFile(outDir, (fd) =>
-    spawnTo(['bwrap', bwrapArgs(options, test.run)], fd, options),
+    spawnTo(['bwrap', bwrapArgs(options, test.run)], fd, options, limit),
   );
   return { ...r, output: text, serviceOutput: '' };
 }
@@ -186,8 +256,8 @@ async function runWithService(
   options: ImageTestOptions,
   test: RecipeTest,
   outDir: string,
+  limit: number,
 ): Promise<TestRun> {
-  const limit = options.timeoutMs ?? 120_000;
   const inNet = (net: LoopbackNet, command: string[]): [string, string[]] =>
     net.enter(['bwrap', ...bwrapArgs({ ...options, shareNet: true }, command)]);
   const net = await LoopbackNet.open(options.signal);
@@ -215,7 +285,7 @@ async function runWithService(
         const deadline = Date.now() + limit;
         for (;;) {
           const { value: r, text } = await withOutputFile(outDir, (fd) =>
-            spawnTo(inNet(net, test.run), fd, options),
+            spawnTo(inNet(net, test.run), fd, options, limit),
           );
           if (r.exitCode === 0 || !service || service.ended || Date.now() > deadline)
             return { ...r, output: probed + text };
@@ -267,7 +337,13 @@ async function runEach(options: ImageTestOptions, outDir: string): Promise<TestO
       await writeFile(path.join(tmpOf(options), file), text, { mode: 0o644 });
     const networked =
       test.service !== undefined || test.ready !== undefined || test.serve !== undefined;
-    const result = await (networked ? runWithService : runAlone)(options, test, outDir);
+    const limit = testLimit(test, options);
+    options.onLogLine?.(
+      `[test ${name}] ${limit.emulated ? 'emulated' : 'native'}, limit ${limit.describe}`,
+    );
+    const started = performance.now();
+    const result = await (networked ? runWithService : runAlone)(options, test, outDir, limit.ms);
+    const took = `${seconds(performance.now() - started)}${limit.emulated ? ' emulated' : ''}`;
     const output = result.output.slice(-8000);
     const serviceOutput = result.serviceOutput.slice(-4000);
     for (const line of serviceOutput.split('\n'))
@@ -281,7 +357,7 @@ async function runEach(options: ImageTestOptions, outDir: string): Promise<TestO
       (expected !== undefined && !output.includes(expected))
     ) {
       const why = result.timedOut
-        ? 'timed out'
+        ? `timed out after ${took}: the limit is ${limit.describe}`
         : result.exitCode !== 0
           ? `exited with ${result.exitCode ?? result.signal ?? 'no code'}`
           : `its output lacks ${JSON.stringify(expected)}`;
@@ -290,6 +366,7 @@ async function runEach(options: ImageTestOptions, outDir: string): Promise<TestO
         `image test ${i + 1} (${name}) failed: ${why}\n--- output ---\n${output}${serviceText}`,
       );
     }
+    options.onLogLine?.(`[test ${name}] passed in ${took} (limit ${seconds(limit.ms)})`);
     outcomes.push({ name, status: 'passed' });
   }
   return outcomes;
