@@ -208,7 +208,7 @@ export function dropPatternProblem(pattern: string): string | undefined {
   if (pattern.includes('\\')) return 'a drop glob has no escapes (`\\`)';
   for (const expanded of minimatch.braceExpand(pattern)) {
     const parts = expanded.slice(1).split('/');
-    if (parts.some((s) => s === '...'))
+    if (parts.some((s) => s === '..' || s === '.'))
       return `\`${pattern}\` escapes the root (a \`.\` or \`..\` segment)`;
     if (parts.every((s) => s === '**' || s === ''))
       return `\`${pattern}\` would drop the whole root`;
