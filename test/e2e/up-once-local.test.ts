@@ -187,7 +187,9 @@ describe.skipIf(hostArch() !== 'amd64')('kiln up --once against a local Debian r
     expect(await tagDigest(registry, published0?.[3] ?? '')).toBe(r0);
     expect(first.stdout).toContain(`verified  ${registry.host}/${registry.repository}@${r0}`);
     expect(first.stdout).toMatch(
-      new RegExp(`signature ok, \\d+ attestations, SBOM 2 packages, provenance ${version}`),
+      new RegExp(
+        `signature ok, \\d+ attestations, SBOM 2 packages, provenance ${version}, VEX: (none attached|OpenVEX attestation checked)`,
+      ),
     );
 
     const inspected = await execa('skopeo', [
