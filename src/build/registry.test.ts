@@ -7,7 +7,7 @@ import { makeDebianRepo } from '../../test/helpers/debian-repo.ts';
 import { loadConfig } from '../config.ts';
 import { PermanentError } from '../errors.ts';
 import { recipeSchema } from '../recipe/schema.ts';
-import { builders, getBuilder } from './registry.ts';
+import { builders, getBuilder, loadBuilder } from './registry.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -28,6 +28,18 @@ describe('builder registry', () => {
   it('hands out builders whose id is their key', () => {
     const config = loadConfig({});
     for (const id of builders.keys()) expect(getBuilder(id, config).id).toBe(id);
+  });
+
+  it("states each builder's version and whether it resolves as the loaded builder does", async () => {
+    const config = loadConfig({});
+    for (const id of builders.keys()) {
+      const lazy = getBuilder(id, config);
+      const real = await loadBuilder(id, config);
+      expect(real.id).toBe(id);
+      expect(lazy.version, id).toBe(real.version);
+      expect(Boolean(lazy.resolve), id).toBe(Boolean(real.resolve));
+    }
+    await expect(loadBuilder('kaniko', config)).rejects.toThrow(PermanentError);
   });
 
   it('refuses an unknown builder as permanent, naming the known ones', () => {

@@ -3,7 +3,10 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { sourceKeys } from '../recipe/schema.ts';
-import { sourceFor, upstreamSources } from './index.ts';
+import { loadConfig } from '../config.ts';
+import { log } from '../log.ts';
+import { memoryValidatorCache } from './cache.ts';
+import { loadSource, sourceFor, upstreamSources } from './index.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -28,5 +31,34 @@ describe('source registry', () => {
       'bookworm/curl',
     );
     expect(sourceFor({})).toBeUndefined();
+  });
+});
+
+describe('lazy source registry', () => {
+  const samples = [
+    { github: 'o/r' },
+    { npm: 'left-pad' },
+    { pypi: 'requests' },
+    { crates: 'serde' },
+    { go: 'golang.org/x/net' },
+    { oci: 'docker.io/library/alpine' },
+    { debian: { package: 'curl', suite: ['trixie', 'bookworm'] } },
+    {},
+  ];
+
+  it("answers refOf and batching as each loaded source's own", async () => {
+    for (const [id, lazy] of upstreamSources) {
+      const real = await loadSource(id);
+      expect(real.id).toBe(id);
+      for (const upstream of samples) expect(lazy.refOf(upstream)).toBe(real.refOf(upstream));
+      const ctx = {
+        config: loadConfig({}),
+        log,
+        cache: memoryValidatorCache(),
+        maxBodyBytes: 1,
+        timeoutMs: 1,
+      };
+      expect(Boolean(lazy.open(ctx).fetchMany), id).toBe(Boolean(real.open(ctx).fetchMany));
+    }
   });
 });

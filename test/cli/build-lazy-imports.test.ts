@@ -69,7 +69,9 @@ build:
       {
         cwd: repoRoot,
         env: {
-          ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('KILN_'))),
+          ...Object.fromEntries(
+            Object.entries(process.env).filter(([k]) => !k.startsWith('KILN_')),
+          ),
           KILN_TRACE_MODULES: trace,
           KILN_STATE_DIR: path.join(work, 'state'),
           KILN_CACHE_DIR: path.join(work, 'cache'),
