@@ -10,9 +10,8 @@ import type { BuildMaterial, BuildPackage, TestOutcome } from '../../model/build
 import type { Recipe } from '../../recipe/schema.ts';
 import { spdxDocument } from '../../sbom/spdx.ts';
 import { hostArch } from '../host-arch.ts';
-import { testInSandbox } from '../sandbox-tests.ts';
 import type { ArchOutput, Builder, BuildInput, BuildOutput } from '../types.ts';
-import { fetchFiles, type FileSources } from '../dockerfile/fetch-files.ts';
+import type { FileSources } from '../dockerfile/fetch-files.ts';
 import { dirEntries } from '../files/dir-entries.ts';
 import { accountsOf, type Accounts } from './accounts.ts';
 import { debianBuilderVersion } from './builder-version.ts';
@@ -172,6 +171,15 @@ async function startJob(
 }
 
 /**
+ * src/build/dockerfile/fetch-files.ts, loaded only for a recipe with `files`; like the sandbox
+ * (loaded only for a recipe with tests) it brings the process runner, execa, which most builds
+ * never use (issue 15).
+ */
+const fetchFilesLazily: typeof import('../dockerfile/fetch-files.ts').fetchFiles = async (
+  ...args
+) => (await import('../dockerfile/fetch-files.ts')).fetchFiles(...args);
+
+/**
  * The recipe's `files` (checked against their sha256, checksum file or npm integrity) go into
  * one layer on top of the packages, the same for every arch.
  */
@@ -179,7 +187,7 @@ async function fetchRecipeFiles(job: DebianJob, fileSources: FileSources): Promi
   const { recipe, version, signal, log } = job.input;
   const filesDir = path.join(job.input.workDir, 'files');
   const fetched = recipe.build.files?.length
-    ? await fetchFiles(recipe.build.files, {
+    ? await fetchFilesLazily(recipe.build.files, {
         ...fileSources,
         version,
         contextDir: filesDir,
@@ -307,6 +315,7 @@ async function testArch(
       note: `built for ${arch}; tests run only on the host's arch (${hostArch()}) unless qemu-user-static is registered`,
     }));
   }
+  const { testInSandbox } = await import('../sandbox-tests.ts');
   return testInSandbox({
     layoutDir,
     manifest,
