@@ -33,12 +33,7 @@ export async function nanoFixesForPublish(
 ): Promise<NanoUpdateFixes | undefined> {
   const { request, client } = input;
   if (request.epoch === 0) return undefined;
-  // The exact tag with the epoch before (a variant's suffix, `-dev`, stays).
-  const current = `${request.version}-r${request.epoch}`;
-  const exact = request.tags[0] ?? current;
-  const previousTag = exact.startsWith(current)
-    ? `${request.version}-r${request.epoch - 1}${exact.slice(current.length)}`
-    : `${request.version}-r${request.epoch - 1}`;
+  const previousTag = previousExactTag(request);
   const previous = await packagesOfRegistryImage(
     client,
     { host: client.host, repository: input.repository, tag: previousTag },
@@ -65,6 +60,22 @@ export async function nanoFixesForPublish(
   }
   changed.sort((a, b) => a.name.localeCompare(b.name));
   return nanoUpdateFixes(changed);
+}
+
+/**
+ * The exact tag of the epoch before: the planner's exact tag (`tags[0]`, the version in tag text:
+ * `1.26.3-3_deb13u10-r2`, a variant's `-dev` after) with the epoch one lower. Never the raw
+ * version, whose `+` (every Debian security version has one) is no tag character.
+ */
+export function previousExactTag(
+  request: Pick<BuildRequest, 'tags' | 'version' | 'epoch'>,
+): string {
+  const exact = request.tags[0];
+  const match = exact
+    ? new RegExp(`^(.+)-r${request.epoch}((?:-[a-z][a-z0-9]*)?)$`).exec(exact)
+    : null;
+  if (match) return `${match[1]}-r${request.epoch - 1}${match[2]}`;
+  return `${request.version.replace(/[^A-Za-z0-9_.-]/g, '_')}-r${request.epoch - 1}`;
 }
 
 async function cachedDeb(cacheDir: string, digest: string): Promise<Buffer | undefined> {
