@@ -1,13 +1,4 @@
-import {
-  appendFile,
-  mkdtemp,
-  readFile,
-  rm,
-  stat,
-  unlink,
-  utimes,
-  writeFile,
-} from 'node:fs/promises';
+import { appendFile, mkdtemp, readFile, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -50,12 +41,20 @@ async function image(dir: string, files: Record<string, string>): Promise<string
  * and lstat does not change: marked before, still marked after a hit, new after an unpack.
  */
 const marker = path.join('usr', 'bin', 'tool');
-async function mark(root: string): Promise<void> {
-  const s = await stat(path.join(root, marker));
-  await utimes(path.join(root, marker), 1000, s.mtime);
+/*
+ * Whether a later cachedRoot handed out the same tree or unpacked a new one: the marker file's
+ * inode and birth time, which only a fresh unpack changes. (Marking by utimes would rewrite the
+ * mtime through a float of seconds, which may land a nanosecond off and change the fingerprint.)
+ */
+const marks = new Map<string, string>();
+async function identity(root: string): Promise<string> {
+  const s = await stat(path.join(root, marker), { bigint: true });
+  return `${s.ino}:${s.birthtimeNs}:${s.ctimeNs}`;
 }
-const marked = async (root: string): Promise<boolean> =>
-  (await stat(path.join(root, marker))).atimeMs === 1000_000;
+async function mark(root: string): Promise<void> {
+  marks.set(root, await identity(root));
+}
+const marked = async (root: string): Promise<boolean> => marks.get(root) === (await identity(root));
 
 describe('cachedRoot (unpacked test roots kept by manifest digest)', () => {
   const dirs: string[] = [];
